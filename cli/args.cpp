@@ -1,0 +1,1 @@
+int adashta_placeholder_cli_args_cpp = 0;

@@ -1,0 +1,1 @@
+int adashta_placeholder_cli_cmd_edge_cpp = 0;

@@ -1,0 +1,1 @@
+int adashta_placeholder_cli_main_cpp = 0;

@@ -1,0 +1,12 @@
+# Dependencies, all from Debian's packages (scripts/setup.sh installs them).
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(ZMQ REQUIRED IMPORTED_TARGET libzmq)
+pkg_check_modules(CZMQ REQUIRED IMPORTED_TARGET libczmq)
+pkg_check_modules(LWS REQUIRED IMPORTED_TARGET libwebsockets)
+pkg_check_modules(SQLITE REQUIRED IMPORTED_TARGET sqlite3)
+pkg_check_modules(LUA REQUIRED IMPORTED_TARGET lua5.4)
+find_package(Threads REQUIRED)
+find_program(FLATC flatc REQUIRED)
+find_path(CPPZMQ_INCLUDE zmq.hpp REQUIRED)
+find_path(CATCH2_INCLUDE catch2/catch.hpp)
+find_program(NODE node)

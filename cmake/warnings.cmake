@@ -1,0 +1,13 @@
+# Warnings and sanitizers for every target of ours (not for dependencies).
+add_library(adashta_options INTERFACE)
+target_compile_options(adashta_options INTERFACE -Wall -Wextra -Wpedantic -Wshadow
+  -Wnon-virtual-dtor -Wold-style-cast -Wcast-align -Wunused -Woverloaded-virtual
+  -Wnull-dereference -Wimplicit-fallthrough)
+if(ADASHTA_WERROR)
+  target_compile_options(adashta_options INTERFACE -Werror)
+endif()
+if(ADASHTA_SANITIZE)
+  target_compile_options(adashta_options INTERFACE -fsanitize=address,undefined
+    -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  target_link_options(adashta_options INTERFACE -fsanitize=address,undefined)
+endif()

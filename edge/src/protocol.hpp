@@ -1,0 +1,48 @@
+// The browser protocol (docs/protocol.md section 1): client frames in, edge frames out.
+// Parsing never builds a tree; produce data stays a view into the frame text.
+//
+//   auto parsed = parse_client_frame(text);
+//   if (auto* bad = std::get_if<FrameError>(&parsed)) encode_error(out, bad->ref, bad->error.code);
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "adashta/result.hpp"
+
+namespace adashta::edge {
+
+enum class FrameType { hello, produce, consume, unconsume, ping };
+
+struct ClientFrame {
+    FrameType type = FrameType::ping;
+    std::optional<std::uint64_t> ref;  // echoed in the answer; absent when the client sent none
+    std::string session;               // hello: the session to resume, empty for a new one
+    std::string queue;                 // produce, consume, unconsume
+    std::string_view data;             // produce: raw JSON text of "data", a view into the frame
+};
+
+struct FrameError {
+    Error error;                       // bad_json, bad_frame, unknown_type, bad_queue, bad_session
+    std::optional<std::uint64_t> ref;  // the frame's ref when it could be read, for the answer
+};
+
+// Reads one text frame. Rules: the frame is a JSON object with a string "type"; "ref", when
+// present, is a non-negative integer (else bad_frame); produce needs "queue" and "data";
+// consume and unconsume need "queue"; queue names follow is_valid_queue_name (else bad_queue);
+// hello's "session", when present and not null, must pass is_valid_session_id (else bad_session).
+std::variant<ClientFrame, FrameError> parse_client_frame(std::string_view text);
+
+// Encoders append one complete JSON frame to out.
+void encode_welcome(std::string& out, std::string_view session, bool resumed, std::size_t max_frame);
+void encode_ack(std::string& out, std::uint64_t ref, std::string_view message_id = {});
+void encode_error(std::string& out, std::optional<std::uint64_t> ref, Errc code,
+                  std::string_view detail = {});
+void encode_message(std::string& out, std::string_view queue, std::string_view message_id,
+                    std::string_view data_json, std::int64_t ts_ms);
+void encode_pong(std::string& out, std::uint64_t ref);
+
+}  // namespace adashta::edge

@@ -1,0 +1,1 @@
+int adashta_placeholder_examples_chat_chat_cpp = 0;

@@ -1,0 +1,1 @@
+int adashta_placeholder_examples_echo_echo_cpp = 0;

@@ -1,0 +1,1 @@
+int adashta_placeholder_tests_integration_test_node_cpp = 0;

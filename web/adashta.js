@@ -1,0 +1,1 @@
+// adashta.js placeholder
