@@ -2,7 +2,7 @@
 add_library(adashta_options INTERFACE)
 target_compile_options(adashta_options INTERFACE -Wall -Wextra -Wpedantic -Wshadow
   -Wnon-virtual-dtor -Wold-style-cast -Wcast-align -Wunused -Woverloaded-virtual
-  -Wnull-dereference -Wimplicit-fallthrough)
+  -Wimplicit-fallthrough)
 if(ADASHTA_WERROR)
   target_compile_options(adashta_options INTERFACE -Werror)
 endif()

@@ -1,1 +1,82 @@
-int adashta_placeholder_mesh_src_codec_cpp = 0;
+#include "adashta/mesh/codec.hpp"
+
+namespace adashta::mesh {
+namespace {
+
+flatbuffers::Offset<flatbuffers::String> str(flatbuffers::FlatBufferBuilder& fbb,
+                                             std::string_view s) {
+    return fbb.CreateString(s.data(), s.size());
+}
+
+template <class T>
+void finish(flatbuffers::FlatBufferBuilder& fbb, wire::Body type, flatbuffers::Offset<T> body) {
+    fbb.Finish(wire::CreateEnvelope(fbb, type, body.Union()));
+}
+
+}  // namespace
+
+void encode_hello(flatbuffers::FlatBufferBuilder& fbb, const HelloFields& h) {
+    fbb.Clear();
+    std::vector<flatbuffers::Offset<flatbuffers::String>> queues;
+    if (h.queues)
+        for (const auto& q : *h.queues) queues.push_back(str(fbb, q));
+    const auto queues_vec = fbb.CreateVector(queues);
+    const auto id = str(fbb, h.id);
+    const auto endpoint = str(fbb, h.endpoint);
+    const auto name = str(fbb, h.name);
+    const auto via = str(fbb, h.via);
+    const auto answer_to = str(fbb, h.answer_to);
+    finish(fbb, wire::Body::Hello,
+           wire::CreateHello(fbb, id, endpoint, h.role, name, queues_vec, h.version, h.reply, via,
+                             answer_to));
+}
+
+void encode_heartbeat(flatbuffers::FlatBufferBuilder& fbb, std::string_view id,
+                      std::string_view endpoint, std::uint32_t version) {
+    fbb.Clear();
+    const auto id_off = str(fbb, id);
+    const auto endpoint_off = str(fbb, endpoint);
+    finish(fbb, wire::Body::Heartbeat, wire::CreateHeartbeat(fbb, id_off, endpoint_off, version));
+}
+
+void encode_peer_list(flatbuffers::FlatBufferBuilder& fbb,
+                      const std::vector<std::string>& endpoints) {
+    fbb.Clear();
+    const auto list = fbb.CreateVectorOfStrings(endpoints);
+    finish(fbb, wire::Body::PeerList, wire::CreatePeerList(fbb, list));
+}
+
+void encode_bye(flatbuffers::FlatBufferBuilder& fbb, std::string_view id) {
+    fbb.Clear();
+    const auto id_off = str(fbb, id);
+    finish(fbb, wire::Body::Bye, wire::CreateBye(fbb, id_off));
+}
+
+void encode_deliver(flatbuffers::FlatBufferBuilder& fbb, const DeliverFields& d) {
+    fbb.Clear();
+    const auto data = fbb.CreateVector(reinterpret_cast<const std::uint8_t*>(d.data.data()),
+                                       d.data.size());
+    const auto id = str(fbb, d.id);
+    const auto queue = str(fbb, d.queue);
+    const auto client = str(fbb, d.client);
+    finish(fbb, wire::Body::Deliver,
+           wire::CreateDeliver(fbb, id, queue, client, data, d.created_ms, d.fanout));
+}
+
+void encode_client_event(flatbuffers::FlatBufferBuilder& fbb, wire::ClientEventKind kind,
+                         std::string_view client, bool resumed) {
+    fbb.Clear();
+    const auto client_off = str(fbb, client);
+    finish(fbb, wire::Body::ClientEvent, wire::CreateClientEvent(fbb, kind, client_off, resumed));
+}
+
+const wire::Envelope* open_envelope(const void* bytes, std::size_t size) {
+    if (!bytes || size == 0) return nullptr;
+    flatbuffers::Verifier verifier{static_cast<const std::uint8_t*>(bytes), size};
+    if (!wire::VerifyEnvelopeBuffer(verifier)) return nullptr;
+    const wire::Envelope* env = wire::GetEnvelope(bytes);
+    if (env->body_type() == wire::Body::NONE || !env->body()) return nullptr;
+    return env;
+}
+
+}  // namespace adashta::mesh

@@ -1,1 +1,430 @@
-int adashta_placeholder_mesh_src_mesh_cpp = 0;
+#include "adashta/mesh/mesh.hpp"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "adashta/ids.hpp"
+#include "adashta/log.hpp"
+
+namespace adashta::mesh {
+namespace {
+
+constexpr auto kTick = std::chrono::milliseconds{100};          // dial and expiry granularity
+constexpr auto kRedial = std::chrono::milliseconds{250};        // between Hellos to one endpoint
+constexpr auto kGiveUp = std::chrono::seconds{30};              // on a non-seed endpoint
+constexpr int kMaxBatch = 4096;                                 // messages per drain, for fairness
+constexpr std::string_view kBeaconPrefix = "ADASHTA1 ";
+
+// "tcp://0.0.0.0:7700" cannot be dialed; swap in a host that can.
+std::string with_host(const std::string& endpoint, const std::string& host) {
+    const auto colon = endpoint.rfind(':');
+    return "tcp://" + host + endpoint.substr(colon);
+}
+
+std::string host_of(const std::string& endpoint) {
+    const auto colon = endpoint.rfind(':');
+    return endpoint.substr(6, colon - 6);
+}
+
+bool is_wildcard(const std::string& host) { return host == "*" || host == "0.0.0.0"; }
+
+}  // namespace
+
+Mesh::Mesh(MeshOptions options, MeshHandler& handler)
+    : options_(std::move(options)), handler_(handler), id_(new_node_id()) {}
+
+Mesh::~Mesh() { stop(); }
+
+Status Mesh::start() {
+    assert(!running_ && "Mesh::start called twice");
+    auto bind = normalize_endpoint(options_.bind);
+    if (!bind) return bind.error();
+    std::string bind_at = *bind;
+
+    if (!options_.beacon_interface.empty()) {
+        auto beacon = Beacon::open(options_.beacon_interface, options_.beacon_port);
+        if (!beacon) return beacon.error();
+        beacon_ = std::move(*beacon);
+        // Peers find us on the beacon's interface, so that is where we must listen.
+        const std::string host = host_of(bind_at);
+        if (is_wildcard(host) || host == "127.0.0.1" || host == "localhost")
+            bind_at = with_host(bind_at, beacon_->address());
+    }
+
+    auto router = bind_router(ctx_, bind_at, options_.limits);
+    if (!router) {
+        beacon_.reset();
+        return router.error();
+    }
+    router_ = std::move(*router);
+    endpoint_ = bound_endpoint(router_);
+    if (!options_.advertise.empty()) {
+        auto advertised = normalize_endpoint(options_.advertise);
+        if (!advertised) return advertised.error();
+        endpoint_ = *advertised;
+    } else if (is_wildcard(host_of(endpoint_))) {
+        endpoint_ = with_host(endpoint_, beacon_ ? beacon_->address() : "127.0.0.1");
+    }
+
+    for (const auto& seed : options_.seeds) {
+        auto normalized = normalize_endpoint(seed);
+        if (!normalized) return normalized.error();
+        if (*normalized != endpoint_) want(*normalized, true);
+    }
+
+    wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (beacon_) beacon_->publish(std::string{kBeaconPrefix} + id_ + " " + endpoint_,
+                                  std::chrono::milliseconds{500});
+    {
+        std::lock_guard lock{tasks_mutex_};
+        accepting_ = true;
+    }
+    running_ = true;
+    thread_ = std::thread{[this] { run(); }};
+    log::debug("mesh", "node " + id_ + " listening on " + endpoint_);
+    return {};
+}
+
+void Mesh::stop() {
+    assert(!on_mesh_thread() && "Mesh::stop from the mesh thread would deadlock");
+    {
+        std::lock_guard lock{tasks_mutex_};
+        accepting_ = false;
+    }
+    if (!running_.exchange(false)) return;
+    const std::uint64_t one = 1;
+    [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one);
+    thread_.join();
+    // The thread is gone, so its sockets are ours now: say goodbye, give it time to leave.
+    encode_bye(fbb_, id_);
+    for (const auto& [id, peer] : members_.peers()) {
+        if (auto* dealer = dealer_for(peer.endpoint)) {
+            dealer->set(zmq::sockopt::linger, 200);
+            zmq::message_t msg{fbb_.GetBufferPointer(), fbb_.GetSize()};
+            [[maybe_unused]] auto sent = dealer->send(msg, zmq::send_flags::dontwait);
+        }
+    }
+    dealers_.clear();
+    router_.close();
+    beacon_.reset();
+    ::close(wake_fd_);
+    wake_fd_ = -1;
+}
+
+void Mesh::post(std::function<void()> task) {
+    bool was_empty = false;
+    {
+        std::lock_guard lock{tasks_mutex_};
+        if (!accepting_) return;
+        was_empty = tasks_.empty();
+        tasks_.push_back(std::move(task));
+    }
+    // One wake-up per batch: the mesh thread takes every queued task when it wakes.
+    if (was_empty) {
+        const std::uint64_t one = 1;
+        [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one);
+    }
+}
+
+void Mesh::run() {
+    std::vector<zmq::pollitem_t> items{
+        {router_.handle(), 0, ZMQ_POLLIN, 0},
+        {nullptr, wake_fd_, ZMQ_POLLIN, 0},
+    };
+    if (beacon_) items.push_back({beacon_->socket(), 0, ZMQ_POLLIN, 0});
+
+    auto next_tick = Clock::now();
+    while (running_) {
+        const auto wait = std::max(std::chrono::milliseconds{0},
+                                   std::chrono::duration_cast<std::chrono::milliseconds>(
+                                       next_tick - Clock::now()));
+        try {
+            zmq::poll(items.data(), items.size(), wait);
+        } catch (const zmq::error_t& e) {
+            if (e.num() != EINTR) log::error("mesh", std::string{"poll failed: "} + e.what());
+            continue;
+        }
+        if (items[0].revents & ZMQ_POLLIN) drain_router();
+        if (items[1].revents & ZMQ_POLLIN) drain_tasks();
+        if (beacon_ && (items[2].revents & ZMQ_POLLIN)) drain_beacon();
+        const auto now = Clock::now();
+        if (now >= next_tick) {
+            tick(now);
+            next_tick = now + kTick;
+        }
+    }
+}
+
+void Mesh::drain_tasks() {
+    std::uint64_t count;
+    [[maybe_unused]] auto n = ::read(wake_fd_, &count, sizeof count);
+    std::vector<std::function<void()>> batch;
+    {
+        std::lock_guard lock{tasks_mutex_};
+        batch.swap(tasks_);
+    }
+    for (auto& task : batch) task();
+}
+
+void Mesh::drain_router() {
+    zmq::message_t from;
+    zmq::message_t frame;
+    for (int i = 0; i < kMaxBatch; ++i) {
+        if (!router_.recv(from, zmq::recv_flags::dontwait)) return;
+        if (!from.more() || !router_.recv(frame, zmq::recv_flags::dontwait)) {
+            ++stats_.invalid;
+            continue;
+        }
+        bool extra = false;
+        while (frame.more()) {  // our peers send one frame; anything more is not ours
+            extra = true;
+            if (!router_.recv(frame, zmq::recv_flags::dontwait)) break;
+        }
+        const wire::Envelope* env = extra ? nullptr : open_envelope(frame.data(), frame.size());
+        if (!env) {
+            ++stats_.invalid;
+            log::debug("mesh", "dropped a frame that is not a valid mesh envelope");
+            continue;
+        }
+        ++stats_.received;
+        handle(from.to_string(), *env);
+    }
+}
+
+void Mesh::drain_beacon() {
+    while (auto heard = beacon_->receive()) {
+        std::string_view payload = heard->payload;
+        if (!payload.starts_with(kBeaconPrefix)) continue;
+        payload.remove_prefix(kBeaconPrefix.size());
+        const auto space = payload.find(' ');
+        if (space == std::string_view::npos) continue;
+        const std::string id{payload.substr(0, space)};
+        auto endpoint = normalize_endpoint(payload.substr(space + 1));
+        if (id == id_ || !endpoint || members_.find(id) || *endpoint == endpoint_) continue;
+        want(*endpoint, false);
+    }
+}
+
+void Mesh::tick(Clock::time_point now) {
+    static thread_local Clock::time_point last_heartbeat{};
+    if (now - last_heartbeat >= options_.heartbeat) {
+        last_heartbeat = now;
+        encode_heartbeat(fbb_, id_, endpoint_, version_);
+        for (const auto& [id, peer] : members_.peers()) send_to_endpoint(peer.endpoint, fbb_);
+    }
+    for (const auto& gone : members_.expire(now, options_.peer_timeout)) {
+        log::info("mesh", "peer " + (gone.name.empty() ? gone.id : gone.name) + " at " +
+                              gone.endpoint + " went silent; removed");
+        drop_peer(gone);
+    }
+    dial_unreached();
+}
+
+void Mesh::dial_unreached() {
+    static thread_local std::map<std::string, Clock::time_point> last_dial;
+    const auto now = Clock::now();
+    for (auto it = wanted_.begin(); it != wanted_.end();) {
+        const std::string& endpoint = it->first;
+        if (reached(endpoint)) {
+            it = it->second.forever ? std::next(it) : wanted_.erase(it);
+            continue;
+        }
+        if (!it->second.forever && now - it->second.since > kGiveUp) {
+            log::debug("mesh", "gave up dialing " + endpoint);
+            dealers_.erase(endpoint);
+            last_dial.erase(endpoint);
+            it = wanted_.erase(it);
+            continue;
+        }
+        auto& last = last_dial[endpoint];
+        if (now - last >= kRedial) {
+            last = now;
+            send_hello(endpoint, true, {});
+        }
+        ++it;
+    }
+}
+
+void Mesh::handle(const std::string& from, const wire::Envelope& env) {
+    const auto now = Clock::now();
+    members_.touch(from, now);
+    switch (env.body_type()) {
+        case wire::Body::Hello: {
+            const auto* hello = env.body_as_Hello();
+            if (view(hello->node_id()) != from) {
+                ++stats_.invalid;  // a Hello must come from the node it names
+                return;
+            }
+            handle_hello(*hello);
+            return;
+        }
+        case wire::Body::Heartbeat: handle_heartbeat(from, *env.body_as_Heartbeat()); return;
+        case wire::Body::PeerList: handle_peer_list(*env.body_as_PeerList()); return;
+        case wire::Body::Bye: handle_bye(from); return;
+        case wire::Body::Deliver:
+        case wire::Body::ClientEvent: {
+            const PeerInfo* peer = members_.find(from);
+            if (!peer) {
+                ++stats_.unknown_sender;
+                return;
+            }
+            if (env.body_type() == wire::Body::Deliver)
+                handler_.on_deliver(*peer, *env.body_as_Deliver());
+            else
+                handler_.on_client_event(*peer, *env.body_as_ClientEvent());
+            return;
+        }
+        case wire::Body::NONE: break;
+    }
+    ++stats_.invalid;
+}
+
+void Mesh::handle_hello(const wire::Hello& hello) {
+    auto endpoint = normalize_endpoint(view(hello.endpoint()));
+    const std::string id{view(hello.node_id())};
+    if (!endpoint || id.empty()) {
+        ++stats_.invalid;
+        return;
+    }
+    if (id == id_) return;  // we dialed ourselves through some alias of our address
+    PeerInfo info;
+    info.id = id;
+    info.endpoint = *endpoint;
+    info.name = view(hello.name());
+    info.role = hello.role();
+    info.version = hello.version();
+    if (hello.queues())
+        for (const auto* q : *hello.queues()) info.queues.emplace_back(view(q));
+
+    std::optional<PeerInfo> replaced;
+    const auto change = members_.apply_hello(info, Clock::now(), &replaced);
+    if (replaced) {
+        log::info("mesh", "peer at " + replaced->endpoint + " restarted");
+        handler_.on_peer_down(*replaced);
+    }
+    if (!view(hello.answer_to()).empty()) reached_via_[std::string{view(hello.answer_to())}] = id;
+
+    const PeerInfo& peer = *members_.find(id);
+    if (change == Membership::Change::joined) {
+        log::debug("mesh", "peer " + id + " (" + peer.name + ") joined from " + peer.endpoint);
+        handler_.on_peer_up(peer);
+        std::vector<std::string> endpoints;
+        for (const auto& [other_id, other] : members_.peers())
+            if (other_id != id) endpoints.push_back(other.endpoint);
+        if (!endpoints.empty()) {
+            encode_peer_list(fbb_, endpoints);
+            send_to_endpoint(peer.endpoint, fbb_);
+        }
+    } else if (change == Membership::Change::changed) {
+        handler_.on_peer_changed(peer);
+    }
+    if (hello.reply()) send_hello(peer.endpoint, false, view(hello.via()));
+}
+
+void Mesh::handle_heartbeat(const std::string& from, const wire::Heartbeat& beat) {
+    if (from == id_) return;
+    const PeerInfo* peer = members_.find(from);
+    if (!peer) {
+        // It knows us but we dropped it (or never heard its Hello): ask who it is.
+        auto endpoint = normalize_endpoint(view(beat.endpoint()));
+        if (endpoint && *endpoint != endpoint_) send_hello(*endpoint, true, {});
+        return;
+    }
+    if (beat.version() != peer->version) send_hello(peer->endpoint, true, {});
+}
+
+void Mesh::handle_peer_list(const wire::PeerList& list) {
+    if (!list.endpoints()) return;
+    for (const auto* e : *list.endpoints()) {
+        auto endpoint = normalize_endpoint(view(e));
+        if (!endpoint || *endpoint == endpoint_ || members_.find_by_endpoint(*endpoint)) continue;
+        want(*endpoint, false);
+    }
+    dial_unreached();
+}
+
+void Mesh::handle_bye(const std::string& from) {
+    if (auto gone = members_.remove(from)) {
+        log::info("mesh", "peer " + (gone->name.empty() ? gone->id : gone->name) + " left");
+        drop_peer(*gone);
+    }
+}
+
+void Mesh::drop_peer(const PeerInfo& peer) {
+    auto wanted = wanted_.find(peer.endpoint);
+    if (wanted == wanted_.end() || !wanted->second.forever) dealers_.erase(peer.endpoint);
+    handler_.on_peer_down(peer);
+}
+
+void Mesh::want(const std::string& endpoint, bool forever) {
+    auto [it, inserted] = wanted_.try_emplace(endpoint, Wanted{forever, Clock::now()});
+    if (!inserted && forever) it->second.forever = true;
+}
+
+bool Mesh::reached(const std::string& endpoint) const {
+    if (members_.find_by_endpoint(endpoint)) return true;
+    auto it = reached_via_.find(endpoint);
+    return it != reached_via_.end() && members_.find(it->second);
+}
+
+zmq::socket_t* Mesh::dealer_for(const std::string& endpoint) {
+    auto it = dealers_.find(endpoint);
+    if (it != dealers_.end()) return &it->second;
+    auto dealer = connect_dealer(ctx_, id_, endpoint, options_.limits);
+    if (!dealer) {
+        log::warn("mesh", dealer.error().to_string());
+        return nullptr;
+    }
+    return &dealers_.emplace(endpoint, std::move(*dealer)).first->second;
+}
+
+bool Mesh::send_to_endpoint(const std::string& endpoint, const flatbuffers::FlatBufferBuilder& fbb) {
+    zmq::socket_t* dealer = dealer_for(endpoint);
+    if (!dealer) return false;
+    zmq::message_t msg{fbb.GetBufferPointer(), fbb.GetSize()};
+    if (!dealer->send(msg, zmq::send_flags::dontwait)) {
+        ++stats_.send_failed;
+        return false;
+    }
+    return true;
+}
+
+bool Mesh::send(const std::string& peer_id, const flatbuffers::FlatBufferBuilder& fbb) {
+    assert(on_mesh_thread() || !running_);
+    const PeerInfo* peer = members_.find(peer_id);
+    if (!peer) return false;
+    return send_to_endpoint(peer->endpoint, fbb);
+}
+
+void Mesh::send_hello(const std::string& endpoint, bool reply, std::string_view answer_to) {
+    HelloFields hello;
+    hello.id = id_;
+    hello.endpoint = endpoint_;
+    hello.role = options_.role;
+    hello.name = options_.name;
+    hello.queues = &queues_;
+    hello.version = version_;
+    hello.reply = reply;
+    hello.via = endpoint;
+    hello.answer_to = answer_to;
+    // Hellos use their own builder: they are sent from inside handlers that may be in the
+    // middle of using fbb_.
+    static thread_local flatbuffers::FlatBufferBuilder hello_fbb{512};
+    encode_hello(hello_fbb, hello);
+    send_to_endpoint(endpoint, hello_fbb);
+}
+
+void Mesh::set_queues(std::vector<std::string> queues) {
+    assert(on_mesh_thread() || !running_);
+    std::sort(queues.begin(), queues.end());
+    queues.erase(std::unique(queues.begin(), queues.end()), queues.end());
+    if (queues == queues_) return;
+    queues_ = std::move(queues);
+    ++version_;
+    for (const auto& [id, peer] : members_.peers()) send_hello(peer.endpoint, false, {});
+}
+
+}  // namespace adashta::mesh

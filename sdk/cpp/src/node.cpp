@@ -1,1 +1,303 @@
-int adashta_placeholder_sdk_cpp_src_node_cpp = 0;
+#include "adashta/node.hpp"
+
+#include <csignal>
+#include <cstdlib>
+#include <condition_variable>
+#include <future>
+#include <map>
+#include <mutex>
+#include <set>
+#include <charconv>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "adashta/ids.hpp"
+#include "adashta/json.hpp"
+#include "adashta/log.hpp"
+#include "adashta/mesh/mesh.hpp"
+#include "adashta/names.hpp"
+
+namespace adashta {
+namespace {
+
+using mesh::PeerInfo;
+
+std::string_view role_name(wire::Role role) {
+    switch (role) {
+        case wire::Role::Node: return "node";
+        case wire::Role::Edge: return "edge";
+        case wire::Role::Tool: return "tool";
+    }
+    return "unknown";
+}
+
+std::vector<std::string> split_list(std::string_view text) {
+    std::vector<std::string> out;
+    while (!text.empty()) {
+        const auto comma = text.find(',');
+        std::string_view item = text.substr(0, comma);
+        while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+        while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+        if (!item.empty()) out.emplace_back(item);
+        if (comma == std::string_view::npos) break;
+        text.remove_prefix(comma + 1);
+    }
+    return out;
+}
+
+// Reads a positive integer variable into out; records what was wrong otherwise.
+template <class T>
+void read_number(const char* name, T& out, std::string& error) {
+    const char* v = std::getenv(name);
+    if (!v || !*v) return;
+    long long value = 0;
+    const std::string_view s{v};
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+    if (ec != std::errc{} || end != s.data() + s.size() || value <= 0 || value > 3'600'000) {
+        error = std::string{name} + "=" + v + " is not a positive number";
+        return;
+    }
+    out = T(value);
+}
+
+}  // namespace
+
+NodeOptions NodeOptions::from_env() {
+    NodeOptions o;
+    if (const char* v = std::getenv("ADASHTA_SEEDS")) o.seeds = split_list(v);
+    if (const char* v = std::getenv("ADASHTA_BIND"); v && *v) o.bind = v;
+    if (const char* v = std::getenv("ADASHTA_ADVERTISE"); v && *v) o.advertise = v;
+    if (const char* v = std::getenv("ADASHTA_BEACON"); v && *v) o.beacon_interface = v;
+    if (const char* v = std::getenv("ADASHTA_NAME"); v && *v) o.name = v;
+    long long port = o.beacon_port;
+    read_number("ADASHTA_BEACON_PORT", port, o.env_error);
+    if (port > 65535) o.env_error = "ADASHTA_BEACON_PORT must be at most 65535";
+    o.beacon_port = static_cast<std::uint16_t>(port);
+    long long ms = o.heartbeat.count();
+    read_number("ADASHTA_HEARTBEAT_MS", ms, o.env_error);
+    o.heartbeat = std::chrono::milliseconds{ms};
+    ms = o.peer_timeout.count();
+    read_number("ADASHTA_PEER_TIMEOUT_MS", ms, o.env_error);
+    o.peer_timeout = std::chrono::milliseconds{ms};
+    return o;
+}
+
+class Node::Impl final : public mesh::MeshHandler {
+public:
+    explicit Impl(NodeOptions options) : options_(std::move(options)) {}
+
+    NodeOptions options_;
+    std::unique_ptr<mesh::Mesh> mesh_;
+    std::map<std::string, MessageHandler> handlers_;  // by queue; mesh thread once started
+    ClientHandler on_connection_;
+    ClientHandler on_disconnection_;
+    std::map<std::string, std::string> client_edge_;  // client id -> edge id that holds it
+    std::set<std::string> edges_;                     // live edge ids
+
+    std::mutex edges_mutex_;                          // guards edge_count_ waits
+    std::condition_variable edges_changed_;
+    std::size_t edge_count_ = 0;
+
+    bool started() const { return mesh_ != nullptr; }
+
+    // Runs fn on the mesh thread (now, if this is it), or directly before start.
+    template <class F>
+    void on_thread(F&& fn) {
+        if (!mesh_ || mesh_->on_mesh_thread()) fn();
+        else mesh_->post(std::forward<F>(fn));
+    }
+
+    std::vector<std::string> queue_names() const {
+        std::vector<std::string> out;
+        for (const auto& [queue, handler] : handlers_) out.push_back(queue);
+        return out;
+    }
+
+    void set_edge_count(std::size_t n) {
+        {
+            std::lock_guard lock{edges_mutex_};
+            edge_count_ = n;
+        }
+        edges_changed_.notify_all();
+    }
+
+    void on_peer_up(const PeerInfo& peer) override {
+        if (peer.role == wire::Role::Edge) {
+            edges_.insert(peer.id);
+            set_edge_count(edges_.size());
+        }
+    }
+
+    void on_peer_down(const PeerInfo& peer) override {
+        if (peer.role != wire::Role::Edge) return;
+        edges_.erase(peer.id);
+        std::erase_if(client_edge_, [&](const auto& entry) { return entry.second == peer.id; });
+        set_edge_count(edges_.size());
+    }
+
+    void on_deliver(const PeerInfo& from, const wire::Deliver& msg) override {
+        if (from.role == wire::Role::Edge) client_edge_[std::string{mesh::view(msg.client())}] = from.id;
+        auto it = handlers_.find(std::string{mesh::view(msg.queue())});
+        if (it == handlers_.end()) {
+            log::debug("node", "message for a queue this node no longer consumes: dropped");
+            return;
+        }
+        Message m;
+        m.id = mesh::view(msg.id());
+        m.queue = it->first;
+        m.client = mesh::view(msg.client());
+        m.data = mesh::view(msg.data());
+        m.created_ms = msg.created_ms();
+        it->second(m);
+    }
+
+    void on_client_event(const PeerInfo& from, const wire::ClientEvent& event) override {
+        ClientEvent e;
+        e.client = mesh::view(event.client());
+        e.resumed = event.resumed();
+        if (event.kind() == wire::ClientEventKind::Connected) {
+            client_edge_[e.client] = from.id;
+            if (on_connection_) on_connection_(e);
+        } else {
+            auto it = client_edge_.find(e.client);
+            if (it != client_edge_.end() && it->second == from.id) client_edge_.erase(it);
+            if (on_disconnection_) on_disconnection_(e);
+        }
+    }
+
+    // Mesh thread: one client through the edge that holds it, or every edge when unknown.
+    void send_produce(const std::string& queue, const std::string& data, const std::string& to) {
+        auto& fbb = mesh_->builder();
+        const std::string id = new_message_id();
+        mesh::encode_deliver(fbb, {.id = id, .queue = queue, .client = to, .data = data,
+                                   .created_ms = now_ms(), .fanout = to.empty()});
+        if (!to.empty()) {
+            auto it = client_edge_.find(to);
+            if (it != client_edge_.end() && mesh_->send(it->second, fbb)) return;
+        }
+        for (const auto& edge : edges_) mesh_->send(edge, fbb);
+    }
+};
+
+Node::Node(NodeOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+
+Node::~Node() { stop(); }
+
+Status Node::consume(std::string queue, MessageHandler handler) {
+    if (!is_valid_queue_name(queue)) return make_error(Errc::bad_queue, queue);
+    assert(handler && "consume needs a handler");
+    impl_->on_thread([impl = impl_.get(), queue = std::move(queue), handler = std::move(handler)] {
+        impl->handlers_[queue] = handler;
+        if (impl->mesh_) impl->mesh_->set_queues(impl->queue_names());
+    });
+    return {};
+}
+
+void Node::unconsume(const std::string& queue) {
+    impl_->on_thread([impl = impl_.get(), queue] {
+        impl->handlers_.erase(queue);
+        if (impl->mesh_) impl->mesh_->set_queues(impl->queue_names());
+    });
+}
+
+void Node::on_connection(ClientHandler handler) {
+    impl_->on_thread([impl = impl_.get(), handler = std::move(handler)] {
+        impl->on_connection_ = handler;
+    });
+}
+
+void Node::on_disconnection(ClientHandler handler) {
+    impl_->on_thread([impl = impl_.get(), handler = std::move(handler)] {
+        impl->on_disconnection_ = handler;
+    });
+}
+
+Status Node::start() {
+    assert(!impl_->started() && "Node::start called twice");
+    const NodeOptions& o = impl_->options_;
+    if (!o.env_error.empty()) return make_error(Errc::bad_option, o.env_error);
+    mesh::MeshOptions m;
+    m.bind = o.bind;
+    m.advertise = o.advertise;
+    m.seeds = o.seeds;
+    if (m.seeds.empty() && o.beacon_interface.empty()) m.seeds = {"tcp://127.0.0.1:7700"};
+    m.beacon_interface = o.beacon_interface;
+    m.beacon_port = o.beacon_port;
+    m.role = wire::Role::Node;
+    m.name = o.name;
+    m.heartbeat = o.heartbeat;
+    m.peer_timeout = o.peer_timeout;
+    auto mesh = std::make_unique<mesh::Mesh>(std::move(m), *impl_);
+    mesh->set_queues(impl_->queue_names());
+    if (auto started = mesh->start(); !started) return started;
+    impl_->mesh_ = std::move(mesh);
+    return {};
+}
+
+void Node::stop() {
+    if (impl_->mesh_) impl_->mesh_->stop();
+}
+
+Status Node::produce(std::string_view queue, std::string_view data, const ProduceOptions& options) {
+    if (!impl_->started()) return make_error(Errc::not_started);
+    if (!is_valid_queue_name(queue)) return make_error(Errc::bad_queue, std::string{queue});
+    if (!json::is_valid(data)) return make_error(Errc::bad_data);
+    {
+        std::lock_guard lock{impl_->edges_mutex_};
+        if (impl_->edge_count_ == 0) return make_error(Errc::no_edge);
+    }
+    impl_->on_thread([impl = impl_.get(), q = std::string{queue}, d = std::string{data},
+                      to = options.to] { impl->send_produce(q, d, to); });
+    return {};
+}
+
+bool Node::wait_for_edges(std::size_t count, std::chrono::milliseconds timeout) {
+    std::unique_lock lock{impl_->edges_mutex_};
+    return impl_->edges_changed_.wait_for(lock, timeout,
+                                          [&] { return impl_->edge_count_ >= count; });
+}
+
+std::vector<PeerSummary> Node::peers() const {
+    auto snapshot = [impl = impl_.get()] {
+        std::vector<PeerSummary> out;
+        if (!impl->mesh_) return out;
+        for (const auto& [id, peer] : impl->mesh_->members().peers())
+            out.push_back({peer.id, peer.name, peer.endpoint, std::string{role_name(peer.role)},
+                           peer.queues});
+        return out;
+    };
+    if (!impl_->mesh_ || impl_->mesh_->on_mesh_thread()) return snapshot();
+    auto promise = std::make_shared<std::promise<std::vector<PeerSummary>>>();
+    auto future = promise->get_future();
+    impl_->mesh_->post([promise, snapshot] { promise->set_value(snapshot()); });
+    if (future.wait_for(std::chrono::seconds{5}) != std::future_status::ready) return {};
+    return future.get();
+}
+
+std::string Node::id() const { return impl_->mesh_ ? impl_->mesh_->id() : std::string{}; }
+std::string Node::endpoint() const { return impl_->mesh_ ? impl_->mesh_->endpoint() : std::string{}; }
+
+namespace {
+int g_signal_fd = -1;                   // eventfd written by the handler
+volatile std::sig_atomic_t g_signal = 0;
+extern "C" void on_termination(int sig) {
+    g_signal = sig;
+    const std::uint64_t one = 1;
+    [[maybe_unused]] auto n = ::write(g_signal_fd, &one, sizeof one);
+}
+}  // namespace
+
+int wait_for_signal() {
+    if (g_signal_fd < 0) g_signal_fd = eventfd(0, EFD_CLOEXEC);
+    struct sigaction action{};
+    action.sa_handler = on_termination;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGINT, &action, nullptr);
+    sigaction(SIGTERM, &action, nullptr);
+    std::uint64_t count = 0;
+    while (::read(g_signal_fd, &count, sizeof count) < 0 && errno == EINTR) {
+    }
+    return g_signal;
+}
+
+}  // namespace adashta

@@ -1,0 +1,65 @@
+// Builds and opens mesh messages (proto/mesh.fbs). Encoders fill a caller's builder so the
+// hot path reuses one buffer; open_envelope verifies a received frame before anything
+// reads it, so a corrupt or hostile frame is rejected instead of read out of bounds.
+//
+//   flatbuffers::FlatBufferBuilder fbb;
+//   encode_deliver(fbb, {.id = id, .queue = "orders", .client = session, .data = json});
+//   send(fbb.GetBufferPointer(), fbb.GetSize());
+//   ...
+//   const wire::Envelope* env = open_envelope(frame.data(), frame.size());
+//   if (!env) drop_and_count();
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "adashta/mesh_generated.h"
+
+namespace adashta::mesh {
+
+struct HelloFields {
+    std::string_view id;                     // sender's node id
+    std::string_view endpoint;               // sender's advertised ROUTER endpoint
+    wire::Role role = wire::Role::Node;
+    std::string_view name;                   // human label
+    const std::vector<std::string>* queues;  // consumed queues; may be null for none
+    std::uint32_t version = 0;               // of the queue set
+    bool reply = false;                      // ask the receiver for its Hello
+    std::string_view via;                    // endpoint the sender dialed
+    std::string_view answer_to;              // via of the Hello this answers
+};
+
+struct DeliverFields {
+    std::string_view id;         // message id
+    std::string_view queue;
+    std::string_view client;     // sender (client -> node) or target (node -> client)
+    std::string_view data;       // JSON text
+    std::int64_t created_ms = 0;
+    bool fanout = false;         // node -> every client consuming queue
+};
+
+void encode_hello(flatbuffers::FlatBufferBuilder& fbb, const HelloFields& hello);
+void encode_heartbeat(flatbuffers::FlatBufferBuilder& fbb, std::string_view id,
+                      std::string_view endpoint, std::uint32_t version);
+void encode_peer_list(flatbuffers::FlatBufferBuilder& fbb, const std::vector<std::string>& endpoints);
+void encode_bye(flatbuffers::FlatBufferBuilder& fbb, std::string_view id);
+void encode_deliver(flatbuffers::FlatBufferBuilder& fbb, const DeliverFields& deliver);
+void encode_client_event(flatbuffers::FlatBufferBuilder& fbb, wire::ClientEventKind kind,
+                         std::string_view client, bool resumed);
+
+// The verified envelope inside bytes, or nullptr when they are not a valid Envelope (or
+// its body is missing). The pointer is valid while bytes are.
+const wire::Envelope* open_envelope(const void* bytes, std::size_t size);
+
+// A FlatBuffers string as a view; empty for a missing field.
+inline std::string_view view(const flatbuffers::String* s) {
+    return s ? std::string_view{s->data(), s->size()} : std::string_view{};
+}
+inline std::string_view view(const flatbuffers::Vector<std::uint8_t>* v) {
+    return v ? std::string_view{reinterpret_cast<const char*>(v->data()), v->size()}
+             : std::string_view{};
+}
+
+}  // namespace adashta::mesh

@@ -1,0 +1,152 @@
+// The mesh actor: one thread that owns a node's sockets and membership. It binds a ROUTER,
+// dials peers with DEALERs, finds peers through seeds, peer lists and (optionally) UDP
+// beacons, keeps membership by HELLO and heartbeats, and hands every verified message to a
+// MeshHandler on its own thread. Other threads talk to it only through post().
+//
+//   struct Printer : MeshHandler {
+//       void on_peer_up(const PeerInfo& p) override { std::cout << p.name << " joined\n"; }
+//   } printer;
+//   Mesh mesh{{.seeds = {"tcp://127.0.0.1:7700"}}, printer};
+//   if (auto started = mesh.start(); !started) die(started.error());
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <zmq.hpp>
+
+#include "adashta/mesh/beacon.hpp"
+#include "adashta/mesh/codec.hpp"
+#include "adashta/mesh/membership.hpp"
+#include "adashta/mesh/transport.hpp"
+#include "adashta/result.hpp"
+
+namespace adashta::mesh {
+
+struct MeshOptions {
+    std::string bind = "tcp://127.0.0.1:*";       // where the ROUTER listens (* = any free port)
+    std::string advertise;                         // endpoint peers dial; default: the bound one
+    std::vector<std::string> seeds;                // endpoints dialed until they answer, forever
+    std::string beacon_interface;                  // UDP beacon on this interface; empty = off
+    std::uint16_t beacon_port = 5670;              // UDP port of the beacon
+    wire::Role role = wire::Role::Node;
+    std::string name;                              // human label shown by `adashta peers`
+    std::chrono::milliseconds heartbeat{1000};     // interval of heartbeats to every peer
+    std::chrono::milliseconds peer_timeout{3000};  // silence after which a peer is gone
+    SocketLimits limits{};                         // per-socket limits (transport.hpp)
+};
+
+// Callbacks from the mesh thread. They must not block: the mesh waits for them.
+class MeshHandler {
+public:
+    virtual ~MeshHandler() = default;
+    virtual void on_peer_up(const PeerInfo& peer) { (void)peer; }
+    virtual void on_peer_down(const PeerInfo& peer) { (void)peer; }
+    virtual void on_peer_changed(const PeerInfo& peer) { (void)peer; }   // its queues changed
+    virtual void on_deliver(const PeerInfo& from, const wire::Deliver& msg) { (void)from; (void)msg; }
+    virtual void on_client_event(const PeerInfo& from, const wire::ClientEvent& event) {
+        (void)from;
+        (void)event;
+    }
+};
+
+struct MeshStats {
+    std::atomic<std::uint64_t> received{0};        // verified messages
+    std::atomic<std::uint64_t> invalid{0};         // frames that failed verification
+    std::atomic<std::uint64_t> unknown_sender{0};  // data messages from non-members, dropped
+    std::atomic<std::uint64_t> send_failed{0};     // sends refused (peer down or queue full)
+};
+
+class Mesh {
+public:
+    Mesh(MeshOptions options, MeshHandler& handler);
+    ~Mesh();
+    Mesh(const Mesh&) = delete;
+    Mesh& operator=(const Mesh&) = delete;
+
+    // Binds, starts discovery and the mesh thread. Fails with bind_failed, bad_endpoint or
+    // beacon_failed; then nothing is left running.
+    Status start();
+    // Says Bye to every peer and joins the thread. Idempotent; not from the mesh thread.
+    void stop();
+
+    // Runs task on the mesh thread, in order. Thread-safe; tasks posted after stop() are dropped.
+    void post(std::function<void()> task);
+    bool on_mesh_thread() const { return std::this_thread::get_id() == thread_.get_id(); }
+
+    // --- mesh thread only ---------------------------------------------------------------
+    // Sends the finished message in fbb to a member; false when it is not a member, or its
+    // connection is down or full (the caller decides whether to try another member).
+    bool send(const std::string& peer_id, const flatbuffers::FlatBufferBuilder& fbb);
+    // Announces the queues this node consumes (a new Hello to every peer).
+    void set_queues(std::vector<std::string> queues);
+    const Membership& members() const { return members_; }
+    // A scratch builder for messages sent from the mesh thread.
+    flatbuffers::FlatBufferBuilder& builder() { return fbb_; }
+
+    // --- any thread, after start() ----------------------------------------------------------
+    const std::string& id() const { return id_; }
+    const std::string& endpoint() const { return endpoint_; }
+    const MeshOptions& options() const { return options_; }
+    const MeshStats& stats() const { return stats_; }
+
+private:
+    void run();
+    void drain_router();
+    void drain_tasks();
+    void drain_beacon();
+    void tick(Clock::time_point now);
+    void dial_unreached();
+
+    void handle(const std::string& from, const wire::Envelope& env);
+    void handle_hello(const wire::Hello& hello);
+    void handle_heartbeat(const std::string& from, const wire::Heartbeat& beat);
+    void handle_peer_list(const wire::PeerList& list);
+    void handle_bye(const std::string& from);
+
+    zmq::socket_t* dealer_for(const std::string& endpoint);
+    bool send_to_endpoint(const std::string& endpoint, const flatbuffers::FlatBufferBuilder& fbb);
+    void send_hello(const std::string& endpoint, bool reply, std::string_view answer_to);
+    void want(const std::string& endpoint, bool forever);
+    bool reached(const std::string& endpoint) const;
+    void drop_peer(const PeerInfo& peer);
+
+    MeshOptions options_;
+    MeshHandler& handler_;
+    std::string id_;            // this node's id (routing id of its DEALERs)
+    std::string endpoint_;      // advertised endpoint
+
+    zmq::context_t ctx_{1};
+    zmq::socket_t router_;
+    std::map<std::string, zmq::socket_t> dealers_;   // by endpoint
+    std::unique_ptr<Beacon> beacon_;                 // null unless beacon_interface is set
+    int wake_fd_ = -1;                               // eventfd: post() -> mesh thread
+
+    Membership members_;
+    std::vector<std::string> queues_;                // what this node consumes, sorted
+    std::uint32_t version_ = 1;                      // of queues_
+    struct Wanted {
+        bool forever;                                // a seed: dial it for as long as we run
+        Clock::time_point since;                     // first wanted, to give up on others
+    };
+    std::map<std::string, Wanted> wanted_;           // endpoints to dial until reached
+    std::map<std::string, std::string> reached_via_; // dialed endpoint -> member id that answered
+    flatbuffers::FlatBufferBuilder fbb_{1024};
+    MeshStats stats_;
+
+    std::mutex tasks_mutex_;                          // guards tasks_ and accepting_
+    std::vector<std::function<void()>> tasks_;
+    bool accepting_ = false;                          // post() takes tasks
+    std::atomic<bool> running_{false};
+    std::thread thread_;
+};
+
+}  // namespace adashta::mesh
