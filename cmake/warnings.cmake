@@ -2,7 +2,8 @@
 add_library(adashta_options INTERFACE)
 target_compile_options(adashta_options INTERFACE -Wall -Wextra -Wpedantic -Wshadow
   -Wnon-virtual-dtor -Wold-style-cast -Wcast-align -Wunused -Woverloaded-virtual
-  -Wimplicit-fallthrough)
+  -Wimplicit-fallthrough
+  -Wno-missing-field-initializers)  # designated initializers leave the rest defaulted on purpose
 if(ADASHTA_WERROR)
   target_compile_options(adashta_options INTERFACE -Werror)
 endif()
