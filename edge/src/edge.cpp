@@ -1,1 +1,162 @@
-int adashta_placeholder_edge_src_edge_cpp = 0;
+#include "edge.hpp"
+
+#include <filesystem>
+#include <fstream>
+
+#include "adashta/log.hpp"
+#include "adashta/version.hpp"
+#include "http_server.hpp"
+#include "router.hpp"
+
+namespace adashta::edge {
+
+namespace {
+
+// The data folder must exist (it is created) and take writes: durable state lives there.
+Status check_data_dir(const std::string& dir) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec)
+        return make_error(Errc::bad_option, "cannot create data folder \"" + dir + "\": " + ec.message());
+    if (!fs::is_directory(dir, ec))
+        return make_error(Errc::bad_option, "data folder \"" + dir + "\" is not a directory");
+    const fs::path probe = fs::path{dir} / ".adashta-write-check";
+    {
+        std::ofstream out{probe};
+        if (!(out << "ok"))
+            return make_error(Errc::bad_option, "data folder \"" + dir + "\" is not writable");
+    }
+    fs::remove(probe, ec);
+    return {};
+}
+
+void append_metric(std::string& out, std::string_view name, std::string_view type,
+                   std::string_view help, std::uint64_t value) {
+    out += "# HELP ";
+    out += name;
+    out += ' ';
+    out += help;
+    out += "\n# TYPE ";
+    out += name;
+    out += ' ';
+    out += type;
+    out += '\n';
+    out += name;
+    out += ' ';
+    out += std::to_string(value);
+    out += '\n';
+}
+
+}  // namespace
+
+class Edge::Impl {
+public:
+    explicit Impl(EdgeOptions options)
+        : options_(std::move(options)),
+          router_(http_),
+          http_(options_, router_, [this] { return health(); }, [this] { return metrics(); }) {}
+
+    ~Impl() {
+        if (mesh_) mesh_->stop();  // before the Router and HttpServer it calls go away
+    }
+
+    Status start() {
+        if (auto ok = check_data_dir(options_.data_dir); !ok) return ok;
+        if (auto ok = http_.start(); !ok) return ok;
+        mesh::MeshOptions mesh_options{
+            .bind = "tcp://" + options_.mesh,
+            .advertise = options_.advertise,
+            .seeds = options_.seeds,
+            .beacon_interface = options_.beacon_interface,
+            .beacon_port = options_.beacon_port,
+            .role = wire::Role::Edge,
+            .name = options_.name,
+            .heartbeat = options_.heartbeat,
+            .peer_timeout = options_.peer_timeout,
+        };
+        mesh_ = std::make_unique<mesh::Mesh>(std::move(mesh_options), router_);
+        router_.attach(*mesh_);
+        if (auto ok = mesh_->start(); !ok) {
+            mesh_.reset();
+            return ok;
+        }
+        return {};
+    }
+
+    void run() {
+        http_.run();
+        if (mesh_) mesh_->stop();
+    }
+
+    void request_stop() { http_.request_stop(); }
+
+    std::string mesh_endpoint() const { return mesh_ ? mesh_->endpoint() : std::string{}; }
+    const EdgeOptions& options() const { return options_; }
+
+private:
+    std::string health() const {
+        std::string out = R"({"status":"ok","version":")";
+        out += kVersion;
+        out += R"(","nodes":)";
+        out += std::to_string(router_.node_count());
+        out += R"(,"edges":)";
+        out += std::to_string(router_.edge_count());
+        out += R"(,"connections":)";
+        out += std::to_string(http_.connection_count());
+        out += R"(,"sessions":)";
+        out += std::to_string(http_.session_count());
+        out += "}\n";
+        return out;
+    }
+
+    std::string metrics() const {
+        const HttpStats& h = http_.stats();
+        const RouterStats& r = router_.stats();
+        std::string out;
+        append_metric(out, "adashta_edge_connections", "gauge", "Open WebSocket connections.",
+                      http_.connection_count());
+        append_metric(out, "adashta_edge_sessions", "gauge", "Sessions known, online or not.",
+                      http_.session_count());
+        append_metric(out, "adashta_edge_nodes", "gauge", "Live server nodes.", router_.node_count());
+        append_metric(out, "adashta_edge_frames_in_total", "counter", "Text frames from clients.", h.frames_in);
+        append_metric(out, "adashta_edge_frames_out_total", "counter", "Frames written to clients.", h.frames_out);
+        append_metric(out, "adashta_edge_bad_frames_total", "counter", "Client frames refused.", h.bad_frames);
+        append_metric(out, "adashta_edge_slow_consumers_total", "counter",
+                      "Connections closed for reading too slowly.", h.slow_closed);
+        append_metric(out, "adashta_edge_routed_total", "counter", "Client messages handed to nodes.", r.routed);
+        append_metric(out, "adashta_edge_no_consumer_total", "counter",
+                      "Client messages refused: nobody consumes the queue.", r.no_consumer);
+        append_metric(out, "adashta_edge_unavailable_total", "counter",
+                      "Client messages refused: no consumer could take them.", r.unavailable);
+        append_metric(out, "adashta_edge_node_messages_total", "counter",
+                      "Messages from nodes to clients.", r.delivered_in);
+        append_metric(out, "adashta_edge_node_bad_data_total", "counter",
+                      "Messages from nodes dropped because their data was not JSON.", r.bad_data);
+        return out;
+    }
+
+    EdgeOptions options_;
+    Router router_;
+    HttpServer http_;
+    std::unique_ptr<mesh::Mesh> mesh_;
+};
+
+Edge::Edge(EdgeOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+Edge::~Edge() = default;
+
+Status Edge::start() {
+    const Status started = impl_->start();
+    if (started) {
+        log::info("edge", "serving browsers on http://" + impl_->options().http + " (WebSocket /ws)");
+        log::info("edge", "mesh listening on " + impl_->mesh_endpoint());
+    }
+    return started;
+}
+
+void Edge::run() { impl_->run(); }
+void Edge::request_stop() { impl_->request_stop(); }
+std::string Edge::http_address() const { return impl_->options().http; }
+std::string Edge::mesh_endpoint() const { return impl_->mesh_endpoint(); }
+
+}  // namespace adashta::edge

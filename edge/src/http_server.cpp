@@ -1,1 +1,511 @@
-int adashta_placeholder_edge_src_http_server_cpp = 0;
+#include "http_server.hpp"
+
+#include <libwebsockets.h>
+
+#include <cstring>
+
+#include "adashta/errors.hpp"
+#include "adashta/ids.hpp"
+#include "adashta/log.hpp"
+#include "protocol.hpp"
+#include "static_files.hpp"
+
+namespace adashta::edge {
+
+extern const std::string_view kAdashtaJs;
+extern const std::string_view kAdashtaMjs;
+
+namespace {
+
+constexpr const char* kProtocolName = "adashta.v1";
+constexpr lws_usec_t kSweepEvery = 1'000'000;              // 1 s
+constexpr auto kShutdownGrace = std::chrono::milliseconds{1500};
+
+// Shown at "/" when the edge serves no app folder.
+constexpr std::string_view kBuiltinPage = R"(<!doctype html>
+<html><head><meta charset="utf-8"><title>Adashta Queue edge</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:42rem;margin:3rem auto;padding:0 1rem}
+code,pre{background:#f3f3f3;padding:.1rem .3rem;border-radius:4px}</style></head>
+<body><h1>Adashta Queue edge</h1>
+<p>This edge is running. Serve your app from a folder with <code>adashta edge APP_DIR</code>,
+and load the browser SDK from <a href="/adashta.js">/adashta.js</a>:</p>
+<pre>&lt;script src="/adashta.js"&gt;&lt;/script&gt;
+&lt;script&gt;
+  const client = adashta.connect();
+  client.consume("echo", (data) =&gt; console.log("reply", data));
+  client.produce("echo", {hello: "world"});
+&lt;/script&gt;</pre>
+<p>Health: <a href="/healthz">/healthz</a> &middot; metrics: <a href="/metrics">/metrics</a></p>
+</body></html>
+)";
+
+int lws_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, std::size_t len) {
+    auto* server = static_cast<HttpServer*>(lws_context_user(lws_get_context(wsi)));
+    if (!server) return lws_callback_http_dummy(wsi, reason, user, in, len);
+    return server->dispatch(wsi, static_cast<int>(reason), user, in, len);
+}
+
+// Idle WebSocket connections are pinged after 30 s of silence and dropped after 45 s.
+const lws_retry_bo_t kIdlePolicy = {
+    .retry_ms_table = nullptr,
+    .retry_ms_table_count = 0,
+    .conceal_count = 0,
+    .secs_since_valid_ping = 30,
+    .secs_since_valid_hangup = 45,
+    .jitter_percent = 0,
+};
+
+void lws_log_to_ours(int level, const char* line) {
+    std::string_view text{line};
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
+    if (level & LLL_ERR) log::error("lws", text);
+    else log::warn("lws", text);
+}
+
+// A frame with LWS_PRE spare bytes in front, as lws_write wants.
+std::shared_ptr<std::string> new_frame() {
+    auto frame = std::make_shared<std::string>(LWS_PRE, '\0');
+    frame->reserve(LWS_PRE + 128);
+    return frame;
+}
+
+std::size_t payload_size(const std::string& frame) { return frame.size() - LWS_PRE; }
+
+}  // namespace
+
+struct HttpServer::PerSession {
+    // lws allocates this zeroed and frees it without destructors: plain members only.
+    std::uint64_t serial;     // WebSocket: the Connection; 0 before it is established
+    std::string* body;        // HTTP: the response body still to write (LWS_PRE in front), owned
+};
+
+struct HttpServer::SweepTimer {
+    lws_sorted_usec_list_t sul;  // first member: the timer callback gets its address
+    HttpServer* server;
+};
+
+HttpServer::HttpServer(const EdgeOptions& options, Router& router, Report health, Report metrics)
+    : options_(options), router_(router), health_(std::move(health)), metrics_(std::move(metrics)) {}
+
+HttpServer::~HttpServer() {
+    if (context_) lws_context_destroy(context_);
+}
+
+namespace {
+
+// "HOST:PORT", "[V6]:PORT" or ":PORT" (all interfaces).
+bool split_host_port(const std::string& address, std::string& host, int& port) {
+    const auto colon = address.rfind(':');
+    if (colon == std::string::npos) return false;
+    host = address.substr(0, colon);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    const std::string digits = address.substr(colon + 1);
+    if (digits.empty() || digits.size() > 5 || digits.find_first_not_of("0123456789") != std::string::npos)
+        return false;
+    port = std::stoi(digits);
+    return port > 0 && port < 65536;
+}
+
+}  // namespace
+
+Status HttpServer::start() {
+    std::string host;
+    int port = 0;
+    if (!split_host_port(options_.http, host, port))
+        return make_error(Errc::bad_option, "--http wants HOST:PORT with a port from 1 to 65535, got \"" +
+                                                options_.http + "\"");
+    if (!options_.app_dir.empty()) {
+        std::error_code ec;
+        app_root_ = std::filesystem::canonical(options_.app_dir, ec);
+        if (ec || !std::filesystem::is_directory(app_root_))
+            return make_error(Errc::bad_option, "app folder \"" + options_.app_dir +
+                                                    "\" is not a readable directory");
+    }
+
+    // One protocol serves both HTTP and the WebSocket, whose frames arrive in 64 KiB pieces.
+    static const lws_protocols protocols[] = {
+        {kProtocolName, lws_callback, sizeof(PerSession), 64 * 1024, 0, nullptr, 0},
+        {nullptr, nullptr, 0, 0, 0, nullptr, 0},
+    };
+    lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_to_ours);
+    lws_context_creation_info info;
+    std::memset(&info, 0, sizeof info);
+    info.port = port;
+    info.iface = (host.empty() || host == "0.0.0.0" || host == "*") ? nullptr : host.c_str();
+    info.protocols = protocols;
+    info.user = this;
+    info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
+    info.retry_and_idle_policy = &kIdlePolicy;
+    info.timeout_secs = 10;
+    info.max_http_header_data = 4096;
+    info.server_string = "adashta";
+    context_ = lws_create_context(&info);
+    if (!context_)
+        return make_error(Errc::bind_failed, "cannot listen for HTTP on " + options_.http);
+
+    sweep_timer_ = std::make_unique<SweepTimer>();
+    std::memset(&sweep_timer_->sul, 0, sizeof sweep_timer_->sul);
+    sweep_timer_->server = this;
+    schedule_sweep();
+    return {};
+}
+
+void HttpServer::run() {
+    while (!stop_) {
+        if (lws_service(context_, 0) < 0) break;
+    }
+    shut_down_clients();
+}
+
+void HttpServer::request_stop() {
+    stop_ = true;
+    if (context_) lws_cancel_service(context_);
+}
+
+void HttpServer::shut_down_clients() {
+    sessions_.for_each_connection([this](Connection& c) {
+        c.out.clear();
+        c.out_bytes = 0;
+        close_connection(c, LWS_CLOSE_STATUS_GOINGAWAY, "shutting down");
+    });
+    const auto deadline = Clock::now() + kShutdownGrace;
+    while (sessions_.connection_count() > 0 && Clock::now() < deadline) lws_service(context_, 0);
+}
+
+void HttpServer::push(ClientBound&& event) {
+    {
+        std::lock_guard lock{inbox_mutex_};
+        inbox_.push_back(std::move(event));
+        if (inbox_.size() > 1) return;  // a wake-up is already on its way
+    }
+    if (context_) lws_cancel_service(context_);
+}
+
+// --- libwebsockets events ------------------------------------------------------------------
+
+int HttpServer::dispatch(lws* wsi, int reason_number, void* user, void* in, std::size_t len) {
+    const auto reason = static_cast<lws_callback_reasons>(reason_number);
+    auto* pss = static_cast<PerSession*>(user);
+    switch (reason) {
+    case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+        drain_inbox();
+        return 0;
+    case LWS_CALLBACK_HTTP:
+        return on_http(wsi, *pss, std::string_view{static_cast<const char*>(in)});
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+        return on_http_writeable(wsi, *pss);
+    case LWS_CALLBACK_CLOSED_HTTP:
+        if (pss) {
+            delete pss->body;
+            pss->body = nullptr;
+        }
+        return 0;
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
+        char uri[64] = {};
+        if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) <= 0) return 1;
+        return std::string_view{uri} == "/ws" ? 0 : 1;  // WebSockets live on /ws only
+    }
+    case LWS_CALLBACK_ESTABLISHED:
+        return on_established(wsi, *pss);
+    case LWS_CALLBACK_RECEIVE:
+        return on_receive(wsi, *pss, static_cast<const char*>(in), len);
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        return on_writeable(wsi, *pss);
+    case LWS_CALLBACK_CLOSED:
+        on_closed(*pss);
+        return 0;
+    default:
+        return lws_callback_http_dummy(wsi, reason, user, in, len);
+    }
+}
+
+int HttpServer::on_http(lws* wsi, PerSession& pss, std::string_view uri) {
+    if (uri == "/healthz") return respond(wsi, pss, HTTP_STATUS_OK, "application/json", health_());
+    if (uri == "/metrics")
+        return respond(wsi, pss, HTTP_STATUS_OK, "text/plain; version=0.0.4", metrics_());
+    if (uri == "/adashta.js") return respond(wsi, pss, HTTP_STATUS_OK, "text/javascript; charset=utf-8", kAdashtaJs);
+    if (uri == "/adashta.mjs")
+        return respond(wsi, pss, HTTP_STATUS_OK, "text/javascript; charset=utf-8", kAdashtaMjs);
+    if (uri == "/ws")
+        return respond(wsi, pss, 426, "text/plain; charset=utf-8",
+                       "/ws is the Adashta Queue WebSocket endpoint: connect with a WebSocket "
+                       "client (adashta.connect() does)\n");
+    if (app_root_.empty()) {
+        if (uri == "/" || uri == "/index.html")
+            return respond(wsi, pss, HTTP_STATUS_OK, "text/html; charset=utf-8", kBuiltinPage);
+    } else if (auto file = resolve_static(app_root_, uri)) {
+        const std::string path = file->string();
+        const std::string mime{mime_type(path)};
+        const int served = lws_serve_http_file(wsi, path.c_str(), mime.c_str(), nullptr, 0);
+        if (served < 0) return -1;
+        if (served > 0 && lws_http_transaction_completed(wsi)) return -1;
+        return 0;
+    }
+    return respond(wsi, pss, HTTP_STATUS_NOT_FOUND, "text/plain; charset=utf-8", "not found\n");
+}
+
+int HttpServer::respond(lws* wsi, PerSession& pss, int status, std::string_view mime,
+                        std::string_view body) {
+    unsigned char headers[LWS_PRE + 1024];
+    unsigned char* start = headers + LWS_PRE;
+    unsigned char* p = start;
+    unsigned char* end = headers + sizeof headers - 1;
+    const std::string content_type{mime};
+    if (lws_add_http_common_headers(wsi, static_cast<unsigned>(status), content_type.c_str(),
+                                    body.size(), &p, end))
+        return 1;
+    static constexpr std::string_view kNoCache = "no-cache";
+    if (lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
+                                     reinterpret_cast<const unsigned char*>(kNoCache.data()),
+                                     static_cast<int>(kNoCache.size()), &p, end))
+        return 1;
+    if (lws_finalize_write_http_header(wsi, start, &p, end)) return 1;
+    if (body.empty()) return lws_http_transaction_completed(wsi) ? -1 : 0;
+    delete pss.body;
+    pss.body = new std::string(LWS_PRE, '\0');
+    pss.body->append(body);
+    lws_callback_on_writable(wsi);
+    return 0;
+}
+
+int HttpServer::on_http_writeable(lws* wsi, PerSession& pss) {
+    if (!pss.body) return 0;
+    std::string& body = *pss.body;
+    const auto size = payload_size(body);
+    const int written = lws_write(wsi, reinterpret_cast<unsigned char*>(body.data()) + LWS_PRE, size,
+                                  LWS_WRITE_HTTP_FINAL);
+    delete pss.body;
+    pss.body = nullptr;
+    if (written < static_cast<int>(size)) return -1;
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+int HttpServer::on_established(lws* wsi, PerSession& pss) {
+    Connection& c = sessions_.open(wsi, Clock::now());
+    pss.serial = c.serial;
+    connections_ = sessions_.connection_count();
+    return 0;
+}
+
+int HttpServer::on_receive(lws* wsi, PerSession& pss, const char* in, std::size_t len) {
+    Connection* c = sessions_.find(pss.serial);
+    if (!c) return -1;
+    if (c->close_code) return 0;  // closing: ignore the rest
+    const bool first = lws_is_first_fragment(wsi);
+    const bool last = lws_is_final_fragment(wsi);
+    if (first) {
+        c->rx.clear();
+        c->rx_binary = lws_frame_is_binary(wsi);
+    }
+    if (c->rx.size() + len > options_.max_frame) {
+        ++stats_.bad_frames;
+        c->rx.clear();
+        c->rx.shrink_to_fit();
+        close_connection(*c, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, error_info(Errc::frame_too_large).name);
+        return 0;
+    }
+    if (c->rx_binary) {
+        c->rx.resize(c->rx.size() + len);  // counted for the size limit, never read
+        if (last) {
+            ++stats_.bad_frames;
+            c->rx.clear();
+            auto frame = new_frame();
+            encode_error(*frame, std::nullopt, Errc::binary_unsupported);
+            send_frame(*c, std::move(frame));
+        }
+        return 0;
+    }
+    if (first && last) {
+        handle_frame(*c, std::string_view{in, len});
+        return 0;
+    }
+    c->rx.append(in, len);
+    if (last) {
+        const std::string text = std::move(c->rx);
+        c->rx.clear();
+        handle_frame(*c, text);
+    }
+    return 0;
+}
+
+int HttpServer::on_writeable(lws* wsi, PerSession& pss) {
+    Connection* c = sessions_.find(pss.serial);
+    if (!c) return -1;
+    while (!c->out.empty()) {
+        if (lws_send_pipe_choked(wsi)) {
+            lws_callback_on_writable(wsi);
+            return 0;
+        }
+        std::string& frame = *c->out.front();
+        const auto size = payload_size(frame);
+        const int written = lws_write(wsi, reinterpret_cast<unsigned char*>(frame.data()) + LWS_PRE,
+                                      size, LWS_WRITE_TEXT);
+        if (written < static_cast<int>(size)) return -1;
+        c->out_bytes -= size;
+        c->out.pop_front();
+        ++stats_.frames_out;
+    }
+    if (c->close_code) {
+        lws_close_reason(wsi, static_cast<lws_close_status>(c->close_code),
+                         reinterpret_cast<unsigned char*>(c->close_reason.data()), c->close_reason.size());
+        return -1;
+    }
+    return 0;
+}
+
+void HttpServer::on_closed(PerSession& pss) {
+    Connection* c = sessions_.find(pss.serial);
+    if (!c) return;
+    const std::string session = c->session;
+    sessions_.close(*c, Clock::now());
+    connections_ = sessions_.connection_count();
+    // A session taken over by a newer connection is still online.
+    if (!session.empty() && !sessions_.connection_of(session)) router_.client_disconnected(session);
+}
+
+// --- the browser protocol -------------------------------------------------------------------
+
+void HttpServer::handle_frame(Connection& c, std::string_view text) {
+    ++stats_.frames_in;
+    auto parsed = parse_client_frame(text);
+    if (auto* bad = std::get_if<FrameError>(&parsed)) {
+        ++stats_.bad_frames;
+        auto frame = new_frame();
+        encode_error(*frame, bad->ref, bad->error.code, bad->error.detail);
+        send_frame(c, std::move(frame));
+        if (bad->error.code == Errc::bad_session)
+            close_connection(c, static_cast<int>(Errc::bad_session), "bad_session");
+        return;
+    }
+    ClientFrame& f = std::get<ClientFrame>(parsed);
+    auto answer = [&](auto&& encode) {
+        auto frame = new_frame();
+        encode(*frame);
+        send_frame(c, std::move(frame));
+    };
+    if (c.session.empty() && f.type != FrameType::hello) {
+        ++stats_.bad_frames;
+        answer([&](std::string& out) { encode_error(out, f.ref, Errc::hello_required); });
+        return;
+    }
+    switch (f.type) {
+    case FrameType::hello: {
+        if (!c.session.empty()) {
+            ++stats_.bad_frames;
+            answer([&](std::string& out) {
+                encode_error(out, f.ref, Errc::bad_frame, "hello was already sent on this connection");
+            });
+            return;
+        }
+        const std::string session = f.session.empty() ? new_session_id() : f.session;
+        const Sessions::Bound bound = sessions_.bind(c, session);
+        sessions_count_ = sessions_.session_count();
+        if (bound.replaced)
+            close_connection(*bound.replaced, static_cast<int>(Errc::session_replaced), "session_replaced");
+        answer([&](std::string& out) { encode_welcome(out, session, bound.resumed, options_.max_frame); });
+        // A reconnect that took over a live connection is not news to the nodes.
+        if (!bound.replaced) router_.client_connected(session, bound.resumed);
+        return;
+    }
+    case FrameType::produce:
+        router_.produce(c.serial, f.ref, c.session, std::move(f.queue), std::string{f.data});
+        return;
+    case FrameType::consume:
+        sessions_.subscribe(c, f.queue);
+        if (f.ref) answer([&](std::string& out) { encode_ack(out, *f.ref); });
+        return;
+    case FrameType::unconsume:
+        sessions_.unsubscribe(c, f.queue);
+        if (f.ref) answer([&](std::string& out) { encode_ack(out, *f.ref); });
+        return;
+    case FrameType::ping:
+        answer([&](std::string& out) { encode_pong(out, f.ref.value_or(0)); });
+        return;
+    }
+}
+
+void HttpServer::send_frame(Connection& c, std::shared_ptr<std::string> frame) {
+    if (c.close_code) return;
+    c.out_bytes += payload_size(*frame);
+    c.out.push_back(std::move(frame));
+    if (c.out_bytes > options_.max_outbox) {
+        // It reads slower than it is sent to: drop it rather than let it eat the edge's memory.
+        ++stats_.slow_closed;
+        c.out.clear();
+        c.out_bytes = 0;
+        close_connection(c, static_cast<int>(Errc::slow_consumer), "slow_consumer");
+        return;
+    }
+    lws_callback_on_writable(static_cast<lws*>(c.wsi));
+}
+
+void HttpServer::close_connection(Connection& c, int code, std::string_view reason) {
+    if (c.close_code) return;
+    c.close_code = code;
+    c.close_reason = reason;
+    lws_callback_on_writable(static_cast<lws*>(c.wsi));
+}
+
+// --- answers from the mesh side ---------------------------------------------------------------
+
+void HttpServer::drain_inbox() {
+    std::vector<ClientBound> events;
+    {
+        std::lock_guard lock{inbox_mutex_};
+        events.swap(inbox_);
+    }
+    for (auto& event : events) deliver(event);
+}
+
+void HttpServer::deliver(ClientBound& event) {
+    using Kind = ClientBound::Kind;
+    switch (event.kind) {
+    case Kind::ack:
+    case Kind::error: {
+        Connection* c = sessions_.find(event.connection);
+        if (!c || !event.ref) return;  // gone, or the frame asked for no answer
+        auto frame = new_frame();
+        if (event.kind == Kind::ack) encode_ack(*frame, *event.ref, event.id);
+        else encode_error(*frame, event.ref, event.code);
+        send_frame(*c, std::move(frame));
+        return;
+    }
+    case Kind::direct: {
+        Connection* c = sessions_.connection_of(event.session);
+        if (!c) return;  // offline: durable inboxes keep these (issue #3)
+        auto frame = new_frame();
+        encode_message(*frame, event.queue, event.id, event.data, event.ts);
+        send_frame(*c, std::move(frame));
+        return;
+    }
+    case Kind::fanout: {
+        auto frame = new_frame();
+        encode_message(*frame, event.queue, event.id, event.data, event.ts);
+        sessions_.for_each_subscriber(event.queue, [&](Connection& c) { send_frame(c, frame); });
+        return;
+    }
+    }
+}
+
+// --- timers ---------------------------------------------------------------------------------
+
+void HttpServer::schedule_sweep() {
+    lws_sul_schedule(context_, 0, &sweep_timer_->sul,
+                     [](lws_sorted_usec_list_t* sul) {
+                         reinterpret_cast<SweepTimer*>(sul)->server->sweep();
+                     },
+                     kSweepEvery);
+}
+
+void HttpServer::sweep() {
+    const auto now = Clock::now();
+    sessions_.for_each_connection([&](Connection& c) {
+        if (c.session.empty() && now - c.opened > options_.hello_timeout)
+            close_connection(c, static_cast<int>(Errc::hello_timeout), "hello_timeout");
+    });
+    sessions_.expire(now, options_.session_ttl);
+    sessions_count_ = sessions_.session_count();
+    schedule_sweep();
+}
+
+}  // namespace adashta::edge

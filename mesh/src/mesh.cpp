@@ -311,17 +311,22 @@ void Mesh::handle_hello(const wire::Hello& hello) {
     if (change == Membership::Change::joined) {
         log::debug("mesh", "peer " + id + " (" + peer.name + ") joined from " + peer.endpoint);
         handler_.on_peer_up(peer);
+    } else if (change == Membership::Change::changed) {
+        handler_.on_peer_changed(peer);
+    }
+    // A peer that dials us hears back who we are and whom we know, so joining one member is
+    // enough. It dials until our answer arrives, and our first answer can be dropped while
+    // the connection back to it is still being made; so every answer carries the list.
+    if (change == Membership::Change::joined || hello.reply()) {
         std::vector<std::string> endpoints;
         for (const auto& [other_id, other] : members_.peers())
             if (other_id != id) endpoints.push_back(other.endpoint);
+        if (hello.reply()) send_hello(peer.endpoint, false, view(hello.via()));
         if (!endpoints.empty()) {
             encode_peer_list(fbb_, endpoints);
             send_to_endpoint(peer.endpoint, fbb_);
         }
-    } else if (change == Membership::Change::changed) {
-        handler_.on_peer_changed(peer);
     }
-    if (hello.reply()) send_hello(peer.endpoint, false, view(hello.via()));
 }
 
 void Mesh::handle_heartbeat(const std::string& from, const wire::Heartbeat& beat) {

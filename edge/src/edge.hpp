@@ -1,0 +1,62 @@
+// adashta::edge::Edge — the front door for browsers and a member of the mesh. It serves
+// /adashta.js, the WebSocket endpoint /ws, /healthz, /metrics and an app folder over HTTP,
+// and routes between browser sessions and server nodes.
+//
+//   Edge edge{{.http = "127.0.0.1:8080", .app_dir = "examples/chat/web"}};
+//   if (auto ok = edge.start(); !ok) die(ok.error());
+//   edge.run();   // until request_stop(), e.g. from a SIGTERM handler
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "adashta/result.hpp"
+
+namespace adashta::edge {
+
+struct EdgeOptions {
+    std::string http = "0.0.0.0:8080";             // HOST:PORT for browsers
+    std::string mesh = "127.0.0.1:7700";           // HOST:PORT of the mesh ROUTER
+    std::string advertise;                         // mesh endpoint peers dial, when not `mesh`
+    std::string data_dir = "adashta-data";         // where durable state lives
+    std::string app_dir;                           // static files at "/"; empty = built-in page
+    std::vector<std::string> seeds;                // other edges or nodes to join
+    std::string beacon_interface;                  // UDP beacon discovery here; empty = off
+    std::uint16_t beacon_port = 5670;
+    std::string name = "edge";                     // label in `adashta peers`
+    std::chrono::milliseconds heartbeat{1000};
+    std::chrono::milliseconds peer_timeout{3000};
+    std::size_t max_frame = 1 << 20;               // largest browser frame accepted, bytes
+    std::size_t max_outbox = 8 << 20;              // bytes queued for one client before it is dropped
+    std::chrono::seconds hello_timeout{10};        // a connection must say hello by then
+    std::chrono::seconds session_ttl{300};         // how long an offline session is remembered
+};
+
+class Edge {
+public:
+    explicit Edge(EdgeOptions options);
+    ~Edge();
+    Edge(const Edge&) = delete;
+    Edge& operator=(const Edge&) = delete;
+
+    // Checks the data and app folders, binds HTTP and mesh. Fails with bind_failed,
+    // bad_endpoint, bad_option (unusable folder) or beacon_failed.
+    Status start();
+    // Serves until request_stop(); then closes every client with 1001 and leaves the mesh.
+    void run();
+    // Thread-safe and safe from a signal handler.
+    void request_stop();
+
+    // The HTTP address it listens on, e.g. "127.0.0.1:8080".
+    std::string http_address() const;
+    std::string mesh_endpoint() const;
+
+private:
+    class Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace adashta::edge

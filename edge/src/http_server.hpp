@@ -1,0 +1,93 @@
+// The edge's HTTP thread: libwebsockets serving /adashta.js, /adashta.mjs, /healthz,
+// /metrics, the app folder, and the browser protocol on /ws. It owns every browser
+// connection (Sessions); the mesh side (Router) answers through push(), which wakes the
+// service loop with lws_cancel_service.
+//
+// The libwebsockets callback is a switch over reasons that hands each to a named member;
+// nothing in it throws.
+#pragma once
+
+#include <atomic>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "edge.hpp"
+#include "router.hpp"
+#include "sessions.hpp"
+
+struct lws;
+struct lws_context;
+
+namespace adashta::edge {
+
+struct HttpStats {
+    std::atomic<std::uint64_t> frames_in{0};     // text frames received
+    std::atomic<std::uint64_t> frames_out{0};    // frames queued to clients
+    std::atomic<std::uint64_t> bad_frames{0};    // frames answered with an error
+    std::atomic<std::uint64_t> slow_closed{0};   // connections closed as slow consumers
+};
+
+class HttpServer final : public ClientSink {
+public:
+    using Report = std::function<std::string()>;
+
+    HttpServer(const EdgeOptions& options, Router& router, Report health, Report metrics);
+    ~HttpServer() override;
+
+    Status start();          // binds; Errc::bind_failed when the address is taken
+    void run();              // serves until request_stop()
+    void request_stop();     // any thread, or a signal handler
+
+    void push(ClientBound&& event) override;   // from the mesh thread
+
+    std::size_t connection_count() const { return connections_; }
+    std::size_t session_count() const { return sessions_count_; }
+    const HttpStats& stats() const { return stats_; }
+
+    // Everything libwebsockets reports, from its protocol callback; reason is an
+    // lws_callback_reasons. Public only so that callback can reach it.
+    int dispatch(lws* wsi, int reason, void* user, void* in, std::size_t len);
+
+private:
+    struct PerSession;
+    int on_http(lws* wsi, PerSession& pss, std::string_view uri);
+    int respond(lws* wsi, PerSession& pss, int status, std::string_view mime, std::string_view body);
+    int on_http_writeable(lws* wsi, PerSession& pss);
+    int on_established(lws* wsi, PerSession& pss);
+    int on_receive(lws* wsi, PerSession& pss, const char* in, std::size_t len);
+    int on_writeable(lws* wsi, PerSession& pss);
+    void on_closed(PerSession& pss);
+
+    void handle_frame(Connection& c, std::string_view text);
+    void send_frame(Connection& c, std::shared_ptr<std::string> frame);
+    void close_connection(Connection& c, int code, std::string_view reason);
+    void drain_inbox();
+    void deliver(ClientBound& event);
+    void sweep();
+    void schedule_sweep();
+    void shut_down_clients();
+
+    const EdgeOptions& options_;
+    Router& router_;
+    Report health_;
+    Report metrics_;
+    std::filesystem::path app_root_;       // canonical app folder; empty = built-in page
+    lws_context* context_ = nullptr;
+    Sessions sessions_;
+    HttpStats stats_;
+    std::atomic<std::size_t> connections_{0};
+    std::atomic<std::size_t> sessions_count_{0};
+    std::atomic<bool> stop_{false};
+    struct SweepTimer;
+    std::unique_ptr<SweepTimer> sweep_timer_;
+
+    std::mutex inbox_mutex_;               // guards inbox_
+    std::vector<ClientBound> inbox_;       // from the mesh thread
+};
+
+}  // namespace adashta::edge

@@ -1,0 +1,83 @@
+// Browser connections and the sessions they carry, owned by the edge's HTTP thread.
+// A session outlives its connections: a client that reconnects with its session id gets
+// the same id back (and so the same node, since rings are keyed by it).
+//
+//   Connection& c = sessions.open(wsi);
+//   auto bound = sessions.bind(c, "s-...");      // hello
+//   sessions.subscribe(c, "chat");               // consume
+//   sessions.for_each_subscriber("chat", [](Connection& c) { queue_frame(c, frame); });
+//   sessions.close(c);                            // socket gone; the session stays a while
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace adashta::edge {
+
+using Clock = std::chrono::steady_clock;
+
+struct Connection {
+    std::uint64_t serial = 0;          // unique in this process; answers find their connection by it
+    void* wsi = nullptr;               // the libwebsockets connection (opaque here)
+    std::string session;               // empty until hello
+    std::set<std::string> queues;      // queues it consumes
+    std::string rx;                    // a message still arriving in fragments
+    bool rx_binary = false;            // the arriving message is binary: discarded, then refused
+    std::deque<std::shared_ptr<std::string>> out;  // frames to send, each after LWS_PRE
+                                                  // spare bytes; shared by a fan-out
+    std::size_t out_bytes = 0;         // sum of out's sizes
+    int close_code = 0;                // nonzero: close with this code at the next chance
+    std::string close_reason;          // sent with close_code
+    Clock::time_point opened;          // for the hello timeout
+};
+
+class Sessions {
+public:
+    struct Bound {
+        bool resumed = false;          // the session was known here before
+        Connection* replaced = nullptr;  // an older connection that held the session
+    };
+
+    Connection& open(void* wsi, Clock::time_point now);
+    // The socket is gone: drop the connection; its session is kept until expire().
+    void close(Connection& connection, Clock::time_point now);
+    Connection* find(std::uint64_t serial);
+
+    // Gives connection the session (hello). A session held by another connection moves to
+    // this one; the caller closes the old one.
+    Bound bind(Connection& connection, const std::string& session);
+    // The live connection of a session, or nullptr when it is offline or unknown.
+    Connection* connection_of(const std::string& session);
+
+    void subscribe(Connection& connection, const std::string& queue);
+    void unsubscribe(Connection& connection, const std::string& queue);
+    void for_each_subscriber(const std::string& queue, const std::function<void(Connection&)>& fn);
+    // Every open connection (for shutdown and hello timeouts).
+    void for_each_connection(const std::function<void(Connection&)>& fn);
+
+    // Forgets sessions offline for longer than ttl; returns how many.
+    std::size_t expire(Clock::time_point now, Clock::duration ttl);
+
+    std::size_t connection_count() const { return connections_.size(); }
+    std::size_t session_count() const { return sessions_.size(); }
+
+private:
+    struct SessionRecord {
+        Connection* connection = nullptr;  // null while offline
+        Clock::time_point offline_since;   // valid while offline
+    };
+
+    std::uint64_t next_serial_ = 1;
+    std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> connections_;  // by serial
+    std::unordered_map<std::string, SessionRecord> sessions_;                     // by session id
+    std::unordered_map<std::string, std::unordered_set<Connection*>> subscribers_; // by queue
+};
+
+}  // namespace adashta::edge
