@@ -1,1 +1,126 @@
-int adashta_placeholder_cli_cmd_edge_cpp = 0;
+// adashta edge: runs an edge until SIGINT or SIGTERM.
+#include <csignal>
+#include <iostream>
+#include <pthread.h>
+#include <thread>
+
+#include "adashta/log.hpp"
+#include "adashta/text.hpp"
+#include "args.hpp"
+#include "commands.hpp"
+#include "edge.hpp"
+
+namespace adashta::cli {
+namespace {
+
+constexpr std::string_view kHelp = R"(Usage: adashta edge [APP_DIR] [OPTIONS]
+
+Runs an edge: browsers load /adashta.js and connect to the WebSocket /ws; server nodes
+join its mesh. APP_DIR, when given, is served at / (index.html for folders); without it
+the edge serves a short page that says how to use it.
+
+Options:
+  --http HOST:PORT        browsers connect here (default 0.0.0.0:8080)
+  --mesh HOST:PORT        the mesh listens here; nodes use tcp://HOST:PORT as their seed
+                          (default 127.0.0.1:7700)
+  --advertise ENDPOINT    the endpoint other members should dial, when not tcp://--mesh
+  --data DIR              durable state lives here; created if missing (default adashta-data)
+  --seeds LIST            comma-separated endpoints of other edges or nodes to join
+                          (default: $ADASHTA_SEEDS, else none)
+  --beacon IFACE          find peers by UDP beacon on this network interface (default off)
+  --beacon-port PORT      UDP port of the beacon (default 5670)
+  --name NAME             label shown by `adashta peers` (default edge)
+  --heartbeat-ms MS       heartbeat interval to peers (default 1000)
+  --peer-timeout-ms MS    silence after which a peer is gone (default 3000)
+  --max-frame BYTES       largest browser frame accepted (default 1048576)
+  --max-outbox BYTES      bytes queued for one slow client before it is dropped (default 8388608)
+  --hello-timeout-s S     a connection must say hello within S seconds (default 10)
+  --session-ttl-s S       an offline session is remembered for S seconds (default 300)
+  --help                  this text
+
+Example:
+  adashta edge examples/chat/web --http 127.0.0.1:8080
+)";
+
+constexpr Flag kFlags[] = {
+    {"http", true},          {"mesh", true},         {"advertise", true},  {"data", true},
+    {"seeds", true},         {"beacon", true},       {"beacon-port", true}, {"name", true},
+    {"heartbeat-ms", true},  {"peer-timeout-ms", true}, {"max-frame", true}, {"max-outbox", true},
+    {"hello-timeout-s", true}, {"session-ttl-s", true}, {"help", false},
+};
+
+Result<edge::EdgeOptions> edge_options(const Args& args) {
+    edge::EdgeOptions o;
+    if (args.positional.size() > 1)
+        return make_error(Errc::bad_option, "adashta edge takes one APP_DIR, got " +
+                                                std::to_string(args.positional.size()));
+    if (!args.positional.empty()) o.app_dir = args.positional[0];
+    o.http = args.value("http", o.http);
+    o.mesh = args.value("mesh", o.mesh);
+    o.advertise = args.value("advertise");
+    o.data_dir = args.value("data", o.data_dir);
+    const char* env_seeds = std::getenv("ADASHTA_SEEDS");
+    o.seeds = split_list(args.value("seeds", env_seeds ? env_seeds : ""));
+    o.beacon_interface = args.value("beacon");
+    o.name = args.value("name", o.name);
+    auto port = args.number("beacon-port", o.beacon_port, 1, 65535);
+    auto heartbeat = args.number("heartbeat-ms", o.heartbeat.count(), 10, 60'000);
+    auto timeout = args.number("peer-timeout-ms", o.peer_timeout.count(), 30, 600'000);
+    auto max_frame = args.number("max-frame", static_cast<std::int64_t>(o.max_frame), 1024, 64 << 20);
+    auto max_outbox = args.number("max-outbox", static_cast<std::int64_t>(o.max_outbox), 64 << 10, 1LL << 32);
+    auto hello = args.number("hello-timeout-s", o.hello_timeout.count(), 1, 3600);
+    auto ttl = args.number("session-ttl-s", o.session_ttl.count(), 1, 30 * 86400);
+    for (const auto* r : {&port, &heartbeat, &timeout, &max_frame, &max_outbox, &hello, &ttl})
+        if (!*r) return r->error();
+    if (*timeout <= *heartbeat)
+        return make_error(Errc::bad_option, "--peer-timeout-ms must be longer than --heartbeat-ms");
+    o.beacon_port = static_cast<std::uint16_t>(*port);
+    o.heartbeat = std::chrono::milliseconds{*heartbeat};
+    o.peer_timeout = std::chrono::milliseconds{*timeout};
+    o.max_frame = static_cast<std::size_t>(*max_frame);
+    o.max_outbox = static_cast<std::size_t>(*max_outbox);
+    o.hello_timeout = std::chrono::seconds{*hello};
+    o.session_ttl = std::chrono::seconds{*ttl};
+    return o;
+}
+
+}  // namespace
+
+int cmd_edge(int argc, char** argv) {
+    auto args = parse_args(argc, argv, kFlags);
+    if (!args) return fail(args.error());
+    if (args->has("help")) {
+        std::cout << kHelp;
+        return 0;
+    }
+    auto options = edge_options(*args);
+    if (!options) return fail(options.error());
+
+    // Signals are taken by one thread that asks the edge to stop; every other thread
+    // (libwebsockets, the mesh, ZeroMQ's) starts with them blocked.
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    std::signal(SIGPIPE, SIG_IGN);
+
+    edge::Edge edge{std::move(*options)};
+    if (auto started = edge.start(); !started) return fail(started.error());
+    std::thread waiter{[&] {
+        int signal = 0;
+        sigwait(&signals, &signal);
+        log::info("edge", "stopping (signal " + std::to_string(signal) + ")");
+        edge.request_stop();
+    }};
+    log::info("edge", "ready");
+    edge.run();
+    if (waiter.joinable()) {
+        // run() can also end on its own; wake the waiter so it can be joined.
+        pthread_kill(waiter.native_handle(), SIGTERM);
+        waiter.join();
+    }
+    return 0;
+}
+
+}  // namespace adashta::cli

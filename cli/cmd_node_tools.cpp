@@ -1,1 +1,196 @@
-int adashta_placeholder_cli_cmd_node_tools_cpp = 0;
+// adashta produce / consume / peers: short-lived mesh members that talk to a running mesh.
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <iomanip>
+#include <iostream>
+#include <mutex>
+#include <thread>
+
+#include "adashta/json.hpp"
+#include "adashta/node.hpp"
+#include "adashta/text.hpp"
+#include "args.hpp"
+#include "commands.hpp"
+
+namespace adashta::cli {
+namespace {
+
+constexpr std::string_view kJoinHelp = R"(
+  --seeds LIST            comma-separated mesh endpoints to join
+                          (default: $ADASHTA_SEEDS, else tcp://127.0.0.1:7700)
+  --timeout-ms MS         how long to wait for an edge (default 5000)
+  --help                  this text
+)";
+
+constexpr std::string_view kProduceHelp = R"(Usage: adashta produce QUEUE DATA [--to CLIENT] [OPTIONS]
+
+Sends DATA, a JSON value, on QUEUE to every browser client consuming QUEUE, or only to
+the client (session) id given with --to.
+
+Options:
+  --to CLIENT             one client's id (its session id, "s-...")
+)";
+
+constexpr std::string_view kConsumeHelp = R"(Usage: adashta consume QUEUE [--count N] [OPTIONS]
+
+Joins the mesh as a server node that consumes QUEUE and prints each message browser
+clients produce to it as one JSON line: {"id","queue","client","data","ts"}. Stops after
+N messages (--count), or on Ctrl-C.
+
+Options:
+  --count N               stop after N messages (default: run until interrupted)
+  --name NAME             label shown by `adashta peers` (default adashta-consume)
+)";
+
+constexpr std::string_view kPeersHelp = R"(Usage: adashta peers [--json] [OPTIONS]
+
+Joins the mesh for a moment and lists its live members: id, name, role, endpoint and the
+queues each consumes.
+
+Options:
+  --json                  one JSON object per line instead of a table
+)";
+
+NodeOptions join_options(const Args& args, bool tool, std::string name) {
+    NodeOptions o = NodeOptions::from_env();
+    if (args.has("seeds")) o.seeds = split_list(args.value("seeds"));
+    o.tool = tool;
+    if (o.name.empty() || args.has("name")) o.name = args.value("name", std::move(name));
+    return o;
+}
+
+// Starts node and waits for an edge; an error that says what to check otherwise.
+Status join(Node& node, const Args& args, const NodeOptions& options) {
+    auto timeout = args.number("timeout-ms", 5000, 1, 600'000);
+    if (!timeout) return timeout.error();
+    if (auto started = node.start(); !started) return started;
+    if (!node.wait_for_edges(1, std::chrono::milliseconds{*timeout})) {
+        std::string seeds;
+        for (const auto& s : options.seeds) seeds += (seeds.empty() ? "" : ",") + s;
+        return make_error(Errc::no_edge, "no edge answered within " + std::to_string(*timeout) +
+                                             " ms at " + (seeds.empty() ? "tcp://127.0.0.1:7700" : seeds));
+    }
+    return {};
+}
+
+int help_or_usage(const Args& args, std::string_view help, std::size_t positionals) {
+    if (args.has("help")) {
+        std::cout << help << kJoinHelp.substr(1);
+        return 0;
+    }
+    if (args.positional.size() != positionals) {
+        std::cerr << help << kJoinHelp.substr(1);
+        return 2;
+    }
+    return -1;
+}
+
+}  // namespace
+
+int cmd_produce(int argc, char** argv) {
+    static constexpr Flag kFlags[] = {{"to", true}, {"seeds", true}, {"timeout-ms", true}, {"help", false}};
+    auto args = parse_args(argc, argv, kFlags);
+    if (!args) return fail(args.error());
+    if (int code = help_or_usage(*args, kProduceHelp, 2); code >= 0) return code;
+    const std::string& queue = args->positional[0];
+    const std::string& data = args->positional[1];
+    if (!json::is_valid(data))
+        return fail(make_error(Errc::bad_data, "DATA must be JSON; a string needs quotes: '\"hi\"'"));
+
+    const NodeOptions options = join_options(*args, true, "adashta-produce");
+    Node node{options};
+    if (auto joined = join(node, *args, options); !joined) return fail(joined.error());
+    if (auto sent = node.produce(queue, data, {.to = args->value("to")}); !sent) return fail(sent.error());
+    // peers() runs on the node's thread after the produce, so when it returns the message has
+    // been handed to the connection; stop() then gives it time to leave.
+    (void)node.peers();
+    node.stop();
+    return 0;
+}
+
+int cmd_consume(int argc, char** argv) {
+    static constexpr Flag kFlags[] = {{"count", true}, {"name", true}, {"seeds", true},
+                                      {"timeout-ms", true}, {"help", false}};
+    auto args = parse_args(argc, argv, kFlags);
+    if (!args) return fail(args.error());
+    if (int code = help_or_usage(*args, kConsumeHelp, 1); code >= 0) return code;
+    auto count = args->number("count", 0, 1, 1'000'000'000);
+    if (!count) return fail(count.error());
+
+    std::mutex mutex;
+    std::condition_variable done;
+    std::int64_t seen = 0;
+    const NodeOptions options = join_options(*args, false, "adashta-consume");
+    Node node{options};
+    auto consumed = node.consume(args->positional[0], [&](const Message& m) {
+        std::string line = "{\"id\":";
+        json::append_quoted(line, m.id);
+        line += ",\"queue\":";
+        json::append_quoted(line, m.queue);
+        line += ",\"client\":";
+        json::append_quoted(line, m.client);
+        line += ",\"data\":" + m.data + ",\"ts\":" + std::to_string(m.created_ms) + "}\n";
+        std::cout << line << std::flush;
+        std::lock_guard lock{mutex};
+        if (++seen == *count) done.notify_all();
+    });
+    if (!consumed) return fail(consumed.error());
+    if (auto joined = join(node, *args, options); !joined) return fail(joined.error());
+    std::cerr << "adashta: consuming " << args->positional[0] << "; Ctrl-C stops\n";
+    if (*count == 0) {
+        wait_for_signal();
+    } else {
+        std::thread signals{[&] {
+            wait_for_signal();
+            std::lock_guard lock{mutex};
+            seen = *count;
+            done.notify_all();
+        }};
+        signals.detach();
+        std::unique_lock lock{mutex};
+        done.wait(lock, [&] { return seen >= *count; });
+    }
+    node.stop();
+    return 0;
+}
+
+int cmd_peers(int argc, char** argv) {
+    static constexpr Flag kFlags[] = {{"json", false}, {"seeds", true}, {"timeout-ms", true}, {"help", false}};
+    auto args = parse_args(argc, argv, kFlags);
+    if (!args) return fail(args.error());
+    if (int code = help_or_usage(*args, kPeersHelp, 0); code >= 0) return code;
+
+    const NodeOptions options = join_options(*args, true, "adashta-peers");
+    Node node{options};
+    if (auto joined = join(node, *args, options); !joined) return fail(joined.error());
+    // Joining one member is enough: its peer list arrives with the first heartbeats.
+    std::this_thread::sleep_for(options.heartbeat + std::chrono::milliseconds{300});
+    auto peers = node.peers();
+    node.stop();
+    std::sort(peers.begin(), peers.end(), [](const auto& a, const auto& b) {
+        return std::tie(a.role, a.name, a.id) < std::tie(b.role, b.name, b.id);
+    });
+    if (args->has("json")) {
+        for (const auto& p : peers) {
+            std::string line = "{\"id\":" + json::quote(p.id) + ",\"name\":" + json::quote(p.name) +
+                               ",\"role\":" + json::quote(p.role) + ",\"endpoint\":" +
+                               json::quote(p.endpoint) + ",\"queues\":[";
+            for (std::size_t i = 0; i < p.queues.size(); ++i)
+                line += (i ? "," : "") + json::quote(p.queues[i]);
+            std::cout << line << "]}\n";
+        }
+        return 0;
+    }
+    std::cout << std::left << std::setw(6) << "ROLE" << std::setw(20) << "NAME" << std::setw(28)
+              << "ENDPOINT" << "QUEUES\n";
+    for (const auto& p : peers) {
+        std::string queues;
+        for (const auto& q : p.queues) queues += (queues.empty() ? "" : ",") + q;
+        std::cout << std::setw(6) << p.role << std::setw(20) << (p.name.empty() ? p.id.substr(0, 8) : p.name)
+                  << std::setw(28) << p.endpoint << (queues.empty() ? "-" : queues) << "\n";
+    }
+    return 0;
+}
+
+}  // namespace adashta::cli

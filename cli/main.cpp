@@ -1,1 +1,51 @@
-int adashta_placeholder_cli_main_cpp = 0;
+// adashta — the command line: run an edge, and poke a running mesh.
+#include <iostream>
+#include <string_view>
+
+#include "adashta/version.hpp"
+#include "commands.hpp"
+
+namespace {
+
+constexpr std::string_view kUsage = R"(Adashta Queue — real-time messaging between browsers and server applications.
+
+Usage: adashta COMMAND [ARGS...]
+
+Commands:
+  edge [APP_DIR]          run an edge: serves /adashta.js, /ws, /healthz and APP_DIR
+  produce QUEUE DATA      send DATA (JSON) to the clients consuming QUEUE, or to one (--to)
+  consume QUEUE           print what browser clients produce to QUEUE
+  peers                   list the live members of a mesh
+
+Options:
+  --help                  this text; `adashta COMMAND --help` explains one command
+  --version               print the version
+
+Server nodes and the tools join a mesh through --seeds or ADASHTA_SEEDS
+(default tcp://127.0.0.1:7700, the local edge).
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    using namespace adashta::cli;
+    if (argc < 2) {
+        std::cerr << kUsage;
+        return 2;
+    }
+    const std::string_view command{argv[1]};
+    if (command == "--help" || command == "-h" || command == "help") {
+        std::cout << kUsage;
+        return 0;
+    }
+    if (command == "--version" || command == "-V" || command == "version") {
+        std::cout << "adashta " << adashta::kVersion << "\n";
+        return 0;
+    }
+    if (command == "edge") return cmd_edge(argc - 2, argv + 2);
+    if (command == "produce") return cmd_produce(argc - 2, argv + 2);
+    if (command == "consume") return cmd_consume(argc - 2, argv + 2);
+    if (command == "peers") return cmd_peers(argc - 2, argv + 2);
+    std::cerr << "adashta: unknown command \"" << command << "\"; run `adashta --help` for the list\n";
+    return 2;
+}

@@ -16,6 +16,7 @@
 #include "adashta/log.hpp"
 #include "adashta/mesh/mesh.hpp"
 #include "adashta/names.hpp"
+#include "adashta/text.hpp"
 
 namespace adashta {
 namespace {
@@ -29,20 +30,6 @@ std::string_view role_name(wire::Role role) {
         case wire::Role::Tool: return "tool";
     }
     return "unknown";
-}
-
-std::vector<std::string> split_list(std::string_view text) {
-    std::vector<std::string> out;
-    while (!text.empty()) {
-        const auto comma = text.find(',');
-        std::string_view item = text.substr(0, comma);
-        while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-        while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
-        if (!item.empty()) out.emplace_back(item);
-        if (comma == std::string_view::npos) break;
-        text.remove_prefix(comma + 1);
-    }
-    return out;
 }
 
 // Reads a positive integer variable into out; records what was wrong otherwise.
@@ -223,7 +210,7 @@ Status Node::start() {
     if (m.seeds.empty() && o.beacon_interface.empty()) m.seeds = {"tcp://127.0.0.1:7700"};
     m.beacon_interface = o.beacon_interface;
     m.beacon_port = o.beacon_port;
-    m.role = wire::Role::Node;
+    m.role = o.tool ? wire::Role::Tool : wire::Role::Node;
     m.name = o.name;
     m.heartbeat = o.heartbeat;
     m.peer_timeout = o.peer_timeout;

@@ -34,6 +34,8 @@ struct NodeOptions {
     std::string name;                             // label shown by `adashta peers`
     std::chrono::milliseconds heartbeat{1000};
     std::chrono::milliseconds peer_timeout{3000};
+    bool tool = false;                            // a short-lived tool (the CLI): peers list it
+                                                  // as "tool", edges never count it as a node
 
     // Defaults overridden by ADASHTA_SEEDS (comma-separated), ADASHTA_BIND, ADASHTA_ADVERTISE,
     // ADASHTA_BEACON (interface), ADASHTA_BEACON_PORT, ADASHTA_NAME, ADASHTA_HEARTBEAT_MS,
