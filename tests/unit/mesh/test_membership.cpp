@@ -1,0 +1,77 @@
+#include <catch2/catch.hpp>
+
+#include <chrono>
+
+#include "adashta/mesh/membership.hpp"
+
+using namespace adashta::mesh;
+using namespace std::chrono_literals;
+using adashta::wire::Role;
+
+namespace {
+
+PeerInfo peer(std::string id, std::string endpoint, std::vector<std::string> queues = {},
+              Role role = Role::Node) {
+    PeerInfo p;
+    p.id = std::move(id);
+    p.endpoint = std::move(endpoint);
+    p.queues = std::move(queues);
+    p.role = role;
+    return p;
+}
+
+}  // namespace
+
+TEST_CASE("a hello from a new id is a join; a new queue set is a change", "[membership]") {
+    Membership m;
+    const auto t0 = Clock::now();
+    std::optional<PeerInfo> replaced;
+    CHECK(m.apply_hello(peer("a", "tcp://h:1", {"q"}), t0, &replaced) == Membership::Change::joined);
+    CHECK(m.apply_hello(peer("a", "tcp://h:1", {"q"}), t0, &replaced) == Membership::Change::none);
+    const auto epoch = m.epoch();
+    CHECK(m.apply_hello(peer("a", "tcp://h:1", {"q", "r"}), t0, &replaced) == Membership::Change::changed);
+    CHECK(m.epoch() != epoch);
+    CHECK_FALSE(replaced);
+}
+
+TEST_CASE("a new id at a known endpoint replaces the peer that restarted", "[membership]") {
+    Membership m;
+    std::optional<PeerInfo> replaced;
+    const auto now = Clock::now();
+    REQUIRE(m.apply_hello(peer("old", "tcp://h:1"), now, &replaced) == Membership::Change::joined);
+    CHECK(m.apply_hello(peer("new", "tcp://h:1"), now, &replaced) == Membership::Change::joined);
+    REQUIRE(replaced);
+    CHECK(replaced->id == "old");
+    CHECK_FALSE(m.find("old"));
+    CHECK(m.find_by_endpoint("tcp://h:1")->id == "new");
+}
+
+TEST_CASE("silent peers expire; heard ones stay", "[membership]") {
+    Membership m;
+    const auto t0 = Clock::now();
+    std::optional<PeerInfo> replaced;
+    (void)m.apply_hello(peer("quiet", "tcp://h:1"), t0, &replaced);
+    (void)m.apply_hello(peer("chatty", "tcp://h:2"), t0, &replaced);
+    CHECK(m.touch("chatty", t0 + 2s));
+    CHECK_FALSE(m.touch("stranger", t0 + 2s));
+    const auto gone = m.expire(t0 + 3500ms, 3s);
+    REQUIRE(gone.size() == 1);
+    CHECK(gone[0].id == "quiet");
+    CHECK(m.find("chatty"));
+}
+
+TEST_CASE("only server nodes are consumers, edges and tools never own sessions", "[membership]") {
+    Membership m;
+    const auto now = Clock::now();
+    std::optional<PeerInfo> replaced;
+    (void)m.apply_hello(peer("n2", "tcp://h:2", {"chat"}), now, &replaced);
+    (void)m.apply_hello(peer("n1", "tcp://h:1", {"chat", "echo"}), now, &replaced);
+    (void)m.apply_hello(peer("e", "tcp://h:3", {"chat"}, Role::Edge), now, &replaced);
+    (void)m.apply_hello(peer("t", "tcp://h:4", {"chat"}, Role::Tool), now, &replaced);
+    CHECK(m.consumers("chat") == std::vector<std::string>{"n1", "n2"});
+    CHECK(m.consumers("echo") == std::vector<std::string>{"n1"});
+    CHECK(m.consumers("none").empty());
+    CHECK(m.remove("n1"));
+    CHECK(m.consumers("chat") == std::vector<std::string>{"n2"});
+    CHECK_FALSE(m.remove("n1"));
+}
