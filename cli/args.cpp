@@ -18,7 +18,8 @@ Result<std::int64_t> Args::number(std::string_view name, std::int64_t fallback, 
     std::int64_t n = 0;
     const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
     if (ec != std::errc{} || end != text.data() + text.size() || n < min || n > max)
-        return make_error(Errc::bad_option, "--" + std::string{name} + " wants a whole number from " +
+        return make_error(Errc::bad_option, "--" + std::string{name} +
+                                                " wants a whole number from " +
                                                 std::to_string(min) + " to " + std::to_string(max) +
                                                 ", got \"" + text + "\"");
     return n;
@@ -42,15 +43,19 @@ Result<Args> parse_args(int argc, char** argv, std::span<const Flag> known) {
         const Flag* flag = nullptr;
         for (const Flag& f : known)
             if (f.name == name) flag = &f;
-        if (!flag) return make_error(Errc::bad_option, "unknown flag --" + std::string{name} + "; see --help");
+        if (!flag)
+            return make_error(Errc::bad_option,
+                              "unknown flag --" + std::string{name} + "; see --help");
         if (!flag->takes_value) {
-            if (inline_value) return make_error(Errc::bad_option, "--" + std::string{name} + " takes no value");
+            if (inline_value)
+                return make_error(Errc::bad_option, "--" + std::string{name} + " takes no value");
             args.flags[std::string{name}] = "true";
             continue;
         }
         if (!inline_value) {
             if (i + 1 >= argc)
-                return make_error(Errc::bad_option, "--" + std::string{name} + " needs a value; see --help");
+                return make_error(Errc::bad_option,
+                                  "--" + std::string{name} + " needs a value; see --help");
             inline_value = argv[++i];
         }
         args.flags[std::string{name}] = *inline_value;

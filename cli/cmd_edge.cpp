@@ -1,7 +1,7 @@
 // adashta edge: runs an edge until SIGINT or SIGTERM.
+#include <pthread.h>
 #include <csignal>
 #include <iostream>
-#include <pthread.h>
 #include <thread>
 
 #include "adashta/log.hpp"
@@ -43,10 +43,21 @@ Example:
 )";
 
 constexpr Flag kFlags[] = {
-    {"http", true},          {"mesh", true},         {"advertise", true},  {"data", true},
-    {"seeds", true},         {"beacon", true},       {"beacon-port", true}, {"name", true},
-    {"heartbeat-ms", true},  {"peer-timeout-ms", true}, {"max-frame", true}, {"max-outbox", true},
-    {"hello-timeout-s", true}, {"session-ttl-s", true}, {"help", false},
+    {"http", true},
+    {"mesh", true},
+    {"advertise", true},
+    {"data", true},
+    {"seeds", true},
+    {"beacon", true},
+    {"beacon-port", true},
+    {"name", true},
+    {"heartbeat-ms", true},
+    {"peer-timeout-ms", true},
+    {"max-frame", true},
+    {"max-outbox", true},
+    {"hello-timeout-s", true},
+    {"session-ttl-s", true},
+    {"help", false},
 };
 
 Result<edge::EdgeOptions> edge_options(const Args& args) {
@@ -66,8 +77,10 @@ Result<edge::EdgeOptions> edge_options(const Args& args) {
     auto port = args.number("beacon-port", o.beacon_port, 1, 65535);
     auto heartbeat = args.number("heartbeat-ms", o.heartbeat.count(), 10, 60'000);
     auto timeout = args.number("peer-timeout-ms", o.peer_timeout.count(), 30, 600'000);
-    auto max_frame = args.number("max-frame", static_cast<std::int64_t>(o.max_frame), 1024, 64 << 20);
-    auto max_outbox = args.number("max-outbox", static_cast<std::int64_t>(o.max_outbox), 64 << 10, 1LL << 32);
+    auto max_frame =
+        args.number("max-frame", static_cast<std::int64_t>(o.max_frame), 1024, 64 << 20);
+    auto max_outbox =
+        args.number("max-outbox", static_cast<std::int64_t>(o.max_outbox), 64 << 10, 1LL << 32);
     auto hello = args.number("hello-timeout-s", o.hello_timeout.count(), 1, 3600);
     auto ttl = args.number("session-ttl-s", o.session_ttl.count(), 1, 30 * 86400);
     for (const auto* r : {&port, &heartbeat, &timeout, &max_frame, &max_outbox, &hello, &ttl})

@@ -23,7 +23,8 @@ constexpr std::string_view kJoinHelp = R"(
   --help                  this text
 )";
 
-constexpr std::string_view kProduceHelp = R"(Usage: adashta produce QUEUE DATA [--to CLIENT] [OPTIONS]
+constexpr std::string_view kProduceHelp =
+    R"(Usage: adashta produce QUEUE DATA [--to CLIENT] [OPTIONS]
 
 Sends DATA, a JSON value, on QUEUE to every browser client consuming QUEUE, or only to
 the client (session) id given with --to.
@@ -69,7 +70,8 @@ Status join(Node& node, const Args& args, const NodeOptions& options) {
         std::string seeds;
         for (const auto& s : options.seeds) seeds += (seeds.empty() ? "" : ",") + s;
         return make_error(Errc::no_edge, "no edge answered within " + std::to_string(*timeout) +
-                                             " ms at " + (seeds.empty() ? "tcp://127.0.0.1:7700" : seeds));
+                                             " ms at " +
+                                             (seeds.empty() ? "tcp://127.0.0.1:7700" : seeds));
     }
     return {};
 }
@@ -89,19 +91,22 @@ int help_or_usage(const Args& args, std::string_view help, std::size_t positiona
 }  // namespace
 
 int cmd_produce(int argc, char** argv) {
-    static constexpr Flag kFlags[] = {{"to", true}, {"seeds", true}, {"timeout-ms", true}, {"help", false}};
+    static constexpr Flag kFlags[] = {
+        {"to", true}, {"seeds", true}, {"timeout-ms", true}, {"help", false}};
     auto args = parse_args(argc, argv, kFlags);
     if (!args) return fail(args.error());
     if (int code = help_or_usage(*args, kProduceHelp, 2); code >= 0) return code;
     const std::string& queue = args->positional[0];
     const std::string& data = args->positional[1];
     if (!json::is_valid(data))
-        return fail(make_error(Errc::bad_data, "DATA must be JSON; a string needs quotes: '\"hi\"'"));
+        return fail(
+            make_error(Errc::bad_data, "DATA must be JSON; a string needs quotes: '\"hi\"'"));
 
     const NodeOptions options = join_options(*args, true, "adashta-produce");
     Node node{options};
     if (auto joined = join(node, *args, options); !joined) return fail(joined.error());
-    if (auto sent = node.produce(queue, data, {.to = args->value("to")}); !sent) return fail(sent.error());
+    if (auto sent = node.produce(queue, data, {.to = args->value("to")}); !sent)
+        return fail(sent.error());
     // peers() runs on the node's thread after the produce, so when it returns the message has
     // been handed to the connection; stop() then gives it time to leave.
     (void)node.peers();
@@ -110,8 +115,8 @@ int cmd_produce(int argc, char** argv) {
 }
 
 int cmd_consume(int argc, char** argv) {
-    static constexpr Flag kFlags[] = {{"count", true}, {"name", true}, {"seeds", true},
-                                      {"timeout-ms", true}, {"help", false}};
+    static constexpr Flag kFlags[] = {
+        {"count", true}, {"name", true}, {"seeds", true}, {"timeout-ms", true}, {"help", false}};
     auto args = parse_args(argc, argv, kFlags);
     if (!args) return fail(args.error());
     if (int code = help_or_usage(*args, kConsumeHelp, 1); code >= 0) return code;
@@ -156,7 +161,8 @@ int cmd_consume(int argc, char** argv) {
 }
 
 int cmd_peers(int argc, char** argv) {
-    static constexpr Flag kFlags[] = {{"json", false}, {"seeds", true}, {"timeout-ms", true}, {"help", false}};
+    static constexpr Flag kFlags[] = {
+        {"json", false}, {"seeds", true}, {"timeout-ms", true}, {"help", false}};
     auto args = parse_args(argc, argv, kFlags);
     if (!args) return fail(args.error());
     if (int code = help_or_usage(*args, kPeersHelp, 0); code >= 0) return code;
@@ -174,8 +180,8 @@ int cmd_peers(int argc, char** argv) {
     if (args->has("json")) {
         for (const auto& p : peers) {
             std::string line = "{\"id\":" + json::quote(p.id) + ",\"name\":" + json::quote(p.name) +
-                               ",\"role\":" + json::quote(p.role) + ",\"endpoint\":" +
-                               json::quote(p.endpoint) + ",\"queues\":[";
+                               ",\"role\":" + json::quote(p.role) +
+                               ",\"endpoint\":" + json::quote(p.endpoint) + ",\"queues\":[";
             for (std::size_t i = 0; i < p.queues.size(); ++i)
                 line += (i ? "," : "") + json::quote(p.queues[i]);
             std::cout << line << "]}\n";
@@ -183,12 +189,14 @@ int cmd_peers(int argc, char** argv) {
         return 0;
     }
     std::cout << std::left << std::setw(6) << "ROLE" << std::setw(20) << "NAME" << std::setw(28)
-              << "ENDPOINT" << "QUEUES\n";
+              << "ENDPOINT"
+              << "QUEUES\n";
     for (const auto& p : peers) {
         std::string queues;
         for (const auto& q : p.queues) queues += (queues.empty() ? "" : ",") + q;
-        std::cout << std::setw(6) << p.role << std::setw(20) << (p.name.empty() ? p.id.substr(0, 8) : p.name)
-                  << std::setw(28) << p.endpoint << (queues.empty() ? "-" : queues) << "\n";
+        std::cout << std::setw(6) << p.role << std::setw(20)
+                  << (p.name.empty() ? p.id.substr(0, 8) : p.name) << std::setw(28) << p.endpoint
+                  << (queues.empty() ? "-" : queues) << "\n";
     }
     return 0;
 }

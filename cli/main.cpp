@@ -7,7 +7,8 @@
 
 namespace {
 
-constexpr std::string_view kUsage = R"(Adashta Queue — real-time messaging between browsers and server applications.
+constexpr std::string_view kUsage =
+    R"(Adashta Queue — real-time messaging between browsers and server applications.
 
 Usage: adashta COMMAND [ARGS...]
 
@@ -46,6 +47,7 @@ int main(int argc, char** argv) {
     if (command == "produce") return cmd_produce(argc - 2, argv + 2);
     if (command == "consume") return cmd_consume(argc - 2, argv + 2);
     if (command == "peers") return cmd_peers(argc - 2, argv + 2);
-    std::cerr << "adashta: unknown command \"" << command << "\"; run `adashta --help` for the list\n";
+    std::cerr << "adashta: unknown command \"" << command
+              << "\"; run `adashta --help` for the list\n";
     return 2;
 }

@@ -77,8 +77,12 @@ std::string new_message_id() {
     }
 }
 
-std::string new_session_id() { return "s-" + random_hex(16); }
+std::string new_session_id() {
+    return "s-" + random_hex(16);
+}
 
-std::string new_node_id() { return random_hex(16); }
+std::string new_node_id() {
+    return random_hex(16);
+}
 
 }  // namespace adashta

@@ -9,13 +9,19 @@
 namespace adashta::json {
 namespace {
 
-constexpr bool is_digit(char c) { return c >= '0' && c <= '9'; }
+constexpr bool is_digit(char c) {
+    return c >= '0' && c <= '9';
+}
 
-constexpr bool is_whitespace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+constexpr bool is_whitespace(char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
 
 // Bytes that stand for themselves inside a string literal, both when reading and writing:
 // printable ASCII except the quote and the backslash.
-constexpr bool is_plain_string_byte(unsigned char c) { return c >= 0x20 && c < 0x80 && c != '"' && c != '\\'; }
+constexpr bool is_plain_string_byte(unsigned char c) {
+    return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+}
 
 // True when any of the eight bytes in w is not a plain string byte. Word-at-a-time tests
 // (a byte below n sets its high bit in (w - n*0x01..) & ~w) let long strings, the bulk of
@@ -25,7 +31,8 @@ constexpr bool has_special_byte(std::uint64_t w) {
     constexpr std::uint64_t kHigh = 0x8080808080808080;
     const auto has_zero = [](std::uint64_t v) { return (v - kOnes) & ~v & kHigh; };
     const std::uint64_t control = (w - kOnes * 0x20) & ~w & kHigh;
-    return ((w & kHigh) | control | has_zero(w ^ (kOnes * '"')) | has_zero(w ^ (kOnes * '\\'))) != 0;
+    return ((w & kHigh) | control | has_zero(w ^ (kOnes * '"')) | has_zero(w ^ (kOnes * '\\'))) !=
+           0;
 }
 
 // The first byte at or after p that is not a plain string byte, or end.
@@ -40,10 +47,16 @@ const char* skip_plain(const char* p, const char* end) {
     return p;
 }
 
-constexpr bool is_high_surrogate(std::uint32_t u) { return u >= 0xD800 && u <= 0xDBFF; }
-constexpr bool is_low_surrogate(std::uint32_t u) { return u >= 0xDC00 && u <= 0xDFFF; }
+constexpr bool is_high_surrogate(std::uint32_t u) {
+    return u >= 0xD800 && u <= 0xDBFF;
+}
+constexpr bool is_low_surrogate(std::uint32_t u) {
+    return u >= 0xDC00 && u <= 0xDFFF;
+}
 
-constexpr bool is_continuation(unsigned char c) { return (c & 0xC0) == 0x80; }
+constexpr bool is_continuation(unsigned char c) {
+    return (c & 0xC0) == 0x80;
+}
 
 // Length of the well-formed UTF-8 sequence (RFC 3629, table 3-7 of Unicode) that starts at
 // p with a non-ASCII byte, or 0 when it is malformed. The narrowed ranges for the second
@@ -81,10 +94,14 @@ bool read_hex4(const char* p, std::uint32_t& out) {
     for (int i = 0; i < 4; ++i) {
         const char c = p[i];
         std::uint32_t digit = 0;
-        if (c >= '0' && c <= '9') digit = static_cast<std::uint32_t>(c - '0');
-        else if (c >= 'a' && c <= 'f') digit = static_cast<std::uint32_t>(c - 'a' + 10);
-        else if (c >= 'A' && c <= 'F') digit = static_cast<std::uint32_t>(c - 'A' + 10);
-        else return false;
+        if (c >= '0' && c <= '9')
+            digit = static_cast<std::uint32_t>(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            digit = static_cast<std::uint32_t>(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F')
+            digit = static_cast<std::uint32_t>(c - 'A' + 10);
+        else
+            return false;
         out = (out << 4) | digit;
     }
     return true;
@@ -125,13 +142,26 @@ std::size_t decode_next(const char*& p, char (&out)[4]) {
     const char kind = p[1];
     p += 2;
     switch (kind) {
-        case 'b': out[0] = '\b'; return 1;
-        case 'f': out[0] = '\f'; return 1;
-        case 'n': out[0] = '\n'; return 1;
-        case 'r': out[0] = '\r'; return 1;
-        case 't': out[0] = '\t'; return 1;
-        case 'u': break;
-        default: out[0] = kind; return 1;  // " \ and /
+        case 'b':
+            out[0] = '\b';
+            return 1;
+        case 'f':
+            out[0] = '\f';
+            return 1;
+        case 'n':
+            out[0] = '\n';
+            return 1;
+        case 'r':
+            out[0] = '\r';
+            return 1;
+        case 't':
+            out[0] = '\t';
+            return 1;
+        case 'u':
+            break;
+        default:
+            out[0] = kind;
+            return 1;  // " \ and /
     }
     std::uint32_t cp = 0;
     read_hex4(p, cp);
@@ -146,7 +176,9 @@ std::size_t decode_next(const char*& p, char (&out)[4]) {
 }
 
 // The body of a validated string literal, quotes stripped.
-std::string_view literal_body(std::string_view literal) { return literal.substr(1, literal.size() - 2); }
+std::string_view literal_body(std::string_view literal) {
+    return literal.substr(1, literal.size() - 2);
+}
 
 std::string decode_body(std::string_view body) {
     std::string out;
@@ -168,7 +200,8 @@ bool key_equals(std::string_view literal, std::string_view key) {
     char unit[4];
     while (p != end) {
         const std::size_t n = decode_next(p, unit);
-        if (key.size() - matched < n || std::memcmp(key.data() + matched, unit, n) != 0) return false;
+        if (key.size() - matched < n || std::memcmp(key.data() + matched, unit, n) != 0)
+            return false;
         matched += n;
     }
     return matched == key.size();
@@ -179,7 +212,10 @@ bool key_equals(std::string_view literal, std::string_view key) {
 class Scanner {
 public:
     Scanner(std::string_view text, int max_depth)
-        : begin_(text.data()), p_(text.data()), end_(text.data() + text.size()), max_depth_(max_depth) {}
+        : begin_(text.data()),
+          p_(text.data()),
+          end_(text.data() + text.size()),
+          max_depth_(max_depth) {}
 
     // Exactly one value with optional surrounding whitespace.
     bool document() {
@@ -239,13 +275,20 @@ private:
     bool value(int depth) {
         if (p_ == end_) return fail("expected a value");
         switch (*p_) {
-            case '{': return object(depth + 1, [](std::string_view, std::string_view) {});
-            case '[': return array(depth + 1);
-            case '"': return string();
-            case 't': return word("true");
-            case 'f': return word("false");
-            case 'n': return word("null");
-            default: return number();
+            case '{':
+                return object(depth + 1, [](std::string_view, std::string_view) {});
+            case '[':
+                return array(depth + 1);
+            case '"':
+                return string();
+            case 't':
+                return word("true");
+            case 'f':
+                return word("false");
+            case 'n':
+                return word("null");
+            default:
+                return number();
         }
     }
 
@@ -288,7 +331,8 @@ private:
     }
 
     bool word(std::string_view w) {
-        if (static_cast<std::size_t>(end_ - p_) < w.size() || std::memcmp(p_, w.data(), w.size()) != 0)
+        if (static_cast<std::size_t>(end_ - p_) < w.size() ||
+            std::memcmp(p_, w.data(), w.size()) != 0)
             return fail("expected a value");
         p_ += w.size();
         return true;
@@ -297,7 +341,8 @@ private:
     // -? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?
     bool number() {
         const bool negative = consume('-');
-        if (p_ == end_ || !is_digit(*p_)) return fail(negative ? "expected a digit after '-'" : "expected a value");
+        if (p_ == end_ || !is_digit(*p_))
+            return fail(negative ? "expected a digit after '-'" : "expected a value");
         if (!consume('0')) skip_digits();  // no leading zeros: "01" stops after the 0
         if (consume('.') && !skip_digits()) return fail("expected a digit after '.'");
         if (consume('e') || consume('E')) {
@@ -340,7 +385,14 @@ private:
         ++p_;  // '\'
         if (p_ == end_) return fail("expected an escape character");
         switch (*p_) {
-            case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
+            case '"':
+            case '\\':
+            case '/':
+            case 'b':
+            case 'f':
+            case 'n':
+            case 'r':
+            case 't':
                 ++p_;
                 return true;
             case 'u':
@@ -360,24 +412,26 @@ private:
         p_ += 4;
         if (!is_high_surrogate(unit)) return true;
         std::uint32_t low = 0;
-        const bool paired = end_ - p_ >= 6 && p_[0] == '\\' && p_[1] == 'u' && read_hex4(p_ + 2, low) &&
-                            is_low_surrogate(low);
+        const bool paired = end_ - p_ >= 6 && p_[0] == '\\' && p_[1] == 'u' &&
+                            read_hex4(p_ + 2, low) && is_low_surrogate(low);
         if (!paired) return fail("expected \\uDC00..\\uDFFF after a high surrogate");
         p_ += 6;
         return true;
     }
 
-    const char* begin_;             // start of the text, for offsets in failure()
-    const char* p_;                 // the cursor
-    const char* end_;               // one past the last byte
-    int max_depth_;                 // deepest array/object nesting accepted
-    std::size_t failed_at_ = 0;     // byte offset of the first failure
-    std::string_view failure_;      // what was expected there
+    const char* begin_;          // start of the text, for offsets in failure()
+    const char* p_;              // the cursor
+    const char* end_;            // one past the last byte
+    int max_depth_;              // deepest array/object nesting accepted
+    std::size_t failed_at_ = 0;  // byte offset of the first failure
+    std::string_view failure_;   // what was expected there
 };
 
 }  // namespace
 
-bool is_valid(std::string_view text, int max_depth) { return Scanner(text, max_depth).document(); }
+bool is_valid(std::string_view text, int max_depth) {
+    return Scanner(text, max_depth).document();
+}
 
 Result<ObjectView> ObjectView::parse(std::string_view text) {
     ObjectView view;
@@ -435,21 +489,37 @@ void append_quoted(std::string& out, std::string_view s) {
             // Invalid UTF-8 becomes U+FFFD: the output goes into WebSocket text frames,
             // which a browser drops the whole connection over if they are not UTF-8.
             const std::size_t length = utf8_sequence_length(p, end);
-            if (length == 0) out += "\xEF\xBF\xBD";
-            else out.append(p, length);
+            if (length == 0)
+                out += "\xEF\xBF\xBD";
+            else
+                out.append(p, length);
             p += length == 0 ? 1 : length;
             continue;
         }
         ++p;
         out += '\\';
         switch (c) {
-            case '"': out += '"'; break;
-            case '\\': out += '\\'; break;
-            case '\b': out += 'b'; break;
-            case '\f': out += 'f'; break;
-            case '\n': out += 'n'; break;
-            case '\r': out += 'r'; break;
-            case '\t': out += 't'; break;
+            case '"':
+                out += '"';
+                break;
+            case '\\':
+                out += '\\';
+                break;
+            case '\b':
+                out += 'b';
+                break;
+            case '\f':
+                out += 'f';
+                break;
+            case '\n':
+                out += 'n';
+                break;
+            case '\r':
+                out += 'r';
+                break;
+            case '\t':
+                out += 't';
+                break;
             default:
                 out += "u00";
                 out += kHex[c >> 4];

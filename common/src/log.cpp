@@ -21,10 +21,14 @@ Level level_from_env() {
 
 constexpr std::string_view name(Level level) {
     switch (level) {
-        case Level::error: return "error";
-        case Level::warn: return "warn";
-        case Level::info: return "info";
-        case Level::debug: return "debug";
+        case Level::error:
+            return "error";
+        case Level::warn:
+            return "warn";
+        case Level::info:
+            return "info";
+        case Level::debug:
+            return "debug";
     }
     return "?";
 }

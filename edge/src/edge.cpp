@@ -18,7 +18,8 @@ Status check_data_dir(const std::string& dir) {
     std::error_code ec;
     fs::create_directories(dir, ec);
     if (ec)
-        return make_error(Errc::bad_option, "cannot create data folder \"" + dir + "\": " + ec.message());
+        return make_error(Errc::bad_option,
+                          "cannot create data folder \"" + dir + "\": " + ec.message());
     if (!fs::is_directory(dir, ec))
         return make_error(Errc::bad_option, "data folder \"" + dir + "\" is not a directory");
     const fs::path probe = fs::path{dir} / ".adashta-write-check";
@@ -55,7 +56,8 @@ public:
     explicit Impl(EdgeOptions options)
         : options_(std::move(options)),
           router_(http_),
-          http_(options_, router_, [this] { return health(); }, [this] { return metrics(); }) {}
+          http_(
+              options_, router_, [this] { return health(); }, [this] { return metrics(); }) {}
 
     ~Impl() {
         if (mesh_) mesh_->stop();  // before the Router and HttpServer it calls go away
@@ -118,13 +120,18 @@ private:
                       http_.connection_count());
         append_metric(out, "adashta_edge_sessions", "gauge", "Sessions known, online or not.",
                       http_.session_count());
-        append_metric(out, "adashta_edge_nodes", "gauge", "Live server nodes.", router_.node_count());
-        append_metric(out, "adashta_edge_frames_in_total", "counter", "Text frames from clients.", h.frames_in);
-        append_metric(out, "adashta_edge_frames_out_total", "counter", "Frames written to clients.", h.frames_out);
-        append_metric(out, "adashta_edge_bad_frames_total", "counter", "Client frames refused.", h.bad_frames);
+        append_metric(out, "adashta_edge_nodes", "gauge", "Live server nodes.",
+                      router_.node_count());
+        append_metric(out, "adashta_edge_frames_in_total", "counter", "Text frames from clients.",
+                      h.frames_in);
+        append_metric(out, "adashta_edge_frames_out_total", "counter", "Frames written to clients.",
+                      h.frames_out);
+        append_metric(out, "adashta_edge_bad_frames_total", "counter", "Client frames refused.",
+                      h.bad_frames);
         append_metric(out, "adashta_edge_slow_consumers_total", "counter",
                       "Connections closed for reading too slowly.", h.slow_closed);
-        append_metric(out, "adashta_edge_routed_total", "counter", "Client messages handed to nodes.", r.routed);
+        append_metric(out, "adashta_edge_routed_total", "counter",
+                      "Client messages handed to nodes.", r.routed);
         append_metric(out, "adashta_edge_no_consumer_total", "counter",
                       "Client messages refused: nobody consumes the queue.", r.no_consumer);
         append_metric(out, "adashta_edge_unavailable_total", "counter",
@@ -148,15 +155,24 @@ Edge::~Edge() = default;
 Status Edge::start() {
     const Status started = impl_->start();
     if (started) {
-        log::info("edge", "serving browsers on http://" + impl_->options().http + " (WebSocket /ws)");
+        log::info("edge",
+                  "serving browsers on http://" + impl_->options().http + " (WebSocket /ws)");
         log::info("edge", "mesh listening on " + impl_->mesh_endpoint());
     }
     return started;
 }
 
-void Edge::run() { impl_->run(); }
-void Edge::request_stop() { impl_->request_stop(); }
-std::string Edge::http_address() const { return impl_->options().http; }
-std::string Edge::mesh_endpoint() const { return impl_->mesh_endpoint(); }
+void Edge::run() {
+    impl_->run();
+}
+void Edge::request_stop() {
+    impl_->request_stop();
+}
+std::string Edge::http_address() const {
+    return impl_->options().http;
+}
+std::string Edge::mesh_endpoint() const {
+    return impl_->mesh_endpoint();
+}
 
 }  // namespace adashta::edge

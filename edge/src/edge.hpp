@@ -18,21 +18,21 @@
 namespace adashta::edge {
 
 struct EdgeOptions {
-    std::string http = "0.0.0.0:8080";             // HOST:PORT for browsers
-    std::string mesh = "127.0.0.1:7700";           // HOST:PORT of the mesh ROUTER
-    std::string advertise;                         // mesh endpoint peers dial, when not `mesh`
-    std::string data_dir = "adashta-data";         // where durable state lives
-    std::string app_dir;                           // static files at "/"; empty = built-in page
-    std::vector<std::string> seeds;                // other edges or nodes to join
-    std::string beacon_interface;                  // UDP beacon discovery here; empty = off
+    std::string http = "0.0.0.0:8080";      // HOST:PORT for browsers
+    std::string mesh = "127.0.0.1:7700";    // HOST:PORT of the mesh ROUTER
+    std::string advertise;                  // mesh endpoint peers dial, when not `mesh`
+    std::string data_dir = "adashta-data";  // where durable state lives
+    std::string app_dir;                    // static files at "/"; empty = built-in page
+    std::vector<std::string> seeds;         // other edges or nodes to join
+    std::string beacon_interface;           // UDP beacon discovery here; empty = off
     std::uint16_t beacon_port = 5670;
-    std::string name = "edge";                     // label in `adashta peers`
+    std::string name = "edge";  // label in `adashta peers`
     std::chrono::milliseconds heartbeat{1000};
     std::chrono::milliseconds peer_timeout{3000};
-    std::size_t max_frame = 1 << 20;               // largest browser frame accepted, bytes
-    std::size_t max_outbox = 8 << 20;              // bytes queued for one client before it is dropped
-    std::chrono::seconds hello_timeout{10};        // a connection must say hello by then
-    std::chrono::seconds session_ttl{300};         // how long an offline session is remembered
+    std::size_t max_frame = 1 << 20;         // largest browser frame accepted, bytes
+    std::size_t max_outbox = 8 << 20;        // bytes queued for one client before it is dropped
+    std::chrono::seconds hello_timeout{10};  // a connection must say hello by then
+    std::chrono::seconds session_ttl{300};   // how long an offline session is remembered
 };
 
 class Edge {

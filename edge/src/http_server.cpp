@@ -18,7 +18,7 @@ extern const std::string_view kAdashtaMjs;
 namespace {
 
 constexpr const char* kProtocolName = "adashta.v1";
-constexpr lws_usec_t kSweepEvery = 1'000'000;              // 1 s
+constexpr lws_usec_t kSweepEvery = 1'000'000;  // 1 s
 constexpr auto kShutdownGrace = std::chrono::milliseconds{1500};
 
 // Shown at "/" when the edge serves no app folder.
@@ -58,8 +58,10 @@ const lws_retry_bo_t kIdlePolicy = {
 void lws_log_to_ours(int level, const char* line) {
     std::string_view text{line};
     while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
-    if (level & LLL_ERR) log::error("lws", text);
-    else log::warn("lws", text);
+    if (level & LLL_ERR)
+        log::error("lws", text);
+    else
+        log::warn("lws", text);
 }
 
 // A frame with LWS_PRE spare bytes in front, as lws_write wants.
@@ -69,14 +71,16 @@ std::shared_ptr<std::string> new_frame() {
     return frame;
 }
 
-std::size_t payload_size(const std::string& frame) { return frame.size() - LWS_PRE; }
+std::size_t payload_size(const std::string& frame) {
+    return frame.size() - LWS_PRE;
+}
 
 }  // namespace
 
 struct HttpServer::PerSession {
     // lws allocates this zeroed and frees it without destructors: plain members only.
-    std::uint64_t serial;     // WebSocket: the Connection; 0 before it is established
-    std::string* body;        // HTTP: the response body still to write (LWS_PRE in front), owned
+    std::uint64_t serial;  // WebSocket: the Connection; 0 before it is established
+    std::string* body;     // HTTP: the response body still to write (LWS_PRE in front), owned
 };
 
 struct HttpServer::SweepTimer {
@@ -85,7 +89,10 @@ struct HttpServer::SweepTimer {
 };
 
 HttpServer::HttpServer(const EdgeOptions& options, Router& router, Report health, Report metrics)
-    : options_(options), router_(router), health_(std::move(health)), metrics_(std::move(metrics)) {}
+    : options_(options),
+      router_(router),
+      health_(std::move(health)),
+      metrics_(std::move(metrics)) {}
 
 HttpServer::~HttpServer() {
     if (context_) lws_context_destroy(context_);
@@ -98,9 +105,11 @@ bool split_host_port(const std::string& address, std::string& host, int& port) {
     const auto colon = address.rfind(':');
     if (colon == std::string::npos) return false;
     host = address.substr(0, colon);
-    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+        host = host.substr(1, host.size() - 2);
     const std::string digits = address.substr(colon + 1);
-    if (digits.empty() || digits.size() > 5 || digits.find_first_not_of("0123456789") != std::string::npos)
+    if (digits.empty() || digits.size() > 5 ||
+        digits.find_first_not_of("0123456789") != std::string::npos)
         return false;
     port = std::stoi(digits);
     return port > 0 && port < 65536;
@@ -112,8 +121,9 @@ Status HttpServer::start() {
     std::string host;
     int port = 0;
     if (!split_host_port(options_.http, host, port))
-        return make_error(Errc::bad_option, "--http wants HOST:PORT with a port from 1 to 65535, got \"" +
-                                                options_.http + "\"");
+        return make_error(
+            Errc::bad_option,
+            "--http wants HOST:PORT with a port from 1 to 65535, got \"" + options_.http + "\"");
     if (!options_.app_dir.empty()) {
         std::error_code ec;
         app_root_ = std::filesystem::canonical(options_.app_dir, ec);
@@ -187,35 +197,35 @@ int HttpServer::dispatch(lws* wsi, int reason_number, void* user, void* in, std:
     const auto reason = static_cast<lws_callback_reasons>(reason_number);
     auto* pss = static_cast<PerSession*>(user);
     switch (reason) {
-    case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
-        drain_inbox();
-        return 0;
-    case LWS_CALLBACK_HTTP:
-        return on_http(wsi, *pss, std::string_view{static_cast<const char*>(in)});
-    case LWS_CALLBACK_HTTP_WRITEABLE:
-        return on_http_writeable(wsi, *pss);
-    case LWS_CALLBACK_CLOSED_HTTP:
-        if (pss) {
-            delete pss->body;
-            pss->body = nullptr;
+        case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+            drain_inbox();
+            return 0;
+        case LWS_CALLBACK_HTTP:
+            return on_http(wsi, *pss, std::string_view{static_cast<const char*>(in)});
+        case LWS_CALLBACK_HTTP_WRITEABLE:
+            return on_http_writeable(wsi, *pss);
+        case LWS_CALLBACK_CLOSED_HTTP:
+            if (pss) {
+                delete pss->body;
+                pss->body = nullptr;
+            }
+            return 0;
+        case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
+            char uri[64] = {};
+            if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) <= 0) return 1;
+            return std::string_view{uri} == "/ws" ? 0 : 1;  // WebSockets live on /ws only
         }
-        return 0;
-    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
-        char uri[64] = {};
-        if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) <= 0) return 1;
-        return std::string_view{uri} == "/ws" ? 0 : 1;  // WebSockets live on /ws only
-    }
-    case LWS_CALLBACK_ESTABLISHED:
-        return on_established(wsi, *pss);
-    case LWS_CALLBACK_RECEIVE:
-        return on_receive(wsi, *pss, static_cast<const char*>(in), len);
-    case LWS_CALLBACK_SERVER_WRITEABLE:
-        return on_writeable(wsi, *pss);
-    case LWS_CALLBACK_CLOSED:
-        on_closed(*pss);
-        return 0;
-    default:
-        return lws_callback_http_dummy(wsi, reason, user, in, len);
+        case LWS_CALLBACK_ESTABLISHED:
+            return on_established(wsi, *pss);
+        case LWS_CALLBACK_RECEIVE:
+            return on_receive(wsi, *pss, static_cast<const char*>(in), len);
+        case LWS_CALLBACK_SERVER_WRITEABLE:
+            return on_writeable(wsi, *pss);
+        case LWS_CALLBACK_CLOSED:
+            on_closed(*pss);
+            return 0;
+        default:
+            return lws_callback_http_dummy(wsi, reason, user, in, len);
     }
 }
 
@@ -223,7 +233,8 @@ int HttpServer::on_http(lws* wsi, PerSession& pss, std::string_view uri) {
     if (uri == "/healthz") return respond(wsi, pss, HTTP_STATUS_OK, "application/json", health_());
     if (uri == "/metrics")
         return respond(wsi, pss, HTTP_STATUS_OK, "text/plain; version=0.0.4", metrics_());
-    if (uri == "/adashta.js") return respond(wsi, pss, HTTP_STATUS_OK, "text/javascript; charset=utf-8", kAdashtaJs);
+    if (uri == "/adashta.js")
+        return respond(wsi, pss, HTTP_STATUS_OK, "text/javascript; charset=utf-8", kAdashtaJs);
     if (uri == "/adashta.mjs")
         return respond(wsi, pss, HTTP_STATUS_OK, "text/javascript; charset=utf-8", kAdashtaMjs);
     if (uri == "/ws")
@@ -272,8 +283,8 @@ int HttpServer::on_http_writeable(lws* wsi, PerSession& pss) {
     if (!pss.body) return 0;
     std::string& body = *pss.body;
     const auto size = payload_size(body);
-    const int written = lws_write(wsi, reinterpret_cast<unsigned char*>(body.data()) + LWS_PRE, size,
-                                  LWS_WRITE_HTTP_FINAL);
+    const int written = lws_write(wsi, reinterpret_cast<unsigned char*>(body.data()) + LWS_PRE,
+                                  size, LWS_WRITE_HTTP_FINAL);
     delete pss.body;
     pss.body = nullptr;
     if (written < static_cast<int>(size)) return -1;
@@ -301,7 +312,8 @@ int HttpServer::on_receive(lws* wsi, PerSession& pss, const char* in, std::size_
         ++stats_.bad_frames;
         c->rx.clear();
         c->rx.shrink_to_fit();
-        close_connection(*c, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, error_info(Errc::frame_too_large).name);
+        close_connection(*c, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
+                         error_info(Errc::frame_too_large).name);
         return 0;
     }
     if (c->rx_binary) {
@@ -347,7 +359,8 @@ int HttpServer::on_writeable(lws* wsi, PerSession& pss) {
     }
     if (c->close_code) {
         lws_close_reason(wsi, static_cast<lws_close_status>(c->close_code),
-                         reinterpret_cast<unsigned char*>(c->close_reason.data()), c->close_reason.size());
+                         reinterpret_cast<unsigned char*>(c->close_reason.data()),
+                         c->close_reason.size());
         return -1;
     }
     return 0;
@@ -389,38 +402,42 @@ void HttpServer::handle_frame(Connection& c, std::string_view text) {
         return;
     }
     switch (f.type) {
-    case FrameType::hello: {
-        if (!c.session.empty()) {
-            ++stats_.bad_frames;
+        case FrameType::hello: {
+            if (!c.session.empty()) {
+                ++stats_.bad_frames;
+                answer([&](std::string& out) {
+                    encode_error(out, f.ref, Errc::bad_frame,
+                                 "hello was already sent on this connection");
+                });
+                return;
+            }
+            const std::string session = f.session.empty() ? new_session_id() : f.session;
+            const Sessions::Bound bound = sessions_.bind(c, session);
+            sessions_count_ = sessions_.session_count();
+            if (bound.replaced)
+                close_connection(*bound.replaced, static_cast<int>(Errc::session_replaced),
+                                 "session_replaced");
             answer([&](std::string& out) {
-                encode_error(out, f.ref, Errc::bad_frame, "hello was already sent on this connection");
+                encode_welcome(out, session, bound.resumed, options_.max_frame);
             });
+            // A reconnect that took over a live connection is not news to the nodes.
+            if (!bound.replaced) router_.client_connected(session, bound.resumed);
             return;
         }
-        const std::string session = f.session.empty() ? new_session_id() : f.session;
-        const Sessions::Bound bound = sessions_.bind(c, session);
-        sessions_count_ = sessions_.session_count();
-        if (bound.replaced)
-            close_connection(*bound.replaced, static_cast<int>(Errc::session_replaced), "session_replaced");
-        answer([&](std::string& out) { encode_welcome(out, session, bound.resumed, options_.max_frame); });
-        // A reconnect that took over a live connection is not news to the nodes.
-        if (!bound.replaced) router_.client_connected(session, bound.resumed);
-        return;
-    }
-    case FrameType::produce:
-        router_.produce(c.serial, f.ref, c.session, std::move(f.queue), std::string{f.data});
-        return;
-    case FrameType::consume:
-        sessions_.subscribe(c, f.queue);
-        if (f.ref) answer([&](std::string& out) { encode_ack(out, *f.ref); });
-        return;
-    case FrameType::unconsume:
-        sessions_.unsubscribe(c, f.queue);
-        if (f.ref) answer([&](std::string& out) { encode_ack(out, *f.ref); });
-        return;
-    case FrameType::ping:
-        answer([&](std::string& out) { encode_pong(out, f.ref.value_or(0)); });
-        return;
+        case FrameType::produce:
+            router_.produce(c.serial, f.ref, c.session, std::move(f.queue), std::string{f.data});
+            return;
+        case FrameType::consume:
+            sessions_.subscribe(c, f.queue);
+            if (f.ref) answer([&](std::string& out) { encode_ack(out, *f.ref); });
+            return;
+        case FrameType::unconsume:
+            sessions_.unsubscribe(c, f.queue);
+            if (f.ref) answer([&](std::string& out) { encode_ack(out, *f.ref); });
+            return;
+        case FrameType::ping:
+            answer([&](std::string& out) { encode_pong(out, f.ref.value_or(0)); });
+            return;
     }
 }
 
@@ -460,41 +477,43 @@ void HttpServer::drain_inbox() {
 void HttpServer::deliver(ClientBound& event) {
     using Kind = ClientBound::Kind;
     switch (event.kind) {
-    case Kind::ack:
-    case Kind::error: {
-        Connection* c = sessions_.find(event.connection);
-        if (!c || !event.ref) return;  // gone, or the frame asked for no answer
-        auto frame = new_frame();
-        if (event.kind == Kind::ack) encode_ack(*frame, *event.ref, event.id);
-        else encode_error(*frame, event.ref, event.code);
-        send_frame(*c, std::move(frame));
-        return;
-    }
-    case Kind::direct: {
-        Connection* c = sessions_.connection_of(event.session);
-        if (!c) return;  // offline: durable inboxes keep these (issue #3)
-        auto frame = new_frame();
-        encode_message(*frame, event.queue, event.id, event.data, event.ts);
-        send_frame(*c, std::move(frame));
-        return;
-    }
-    case Kind::fanout: {
-        auto frame = new_frame();
-        encode_message(*frame, event.queue, event.id, event.data, event.ts);
-        sessions_.for_each_subscriber(event.queue, [&](Connection& c) { send_frame(c, frame); });
-        return;
-    }
+        case Kind::ack:
+        case Kind::error: {
+            Connection* c = sessions_.find(event.connection);
+            if (!c || !event.ref) return;  // gone, or the frame asked for no answer
+            auto frame = new_frame();
+            if (event.kind == Kind::ack)
+                encode_ack(*frame, *event.ref, event.id);
+            else
+                encode_error(*frame, event.ref, event.code);
+            send_frame(*c, std::move(frame));
+            return;
+        }
+        case Kind::direct: {
+            Connection* c = sessions_.connection_of(event.session);
+            if (!c) return;  // offline: durable inboxes keep these (issue #3)
+            auto frame = new_frame();
+            encode_message(*frame, event.queue, event.id, event.data, event.ts);
+            send_frame(*c, std::move(frame));
+            return;
+        }
+        case Kind::fanout: {
+            auto frame = new_frame();
+            encode_message(*frame, event.queue, event.id, event.data, event.ts);
+            sessions_.for_each_subscriber(event.queue,
+                                          [&](Connection& c) { send_frame(c, frame); });
+            return;
+        }
     }
 }
 
 // --- timers ---------------------------------------------------------------------------------
 
 void HttpServer::schedule_sweep() {
-    lws_sul_schedule(context_, 0, &sweep_timer_->sul,
-                     [](lws_sorted_usec_list_t* sul) {
-                         reinterpret_cast<SweepTimer*>(sul)->server->sweep();
-                     },
-                     kSweepEvery);
+    lws_sul_schedule(
+        context_, 0, &sweep_timer_->sul,
+        [](lws_sorted_usec_list_t* sul) { reinterpret_cast<SweepTimer*>(sul)->server->sweep(); },
+        kSweepEvery);
 }
 
 void HttpServer::sweep() {

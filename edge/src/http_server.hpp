@@ -26,10 +26,10 @@ struct lws_context;
 namespace adashta::edge {
 
 struct HttpStats {
-    std::atomic<std::uint64_t> frames_in{0};     // text frames received
-    std::atomic<std::uint64_t> frames_out{0};    // frames queued to clients
-    std::atomic<std::uint64_t> bad_frames{0};    // frames answered with an error
-    std::atomic<std::uint64_t> slow_closed{0};   // connections closed as slow consumers
+    std::atomic<std::uint64_t> frames_in{0};    // text frames received
+    std::atomic<std::uint64_t> frames_out{0};   // frames queued to clients
+    std::atomic<std::uint64_t> bad_frames{0};   // frames answered with an error
+    std::atomic<std::uint64_t> slow_closed{0};  // connections closed as slow consumers
 };
 
 class HttpServer final : public ClientSink {
@@ -39,11 +39,11 @@ public:
     HttpServer(const EdgeOptions& options, Router& router, Report health, Report metrics);
     ~HttpServer() override;
 
-    Status start();          // binds; Errc::bind_failed when the address is taken
-    void run();              // serves until request_stop()
-    void request_stop();     // any thread, or a signal handler
+    Status start();       // binds; Errc::bind_failed when the address is taken
+    void run();           // serves until request_stop()
+    void request_stop();  // any thread, or a signal handler
 
-    void push(ClientBound&& event) override;   // from the mesh thread
+    void push(ClientBound&& event) override;  // from the mesh thread
 
     std::size_t connection_count() const { return connections_; }
     std::size_t session_count() const { return sessions_count_; }
@@ -56,7 +56,8 @@ public:
 private:
     struct PerSession;
     int on_http(lws* wsi, PerSession& pss, std::string_view uri);
-    int respond(lws* wsi, PerSession& pss, int status, std::string_view mime, std::string_view body);
+    int respond(lws* wsi, PerSession& pss, int status, std::string_view mime,
+                std::string_view body);
     int on_http_writeable(lws* wsi, PerSession& pss);
     int on_established(lws* wsi, PerSession& pss);
     int on_receive(lws* wsi, PerSession& pss, const char* in, std::size_t len);
@@ -76,7 +77,7 @@ private:
     Router& router_;
     Report health_;
     Report metrics_;
-    std::filesystem::path app_root_;       // canonical app folder; empty = built-in page
+    std::filesystem::path app_root_;  // canonical app folder; empty = built-in page
     lws_context* context_ = nullptr;
     Sessions sessions_;
     HttpStats stats_;
@@ -86,8 +87,8 @@ private:
     struct SweepTimer;
     std::unique_ptr<SweepTimer> sweep_timer_;
 
-    std::mutex inbox_mutex_;               // guards inbox_
-    std::vector<ClientBound> inbox_;       // from the mesh thread
+    std::mutex inbox_mutex_;          // guards inbox_
+    std::vector<ClientBound> inbox_;  // from the mesh thread
 };
 
 }  // namespace adashta::edge

@@ -13,7 +13,6 @@
 namespace adashta::edge {
 namespace {
 
-
 // Client text echoed in an error detail is cut to this many bytes, so a huge bad field
 // does not come back as a huge error frame.
 constexpr std::size_t kMaxEcho = 64;
@@ -28,7 +27,8 @@ FrameError frame_error(Errc code, std::string detail, std::optional<std::uint64_
 std::string excerpt(std::string_view s) {
     if (s.size() <= kMaxEcho) return std::string(s);
     std::size_t cut = kMaxEcho;
-    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;  // continuation byte
+    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80)
+        --cut;  // continuation byte
     std::string out(s.substr(0, cut));
     out += "...";
     return out;
@@ -60,7 +60,8 @@ std::optional<FrameError> read_session(const json::ObjectView& obj, ClientFrame&
     auto session = obj.string("session");
     if (!session) return frame_error(Errc::bad_session, "\"session\" must be a string", frame.ref);
     if (!is_valid_session_id(*session))
-        return frame_error(Errc::bad_session, "\"session\" is \"" + excerpt(*session) + "\"", frame.ref);
+        return frame_error(Errc::bad_session, "\"session\" is \"" + excerpt(*session) + "\"",
+                           frame.ref);
     frame.session = std::move(*session);
     return std::nullopt;
 }
@@ -121,21 +122,25 @@ std::variant<ClientFrame, FrameError> parse_client_frame(std::string_view text) 
     if (const auto raw_ref = obj->raw("ref")) {
         frame.ref = read_ref(*raw_ref);
         if (!frame.ref)
-            return frame_error(Errc::bad_frame, "\"ref\" must be a non-negative integer", std::nullopt);
+            return frame_error(Errc::bad_frame, "\"ref\" must be a non-negative integer",
+                               std::nullopt);
     }
 
     if (!obj->has("type")) return frame_error(Errc::bad_frame, "\"type\" is missing", frame.ref);
     const auto type_name = obj->string("type");
     if (!type_name) return frame_error(Errc::bad_frame, "\"type\" must be a string", frame.ref);
     const auto type = frame_type(*type_name);
-    if (!type) return frame_error(Errc::unknown_type, "\"type\" is \"" + excerpt(*type_name) + "\"", frame.ref);
+    if (!type)
+        return frame_error(Errc::unknown_type, "\"type\" is \"" + excerpt(*type_name) + "\"",
+                           frame.ref);
     frame.type = *type;
 
     if (auto bad = read_fields(*obj, frame)) return std::move(*bad);
     return frame;
 }
 
-void encode_welcome(std::string& out, std::string_view session, bool resumed, std::size_t max_frame) {
+void encode_welcome(std::string& out, std::string_view session, bool resumed,
+                    std::size_t max_frame) {
     out += "{\"type\":\"welcome\"";
     append_key(out, "session");
     json::append_quoted(out, session);
@@ -159,7 +164,8 @@ void encode_ack(std::string& out, std::uint64_t ref, std::string_view message_id
     out += '}';
 }
 
-void encode_error(std::string& out, std::optional<std::uint64_t> ref, Errc code, std::string_view detail) {
+void encode_error(std::string& out, std::optional<std::uint64_t> ref, Errc code,
+                  std::string_view detail) {
     const ErrorInfo info = error_info(code);
     out += "{\"type\":\"error\"";
     if (ref) {

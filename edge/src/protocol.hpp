@@ -37,7 +37,8 @@ struct FrameError {
 std::variant<ClientFrame, FrameError> parse_client_frame(std::string_view text);
 
 // Encoders append one complete JSON frame to out.
-void encode_welcome(std::string& out, std::string_view session, bool resumed, std::size_t max_frame);
+void encode_welcome(std::string& out, std::string_view session, bool resumed,
+                    std::size_t max_frame);
 void encode_ack(std::string& out, std::uint64_t ref, std::string_view message_id = {});
 void encode_error(std::string& out, std::optional<std::uint64_t> ref, Errc code,
                   std::string_view detail = {});

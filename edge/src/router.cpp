@@ -6,8 +6,8 @@
 
 namespace adashta::edge {
 
-void Router::produce(std::uint64_t connection, std::optional<std::uint64_t> ref, std::string session,
-                     std::string queue, std::string data) {
+void Router::produce(std::uint64_t connection, std::optional<std::uint64_t> ref,
+                     std::string session, std::string queue, std::string data) {
     mesh_->post([this, connection, ref, session = std::move(session), queue = std::move(queue),
                  data = std::move(data)] { route(connection, ref, session, queue, data); });
 }
@@ -34,31 +34,37 @@ const mesh::Ring& Router::ring_for(const std::string& queue) {
     return cached.ring;
 }
 
-void Router::route(std::uint64_t connection, std::optional<std::uint64_t> ref, const std::string& session,
-                   const std::string& queue, const std::string& data) {
+void Router::route(std::uint64_t connection, std::optional<std::uint64_t> ref,
+                   const std::string& session, const std::string& queue, const std::string& data) {
     const mesh::Ring& ring = ring_for(queue);
     if (ring.empty()) {
         ++stats_.no_consumer;
-        sink_.push({.kind = ClientBound::Kind::error, .connection = connection, .ref = ref,
+        sink_.push({.kind = ClientBound::Kind::error,
+                    .connection = connection,
+                    .ref = ref,
                     .code = Errc::no_consumer});
         return;
     }
     std::string id = new_message_id();
     auto& fbb = mesh_->builder();
-    mesh::encode_deliver(fbb, {.id = id, .queue = queue, .client = session, .data = data,
-                               .created_ms = now_ms()});
+    mesh::encode_deliver(
+        fbb, {.id = id, .queue = queue, .client = session, .data = data, .created_ms = now_ms()});
     // The owner first; if its connection refuses (it just died and has not expired yet),
     // the node that will own the session once it is gone.
     for (std::string_view node : ring.owners(session, ring.members().size())) {
         if (mesh_->send(std::string{node}, fbb)) {
             ++stats_.routed;
-            sink_.push({.kind = ClientBound::Kind::ack, .connection = connection, .ref = ref,
+            sink_.push({.kind = ClientBound::Kind::ack,
+                        .connection = connection,
+                        .ref = ref,
                         .id = std::move(id)});
             return;
         }
     }
     ++stats_.unavailable;
-    sink_.push({.kind = ClientBound::Kind::error, .connection = connection, .ref = ref,
+    sink_.push({.kind = ClientBound::Kind::error,
+                .connection = connection,
+                .ref = ref,
                 .code = Errc::node_unavailable});
 }
 
@@ -102,7 +108,8 @@ void Router::recount() {
 
 void Router::on_peer_up(const mesh::PeerInfo& peer) {
     log::info("edge", std::string{peer.role == wire::Role::Edge ? "edge" : "node"} + " " +
-                          (peer.name.empty() ? peer.id : peer.name) + " joined from " + peer.endpoint);
+                          (peer.name.empty() ? peer.id : peer.name) + " joined from " +
+                          peer.endpoint);
     recount();
 }
 

@@ -22,14 +22,14 @@ namespace adashta::edge {
 struct ClientBound {
     enum class Kind { ack, error, direct, fanout };
     Kind kind = Kind::ack;
-    std::uint64_t connection = 0;  // ack, error: the connection that asked
+    std::uint64_t connection = 0;      // ack, error: the connection that asked
     std::optional<std::uint64_t> ref;  // ack, error: the frame's ref; none = answer nothing
-    Errc code = Errc::ok;          // error
-    std::string session;           // direct: the receiving session
-    std::string queue;             // direct, fanout
-    std::string id;                // ack, direct, fanout: message id
-    std::string data;              // direct, fanout: JSON text
-    std::int64_t ts = 0;           // direct, fanout: ms since the epoch
+    Errc code = Errc::ok;              // error
+    std::string session;               // direct: the receiving session
+    std::string queue;                 // direct, fanout
+    std::string id;                    // ack, direct, fanout: message id
+    std::string data;                  // direct, fanout: JSON text
+    std::int64_t ts = 0;               // direct, fanout: ms since the epoch
 };
 
 class ClientSink {
@@ -40,11 +40,11 @@ public:
 };
 
 struct RouterStats {
-    std::atomic<std::uint64_t> routed{0};           // client messages handed to a node
-    std::atomic<std::uint64_t> no_consumer{0};      // refused: nobody consumes the queue
-    std::atomic<std::uint64_t> unavailable{0};      // refused: no consumer took it
-    std::atomic<std::uint64_t> delivered_in{0};     // server messages received for clients
-    std::atomic<std::uint64_t> bad_data{0};         // server messages dropped: data not JSON
+    std::atomic<std::uint64_t> routed{0};        // client messages handed to a node
+    std::atomic<std::uint64_t> no_consumer{0};   // refused: nobody consumes the queue
+    std::atomic<std::uint64_t> unavailable{0};   // refused: no consumer took it
+    std::atomic<std::uint64_t> delivered_in{0};  // server messages received for clients
+    std::atomic<std::uint64_t> bad_data{0};      // server messages dropped: data not JSON
 };
 
 class Router final : public mesh::MeshHandler {
@@ -74,8 +74,8 @@ private:
         mesh::Ring ring;
     };
     const mesh::Ring& ring_for(const std::string& queue);
-    void route(std::uint64_t connection, std::optional<std::uint64_t> ref, const std::string& session,
-               const std::string& queue, const std::string& data);
+    void route(std::uint64_t connection, std::optional<std::uint64_t> ref,
+               const std::string& session, const std::string& queue, const std::string& data);
     void tell_nodes(wire::ClientEventKind kind, const std::string& session, bool resumed);
     void recount();
 

@@ -24,24 +24,24 @@ namespace adashta::edge {
 using Clock = std::chrono::steady_clock;
 
 struct Connection {
-    std::uint64_t serial = 0;          // unique in this process; answers find their connection by it
-    void* wsi = nullptr;               // the libwebsockets connection (opaque here)
-    std::string session;               // empty until hello
-    std::set<std::string> queues;      // queues it consumes
-    std::string rx;                    // a message still arriving in fragments
-    bool rx_binary = false;            // the arriving message is binary: discarded, then refused
+    std::uint64_t serial = 0;      // unique in this process; answers find their connection by it
+    void* wsi = nullptr;           // the libwebsockets connection (opaque here)
+    std::string session;           // empty until hello
+    std::set<std::string> queues;  // queues it consumes
+    std::string rx;                // a message still arriving in fragments
+    bool rx_binary = false;        // the arriving message is binary: discarded, then refused
     std::deque<std::shared_ptr<std::string>> out;  // frames to send, each after LWS_PRE
-                                                  // spare bytes; shared by a fan-out
-    std::size_t out_bytes = 0;         // sum of out's sizes
-    int close_code = 0;                // nonzero: close with this code at the next chance
-    std::string close_reason;          // sent with close_code
-    Clock::time_point opened;          // for the hello timeout
+                                                   // spare bytes; shared by a fan-out
+    std::size_t out_bytes = 0;                     // sum of out's sizes
+    int close_code = 0;        // nonzero: close with this code at the next chance
+    std::string close_reason;  // sent with close_code
+    Clock::time_point opened;  // for the hello timeout
 };
 
 class Sessions {
 public:
     struct Bound {
-        bool resumed = false;          // the session was known here before
+        bool resumed = false;            // the session was known here before
         Connection* replaced = nullptr;  // an older connection that held the session
     };
 
@@ -75,9 +75,9 @@ private:
     };
 
     std::uint64_t next_serial_ = 1;
-    std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> connections_;  // by serial
-    std::unordered_map<std::string, SessionRecord> sessions_;                     // by session id
-    std::unordered_map<std::string, std::unordered_set<Connection*>> subscribers_; // by queue
+    std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> connections_;    // by serial
+    std::unordered_map<std::string, SessionRecord> sessions_;                       // by session id
+    std::unordered_map<std::string, std::unordered_set<Connection*>> subscribers_;  // by queue
 };
 
 }  // namespace adashta::edge

@@ -26,7 +26,8 @@ std::optional<std::filesystem::path> resolve_static(const std::filesystem::path&
     // A symlink inside the app folder may point anywhere; only files inside count.
     full = fs::weakly_canonical(full, ec);
     if (ec || !fs::is_regular_file(full, ec)) return std::nullopt;
-    const auto [root_end, full_it] = std::mismatch(root.begin(), root.end(), full.begin(), full.end());
+    const auto [root_end, full_it] =
+        std::mismatch(root.begin(), root.end(), full.begin(), full.end());
     if (root_end != root.end()) return std::nullopt;
     return full;
 }

@@ -39,7 +39,8 @@ int main() {
     auto consumed = node.consume("chat", [&node](const adashta::Message& m) {
         auto line = chat_line(m);
         if (!line) {
-            (void)node.produce("chat.errors", R"({"error":"send {\"nick\":..., \"text\":...}"})", {.to = m.client});
+            (void)node.produce("chat.errors", R"({"error":"send {\"nick\":..., \"text\":...}"})",
+                               {.to = m.client});
             return;
         }
         if (auto sent = node.produce("chat", *line); !sent)

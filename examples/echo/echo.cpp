@@ -10,7 +10,8 @@ int main() {
     adashta::Node node;  // options from ADASHTA_* environment variables
     auto consumed = node.consume("echo", [&node](const adashta::Message& m) {
         if (auto sent = node.produce("echo", m.data, {.to = m.client}); !sent)
-            std::cerr << "echo: cannot reply to " << m.client << ": " << sent.error().to_string() << "\n";
+            std::cerr << "echo: cannot reply to " << m.client << ": " << sent.error().to_string()
+                      << "\n";
     });
     if (!consumed) {
         std::cerr << "echo: " << consumed.error().to_string() << "\n";

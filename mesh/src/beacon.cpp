@@ -5,7 +5,9 @@
 namespace adashta::mesh {
 namespace {
 
-zactor_t* as_actor(void* p) { return static_cast<zactor_t*>(p); }
+zactor_t* as_actor(void* p) {
+    return static_cast<zactor_t*>(p);
+}
 
 }  // namespace
 
@@ -41,7 +43,9 @@ void Beacon::publish(std::string_view payload, std::chrono::milliseconds interva
                static_cast<int>(interval.count()));
 }
 
-void* Beacon::socket() const { return zsock_resolve(as_actor(actor_)); }
+void* Beacon::socket() const {
+    return zsock_resolve(as_actor(actor_));
+}
 
 std::optional<Beacon::Heard> Beacon::receive() {
     zsock_t* pipe = zactor_sock(as_actor(actor_));
@@ -52,7 +56,8 @@ std::optional<Beacon::Heard> Beacon::receive() {
     Heard heard;
     heard.address = address ? address : "";
     if (content)
-        heard.payload.assign(reinterpret_cast<const char*>(zframe_data(content)), zframe_size(content));
+        heard.payload.assign(reinterpret_cast<const char*>(zframe_data(content)),
+                             zframe_size(content));
     zstr_free(&address);
     zframe_destroy(&content);
     return heard;

@@ -54,8 +54,8 @@ void encode_bye(flatbuffers::FlatBufferBuilder& fbb, std::string_view id) {
 
 void encode_deliver(flatbuffers::FlatBufferBuilder& fbb, const DeliverFields& d) {
     fbb.Clear();
-    const auto data = fbb.CreateVector(reinterpret_cast<const std::uint8_t*>(d.data.data()),
-                                       d.data.size());
+    const auto data =
+        fbb.CreateVector(reinterpret_cast<const std::uint8_t*>(d.data.data()), d.data.size());
     const auto id = str(fbb, d.id);
     const auto queue = str(fbb, d.queue);
     const auto client = str(fbb, d.client);

@@ -12,10 +12,10 @@
 namespace adashta::mesh {
 namespace {
 
-constexpr auto kTick = std::chrono::milliseconds{100};          // dial and expiry granularity
-constexpr auto kRedial = std::chrono::milliseconds{250};        // between Hellos to one endpoint
-constexpr auto kGiveUp = std::chrono::seconds{30};              // on a non-seed endpoint
-constexpr int kMaxBatch = 4096;                                 // messages per drain, for fairness
+constexpr auto kTick = std::chrono::milliseconds{100};    // dial and expiry granularity
+constexpr auto kRedial = std::chrono::milliseconds{250};  // between Hellos to one endpoint
+constexpr auto kGiveUp = std::chrono::seconds{30};        // on a non-seed endpoint
+constexpr int kMaxBatch = 4096;                           // messages per drain, for fairness
 constexpr std::string_view kBeaconPrefix = "ADASHTA1 ";
 
 // "tcp://0.0.0.0:7700" cannot be dialed; swap in a host that can.
@@ -29,14 +29,18 @@ std::string host_of(const std::string& endpoint) {
     return endpoint.substr(6, colon - 6);
 }
 
-bool is_wildcard(const std::string& host) { return host == "*" || host == "0.0.0.0"; }
+bool is_wildcard(const std::string& host) {
+    return host == "*" || host == "0.0.0.0";
+}
 
 }  // namespace
 
 Mesh::Mesh(MeshOptions options, MeshHandler& handler)
     : options_(std::move(options)), handler_(handler), id_(new_node_id()) {}
 
-Mesh::~Mesh() { stop(); }
+Mesh::~Mesh() {
+    stop();
+}
 
 Status Mesh::start() {
     assert(!running_ && "Mesh::start called twice");
@@ -76,8 +80,9 @@ Status Mesh::start() {
     }
 
     wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (beacon_) beacon_->publish(std::string{kBeaconPrefix} + id_ + " " + endpoint_,
-                                  std::chrono::milliseconds{500});
+    if (beacon_)
+        beacon_->publish(std::string{kBeaconPrefix} + id_ + " " + endpoint_,
+                         std::chrono::milliseconds{500});
     {
         std::lock_guard lock{tasks_mutex_};
         accepting_ = true;
@@ -138,9 +143,9 @@ void Mesh::run() {
 
     auto next_tick = Clock::now();
     while (running_) {
-        const auto wait = std::max(std::chrono::milliseconds{0},
-                                   std::chrono::duration_cast<std::chrono::milliseconds>(
-                                       next_tick - Clock::now()));
+        const auto wait = std::max(
+            std::chrono::milliseconds{0},
+            std::chrono::duration_cast<std::chrono::milliseconds>(next_tick - Clock::now()));
         try {
             zmq::poll(items.data(), items.size(), wait);
         } catch (const zmq::error_t& e) {
@@ -261,9 +266,15 @@ void Mesh::handle(const std::string& from, const wire::Envelope& env) {
             handle_hello(*hello);
             return;
         }
-        case wire::Body::Heartbeat: handle_heartbeat(from, *env.body_as_Heartbeat()); return;
-        case wire::Body::PeerList: handle_peer_list(*env.body_as_PeerList()); return;
-        case wire::Body::Bye: handle_bye(from); return;
+        case wire::Body::Heartbeat:
+            handle_heartbeat(from, *env.body_as_Heartbeat());
+            return;
+        case wire::Body::PeerList:
+            handle_peer_list(*env.body_as_PeerList());
+            return;
+        case wire::Body::Bye:
+            handle_bye(from);
+            return;
         case wire::Body::Deliver:
         case wire::Body::ClientEvent: {
             const PeerInfo* peer = members_.find(from);
@@ -277,7 +288,8 @@ void Mesh::handle(const std::string& from, const wire::Envelope& env) {
                 handler_.on_client_event(*peer, *env.body_as_ClientEvent());
             return;
         }
-        case wire::Body::NONE: break;
+        case wire::Body::NONE:
+            break;
     }
     ++stats_.invalid;
 }
@@ -386,7 +398,8 @@ zmq::socket_t* Mesh::dealer_for(const std::string& endpoint) {
     return &dealers_.emplace(endpoint, std::move(*dealer)).first->second;
 }
 
-bool Mesh::send_to_endpoint(const std::string& endpoint, const flatbuffers::FlatBufferBuilder& fbb) {
+bool Mesh::send_to_endpoint(const std::string& endpoint,
+                            const flatbuffers::FlatBufferBuilder& fbb) {
     zmq::socket_t* dealer = dealer_for(endpoint);
     if (!dealer) return false;
     zmq::message_t msg{fbb.GetBufferPointer(), fbb.GetSize()};

@@ -5,7 +5,9 @@
 namespace adashta::mesh {
 namespace {
 
-int ms(std::chrono::milliseconds d) { return static_cast<int>(d.count()); }
+int ms(std::chrono::milliseconds d) {
+    return static_cast<int>(d.count());
+}
 
 bool valid_port(std::string_view port) {
     if (port == "*") return true;
@@ -18,7 +20,8 @@ bool valid_port(std::string_view port) {
 
 Result<std::string> normalize_endpoint(std::string_view text) {
     std::string_view rest = text;
-    if (rest.starts_with("tcp://")) rest.remove_prefix(6);
+    if (rest.starts_with("tcp://"))
+        rest.remove_prefix(6);
     else if (rest.find("://") != std::string_view::npos)
         return make_error(Errc::bad_endpoint, std::string{text} + ": only tcp:// is supported");
     const auto colon = rest.rfind(':');

@@ -15,8 +15,10 @@ int main(int argc, char** argv) {
     std::string queue = "work";
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string_view flag{argv[i]};
-        if (flag == "--name") name = argv[i + 1];
-        else if (flag == "--queue") queue = argv[i + 1];
+        if (flag == "--name")
+            name = argv[i + 1];
+        else if (flag == "--queue")
+            queue = argv[i + 1];
     }
     adashta::NodeOptions options = adashta::NodeOptions::from_env();
     options.name = name;
@@ -25,7 +27,8 @@ int main(int argc, char** argv) {
         std::string reply = "{\"node\":" + adashta::json::quote(name) + ",\"data\":" + m.data + "}";
         auto object = adashta::json::ObjectView::parse(m.data);
         const bool fanout = object && object->has("fanout");
-        if (auto sent = node.produce(m.queue, reply, {.to = fanout ? std::string{} : m.client}); !sent)
+        if (auto sent = node.produce(m.queue, reply, {.to = fanout ? std::string{} : m.client});
+            !sent)
             std::cerr << name << ": " << sent.error().to_string() << "\n";
     });
     if (!consumed) {

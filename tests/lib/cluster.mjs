@@ -13,6 +13,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import WebSocket from 'ws';
 
 export const repoDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const buildDir = path.resolve(process.env.ADASHTA_BUILD_DIR || path.join(repoDir, 'build'));
@@ -171,4 +172,163 @@ export function runCli(args, { timeout = 10000 } = {}) {
       resolve({ code: err ? (err.code ?? 'killed') : 0, stdout, stderr });
     });
   });
+}
+
+// --- Browser-protocol clients for the integration tests ------------------------------------
+
+/**
+ * One WebSocket connection to an edge, speaking the browser protocol by hand (no SDK), so a
+ * test can send anything, including frames the SDK would never send.
+ *
+ *   const client = await WsClient.connect(edge);  await client.hello();
+ *   const ack = await client.request({ type: 'produce', queue: 'work', data: 1 });
+ *   const reply = await client.take((f) => f.type === 'message');
+ *
+ * Frames answering a `request` (same ref) go to that request; `message` frames go to
+ * `onmessage` when it is set; every other frame waits in an inbox for `take`.
+ */
+export class WsClient {
+  /** Opens ws://EDGE/ws; resolves once the WebSocket is open (no hello sent yet). */
+  static async connect(edge, { timeout = 10000, protocols } = {}) {
+    const client = new WsClient(edge.url.replace(/^http/, 'ws') + '/ws', protocols);
+    await withTimeout(client.opened, timeout, `WebSocket to ${client.url} to open`);
+    return client;
+  }
+
+  constructor(url, protocols) {
+    this.url = url;
+    this.session = null;
+    this.onmessage = null;   // (frame) => void, for "message" frames; unset: they go to the inbox
+    this.inbox = [];         // frames nobody took yet
+    this.waiters = [];       // { match, resolve } for take()
+    this.requests = new Map(); // ref -> resolve, for request()
+    this.nextRef = 1;
+    this.ws = new WebSocket(url, protocols);
+    this.opened = new Promise((resolve, reject) => {
+      this.ws.once('open', resolve);
+      this.ws.once('error', reject);
+    });
+    this.opened.catch(() => {});
+    // Resolves with { code, reason } when the connection closes, for any reason.
+    this.closed = new Promise((resolve) => {
+      this.ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() }));
+    });
+    this.ws.on('error', () => {});  // a failed connection also closes; tests read `closed`
+    this.ws.on('message', (data, isBinary) => this.receive(data, isBinary));
+  }
+
+  receive(data, isBinary) {
+    let frame;
+    try {
+      frame = JSON.parse(data.toString());
+    } catch {
+      frame = { type: '(not json)', raw: data.toString(), isBinary };
+    }
+    if (frame.type === 'message' && this.onmessage) {
+      this.onmessage(frame);
+      return;
+    }
+    if (frame.ref !== undefined && this.requests.has(frame.ref)) {
+      const resolve = this.requests.get(frame.ref);
+      this.requests.delete(frame.ref);
+      resolve(frame);
+      return;
+    }
+    const index = this.waiters.findIndex((w) => w.match(frame));
+    if (index >= 0) {
+      const [waiter] = this.waiters.splice(index, 1);
+      waiter.resolve(frame);
+      return;
+    }
+    this.inbox.push(frame);
+  }
+
+  get isOpen() { return this.ws.readyState === WebSocket.OPEN; }
+
+  /** Sends one JSON frame (an object) or raw text/bytes (a string or Buffer) as is. */
+  send(frame, { binary = false } = {}) {
+    const payload = typeof frame === 'string' || Buffer.isBuffer(frame) ? frame : JSON.stringify(frame);
+    this.ws.send(payload, { binary });
+  }
+
+  /** Resolves with the first frame (already received or still to come) that `match` accepts. */
+  take(match = () => true, { timeout = 10000, what = 'a frame' } = {}) {
+    const index = this.inbox.findIndex(match);
+    if (index >= 0) return Promise.resolve(this.inbox.splice(index, 1)[0]);
+    const waiter = { match, resolve: null };
+    const taken = new Promise((resolve) => {
+      waiter.resolve = resolve;
+      this.waiters.push(waiter);
+    });
+    return withTimeout(Promise.race([taken, this.failOnClose(what)]), timeout,
+      `${what} on ${this.session ?? 'a connection without session'}`,
+      () => { this.waiters = this.waiters.filter((w) => w !== waiter); });
+  }
+
+  /** Sends `frame` with a fresh ref (unless it has one); resolves with the ack, error or pong. */
+  request(frame, { timeout = 10000 } = {}) {
+    const ref = frame.ref ?? this.nextRef++;
+    const answer = new Promise((resolve) => this.requests.set(ref, resolve));
+    this.send({ ...frame, ref });
+    const what = `the answer to ${frame.type} ref ${ref}`;
+    return withTimeout(Promise.race([answer, this.failOnClose(what)]), timeout, what,
+      () => this.requests.delete(ref));
+  }
+
+  // Rejects once the connection is closed, so a waiter learns why nothing will come.
+  failOnClose(what) {
+    return this.closed.then(({ code, reason }) => {
+      throw new Error(`the connection closed (${code} ${reason}) while waiting for ${what}`);
+    });
+  }
+
+  /** Sends hello (resuming `session` when given); resolves with the welcome frame. */
+  async hello(session, { timeout = 10000 } = {}) {
+    this.send(session ? { type: 'hello', session } : { type: 'hello' });
+    const welcome = await this.take((f) => f.type === 'welcome' || f.type === 'error',
+      { timeout, what: 'welcome' });
+    if (welcome.type !== 'welcome') throw new Error(`hello refused: ${JSON.stringify(welcome)}`);
+    this.session = welcome.session;
+    return welcome;
+  }
+
+  /** Closes with 1000 and resolves once closed (terminates if the edge does not answer). */
+  async close({ timeout = 2000 } = {}) {
+    if (this.ws.readyState === WebSocket.CLOSED) return this.closed;
+    if (this.ws.readyState === WebSocket.CONNECTING) {
+      this.ws.terminate();
+      return this.closed;
+    }
+    this.ws.close(1000);
+    const timer = setTimeout(() => this.ws.terminate(), timeout);
+    const result = await this.closed;
+    clearTimeout(timer);
+    return result;
+  }
+}
+
+/** Rejects with "timed out after N ms waiting for WHAT" unless `promise` settles first. */
+export function withTimeout(promise, ms, what, onTimeout = () => {}) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => {
+      onTimeout();
+      reject(new Error(`timed out after ${ms} ms waiting for ${what}`));
+    }, ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Runs `work(item, index)` for every item, at most `limit` at a time; resolves with the results. */
+export async function mapLimit(items, limit, work) {
+  const results = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await work(items[index], index);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
 }

@@ -47,7 +47,8 @@ public:
     std::size_t size() const { return members_.size(); }
 
 private:
-    std::vector<std::pair<std::string_view, std::string_view>> members_;  // raw key literal, raw value
+    std::vector<std::pair<std::string_view, std::string_view>>
+        members_;  // raw key literal, raw value
 };
 
 // Appends s as a quoted JSON string (escapes ", \, control characters; UTF-8 passes through).

@@ -11,8 +11,9 @@ inline constexpr std::size_t kMaxQueueName = 128;
 constexpr bool is_valid_queue_name(std::string_view name) {
     if (name.empty() || name.size() > kMaxQueueName) return false;
     for (char c : name) {
-        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                        c == '.' || c == '_' || c == ':' || c == '/' || c == '-';
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                        (c >= '0' && c <= '9') || c == '.' || c == '_' || c == ':' || c == '/' ||
+                        c == '-';
         if (!ok) return false;
     }
     return true;
@@ -22,8 +23,8 @@ constexpr bool is_valid_queue_name(std::string_view name) {
 constexpr bool is_valid_session_id(std::string_view id) {
     if (id.size() < 10 || id.size() > 66 || id.substr(0, 2) != "s-") return false;
     for (char c : id.substr(2)) {
-        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                        c == '_' || c == '-';
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                        (c >= '0' && c <= '9') || c == '_' || c == '-';
         if (!ok) return false;
     }
     return true;

@@ -1,15 +1,15 @@
 #include "adashta/node.hpp"
 
+#include <sys/eventfd.h>
+#include <unistd.h>
+#include <charconv>
+#include <condition_variable>
 #include <csignal>
 #include <cstdlib>
-#include <condition_variable>
 #include <future>
 #include <map>
 #include <mutex>
 #include <set>
-#include <charconv>
-#include <sys/eventfd.h>
-#include <unistd.h>
 
 #include "adashta/ids.hpp"
 #include "adashta/json.hpp"
@@ -25,9 +25,12 @@ using mesh::PeerInfo;
 
 std::string_view role_name(wire::Role role) {
     switch (role) {
-        case wire::Role::Node: return "node";
-        case wire::Role::Edge: return "edge";
-        case wire::Role::Tool: return "tool";
+        case wire::Role::Node:
+            return "node";
+        case wire::Role::Edge:
+            return "edge";
+        case wire::Role::Tool:
+            return "tool";
     }
     return "unknown";
 }
@@ -81,7 +84,7 @@ public:
     std::map<std::string, std::string> client_edge_;  // client id -> edge id that holds it
     std::set<std::string> edges_;                     // live edge ids
 
-    std::mutex edges_mutex_;                          // guards edge_count_ waits
+    std::mutex edges_mutex_;  // guards edge_count_ waits
     std::condition_variable edges_changed_;
     std::size_t edge_count_ = 0;
 
@@ -90,8 +93,10 @@ public:
     // Runs fn on the mesh thread (now, if this is it), or directly before start.
     template <class F>
     void on_thread(F&& fn) {
-        if (!mesh_ || mesh_->on_mesh_thread()) fn();
-        else mesh_->post(std::forward<F>(fn));
+        if (!mesh_ || mesh_->on_mesh_thread())
+            fn();
+        else
+            mesh_->post(std::forward<F>(fn));
     }
 
     std::vector<std::string> queue_names() const {
@@ -123,7 +128,8 @@ public:
     }
 
     void on_deliver(const PeerInfo& from, const wire::Deliver& msg) override {
-        if (from.role == wire::Role::Edge) client_edge_[std::string{mesh::view(msg.client())}] = from.id;
+        if (from.role == wire::Role::Edge)
+            client_edge_[std::string{mesh::view(msg.client())}] = from.id;
         auto it = handlers_.find(std::string{mesh::view(msg.queue())});
         if (it == handlers_.end()) {
             log::debug("node", "message for a queue this node no longer consumes: dropped");
@@ -156,8 +162,12 @@ public:
     void send_produce(const std::string& queue, const std::string& data, const std::string& to) {
         auto& fbb = mesh_->builder();
         const std::string id = new_message_id();
-        mesh::encode_deliver(fbb, {.id = id, .queue = queue, .client = to, .data = data,
-                                   .created_ms = now_ms(), .fanout = to.empty()});
+        mesh::encode_deliver(fbb, {.id = id,
+                                   .queue = queue,
+                                   .client = to,
+                                   .data = data,
+                                   .created_ms = now_ms(),
+                                   .fanout = to.empty()});
         if (!to.empty()) {
             auto it = client_edge_.find(to);
             if (it != client_edge_.end() && mesh_->send(it->second, fbb)) return;
@@ -168,7 +178,9 @@ public:
 
 Node::Node(NodeOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
 
-Node::~Node() { stop(); }
+Node::~Node() {
+    stop();
+}
 
 Status Node::consume(std::string queue, MessageHandler handler) {
     if (!is_valid_queue_name(queue)) return make_error(Errc::bad_queue, queue);
@@ -188,15 +200,13 @@ void Node::unconsume(const std::string& queue) {
 }
 
 void Node::on_connection(ClientHandler handler) {
-    impl_->on_thread([impl = impl_.get(), handler = std::move(handler)] {
-        impl->on_connection_ = handler;
-    });
+    impl_->on_thread(
+        [impl = impl_.get(), handler = std::move(handler)] { impl->on_connection_ = handler; });
 }
 
 void Node::on_disconnection(ClientHandler handler) {
-    impl_->on_thread([impl = impl_.get(), handler = std::move(handler)] {
-        impl->on_disconnection_ = handler;
-    });
+    impl_->on_thread(
+        [impl = impl_.get(), handler = std::move(handler)] { impl->on_disconnection_ = handler; });
 }
 
 Status Node::start() {
@@ -261,11 +271,15 @@ std::vector<PeerSummary> Node::peers() const {
     return future.get();
 }
 
-std::string Node::id() const { return impl_->mesh_ ? impl_->mesh_->id() : std::string{}; }
-std::string Node::endpoint() const { return impl_->mesh_ ? impl_->mesh_->endpoint() : std::string{}; }
+std::string Node::id() const {
+    return impl_->mesh_ ? impl_->mesh_->id() : std::string{};
+}
+std::string Node::endpoint() const {
+    return impl_->mesh_ ? impl_->mesh_->endpoint() : std::string{};
+}
 
 namespace {
-int g_signal_fd = -1;                   // eventfd written by the handler
+int g_signal_fd = -1;  // eventfd written by the handler
 volatile std::sig_atomic_t g_signal = 0;
 extern "C" void on_termination(int sig) {
     g_signal = sig;
@@ -276,7 +290,7 @@ extern "C" void on_termination(int sig) {
 
 int wait_for_signal() {
     if (g_signal_fd < 0) g_signal_fd = eventfd(0, EFD_CLOEXEC);
-    struct sigaction action{};
+    struct sigaction action {};
     action.sa_handler = on_termination;
     sigemptyset(&action.sa_mask);
     sigaction(SIGINT, &action, nullptr);

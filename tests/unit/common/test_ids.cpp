@@ -13,7 +13,9 @@ bool is_crockford_base32(std::string_view s) {
     return s.find_first_not_of("0123456789ABCDEFGHJKMNPQRSTVWXYZ") == std::string_view::npos;
 }
 
-bool is_lower_hex(std::string_view s) { return s.find_first_not_of("0123456789abcdef") == std::string_view::npos; }
+bool is_lower_hex(std::string_view s) {
+    return s.find_first_not_of("0123456789abcdef") == std::string_view::npos;
+}
 
 }  // namespace
 
@@ -41,7 +43,8 @@ TEST_CASE("a message id starts with the time it was made", "[ids]") {
     // The first 10 characters are the milliseconds, 5 bits each, most significant first.
     static constexpr std::string_view kDigits = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
     std::int64_t ms = 0;
-    for (char c : std::string_view(id).substr(0, 10)) ms = ms * 32 + static_cast<std::int64_t>(kDigits.find(c));
+    for (char c : std::string_view(id).substr(0, 10))
+        ms = ms * 32 + static_cast<std::int64_t>(kDigits.find(c));
     CHECK(ms >= before);
     CHECK(ms <= after);
 }

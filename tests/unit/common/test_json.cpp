@@ -11,7 +11,10 @@ namespace json = adashta::json;
 
 namespace {
 
-std::string nested_arrays(int depth) { return std::string(static_cast<std::size_t>(depth), '[') + std::string(static_cast<std::size_t>(depth), ']'); }
+std::string nested_arrays(int depth) {
+    return std::string(static_cast<std::size_t>(depth), '[') +
+           std::string(static_cast<std::size_t>(depth), ']');
+}
 
 std::string nested_objects(int depth) {
     std::string text;
@@ -32,32 +35,35 @@ std::string parse_failure(std::string_view text) {
 
 // y_ cases: texts every JSON parser must accept (in the spirit of JSONTestSuite).
 TEST_CASE("valid JSON texts are accepted", "[json]") {
-    const std::string text = GENERATE(as<std::string>{},
-        "0", "-0", "1", "-1", "123456789", "1e5", "1E5", "1e+5", "1e-5", "-0.0", "0.5", "1.25e-10",
-        "12345678901234567890123456789", "-0e0", "true", "false", "null",
-        R"("")", R"("abc")", R"("\"\\\/\b\f\n\r\t")", R"("\u0000")", R"("\u00e9")", R"("\uD83D\uDE00")",
-        R"("\uffff")", "\"caf\xC3\xA9\"", "\"\xE2\x82\xAC\"", "\"\xF0\x9F\x98\x80\"", "\"\xEF\xBF\xBF\"",
-        "\"\xF4\x8F\xBF\xBF\"", "\"\x7F\"", "[]", "{}", "[1,2,3]", R"({"a":1,"b":[true,false,null]})",
-        " \t\r\n{ \"a\" : [ 1 , { } ] } \t\r\n", R"({"a":1,"a":2})", R"({"":0})", "[[[[]]]]",
-        R"([{"x":{"y":[1,"2",{"z":null}]}}])");
+    const std::string text = GENERATE(
+        as<std::string>{}, "0", "-0", "1", "-1", "123456789", "1e5", "1E5", "1e+5", "1e-5", "-0.0",
+        "0.5", "1.25e-10", "12345678901234567890123456789", "-0e0", "true", "false", "null",
+        R"("")", R"("abc")", R"("\"\\\/\b\f\n\r\t")", R"("\u0000")", R"("\u00e9")",
+        R"("\uD83D\uDE00")", R"("\uffff")", "\"caf\xC3\xA9\"", "\"\xE2\x82\xAC\"",
+        "\"\xF0\x9F\x98\x80\"", "\"\xEF\xBF\xBF\"", "\"\xF4\x8F\xBF\xBF\"", "\"\x7F\"", "[]", "{}",
+        "[1,2,3]", R"({"a":1,"b":[true,false,null]})", " \t\r\n{ \"a\" : [ 1 , { } ] } \t\r\n",
+        R"({"a":1,"a":2})", R"({"":0})", "[[[[]]]]", R"([{"x":{"y":[1,"2",{"z":null}]}}])");
     INFO(text);
     CHECK(json::is_valid(text));
 }
 
 // n_ cases: texts every JSON parser must refuse.
 TEST_CASE("invalid JSON texts are rejected", "[json]") {
-    const std::string text = GENERATE(as<std::string>{},
-        "", " ", "01", "-01", "1.", ".5", "-", "+1", "1e", "1e+", "1.e5", "0x10", "NaN", "Infinity", "-Infinity",
-        "1 2", "tru", "nul", "falsey", "True", "[1,]", "[,1]", "[1,,2]", R"({"a":1,})", R"({,"a":1})",
-        R"({"a" 1})", R"({"a":})", R"({a:1})", "{'a':1}", R"({"a":1}})", "[1]]", "[", "{", "]", "}",
-        R"("abc)", R"("\x41")", R"("\u12")", R"("\u12G4")", R"("\")", R"("\ud800")", R"("\udc00")",
-        R"("\ud800\u0041")", R"("\ud800x")", R"("\udc00\ud800")", R"("\uDBFF\uDBFF")",
-        "\"a\tb\"", "\"a\nb\"", "\"\x01\"", "\"\x1F\"", std::string("\"\0\"", 3),
-        "\"\x80\"", "\"\xBF\"", "\"\xC0\x80\"", "\"\xC1\xBF\"", "\"\xE0\x80\x80\"", "\"\xE0\x9F\xBF\"",
-        "\"\xF0\x80\x80\x80\"", "\"\xF0\x8F\xBF\xBF\"", "\"\xED\xA0\x80\"", "\"\xED\xBF\xBF\"",
-        "\"\xF4\x90\x80\x80\"", "\"\xF5\x80\x80\x80\"", "\"\xFF\"", "\"\xFE\"", "\"\xC3\"", "\"\xE2\x82\"",
-        "\"\xF0\x9F\x98\"", "\"\xC3\x28\"", "\xC3\xA9", "\f1", "\v1", "1\f", "\xC2\xA0" "1", "[1]x",
-        "/* c */1", "1 // c", std::string("1\0", 2), R"(["a" "b"])", R"({"a":1 "b":2})");
+    const std::string text = GENERATE(
+        as<std::string>{}, "", " ", "01", "-01", "1.", ".5", "-", "+1", "1e", "1e+", "1.e5", "0x10",
+        "NaN", "Infinity", "-Infinity", "1 2", "tru", "nul", "falsey", "True", "[1,]", "[,1]",
+        "[1,,2]", R"({"a":1,})", R"({,"a":1})", R"({"a" 1})", R"({"a":})", R"({a:1})", "{'a':1}",
+        R"({"a":1}})", "[1]]", "[", "{", "]", "}", R"("abc)", R"("\x41")", R"("\u12")",
+        R"("\u12G4")", R"("\")", R"("\ud800")", R"("\udc00")", R"("\ud800\u0041")", R"("\ud800x")",
+        R"("\udc00\ud800")", R"("\uDBFF\uDBFF")", "\"a\tb\"", "\"a\nb\"", "\"\x01\"", "\"\x1F\"",
+        std::string("\"\0\"", 3), "\"\x80\"", "\"\xBF\"", "\"\xC0\x80\"", "\"\xC1\xBF\"",
+        "\"\xE0\x80\x80\"", "\"\xE0\x9F\xBF\"", "\"\xF0\x80\x80\x80\"", "\"\xF0\x8F\xBF\xBF\"",
+        "\"\xED\xA0\x80\"", "\"\xED\xBF\xBF\"", "\"\xF4\x90\x80\x80\"", "\"\xF5\x80\x80\x80\"",
+        "\"\xFF\"", "\"\xFE\"", "\"\xC3\"", "\"\xE2\x82\"", "\"\xF0\x9F\x98\"", "\"\xC3\x28\"",
+        "\xC3\xA9", "\f1", "\v1", "1\f",
+        "\xC2\xA0"
+        "1",
+        "[1]x", "/* c */1", "1 // c", std::string("1\0", 2), R"(["a" "b"])", R"({"a":1 "b":2})");
     INFO(text);
     CHECK_FALSE(json::is_valid(text));
 }
@@ -115,7 +121,8 @@ TEST_CASE("the first of duplicate members wins", "[json]") {
 }
 
 TEST_CASE("member keys with escapes match their unescaped names", "[json]") {
-    auto obj = json::ObjectView::parse(R"({"t\u0079pe":"x","q\"":1,"caf\u00e9":true,"\ud83d\ude00":2,"a\/b":3})");
+    auto obj = json::ObjectView::parse(
+        R"({"t\u0079pe":"x","q\"":1,"caf\u00e9":true,"\ud83d\ude00":2,"a\/b":3})");
     REQUIRE(obj);
     CHECK(obj->string("type") == "x");
     CHECK(obj->integer("q\"") == 1);
@@ -178,8 +185,8 @@ TEST_CASE("boolean accessor reads true and false only", "[json]") {
 }
 
 TEST_CASE("an object view refuses texts that are not one object", "[json]") {
-    const std::string text = GENERATE(as<std::string>{}, "", "[]", "1", "\"{}\"", "null", "{} {}", "{}x",
-                                      "{\"a\":1,}", "{\"a\":[1,]}", "{\"a\":\"\\ud800\"}");
+    const std::string text = GENERATE(as<std::string>{}, "", "[]", "1", "\"{}\"", "null", "{} {}",
+                                      "{}x", "{\"a\":1,}", "{\"a\":[1,]}", "{\"a\":\"\\ud800\"}");
     INFO(text);
     CHECK_FALSE(json::ObjectView::parse(text));
 }
@@ -194,18 +201,23 @@ TEST_CASE("a parse failure says at which byte and what was expected", "[json]") 
     CHECK(parse_failure(R"({"a":1.})") == "at byte 7: expected a digit after '.'");
     CHECK(parse_failure(R"({"a":-})") == "at byte 6: expected a digit after '-'");
     CHECK(parse_failure(R"({"a":1e})") == "at byte 7: expected a digit in the exponent");
-    CHECK(parse_failure(R"({"a":"\q"})") == R"(at byte 7: expected one of " \ / b f n r t u after '\')");
+    CHECK(parse_failure(R"({"a":"\q"})") ==
+          R"(at byte 7: expected one of " \ / b f n r t u after '\')");
     CHECK(parse_failure(R"({"a":"\u12"})") == R"(at byte 8: expected 4 hex digits after \u)");
-    CHECK(parse_failure(R"({"a":"\ud800"})") == R"(at byte 12: expected \uDC00..\uDFFF after a high surrogate)");
-    CHECK(parse_failure(R"({"a":"\udc00"})") == "at byte 8: expected a code point, not a lone low surrogate");
+    CHECK(parse_failure(R"({"a":"\ud800"})") ==
+          R"(at byte 12: expected \uDC00..\uDFFF after a high surrogate)");
+    CHECK(parse_failure(R"({"a":"\udc00"})") ==
+          "at byte 8: expected a code point, not a lone low surrogate");
     CHECK(parse_failure("{\"a\":\"x\xC0\x80\"}") == "at byte 7: expected valid UTF-8");
-    CHECK(parse_failure("{\"a\":\"x\ny\"}") == "at byte 7: expected an escape instead of a raw control character");
+    CHECK(parse_failure("{\"a\":\"x\ny\"}") ==
+          "at byte 7: expected an escape instead of a raw control character");
     CHECK(parse_failure(R"({"a":"x)") == R"(at byte 7: expected '"' to close the string)");
     CHECK(parse_failure("[]") == "at byte 0: expected '{'");
     CHECK(parse_failure("  ") == "at byte 2: expected '{'");
     CHECK(parse_failure("{} x") == "at byte 3: expected end of text");
     CHECK(parse_failure("{\"a\":" + nested_arrays(json::kMaxDepth) + "}") ==
-          "at byte " + std::to_string(5 + json::kMaxDepth - 1) + ": expected nesting no deeper than 64");
+          "at byte " + std::to_string(5 + json::kMaxDepth - 1) +
+              ": expected nesting no deeper than 64");
 }
 
 TEST_CASE("quote escapes quotes, backslashes and control characters", "[json]") {
@@ -218,8 +230,12 @@ TEST_CASE("quote escapes quotes, backslashes and control characters", "[json]") 
 }
 
 TEST_CASE("quote passes UTF-8 through and replaces invalid bytes", "[json]") {
-    CHECK(json::quote("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80") == "\"caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80\"");
-    CHECK(json::quote("a\xFF" "b") == "\"a\xEF\xBF\xBD" "b\"");
+    CHECK(json::quote("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80") ==
+          "\"caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80\"");
+    CHECK(json::quote("a\xFF"
+                      "b") ==
+          "\"a\xEF\xBF\xBD"
+          "b\"");
     CHECK(json::quote("\xC0\x80") == "\"\xEF\xBF\xBD\xEF\xBF\xBD\"");
     CHECK(json::quote("\xED\xA0\x80") == "\"\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\"");
     CHECK(json::quote("cut \xE2\x82") == "\"cut \xEF\xBF\xBD\xEF\xBF\xBD\"");
@@ -248,9 +264,16 @@ TEST_CASE("every control character survives quote and unquote", "[json]") {
 TEST_CASE("every byte value survives quote and unquote when it is valid text", "[json]") {
     std::string all_ascii;
     for (int c = 0; c < 0x80; ++c) all_ascii += static_cast<char>(c);
-    const std::string samples[] = {all_ascii, "caf\xC3\xA9", "\xE2\x82\xAC\xE2\x82\xAC", "\xF0\x9F\x98\x80",
-                                   "\xEF\xBF\xBF", "\xF4\x8F\xBF\xBF", "\xC2\x80", "\xE0\xA0\x80",
-                                   "\xF0\x90\x80\x80", "mixed \"\\\n\xC3\xA9\x01"};
+    const std::string samples[] = {all_ascii,
+                                   "caf\xC3\xA9",
+                                   "\xE2\x82\xAC\xE2\x82\xAC",
+                                   "\xF0\x9F\x98\x80",
+                                   "\xEF\xBF\xBF",
+                                   "\xF4\x8F\xBF\xBF",
+                                   "\xC2\x80",
+                                   "\xE0\xA0\x80",
+                                   "\xF0\x90\x80\x80",
+                                   "mixed \"\\\n\xC3\xA9\x01"};
     for (const auto& s : samples) {
         INFO(s);
         const std::string quoted = json::quote(s);
@@ -269,9 +292,9 @@ TEST_CASE("unquote decodes escapes including surrogate pairs", "[json]") {
 }
 
 TEST_CASE("unquote refuses anything but one string literal", "[json]") {
-    const std::string text = GENERATE(as<std::string>{}, "", "\"", "abc", "\"abc", "abc\"", " \"a\"", "\"a\" ",
-                                      "\"a\"\"b\"", "1", "null", "[\"a\"]", R"("\ud800")", "\"\xC0\x80\"",
-                                      "\"a\tb\"", R"("\z")");
+    const std::string text = GENERATE(as<std::string>{}, "", "\"", "abc", "\"abc", "abc\"",
+                                      " \"a\"", "\"a\" ", "\"a\"\"b\"", "1", "null", "[\"a\"]",
+                                      R"("\ud800")", "\"\xC0\x80\"", "\"a\tb\"", R"("\z")");
     INFO(text);
     CHECK_FALSE(json::unquote(text));
 }

@@ -27,7 +27,8 @@ constexpr std::string_view kSession = "s-3e8d0c1a9b7f4c2d8e6a5b4c3d2e1f0a";
 ClientFrame accepted(std::string_view text) {
     INFO(text);
     auto parsed = parse_client_frame(text);
-    if (const auto* bad = std::get_if<FrameError>(&parsed)) FAIL("refused: " << bad->error.to_string());
+    if (const auto* bad = std::get_if<FrameError>(&parsed))
+        FAIL("refused: " << bad->error.to_string());
     return std::get<ClientFrame>(parsed);
 }
 
@@ -48,7 +49,8 @@ bool is_json_object(std::string_view text) {
 // --- bad_json ---------------------------------------------------------------------------
 
 TEST_CASE("a frame that is not an object is bad_json", "[protocol]") {
-    const std::string text = GENERATE(as<std::string>{}, "[]", "1", "\"ping\"", "null", "true", R"([{"type":"ping"}])");
+    const std::string text =
+        GENERATE(as<std::string>{}, "[]", "1", "\"ping\"", "null", "true", R"([{"type":"ping"}])");
     const FrameError bad = refused(text);
     CHECK(bad.error.code == Errc::bad_json);
     CHECK_FALSE(bad.ref);
@@ -67,7 +69,8 @@ TEST_CASE("an empty frame is bad_json", "[protocol]") {
 }
 
 TEST_CASE("a frame with invalid UTF-8 in a nested value is bad_json", "[protocol]") {
-    CHECK(refused("{\"type\":\"produce\",\"queue\":\"q\",\"data\":[\"\xC0\xAF\"]}").error.code == Errc::bad_json);
+    CHECK(refused("{\"type\":\"produce\",\"queue\":\"q\",\"data\":[\"\xC0\xAF\"]}").error.code ==
+          Errc::bad_json);
 }
 
 TEST_CASE("a frame with trailing garbage is bad_json", "[protocol]") {
@@ -84,8 +87,9 @@ TEST_CASE("a frame without type is bad_frame and keeps its ref", "[protocol]") {
 }
 
 TEST_CASE("a type that is not a string is bad_frame", "[protocol]") {
-    const std::string text = GENERATE(as<std::string>{}, R"({"type":1,"ref":4})", R"({"type":null,"ref":4})",
-                                      R"({"type":["ping"],"ref":4})", R"({"type":{},"ref":4})");
+    const std::string text =
+        GENERATE(as<std::string>{}, R"({"type":1,"ref":4})", R"({"type":null,"ref":4})",
+                 R"({"type":["ping"],"ref":4})", R"({"type":{},"ref":4})");
     const FrameError bad = refused(text);
     CHECK(bad.error.code == Errc::bad_frame);
     CHECK(bad.error.detail == "\"type\" must be a string");
@@ -138,8 +142,9 @@ TEST_CASE("ref accepts every non-negative integer that fits 64 bits", "[protocol
 }
 
 TEST_CASE("a ref that is not a non-negative integer is bad_frame without a ref", "[protocol]") {
-    const std::string ref = GENERATE(as<std::string>{}, "-1", "1.5", "1.0", "1e3", "\"7\"", "null", "true", "[7]",
-                                     "{}", "18446744073709551616", "-9223372036854775809");
+    const std::string ref =
+        GENERATE(as<std::string>{}, "-1", "1.5", "1.0", "1e3", "\"7\"", "null", "true", "[7]", "{}",
+                 "18446744073709551616", "-9223372036854775809");
     const std::string text = R"({"type":"ping","ref":)" + ref + "}";
     const FrameError bad = refused(text);
     CHECK(bad.error.code == Errc::bad_frame);
@@ -170,10 +175,10 @@ TEST_CASE("hello with a valid session resumes it", "[protocol]") {
 }
 
 TEST_CASE("hello with a malformed session is bad_session and keeps its ref", "[protocol]") {
-    const std::string session = GENERATE(as<std::string>{}, R"("")", R"("s-short")", R"("x-3e8d0c1a9b7f")",
-                                         R"("s-3e8d0c1a 9b7f")", R"("s-3e8d0c1a9b7f\u0000")", "1", "true",
-                                         "{}", "[\"s-3e8d0c1a9b7f\"]",
-                                         "\"s-" + std::string(65, 'a') + "\"");
+    const std::string session =
+        GENERATE(as<std::string>{}, R"("")", R"("s-short")", R"("x-3e8d0c1a9b7f")",
+                 R"("s-3e8d0c1a 9b7f")", R"("s-3e8d0c1a9b7f\u0000")", "1", "true", "{}",
+                 "[\"s-3e8d0c1a9b7f\"]", "\"s-" + std::string(65, 'a') + "\"");
     const std::string text = R"({"type":"hello","ref":1,"session":)" + session + "}";
     const FrameError bad = refused(text);
     CHECK(bad.error.code == Errc::bad_session);
@@ -183,7 +188,8 @@ TEST_CASE("hello with a malformed session is bad_session and keeps its ref", "[p
 // --- produce ------------------------------------------------------------------------------
 
 TEST_CASE("produce reads ref, queue and the raw data", "[protocol]") {
-    const std::string text = R"({"type":"produce","ref":7,"queue":"orders","data":{"sku":"A-1","n":2}})";
+    const std::string text =
+        R"({"type":"produce","ref":7,"queue":"orders","data":{"sku":"A-1","n":2}})";
     const ClientFrame frame = accepted(text);
     CHECK(frame.type == FrameType::produce);
     CHECK(frame.ref == 7u);
@@ -194,8 +200,8 @@ TEST_CASE("produce reads ref, queue and the raw data", "[protocol]") {
 }
 
 TEST_CASE("produce accepts any JSON value as data, null included", "[protocol]") {
-    const std::string data = GENERATE(as<std::string>{}, "null", "0", "-1.5e3", "\"text\"", "true", "[]", "{}",
-                                      R"([1,{"a":[null]}])");
+    const std::string data = GENERATE(as<std::string>{}, "null", "0", "-1.5e3", "\"text\"", "true",
+                                      "[]", "{}", R"([1,{"a":[null]}])");
     const std::string text = R"({"type":"produce","queue":"q","data":)" + data + "}";
     CHECK(accepted(text).data == data);
 }
@@ -224,8 +230,8 @@ TEST_CASE("a queue that is not a string is bad_frame", "[protocol]") {
 }
 
 TEST_CASE("a queue name that breaks the naming rules is bad_queue", "[protocol]") {
-    const std::string queue = GENERATE(as<std::string>{}, "", "a b", "caf\xC3\xA9", "q\\u0000", "q\\n", "q#",
-                                       std::string(129, 'q'));
+    const std::string queue = GENERATE(as<std::string>{}, "", "a b", "caf\xC3\xA9", "q\\u0000",
+                                       "q\\n", "q#", std::string(129, 'q'));
     const std::string text = R"({"type":"produce","ref":4,"data":1,"queue":")" + queue + R"("})";
     const FrameError bad = refused(text);
     CHECK(bad.error.code == Errc::bad_queue);
@@ -274,7 +280,8 @@ TEST_CASE("ping reads its ref", "[protocol]") {
 }
 
 TEST_CASE("members a frame type does not use are ignored", "[protocol]") {
-    const ClientFrame frame = accepted(R"({"future":[1,2],"type":"ping","queue":"bad name","session":5})");
+    const ClientFrame frame =
+        accepted(R"({"future":[1,2],"type":"ping","queue":"bad name","session":5})");
     CHECK(frame.type == FrameType::ping);
     CHECK(frame.queue.empty());
 }
@@ -317,7 +324,8 @@ TEST_CASE("error matches the documented example", "[protocol]") {
                  R"("hint":"start a server node that consumes the queue, then produce again"})");
 }
 
-TEST_CASE("error leaves out ref when there is none and adds detail when there is one", "[protocol]") {
+TEST_CASE("error leaves out ref when there is none and adds detail when there is one",
+          "[protocol]") {
     std::string out;
     edge::encode_error(out, std::nullopt, Errc::bad_json, "at byte 3: expected ':'");
     auto obj = json::ObjectView::parse(out);
@@ -339,9 +347,10 @@ TEST_CASE("error escapes catalogue texts that contain quotes", "[protocol]") {
 }
 
 TEST_CASE("every catalogue error encodes as a valid frame", "[protocol]") {
-    for (Errc code : {Errc::bad_json, Errc::bad_frame, Errc::unknown_type, Errc::hello_required, Errc::bad_queue,
-                      Errc::bad_session, Errc::hello_timeout, Errc::frame_too_large, Errc::binary_unsupported,
-                      Errc::no_consumer, Errc::node_unavailable}) {
+    for (Errc code :
+         {Errc::bad_json, Errc::bad_frame, Errc::unknown_type, Errc::hello_required,
+          Errc::bad_queue, Errc::bad_session, Errc::hello_timeout, Errc::frame_too_large,
+          Errc::binary_unsupported, Errc::no_consumer, Errc::node_unavailable}) {
         std::string out;
         edge::encode_error(out, 1, code, "detail");
         INFO(out);
@@ -355,7 +364,8 @@ TEST_CASE("every catalogue error encodes as a valid frame", "[protocol]") {
 
 TEST_CASE("message splices data raw and quotes queue and id", "[protocol]") {
     std::string out;
-    edge::encode_message(out, "chat", "01JD3ZQ4X8K2M5N7P9R1S3T5V8", R"({"text":"hi"})", 1732350000000);
+    edge::encode_message(out, "chat", "01JD3ZQ4X8K2M5N7P9R1S3T5V8", R"({"text":"hi"})",
+                         1732350000000);
     CHECK(out == R"({"type":"message","queue":"chat","id":"01JD3ZQ4X8K2M5N7P9R1S3T5V8",)"
                  R"("data":{"text":"hi"},"ts":1732350000000})");
 }
@@ -382,7 +392,8 @@ TEST_CASE("encoders append instead of replacing", "[protocol]") {
 }
 
 TEST_CASE("a produced frame's data round-trips into a message frame", "[protocol]") {
-    const std::string text = R"({"type":"produce","ref":1,"queue":"q","data":{"a":"\u00e9\n","b":[1,2.5e-3]}})";
+    const std::string text =
+        R"({"type":"produce","ref":1,"queue":"q","data":{"a":"\u00e9\n","b":[1,2.5e-3]}})";
     const ClientFrame frame = accepted(text);
     std::string out;
     edge::encode_message(out, frame.queue, "id", frame.data, 5);
@@ -405,9 +416,12 @@ TEST_CASE("byte-wise mutated frames never crash and are bad_json exactly when no
         R"( { "type" : "ping" , "ref" : 123456789 } )",
     };
     // Bytes that change JSON structure are far likelier to make interesting mutants.
-    static constexpr std::string_view kInteresting = "{}[]\":,\\-+.0123456789eEu \t\nabtfnrl\x00\x1F\x7F\x80\xBF\xC0\xC3\xE2\xED\xF0\xF4\xFF"sv;
+    static constexpr std::string_view kInteresting =
+        "{}[]\":,\\-+.0123456789eEu \t\nabtfnrl\x00\x1F\x7F\x80\xBF\xC0\xC3\xE2\xED\xF0\xF4\xFF"sv;
     std::mt19937 rng(20240501);  // fixed seed: a failure reproduces
-    const auto pick = [&rng](std::size_t n) { return std::uniform_int_distribution<std::size_t>(0, n - 1)(rng); };
+    const auto pick = [&rng](std::size_t n) {
+        return std::uniform_int_distribution<std::size_t>(0, n - 1)(rng);
+    };
 
     int objects = 0;
     int accepted_frames = 0;
@@ -417,13 +431,24 @@ TEST_CASE("byte-wise mutated frames never crash and are bad_json exactly when no
         const std::size_t mutations = 1 + pick(4);
         for (std::size_t m = 0; m < mutations && !text.empty(); ++m) {
             const std::size_t at = pick(text.size());
-            const char byte = pick(2) ? kInteresting[pick(kInteresting.size())] : static_cast<char>(pick(256));
+            const char byte =
+                pick(2) ? kInteresting[pick(kInteresting.size())] : static_cast<char>(pick(256));
             switch (pick(5)) {
-                case 0: text[at] = byte; break;
-                case 1: text.insert(text.begin() + static_cast<std::ptrdiff_t>(at), byte); break;
-                case 2: text.erase(at, 1); break;
-                case 3: text.resize(at); break;
-                default: text.insert(at, text.substr(pick(text.size()), pick(8))); break;
+                case 0:
+                    text[at] = byte;
+                    break;
+                case 1:
+                    text.insert(text.begin() + static_cast<std::ptrdiff_t>(at), byte);
+                    break;
+                case 2:
+                    text.erase(at, 1);
+                    break;
+                case 3:
+                    text.resize(at);
+                    break;
+                default:
+                    text.insert(at, text.substr(pick(text.size()), pick(8)));
+                    break;
             }
         }
         auto parsed = parse_client_frame(text);

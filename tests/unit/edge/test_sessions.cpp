@@ -38,7 +38,8 @@ TEST_CASE("a second connection with the same session takes it over", "[sessions]
     CHECK(s.connection_of("s-bbbbbbbb") == &new_one);
 }
 
-TEST_CASE("subscribers are found by queue and forgotten when their connection closes", "[sessions]") {
+TEST_CASE("subscribers are found by queue and forgotten when their connection closes",
+          "[sessions]") {
     Sessions s;
     const auto now = Clock::now();
     Connection& a = s.open(nullptr, now);

@@ -17,8 +17,12 @@ std::vector<std::uint8_t> bytes_of(const flatbuffers::FlatBufferBuilder& fbb) {
 
 std::vector<std::uint8_t> a_deliver() {
     flatbuffers::FlatBufferBuilder fbb;
-    encode_deliver(fbb, {.id = "01JD3ZQ4X8K2M5N7P9R1S3T5V7", .queue = "orders", .client = "s-abcdefgh",
-                         .data = R"({"sku":"A-1"})", .created_ms = 1732350000000, .fanout = true});
+    encode_deliver(fbb, {.id = "01JD3ZQ4X8K2M5N7P9R1S3T5V7",
+                         .queue = "orders",
+                         .client = "s-abcdefgh",
+                         .data = R"({"sku":"A-1"})",
+                         .created_ms = 1732350000000,
+                         .fanout = true});
     return bytes_of(fbb);
 }
 
@@ -41,9 +45,14 @@ TEST_CASE("a deliver reads back field by field after verification", "[codec]") {
 TEST_CASE("a hello carries identity, role and queues", "[codec]") {
     flatbuffers::FlatBufferBuilder fbb;
     const std::vector<std::string> queues{"chat", "echo"};
-    encode_hello(fbb, {.id = "0123456789abcdef0123456789abcdef", .endpoint = "tcp://127.0.0.1:7700",
-                       .role = adashta::wire::Role::Edge, .name = "edge-1", .queues = &queues,
-                       .version = 3, .reply = true, .via = "tcp://localhost:7700"});
+    encode_hello(fbb, {.id = "0123456789abcdef0123456789abcdef",
+                       .endpoint = "tcp://127.0.0.1:7700",
+                       .role = adashta::wire::Role::Edge,
+                       .name = "edge-1",
+                       .queues = &queues,
+                       .version = 3,
+                       .reply = true,
+                       .via = "tcp://localhost:7700"});
     const auto bytes = bytes_of(fbb);
     const auto* env = open_envelope(bytes.data(), bytes.size());
     REQUIRE(env);
@@ -94,7 +103,8 @@ TEST_CASE("random corruption never crashes the reader", "[codec]") {
     for (int round = 0; round < 5000; ++round) {
         auto bytes = original;
         const int flips = 1 + static_cast<int>(rng() % 4);
-        for (int f = 0; f < flips; ++f) bytes[rng() % bytes.size()] = static_cast<std::uint8_t>(rng());
+        for (int f = 0; f < flips; ++f)
+            bytes[rng() % bytes.size()] = static_cast<std::uint8_t>(rng());
         const auto* env = open_envelope(bytes.data(), bytes.size());
         if (!env) continue;
         ++accepted;

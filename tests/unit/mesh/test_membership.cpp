@@ -26,10 +26,12 @@ TEST_CASE("a hello from a new id is a join; a new queue set is a change", "[memb
     Membership m;
     const auto t0 = Clock::now();
     std::optional<PeerInfo> replaced;
-    CHECK(m.apply_hello(peer("a", "tcp://h:1", {"q"}), t0, &replaced) == Membership::Change::joined);
+    CHECK(m.apply_hello(peer("a", "tcp://h:1", {"q"}), t0, &replaced) ==
+          Membership::Change::joined);
     CHECK(m.apply_hello(peer("a", "tcp://h:1", {"q"}), t0, &replaced) == Membership::Change::none);
     const auto epoch = m.epoch();
-    CHECK(m.apply_hello(peer("a", "tcp://h:1", {"q", "r"}), t0, &replaced) == Membership::Change::changed);
+    CHECK(m.apply_hello(peer("a", "tcp://h:1", {"q", "r"}), t0, &replaced) ==
+          Membership::Change::changed);
     CHECK(m.epoch() != epoch);
     CHECK_FALSE(replaced);
 }

@@ -47,8 +47,8 @@ public:
 
 private:
     Beacon() = default;
-    void* actor_ = nullptr;   // zactor_t* running zbeacon
-    std::string address_;     // see address()
+    void* actor_ = nullptr;  // zactor_t* running zbeacon
+    std::string address_;    // see address()
 };
 
 }  // namespace adashta::mesh

@@ -20,8 +20,8 @@
 namespace adashta::mesh {
 
 struct HelloFields {
-    std::string_view id;                     // sender's node id
-    std::string_view endpoint;               // sender's advertised ROUTER endpoint
+    std::string_view id;        // sender's node id
+    std::string_view endpoint;  // sender's advertised ROUTER endpoint
     wire::Role role = wire::Role::Node;
     std::string_view name;                   // human label
     const std::vector<std::string>* queues;  // consumed queues; may be null for none
@@ -32,18 +32,19 @@ struct HelloFields {
 };
 
 struct DeliverFields {
-    std::string_view id;         // message id
+    std::string_view id;  // message id
     std::string_view queue;
-    std::string_view client;     // sender (client -> node) or target (node -> client)
-    std::string_view data;       // JSON text
+    std::string_view client;  // sender (client -> node) or target (node -> client)
+    std::string_view data;    // JSON text
     std::int64_t created_ms = 0;
-    bool fanout = false;         // node -> every client consuming queue
+    bool fanout = false;  // node -> every client consuming queue
 };
 
 void encode_hello(flatbuffers::FlatBufferBuilder& fbb, const HelloFields& hello);
 void encode_heartbeat(flatbuffers::FlatBufferBuilder& fbb, std::string_view id,
                       std::string_view endpoint, std::uint32_t version);
-void encode_peer_list(flatbuffers::FlatBufferBuilder& fbb, const std::vector<std::string>& endpoints);
+void encode_peer_list(flatbuffers::FlatBufferBuilder& fbb,
+                      const std::vector<std::string>& endpoints);
 void encode_bye(flatbuffers::FlatBufferBuilder& fbb, std::string_view id);
 void encode_deliver(flatbuffers::FlatBufferBuilder& fbb, const DeliverFields& deliver);
 void encode_client_event(flatbuffers::FlatBufferBuilder& fbb, wire::ClientEventKind kind,

@@ -21,9 +21,9 @@ namespace adashta::mesh {
 using Clock = std::chrono::steady_clock;
 
 struct PeerInfo {
-    std::string id;                   // node id, the peer's routing id
-    std::string endpoint;             // where its ROUTER listens
-    std::string name;                 // its human label, may be empty
+    std::string id;        // node id, the peer's routing id
+    std::string endpoint;  // where its ROUTER listens
+    std::string name;      // its human label, may be empty
     wire::Role role = wire::Role::Node;
     std::vector<std::string> queues;  // sorted: queues it consumes
     std::uint32_t version = 0;        // of its queue set, from Hello

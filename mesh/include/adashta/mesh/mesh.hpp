@@ -32,11 +32,11 @@
 namespace adashta::mesh {
 
 struct MeshOptions {
-    std::string bind = "tcp://127.0.0.1:*";       // where the ROUTER listens (* = any free port)
-    std::string advertise;                         // endpoint peers dial; default: the bound one
-    std::vector<std::string> seeds;                // endpoints dialed until they answer, forever
-    std::string beacon_interface;                  // UDP beacon on this interface; empty = off
-    std::uint16_t beacon_port = 5670;              // UDP port of the beacon
+    std::string bind = "tcp://127.0.0.1:*";  // where the ROUTER listens (* = any free port)
+    std::string advertise;                   // endpoint peers dial; default: the bound one
+    std::vector<std::string> seeds;          // endpoints dialed until they answer, forever
+    std::string beacon_interface;            // UDP beacon on this interface; empty = off
+    std::uint16_t beacon_port = 5670;        // UDP port of the beacon
     wire::Role role = wire::Role::Node;
     std::string name;                              // human label shown by `adashta peers`
     std::chrono::milliseconds heartbeat{1000};     // interval of heartbeats to every peer
@@ -50,8 +50,11 @@ public:
     virtual ~MeshHandler() = default;
     virtual void on_peer_up(const PeerInfo& peer) { (void)peer; }
     virtual void on_peer_down(const PeerInfo& peer) { (void)peer; }
-    virtual void on_peer_changed(const PeerInfo& peer) { (void)peer; }   // its queues changed
-    virtual void on_deliver(const PeerInfo& from, const wire::Deliver& msg) { (void)from; (void)msg; }
+    virtual void on_peer_changed(const PeerInfo& peer) { (void)peer; }  // its queues changed
+    virtual void on_deliver(const PeerInfo& from, const wire::Deliver& msg) {
+        (void)from;
+        (void)msg;
+    }
     virtual void on_client_event(const PeerInfo& from, const wire::ClientEvent& event) {
         (void)from;
         (void)event;
@@ -121,30 +124,30 @@ private:
 
     MeshOptions options_;
     MeshHandler& handler_;
-    std::string id_;            // this node's id (routing id of its DEALERs)
-    std::string endpoint_;      // advertised endpoint
+    std::string id_;        // this node's id (routing id of its DEALERs)
+    std::string endpoint_;  // advertised endpoint
 
     zmq::context_t ctx_{1};
     zmq::socket_t router_;
-    std::map<std::string, zmq::socket_t> dealers_;   // by endpoint
-    std::unique_ptr<Beacon> beacon_;                 // null unless beacon_interface is set
-    int wake_fd_ = -1;                               // eventfd: post() -> mesh thread
+    std::map<std::string, zmq::socket_t> dealers_;  // by endpoint
+    std::unique_ptr<Beacon> beacon_;                // null unless beacon_interface is set
+    int wake_fd_ = -1;                              // eventfd: post() -> mesh thread
 
     Membership members_;
-    std::vector<std::string> queues_;                // what this node consumes, sorted
-    std::uint32_t version_ = 1;                      // of queues_
+    std::vector<std::string> queues_;  // what this node consumes, sorted
+    std::uint32_t version_ = 1;        // of queues_
     struct Wanted {
-        bool forever;                                // a seed: dial it for as long as we run
-        Clock::time_point since;                     // first wanted, to give up on others
+        bool forever;             // a seed: dial it for as long as we run
+        Clock::time_point since;  // first wanted, to give up on others
     };
-    std::map<std::string, Wanted> wanted_;           // endpoints to dial until reached
-    std::map<std::string, std::string> reached_via_; // dialed endpoint -> member id that answered
+    std::map<std::string, Wanted> wanted_;            // endpoints to dial until reached
+    std::map<std::string, std::string> reached_via_;  // dialed endpoint -> member id that answered
     flatbuffers::FlatBufferBuilder fbb_{1024};
     MeshStats stats_;
 
-    std::mutex tasks_mutex_;                          // guards tasks_ and accepting_
+    std::mutex tasks_mutex_;  // guards tasks_ and accepting_
     std::vector<std::function<void()>> tasks_;
-    bool accepting_ = false;                          // post() takes tasks
+    bool accepting_ = false;  // post() takes tasks
     std::atomic<bool> running_{false};
     std::thread thread_;
 };

@@ -19,10 +19,10 @@
 namespace adashta::mesh {
 
 struct SocketLimits {
-    std::int64_t max_message_size = 16 << 20;        // bytes; larger frames are dropped
-    int high_water_mark = 100000;                     // messages queued per peer
-    std::chrono::milliseconds heartbeat{1000};        // ZMTP ping interval
-    std::chrono::milliseconds timeout{3000};          // ZMTP silence that closes a connection
+    std::int64_t max_message_size = 16 << 20;   // bytes; larger frames are dropped
+    int high_water_mark = 100000;               // messages queued per peer
+    std::chrono::milliseconds heartbeat{1000};  // ZMTP ping interval
+    std::chrono::milliseconds timeout{3000};    // ZMTP silence that closes a connection
 };
 
 // "HOST:PORT", "tcp://HOST:PORT" or "tcp://HOST:*" -> "tcp://HOST:PORT"; Errc::bad_endpoint

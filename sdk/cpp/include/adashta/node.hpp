@@ -26,48 +26,48 @@
 namespace adashta {
 
 struct NodeOptions {
-    std::vector<std::string> seeds;               // edges or nodes to join; default tcp://127.0.0.1:7700
-    std::string bind = "tcp://127.0.0.1:*";       // this node's ROUTER (* = any free port)
-    std::string advertise;                        // endpoint peers dial, when bind is not it
-    std::string beacon_interface;                 // discover peers by UDP beacon here; empty = off
+    std::vector<std::string> seeds;          // edges or nodes to join; default tcp://127.0.0.1:7700
+    std::string bind = "tcp://127.0.0.1:*";  // this node's ROUTER (* = any free port)
+    std::string advertise;                   // endpoint peers dial, when bind is not it
+    std::string beacon_interface;            // discover peers by UDP beacon here; empty = off
     std::uint16_t beacon_port = 5670;
-    std::string name;                             // label shown by `adashta peers`
+    std::string name;  // label shown by `adashta peers`
     std::chrono::milliseconds heartbeat{1000};
     std::chrono::milliseconds peer_timeout{3000};
-    bool tool = false;                            // a short-lived tool (the CLI): peers list it
-                                                  // as "tool", edges never count it as a node
+    bool tool = false;  // a short-lived tool (the CLI): peers list it
+                        // as "tool", edges never count it as a node
 
     // Defaults overridden by ADASHTA_SEEDS (comma-separated), ADASHTA_BIND, ADASHTA_ADVERTISE,
     // ADASHTA_BEACON (interface), ADASHTA_BEACON_PORT, ADASHTA_NAME, ADASHTA_HEARTBEAT_MS,
     // ADASHTA_PEER_TIMEOUT_MS. A malformed number is reported by start() as bad_option.
     static NodeOptions from_env();
-    std::string env_error;                        // set by from_env when a variable was bad
+    std::string env_error;  // set by from_env when a variable was bad
 };
 
 // A message a browser client produced to a queue this node consumes.
 struct Message {
-    std::string id;                  // unique message id, for dropping duplicates
+    std::string id;  // unique message id, for dropping duplicates
     std::string queue;
-    std::string client;              // the sender's client (session) id: reply to it
-    std::string data;                // JSON text
-    std::int64_t created_ms = 0;     // when the edge accepted it, ms since the epoch
+    std::string client;           // the sender's client (session) id: reply to it
+    std::string data;             // JSON text
+    std::int64_t created_ms = 0;  // when the edge accepted it, ms since the epoch
 };
 
 // A browser client connected to or disconnected from an edge.
 struct ClientEvent {
-    std::string client;              // client (session) id
-    bool resumed = false;            // connection: the session existed before (a reconnect)
+    std::string client;    // client (session) id
+    bool resumed = false;  // connection: the session existed before (a reconnect)
 };
 
 struct ProduceOptions {
-    std::string to;                  // client id; empty = every client consuming the queue
+    std::string to;  // client id; empty = every client consuming the queue
 };
 
 struct PeerSummary {
     std::string id;
     std::string name;
     std::string endpoint;
-    std::string role;                // "node", "edge" or "tool"
+    std::string role;  // "node", "edge" or "tool"
     std::vector<std::string> queues;
 };
 
@@ -97,7 +97,8 @@ public:
     // Sends data (JSON text) on queue to one client (options.to) or to every client
     // consuming queue. Fails with not_started, bad_queue, bad_data, or no_edge; delivery to
     // an online client is then as reliable as the connection it is on.
-    Status produce(std::string_view queue, std::string_view data, const ProduceOptions& options = {});
+    Status produce(std::string_view queue, std::string_view data,
+                   const ProduceOptions& options = {});
 
     // Waits until at least count edges are peers; false on timeout.
     bool wait_for_edges(std::size_t count, std::chrono::milliseconds timeout);
