@@ -99,7 +99,7 @@ void Router::recount() {
     std::size_t nodes = 0;
     std::size_t edges = 0;
     for (const auto& [id, peer] : mesh_->members().peers()) {
-        if (peer.role == wire::Role::Node) ++nodes;
+        if (peer.role == wire::Role::Node && peer.knows_us) ++nodes;
         if (peer.role == wire::Role::Edge) ++edges;
     }
     nodes_ = nodes;
@@ -110,6 +110,11 @@ void Router::on_peer_up(const mesh::PeerInfo& peer) {
     log::info("edge", std::string{peer.role == wire::Role::Edge ? "edge" : "node"} + " " +
                           (peer.name.empty() ? peer.id : peer.name) + " joined from " +
                           peer.endpoint);
+    recount();
+}
+
+void Router::on_peer_changed(const mesh::PeerInfo& peer) {
+    (void)peer;
     recount();
 }
 

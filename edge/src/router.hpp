@@ -66,6 +66,7 @@ public:
     // --- mesh thread (MeshHandler) ---------------------------------------------------------
     void on_peer_up(const mesh::PeerInfo& peer) override;
     void on_peer_down(const mesh::PeerInfo& peer) override;
+    void on_peer_changed(const mesh::PeerInfo& peer) override;
     void on_deliver(const mesh::PeerInfo& from, const wire::Deliver& msg) override;
 
 private:
@@ -82,7 +83,7 @@ private:
     ClientSink& sink_;
     mesh::Mesh* mesh_ = nullptr;
     std::unordered_map<std::string, CachedRing> rings_;  // by queue
-    std::atomic<std::size_t> nodes_{0};                  // live server nodes
+    std::atomic<std::size_t> nodes_{0};                  // live server nodes that know us
     std::atomic<std::size_t> edges_{0};                  // other live edges
     RouterStats stats_;
 };

@@ -1,5 +1,8 @@
 #include "adashta/mesh/codec.hpp"
 
+#include <cassert>
+#include <cstdint>
+
 namespace adashta::mesh {
 namespace {
 
@@ -72,6 +75,8 @@ void encode_client_event(flatbuffers::FlatBufferBuilder& fbb, wire::ClientEventK
 
 const wire::Envelope* open_envelope(const void* bytes, std::size_t size) {
     if (!bytes || size == 0) return nullptr;
+    assert(reinterpret_cast<std::uintptr_t>(bytes) % alignof(std::uint64_t) == 0 &&
+           "open_envelope needs an 8-byte aligned buffer");
     flatbuffers::Verifier verifier{static_cast<const std::uint8_t*>(bytes), size};
     if (!wire::VerifyEnvelopeBuffer(verifier)) return nullptr;
     const wire::Envelope* env = wire::GetEnvelope(bytes);

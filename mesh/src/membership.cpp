@@ -31,6 +31,7 @@ Membership::Change Membership::apply_hello(PeerInfo hello, Clock::time_point now
     if (hello.version < known.version) return Change::none;  // a late, stale Hello
     const bool changed = known.queues != hello.queues || known.role != hello.role ||
                          known.endpoint != hello.endpoint || known.name != hello.name;
+    hello.knows_us = known.knows_us;
     known = std::move(hello);
     if (!changed) return Change::none;
     ++epoch_;
@@ -42,6 +43,14 @@ bool Membership::touch(const std::string& id, Clock::time_point now) {
     if (it == peers_.end()) return false;
     it->second.last_seen = now;
     return true;
+}
+
+const PeerInfo* Membership::confirm(const std::string& id) {
+    auto it = peers_.find(id);
+    if (it == peers_.end() || it->second.knows_us) return nullptr;
+    it->second.knows_us = true;
+    ++epoch_;
+    return &it->second;
 }
 
 std::vector<PeerInfo> Membership::expire(Clock::time_point now, Clock::duration timeout) {
@@ -81,7 +90,7 @@ const PeerInfo* Membership::find_by_endpoint(const std::string& endpoint) const 
 std::vector<std::string> Membership::consumers(const std::string& queue) const {
     std::vector<std::string> out;
     for (const auto& [id, peer] : peers_) {
-        if (peer.role != wire::Role::Node) continue;
+        if (peer.role != wire::Role::Node || !peer.knows_us) continue;
         if (std::binary_search(peer.queues.begin(), peer.queues.end(), queue)) out.push_back(id);
     }
     return out;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 
 #include "adashta/ids.hpp"
 #include "adashta/log.hpp"
@@ -188,7 +189,15 @@ void Mesh::drain_router() {
             extra = true;
             if (!router_.recv(frame, zmq::recv_flags::dontwait)) break;
         }
-        const wire::Envelope* env = extra ? nullptr : open_envelope(frame.data(), frame.size());
+        const void* bytes = frame.data();
+        // ZeroMQ stores small messages inside zmq_msg_t, at an offset that need not suit
+        // FlatBuffers, which reads 4- and 8-byte fields in place: read those from an aligned copy.
+        if (reinterpret_cast<std::uintptr_t>(bytes) % alignof(std::uint64_t) != 0) {
+            aligned_.resize((frame.size() + sizeof(std::uint64_t) - 1) / sizeof(std::uint64_t));
+            std::memcpy(aligned_.data(), bytes, frame.size());
+            bytes = aligned_.data();
+        }
+        const wire::Envelope* env = extra ? nullptr : open_envelope(bytes, frame.size());
         if (!env) {
             ++stats_.invalid;
             log::debug("mesh", "dropped a frame that is not a valid mesh envelope");
@@ -282,6 +291,7 @@ void Mesh::handle(const std::string& from, const wire::Envelope& env) {
                 ++stats_.unknown_sender;
                 return;
             }
+            confirm(from);
             if (env.body_type() == wire::Body::Deliver)
                 handler_.on_deliver(*peer, *env.body_as_Deliver());
             else
@@ -319,12 +329,22 @@ void Mesh::handle_hello(const wire::Hello& hello) {
     }
     if (!view(hello.answer_to()).empty()) reached_via_[std::string{view(hello.answer_to())}] = id;
 
+    // A Hello that answers ours means its sender has taken us in.
+    const bool answer = !hello.reply();
     const PeerInfo& peer = *members_.find(id);
     if (change == Membership::Change::joined) {
+        if (answer) members_.confirm(id);
         log::debug("mesh", "peer " + id + " (" + peer.name + ") joined from " + peer.endpoint);
         handler_.on_peer_up(peer);
-    } else if (change == Membership::Change::changed) {
-        handler_.on_peer_changed(peer);
+        // Tell it at once that we have taken it in, rather than at its next heartbeat: it
+        // routes nothing to us until it knows.
+        if (answer) {
+            encode_heartbeat(fbb_, id_, endpoint_, version_);
+            send_to_endpoint(peer.endpoint, fbb_);
+        }
+    } else {
+        if (change == Membership::Change::changed) handler_.on_peer_changed(peer);
+        if (answer) confirm(id);
     }
     // A peer that dials us hears back who we are and whom we know, so joining one member is
     // enough. It dials until our answer arrives, and our first answer can be dropped while
@@ -351,6 +371,11 @@ void Mesh::handle_heartbeat(const std::string& from, const wire::Heartbeat& beat
         return;
     }
     if (beat.version() != peer->version) send_hello(peer->endpoint, true, {});
+    confirm(from);
+}
+
+void Mesh::confirm(const std::string& id) {
+    if (const PeerInfo* peer = members_.confirm(id)) handler_.on_peer_changed(*peer);
 }
 
 void Mesh::handle_peer_list(const wire::PeerList& list) {

@@ -113,11 +113,12 @@ public:
         edges_changed_.notify_all();
     }
 
-    void on_peer_up(const PeerInfo& peer) override {
-        if (peer.role == wire::Role::Edge) {
-            edges_.insert(peer.id);
-            set_edge_count(edges_.size());
-        }
+    // An edge counts once it knows us: before that it would drop what we send it.
+    void on_peer_up(const PeerInfo& peer) override { on_peer_changed(peer); }
+
+    void on_peer_changed(const PeerInfo& peer) override {
+        if (peer.role != wire::Role::Edge || !peer.knows_us) return;
+        if (edges_.insert(peer.id).second) set_edge_count(edges_.size());
     }
 
     void on_peer_down(const PeerInfo& peer) override {

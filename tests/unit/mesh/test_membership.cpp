@@ -70,10 +70,28 @@ TEST_CASE("only server nodes are consumers, edges and tools never own sessions",
     (void)m.apply_hello(peer("n1", "tcp://h:1", {"chat", "echo"}), now, &replaced);
     (void)m.apply_hello(peer("e", "tcp://h:3", {"chat"}, Role::Edge), now, &replaced);
     (void)m.apply_hello(peer("t", "tcp://h:4", {"chat"}, Role::Tool), now, &replaced);
+    for (const char* id : {"n1", "n2", "e", "t"}) CHECK(m.confirm(id));
     CHECK(m.consumers("chat") == std::vector<std::string>{"n1", "n2"});
     CHECK(m.consumers("echo") == std::vector<std::string>{"n1"});
     CHECK(m.consumers("none").empty());
     CHECK(m.remove("n1"));
     CHECK(m.consumers("chat") == std::vector<std::string>{"n2"});
     CHECK_FALSE(m.remove("n1"));
+}
+
+TEST_CASE("a node consumes only once it has shown that it knows us", "[membership]") {
+    // Until then it would drop what we route to it as coming from a stranger.
+    Membership m;
+    std::optional<PeerInfo> replaced;
+    (void)m.apply_hello(peer("n1", "tcp://h:1", {"chat"}), Clock::now(), &replaced);
+    CHECK(m.consumers("chat").empty());
+    const auto epoch = m.epoch();
+    REQUIRE(m.confirm("n1"));
+    CHECK(m.epoch() != epoch);  // cached rings rebuild
+    CHECK(m.consumers("chat") == std::vector<std::string>{"n1"});
+    CHECK_FALSE(m.confirm("n1"));       // no news the second time
+    CHECK_FALSE(m.confirm("stranger"));
+    // A later Hello (new queues) keeps what we learned.
+    (void)m.apply_hello(peer("n1", "tcp://h:1", {"chat", "echo"}), Clock::now(), &replaced);
+    CHECK(m.consumers("echo") == std::vector<std::string>{"n1"});
 }

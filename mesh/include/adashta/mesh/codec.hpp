@@ -51,7 +51,8 @@ void encode_client_event(flatbuffers::FlatBufferBuilder& fbb, wire::ClientEventK
                          std::string_view client, bool resumed);
 
 // The verified envelope inside bytes, or nullptr when they are not a valid Envelope (or
-// its body is missing). The pointer is valid while bytes are.
+// its body is missing). The pointer is valid while bytes are. bytes must be 8-byte aligned:
+// FlatBuffers reads its fields in place.
 const wire::Envelope* open_envelope(const void* bytes, std::size_t size);
 
 // A FlatBuffers string as a view; empty for a missing field.

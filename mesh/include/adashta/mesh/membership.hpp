@@ -28,6 +28,9 @@ struct PeerInfo {
     std::vector<std::string> queues;  // sorted: queues it consumes
     std::uint32_t version = 0;        // of its queue set, from Hello
     Clock::time_point last_seen{};    // last message of any kind from it
+    bool knows_us = false;            // it has shown it counts us as a member (a heartbeat, an
+                                      // answering Hello, data); until then it would drop what
+                                      // we send, so nothing is routed to it
 };
 
 class Membership {
@@ -40,6 +43,9 @@ public:
     Change apply_hello(PeerInfo hello, Clock::time_point now, std::optional<PeerInfo>* replaced);
     // Marks any message from a known peer; false when id is not a member.
     bool touch(const std::string& id, Clock::time_point now);
+    // Records that the peer counts us as a member. Returns the peer when that is news (the
+    // epoch moves, so rings include it from now on), else nullptr.
+    const PeerInfo* confirm(const std::string& id);
     // Removes peers silent for longer than timeout and returns them.
     std::vector<PeerInfo> expire(Clock::time_point now, Clock::duration timeout);
     // Removes one peer (it said Bye); nullopt if it was not a member.
@@ -48,7 +54,7 @@ public:
     const PeerInfo* find(const std::string& id) const;
     const PeerInfo* find_by_endpoint(const std::string& endpoint) const;
     const std::map<std::string, PeerInfo>& peers() const { return peers_; }
-    // Ids of live server nodes (role Node) that consume queue, sorted.
+    // Ids of live server nodes (role Node) that consume queue and know us, sorted.
     std::vector<std::string> consumers(const std::string& queue) const;
     // Bumps on every join, leave and change; lets callers cache what they derive (rings).
     std::uint64_t epoch() const { return epoch_; }

@@ -50,7 +50,8 @@ public:
     virtual ~MeshHandler() = default;
     virtual void on_peer_up(const PeerInfo& peer) { (void)peer; }
     virtual void on_peer_down(const PeerInfo& peer) { (void)peer; }
-    virtual void on_peer_changed(const PeerInfo& peer) { (void)peer; }  // its queues changed
+    // Its queues, name or role changed, or it has just shown that it knows us (knows_us).
+    virtual void on_peer_changed(const PeerInfo& peer) { (void)peer; }
     virtual void on_deliver(const PeerInfo& from, const wire::Deliver& msg) {
         (void)from;
         (void)msg;
@@ -114,6 +115,7 @@ private:
     void handle_heartbeat(const std::string& from, const wire::Heartbeat& beat);
     void handle_peer_list(const wire::PeerList& list);
     void handle_bye(const std::string& from);
+    void confirm(const std::string& id);   // the peer counts us as a member
 
     zmq::socket_t* dealer_for(const std::string& endpoint);
     bool send_to_endpoint(const std::string& endpoint, const flatbuffers::FlatBufferBuilder& fbb);
@@ -143,6 +145,7 @@ private:
     std::map<std::string, Wanted> wanted_;            // endpoints to dial until reached
     std::map<std::string, std::string> reached_via_;  // dialed endpoint -> member id that answered
     flatbuffers::FlatBufferBuilder fbb_{1024};
+    std::vector<std::uint64_t> aligned_;             // aligned copy of a misaligned received frame
     MeshStats stats_;
 
     std::mutex tasks_mutex_;  // guards tasks_ and accepting_
