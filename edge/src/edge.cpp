@@ -64,8 +64,9 @@ public:
     }
 
     Status start() {
-        if (auto ok = check_data_dir(options_.data_dir); !ok) return ok;
+        // HTTP first: it checks the address and app folder before anything is created on disk.
         if (auto ok = http_.start(); !ok) return ok;
+        if (auto ok = check_data_dir(options_.data_dir); !ok) return ok;
         mesh::MeshOptions mesh_options{
             .bind = "tcp://" + options_.mesh,
             .advertise = options_.advertise,

@@ -332,3 +332,25 @@ export async function mapLimit(items, limit, work) {
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return results;
 }
+
+/**
+ * Resolves once every node in `nodes` (test nodes, which print "connection CLIENT") hears of
+ * new clients of `edge`: a probe client says hello until each node has printed its session.
+ *
+ * /healthz counts a node as soon as the edge has the node's Hello, but the node drops what
+ * the edge sends until it has the edge's Hello in turn, a few hundred ms later (its first
+ * answer is lost while the connection back is still being made). Until then client events
+ * and messages, acked by the edge, vanish; tests that count replies wait for this first.
+ */
+export async function waitNodesHearClients(edge, nodes, { timeout = 20000 } = {}) {
+  await waitFor(async () => {
+    const probe = await WsClient.connect(edge);
+    try {
+      const { session } = await probe.hello();
+      return await waitFor(() => nodes.every((node) => node.output.includes(`connection ${session}`)),
+        { timeout: 1000, interval: 20, what: `every node to print "connection ${session}"` });
+    } finally {
+      await probe.close();
+    }
+  }, { timeout, interval: 50, what: 'every node to hear of a new client' });
+}

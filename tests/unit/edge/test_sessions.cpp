@@ -51,13 +51,14 @@ TEST_CASE("subscribers are found by queue and forgotten when their connection cl
     s.for_each_subscriber("news", [&](Connection& c) { got.push_back(c.serial); });
     CHECK(got.size() == 2);
     s.unsubscribe(b, "news");
-    s.close(a, now);
+    const auto a_serial = a.serial;
+    s.close(a, now);  // frees a
     got.clear();
     s.for_each_subscriber("news", [&](Connection& c) { got.push_back(c.serial); });
     CHECK(got.empty());
     s.for_each_subscriber("chat", [&](Connection& c) { got.push_back(c.serial); });
     CHECK(got == std::vector<std::uint64_t>{b.serial});
-    CHECK(s.find(a.serial) == nullptr);
+    CHECK(s.find(a_serial) == nullptr);
 }
 
 TEST_CASE("offline sessions expire after the ttl; online ones never do", "[sessions]") {
