@@ -27,7 +27,9 @@ Options:
   --data DIR              durable state lives here; created if missing (default adashta-data)
   --seeds LIST            comma-separated endpoints of other edges or nodes to join
                           (default: $ADASHTA_SEEDS, else none)
-  --beacon IFACE          find peers by UDP beacon on this network interface (default off)
+  --beacon IFACE          find peers by UDP beacon on this network interface (default off);
+                          the mesh then listens on IFACE's address instead of 127.0.0.1, or
+                          on every address with --mesh 0.0.0.0:PORT (local nodes keep working)
   --beacon-port PORT      UDP port of the beacon (default 5670)
   --name NAME             label shown by `adashta peers` (default edge)
   --heartbeat-ms MS       heartbeat interval to peers (default 1000)

@@ -67,11 +67,13 @@ Status join(Node& node, const Args& args, const NodeOptions& options) {
     if (!timeout) return timeout.error();
     if (auto started = node.start(); !started) return started;
     if (!node.wait_for_edges(1, std::chrono::milliseconds{*timeout})) {
-        std::string seeds;
-        for (const auto& s : options.seeds) seeds += (seeds.empty() ? "" : ",") + s;
-        return make_error(Errc::no_edge, "no edge answered within " + std::to_string(*timeout) +
-                                             " ms at " +
-                                             (seeds.empty() ? "tcp://127.0.0.1:7700" : seeds));
+        std::string where;
+        for (const auto& s : options.seeds) where += (where.empty() ? "at " : ",") + s;
+        if (!options.beacon_interface.empty())
+            where += (where.empty() ? "" : " or ") + ("by beacon on " + options.beacon_interface);
+        if (where.empty()) where = "at tcp://127.0.0.1:7700";
+        return make_error(Errc::no_edge,
+                          "no edge answered within " + std::to_string(*timeout) + " ms " + where);
     }
     return {};
 }

@@ -481,7 +481,7 @@ void HttpServer::deliver(ClientBound& event) {
         case Kind::error: {
             Connection* c = sessions_.find(event.connection);
             // A frame without ref asked for no ack; a failure is reported all the same.
-        if (!c || (event.kind == Kind::ack && !event.ref)) return;
+            if (!c || (event.kind == Kind::ack && !event.ref)) return;
             auto frame = new_frame();
             if (event.kind == Kind::ack)
                 encode_ack(*frame, *event.ref, event.id);

@@ -53,9 +53,11 @@ Status Mesh::start() {
         auto beacon = Beacon::open(options_.beacon_interface, options_.beacon_port);
         if (!beacon) return beacon.error();
         beacon_ = std::move(*beacon);
-        // Peers find us on the beacon's interface, so that is where we must listen.
+        // Peers find us on the beacon's interface, so we must listen there: a loopback bind
+        // moves to the interface's address; a wildcard bind already covers it (and keeps
+        // loopback, so local members can still join) and advertises that address.
         const std::string host = host_of(bind_at);
-        if (is_wildcard(host) || host == "127.0.0.1" || host == "localhost")
+        if (host == "127.0.0.1" || host == "localhost")
             bind_at = with_host(bind_at, beacon_->address());
     }
 
