@@ -31,7 +31,7 @@ void encode_hello(flatbuffers::FlatBufferBuilder& fbb, const HelloFields& h) {
     const auto answer_to = str(fbb, h.answer_to);
     finish(fbb, wire::Body::Hello,
            wire::CreateHello(fbb, id, endpoint, h.role, name, queues_vec, h.version, h.reply, via,
-                             answer_to));
+                             answer_to, h.heartbeat_ms));
 }
 
 void encode_heartbeat(flatbuffers::FlatBufferBuilder& fbb, std::string_view id,

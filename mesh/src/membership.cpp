@@ -56,7 +56,8 @@ const PeerInfo* Membership::confirm(const std::string& id) {
 std::vector<PeerInfo> Membership::expire(Clock::time_point now, Clock::duration timeout) {
     std::vector<PeerInfo> gone;
     for (auto it = peers_.begin(); it != peers_.end();) {
-        if (now - it->second.last_seen > timeout) {
+        // A peer that beats slower than our timeout allows is given three of its beats.
+        if (now - it->second.last_seen > std::max(timeout, 3 * it->second.heartbeat)) {
             gone.push_back(std::move(it->second));
             it = peers_.erase(it);
         } else {

@@ -320,6 +320,7 @@ void Mesh::handle_hello(const wire::Hello& hello) {
     info.name = view(hello.name());
     info.role = hello.role();
     info.version = hello.version();
+    info.heartbeat = std::chrono::milliseconds{hello.heartbeat_ms()};
     if (hello.queues())
         for (const auto* q : *hello.queues()) info.queues.emplace_back(view(q));
 
@@ -455,6 +456,7 @@ void Mesh::send_hello(const std::string& endpoint, bool reply, std::string_view 
     hello.reply = reply;
     hello.via = endpoint;
     hello.answer_to = answer_to;
+    hello.heartbeat_ms = static_cast<std::uint32_t>(options_.heartbeat.count());
     // Hellos use their own builder: they are sent from inside handlers that may be in the
     // middle of using fbb_.
     static thread_local flatbuffers::FlatBufferBuilder hello_fbb{512};

@@ -62,6 +62,18 @@ TEST_CASE("silent peers expire; heard ones stay", "[membership]") {
     CHECK(m.find("chatty"));
 }
 
+TEST_CASE("a peer that beats slowly gets three of its beats before it expires", "[membership]") {
+    // Members with different settings must not drop each other between two heartbeats.
+    Membership m;
+    const auto t0 = Clock::now();
+    std::optional<PeerInfo> replaced;
+    PeerInfo slow = peer("slow", "tcp://h:1");
+    slow.heartbeat = 1s;
+    (void)m.apply_hello(slow, t0, &replaced);
+    CHECK(m.expire(t0 + 2500ms, 1s).empty());
+    CHECK(m.expire(t0 + 3100ms, 1s).size() == 1);
+}
+
 TEST_CASE("only server nodes are consumers, edges and tools never own sessions", "[membership]") {
     Membership m;
     const auto now = Clock::now();

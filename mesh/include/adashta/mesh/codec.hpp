@@ -29,6 +29,7 @@ struct HelloFields {
     bool reply = false;                      // ask the receiver for its Hello
     std::string_view via;                    // endpoint the sender dialed
     std::string_view answer_to;              // via of the Hello this answers
+    std::uint32_t heartbeat_ms = 0;          // sender's heartbeat interval
 };
 
 struct DeliverFields {

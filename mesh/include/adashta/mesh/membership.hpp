@@ -28,6 +28,7 @@ struct PeerInfo {
     std::vector<std::string> queues;  // sorted: queues it consumes
     std::uint32_t version = 0;        // of its queue set, from Hello
     Clock::time_point last_seen{};    // last message of any kind from it
+    Clock::duration heartbeat{};      // its heartbeat interval, from Hello (0: unknown)
     bool knows_us = false;            // it has shown it counts us as a member (a heartbeat, an
                                       // answering Hello, data); until then it would drop what
                                       // we send, so nothing is routed to it
@@ -46,7 +47,8 @@ public:
     // Records that the peer counts us as a member. Returns the peer when that is news (the
     // epoch moves, so rings include it from now on), else nullptr.
     const PeerInfo* confirm(const std::string& id);
-    // Removes peers silent for longer than timeout and returns them.
+    // Removes peers silent for longer than timeout, or three of their own heartbeat
+    // intervals if that is longer, and returns them.
     std::vector<PeerInfo> expire(Clock::time_point now, Clock::duration timeout);
     // Removes one peer (it said Bye); nullopt if it was not a member.
     std::optional<PeerInfo> remove(const std::string& id);
