@@ -1,0 +1,107 @@
+// A thin, honest layer over SQLite: a connection opened the way the store wants it (WAL,
+// foreign keys, busy timeout), prepared statements with RAII and typed bind/read, and
+// BEGIN IMMEDIATE transactions. Failures come back as Errors from the catalogue:
+// storage_full (SQLITE_FULL), storage_corrupt (SQLITE_CORRUPT / SQLITE_NOTADB), else
+// storage_failed with SQLite's own message as the detail.
+//
+//   auto db = Db::open("adashta-data/store.db");
+//   if (!db) return db.error();
+//   Statement insert{*db, "INSERT INTO t(a, b) VALUES (?1, ?2)"};
+//   Transaction tx{*db};                      // BEGIN IMMEDIATE
+//   insert.bind(1, 42).bind(2, "text");
+//   if (auto ok = insert.run(); !ok) return ok;  // resets the statement either way
+//   if (auto ok = tx.commit(); !ok) return ok;   // rolled back if not committed
+//
+// Not thread-safe: one Db and its statements belong to one thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "adashta/result.hpp"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace adashta::store {
+
+class Db {
+public:
+    // Opens (creating if missing) the database at path in WAL mode with synchronous=NORMAL
+    // ... or FULL when durable is true, which makes every commit survive power loss.
+    static Result<std::unique_ptr<Db>> open(const std::string& path, bool durable = false);
+    ~Db();
+    Db(const Db&) = delete;
+    Db& operator=(const Db&) = delete;
+
+    // Runs one or more statements without results (schema, pragmas).
+    Status exec(std::string_view sql);
+    // The error for the last failed call on this connection (SQLite's code and message).
+    Error last_error(std::string_view doing) const;
+    std::int64_t last_insert_rowid() const;
+    int changes() const;  // rows changed by the last statement
+    sqlite3* handle() const { return db_; }
+
+private:
+    explicit Db(sqlite3* db) : db_(db) {}
+    sqlite3* db_;  // owned
+};
+
+class Statement {
+public:
+    // Prepares sql for db; a mistake in sql is a programming error and asserts.
+    Statement(Db& db, std::string_view sql);
+    ~Statement();
+    Statement(const Statement&) = delete;
+    Statement& operator=(const Statement&) = delete;
+
+    // Parameters are numbered from 1 (?1, ?2, ...). Text and blobs are copied.
+    Statement& bind(int index, std::int64_t value);
+    Statement& bind(int index, int value) { return bind(index, static_cast<std::int64_t>(value)); }
+    Statement& bind(int index, double value);
+    Statement& bind(int index, std::string_view text);
+    Statement& bind(int index, const char* text) { return bind(index, std::string_view{text}); }
+    Statement& bind_blob(int index, std::string_view bytes);
+    Statement& bind_null(int index);
+
+    // Steps once: true with a row to read, false when done; an error stops the walk.
+    Result<bool> step();
+    // Steps to the end (INSERT/UPDATE/DELETE) and resets.
+    Status run();
+    // Clears the current walk (bindings stay) so the statement can run again.
+    void reset();
+
+    // Columns of the current row, numbered from 0. Text views are valid until the next step.
+    std::int64_t int64(int column) const;
+    double real(int column) const;
+    std::string_view text(int column) const;
+    bool is_null(int column) const;
+
+private:
+    Db& db_;
+    sqlite3_stmt* stmt_ = nullptr;  // owned
+};
+
+// BEGIN IMMEDIATE on construction (the write lock is taken at once, so the transaction
+// never fails half-way on a lock upgrade); ROLLBACK on destruction unless committed.
+class Transaction {
+public:
+    explicit Transaction(Db& db);
+    ~Transaction();
+    Transaction(const Transaction&) = delete;
+    Transaction& operator=(const Transaction&) = delete;
+
+    bool began() const { return began_.ok(); }
+    const Status& begin_status() const { return began_; }
+    Status commit();
+
+private:
+    Db& db_;
+    Status began_;
+    bool open_ = false;  // began and neither committed nor rolled back
+};
+
+}  // namespace adashta::store

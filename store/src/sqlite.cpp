@@ -1,0 +1,168 @@
+#include "adashta/store/sqlite.hpp"
+
+#include <sqlite3.h>
+
+#include <cassert>
+
+namespace adashta::store {
+namespace {
+
+Error error_for(int code, std::string detail) {
+    switch (code & 0xff) {
+        case SQLITE_FULL:
+            return make_error(Errc::storage_full, std::move(detail));
+        case SQLITE_CORRUPT:
+        case SQLITE_NOTADB:
+            return make_error(Errc::storage_corrupt, std::move(detail));
+        default:
+            return make_error(Errc::storage_failed, std::move(detail));
+    }
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Db>> Db::open(const std::string& path, bool durable) {
+    sqlite3* raw = nullptr;
+    const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+    if (rc != SQLITE_OK) {
+        std::string detail = path + ": " + (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc));
+        sqlite3_close(raw);
+        return error_for(rc, std::move(detail));
+    }
+    std::unique_ptr<Db> db{new Db{raw}};
+    sqlite3_extended_result_codes(raw, 1);
+    sqlite3_busy_timeout(raw, 5000);
+    // journal_mode answers with a row, so it goes through a statement; a file that is not a
+    // database fails here, which is where open() should fail.
+    Statement wal{*db, "PRAGMA journal_mode=WAL"};
+    auto row = wal.step();
+    if (!row) return row.error();
+    if (!*row || wal.text(0) != "wal")
+        return make_error(Errc::storage_failed, path + ": cannot switch the journal to WAL");
+    wal.reset();
+    const std::string pragmas = std::string{"PRAGMA foreign_keys=ON; PRAGMA synchronous="} +
+                                (durable ? "FULL" : "NORMAL") + ";";
+    if (auto ok = db->exec(pragmas); !ok) return ok.error();
+    return db;
+}
+
+Db::~Db() {
+    sqlite3_close_v2(db_);
+}
+
+Status Db::exec(std::string_view sql) {
+    const std::string text{sql};
+    char* message = nullptr;
+    const int rc = sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &message);
+    if (rc == SQLITE_OK) return {};
+    std::string detail = message ? message : sqlite3_errstr(rc);
+    sqlite3_free(message);
+    return error_for(rc, std::move(detail));
+}
+
+Error Db::last_error(std::string_view doing) const {
+    return error_for(sqlite3_extended_errcode(db_),
+                     std::string{doing} + ": " + sqlite3_errmsg(db_));
+}
+
+std::int64_t Db::last_insert_rowid() const {
+    return sqlite3_last_insert_rowid(db_);
+}
+int Db::changes() const {
+    return sqlite3_changes(db_);
+}
+
+Statement::Statement(Db& db, std::string_view sql) : db_(db) {
+    const int rc = sqlite3_prepare_v3(db.handle(), sql.data(), static_cast<int>(sql.size()),
+                                      SQLITE_PREPARE_PERSISTENT, &stmt_, nullptr);
+    assert(rc == SQLITE_OK && "Statement: the SQL does not prepare (see sqlite3_errmsg)");
+    (void)rc;
+}
+
+Statement::~Statement() {
+    sqlite3_finalize(stmt_);
+}
+
+Statement& Statement::bind(int index, std::int64_t value) {
+    sqlite3_bind_int64(stmt_, index, value);
+    return *this;
+}
+
+Statement& Statement::bind(int index, double value) {
+    sqlite3_bind_double(stmt_, index, value);
+    return *this;
+}
+
+Statement& Statement::bind(int index, std::string_view text) {
+    sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+    return *this;
+}
+
+Statement& Statement::bind_blob(int index, std::string_view bytes) {
+    sqlite3_bind_blob64(stmt_, index, bytes.data(), bytes.size(), SQLITE_TRANSIENT);
+    return *this;
+}
+
+Statement& Statement::bind_null(int index) {
+    sqlite3_bind_null(stmt_, index);
+    return *this;
+}
+
+Result<bool> Statement::step() {
+    const int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    Error error = db_.last_error("step");
+    sqlite3_reset(stmt_);
+    return error;
+}
+
+Status Statement::run() {
+    for (;;) {
+        auto row = step();
+        if (!row) return row.error();  // step() has reset it
+        if (!*row) break;
+    }
+    reset();
+    return {};
+}
+
+void Statement::reset() {
+    sqlite3_reset(stmt_);
+}
+
+std::int64_t Statement::int64(int column) const {
+    return sqlite3_column_int64(stmt_, column);
+}
+double Statement::real(int column) const {
+    return sqlite3_column_double(stmt_, column);
+}
+
+std::string_view Statement::text(int column) const {
+    const auto* p = sqlite3_column_blob(stmt_, column);  // text or blob, no conversion
+    const int n = sqlite3_column_bytes(stmt_, column);
+    return p ? std::string_view{static_cast<const char*>(p), static_cast<std::size_t>(n)}
+             : std::string_view{};
+}
+
+bool Statement::is_null(int column) const {
+    return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
+}
+
+Transaction::Transaction(Db& db) : db_(db), began_(db.exec("BEGIN IMMEDIATE")) {
+    open_ = began_.ok();
+}
+
+Transaction::~Transaction() {
+    if (open_) (void)db_.exec("ROLLBACK");
+}
+
+Status Transaction::commit() {
+    assert(open_ && "Transaction::commit without an open transaction");
+    auto ok = db_.exec("COMMIT");
+    if (ok) open_ = false;  // on failure the destructor rolls back
+    return ok;
+}
+
+}  // namespace adashta::store
