@@ -24,7 +24,12 @@ Options:
   --mesh HOST:PORT        the mesh listens here; nodes use tcp://HOST:PORT as their seed
                           (default 127.0.0.1:7700)
   --advertise ENDPOINT    the endpoint other members should dial, when not tcp://--mesh
-  --data DIR              durable state lives here; created if missing (default adashta-data)
+  --data DIR              durable state lives here (store.db); created if missing
+                          (default adashta-data)
+  --config FILE           queue settings (JSON): retention, visibility, delay, maxReceive,
+                          deadLetter, ... per queue (docs/operations.md)
+  --durable               fsync every commit: acked messages survive power loss, not only
+                          a crash of the edge (slower)
   --seeds LIST            comma-separated endpoints of other edges or nodes to join
                           (default: $ADASHTA_SEEDS, else none)
   --beacon IFACE          find peers by UDP beacon on this network interface (default off);
@@ -59,6 +64,8 @@ constexpr Flag kFlags[] = {
     {"max-outbox", true},
     {"hello-timeout-s", true},
     {"session-ttl-s", true},
+    {"config", true},
+    {"durable", false},
     {"help", false},
 };
 
@@ -72,6 +79,8 @@ Result<edge::EdgeOptions> edge_options(const Args& args) {
     o.mesh = args.value("mesh", o.mesh);
     o.advertise = args.value("advertise");
     o.data_dir = args.value("data", o.data_dir);
+    o.config = args.value("config");
+    o.durable = args.has("durable");
     const char* env_seeds = std::getenv("ADASHTA_SEEDS");
     o.seeds = split_list(args.value("seeds", env_seeds ? env_seeds : ""));
     o.beacon_interface = args.value("beacon");

@@ -4,33 +4,33 @@
 #include <condition_variable>
 #include <iomanip>
 #include <iostream>
+#include <limits>
 #include <mutex>
 #include <thread>
 
 #include "adashta/json.hpp"
 #include "adashta/node.hpp"
+#include "adashta/store/queue_settings.hpp"
 #include "adashta/text.hpp"
 #include "args.hpp"
 #include "commands.hpp"
+#include "mesh_join.hpp"
 
 namespace adashta::cli {
 namespace {
-
-constexpr std::string_view kJoinHelp = R"(
-  --seeds LIST            comma-separated mesh endpoints to join
-                          (default: $ADASHTA_SEEDS, else tcp://127.0.0.1:7700)
-  --timeout-ms MS         how long to wait for an edge (default 5000)
-  --help                  this text
-)";
 
 constexpr std::string_view kProduceHelp =
     R"(Usage: adashta produce QUEUE DATA [--to CLIENT] [OPTIONS]
 
 Sends DATA, a JSON value, on QUEUE to every browser client consuming QUEUE, or only to
-the client (session) id given with --to.
+the client (session) id given with --to; now, or later with --delay / --deliver-at. The
+edge keeps it (retention), so a client that is offline gets it when it comes back.
+Prints the message id (give it to `adashta cancel` to drop a scheduled message).
 
 Options:
   --to CLIENT             one client's id (its session id, "s-...")
+  --delay DURATION        deliver after this long: 1500, 1500ms, 30s, 5m, 2h, 1d
+  --deliver-at MS         deliver at this time (ms since the Unix epoch)
 )";
 
 constexpr std::string_view kConsumeHelp = R"(Usage: adashta consume QUEUE [--count N] [OPTIONS]
@@ -53,51 +53,24 @@ Options:
   --json                  one JSON object per line instead of a table
 )";
 
-NodeOptions join_options(const Args& args, bool tool, std::string name) {
-    NodeOptions o = NodeOptions::from_env();
-    if (args.has("seeds")) o.seeds = split_list(args.value("seeds"));
-    o.tool = tool;
-    if (o.name.empty() || args.has("name")) o.name = args.value("name", std::move(name));
-    return o;
-}
-
-// Starts node and waits for an edge; an error that says what to check otherwise.
-Status join(Node& node, const Args& args, const NodeOptions& options) {
-    auto timeout = args.number("timeout-ms", 5000, 1, 600'000);
-    if (!timeout) return timeout.error();
-    if (auto started = node.start(); !started) return started;
-    if (!node.wait_for_edges(1, std::chrono::milliseconds{*timeout})) {
-        std::string where;
-        for (const auto& s : options.seeds) where += (where.empty() ? "at " : ",") + s;
-        if (!options.beacon_interface.empty())
-            where += (where.empty() ? "" : " or ") + ("by beacon on " + options.beacon_interface);
-        if (where.empty()) where = "at tcp://127.0.0.1:7700";
-        return make_error(Errc::no_edge,
-                          "no edge answered within " + std::to_string(*timeout) + " ms " + where);
-    }
-    return {};
-}
-
-int help_or_usage(const Args& args, std::string_view help, std::size_t positionals) {
-    if (args.has("help")) {
-        std::cout << help << kJoinHelp.substr(1);
-        return 0;
-    }
-    if (args.positional.size() != positionals) {
-        std::cerr << help << kJoinHelp.substr(1);
-        return 2;
-    }
-    return -1;
-}
-
 }  // namespace
 
 int cmd_produce(int argc, char** argv) {
     static constexpr Flag kFlags[] = {
-        {"to", true}, {"seeds", true}, {"timeout-ms", true}, {"help", false}};
+        {"to", true},         {"delay", true}, {"deliver-at", true},
+        {"seeds", true},      {"timeout-ms", true}, {"help", false}};
     auto args = parse_args(argc, argv, kFlags);
     if (!args) return fail(args.error());
     if (int code = help_or_usage(*args, kProduceHelp, 2); code >= 0) return code;
+    ProduceOptions produce{.to = args->value("to")};
+    if (args->has("delay")) {
+        auto delay = store::parse_duration_ms(args->value("delay"));
+        if (!delay) return fail(delay.error());
+        produce.delay = std::chrono::milliseconds{*delay};
+    }
+    auto at = args->number("deliver-at", 0, 0, std::numeric_limits<std::int64_t>::max());
+    if (!at) return fail(at.error());
+    produce.deliver_at_ms = *at;
     const std::string& queue = args->positional[0];
     const std::string& data = args->positional[1];
     if (!json::is_valid(data))
@@ -107,8 +80,9 @@ int cmd_produce(int argc, char** argv) {
     const NodeOptions options = join_options(*args, true, "adashta-produce");
     Node node{options};
     if (auto joined = join(node, *args, options); !joined) return fail(joined.error());
-    if (auto sent = node.produce(queue, data, {.to = args->value("to")}); !sent)
-        return fail(sent.error());
+    auto sent = node.produce(queue, data, produce);
+    if (!sent) return fail(sent.error());
+    std::cout << *sent << "\n";
     // peers() runs on the node's thread after the produce, so when it returns the message has
     // been handed to the connection; stop() then gives it time to leave.
     (void)node.peers();

@@ -8,5 +8,8 @@ int cmd_edge(int argc, char** argv);
 int cmd_produce(int argc, char** argv);
 int cmd_consume(int argc, char** argv);
 int cmd_peers(int argc, char** argv);
+int cmd_fetch(int argc, char** argv);
+int cmd_cancel(int argc, char** argv);
+int cmd_queues(int argc, char** argv);
 
 }  // namespace adashta::cli

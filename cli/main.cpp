@@ -17,6 +17,9 @@ Commands:
   produce QUEUE DATA      send DATA (JSON) to the clients consuming QUEUE, or to one (--to)
   consume QUEUE           print what browser clients produce to QUEUE
   peers                   list the live members of a mesh
+  fetch QUEUE             print what the edge keeps of QUEUE, consumed or not
+  cancel ID               drop a scheduled message before its time
+  queues COMMAND          RSMQ-style work queues: create, send, receive, delete, ...
 
 Options:
   --help                  this text; `adashta COMMAND --help` explains one command
@@ -47,6 +50,9 @@ int main(int argc, char** argv) {
     if (command == "produce") return cmd_produce(argc - 2, argv + 2);
     if (command == "consume") return cmd_consume(argc - 2, argv + 2);
     if (command == "peers") return cmd_peers(argc - 2, argv + 2);
+    if (command == "fetch") return cmd_fetch(argc - 2, argv + 2);
+    if (command == "cancel") return cmd_cancel(argc - 2, argv + 2);
+    if (command == "queues") return cmd_queues(argc - 2, argv + 2);
     std::cerr << "adashta: unknown command \"" << command
               << "\"; run `adashta --help` for the list\n";
     return 2;

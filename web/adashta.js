@@ -5,6 +5,7 @@
  *   const client = adashta.connect();
  *   client.consume('chat', (data, meta) => console.log(meta.queue, data));
  *   client.produce('chat', { text: 'hi' }).then(({ id }) => console.log('stored as', id));
+ *   client.fetch('chat', { limit: 50 }).then(({ messages }) => show(messages));
  *
  * Speaks the browser protocol of docs/protocol.md (JSON text frames over WebSocket).
  * The connection runs in the background: requests made while disconnected wait in a
@@ -111,13 +112,17 @@
     // the order to re-send in after a reconnect.
     const requests = new Map();
     const subscriptions = new Map(); // queue -> { handlers: Set, ready: Promise }
-    const listeners = { connect: new Set(), disconnect: new Set(), error: new Set() };
+    // queue -> the last offset delivered: a resume asks for what came after it, and a
+    // message at or below it (a duplicate after a reconnect) is dropped.
+    const offsets = new Map(persist && session ? loadOffsets() : []);
+    let offsetsSaveTimer = null; // a write of offsets to sessionStorage is on its way
+    const listeners = { connect: new Set(), disconnect: new Set(), error: new Set(), gap: new Set() };
 
     const client = {
       get session() { return session; },
       get connected() { return connected; },
       get url() { return url; },
-      produce, consume, unconsume, on, off, close,
+      produce, consume, unconsume, fetch, on, off, close,
     };
 
     if (typeof WebSocketImpl !== 'function') throw new TypeError('adashta: no WebSocket implementation; pass options.WebSocket');
@@ -126,10 +131,32 @@
 
     // ---- public API ------------------------------------------------------------------
 
-    /** Sends `data` to one server node consuming `queue`; resolves with { id } on ack. */
-    function produce(queue, data) {
+    /**
+     * Sends `data` to one server node consuming `queue`; resolves with { id } once the edge
+     * has stored it. options: { delay } (ms) or { deliverAt } (ms since the epoch), where
+     * the queue lets clients schedule.
+     */
+    function produce(queue, data, options) {
       if (data === undefined) return Promise.reject(sdkError('bad_data', 'produce(queue, data): data is undefined', 'pass any JSON value', 4600));
-      return request({ type: 'produce', queue, data }).then((ack) => ({ id: ack.id }));
+      const frame = { type: 'produce', queue, data };
+      if (options && options.delay !== undefined) frame.delay = options.delay;
+      if (options && options.deliverAt !== undefined) frame.deliverAt = options.deliverAt instanceof Date ? options.deliverAt.getTime() : options.deliverAt;
+      return request(frame).then((ack) => ({ id: ack.id }));
+    }
+
+    /**
+     * Reads what the edge keeps of `queue` (its retention), consumed or not: the messages
+     * for everyone and those for this client. options: { from } (offset) or { since } (ms
+     * since the epoch or a Date), { limit } (1-1000, default 100). Resolves with
+     * { messages: [{ id, offset, data, ts }], next } — fetch { from: next } for more.
+     */
+    function fetch(queue, options) {
+      options = options || {};
+      const frame = { type: 'fetch', queue };
+      if (options.from !== undefined) frame.from = options.from;
+      if (options.since !== undefined) frame.since = options.since instanceof Date ? options.since.getTime() : options.since;
+      if (options.limit !== undefined) frame.limit = options.limit;
+      return request(frame).then((answer) => ({ messages: answer.messages, next: answer.next }));
     }
 
     /** Calls handler(data, { id, queue, ts }) for each message on `queue`; resolves on ack. */
@@ -229,7 +256,10 @@
     }
 
     function subscribe(queue, sub) {
-      return request({ type: 'consume', queue }).then(() => undefined, (err) => {
+      // After a reconnect (or a reload), ask for what came after the last message seen.
+      const frame = { type: 'consume', queue };
+      if (offsets.has(queue)) frame.from = offsets.get(queue) + 1;
+      return request(frame).then(() => undefined, (err) => {
         if (subscriptions.get(queue) === sub) subscriptions.delete(queue); // never re-send a refused consume
         throw err;
       });
@@ -331,6 +361,8 @@
         case 'ack': return settle(frame.ref, null, frame);
         case 'error': return onError(frame);
         case 'message': return deliver(frame);
+        case 'gap': return onGap(frame);
+        case 'messages': return settle(frame.ref, null, frame);
         default: return; // pong, or a type from a newer edge: nothing to do
       }
     }
@@ -354,10 +386,23 @@
       else emit('error', err);
     }
 
+    // Retention dropped messages [from, to] before this client could get them.
+    function onGap(frame) {
+      offsets.set(frame.queue, Math.max(offsets.get(frame.queue) || 0, frame.to));
+      saveOffsets();
+      emit('gap', { queue: frame.queue, from: frame.from, to: frame.to });
+    }
+
     function deliver(frame) {
+      if (typeof frame.offset === 'number') {
+        const last = offsets.get(frame.queue) || 0;
+        if (frame.offset <= last) return; // seen already (a resume overlapping live delivery)
+        offsets.set(frame.queue, frame.offset);
+        saveOffsets();
+      }
       const sub = subscriptions.get(frame.queue);
       if (!sub) return; // a message that was in flight when we unsubscribed
-      const meta = { id: frame.id, queue: frame.queue, ts: frame.ts };
+      const meta = { id: frame.id, queue: frame.queue, ts: frame.ts, offset: frame.offset };
       for (const handler of Array.from(sub.handlers)) {
         try { handler(frame.data, meta); } catch (err) { reportLater(err); }
       }
@@ -390,7 +435,7 @@
 
     function listenersOf(event) {
       const set = listeners[event];
-      if (!set) throw new TypeError(`adashta: unknown event "${event}"; events are connect, disconnect, error`);
+      if (!set) throw new TypeError(`adashta: unknown event "${event}"; events are connect, disconnect, error, gap`);
       return set;
     }
 
@@ -412,10 +457,27 @@
       try { globalThis.sessionStorage.setItem(storageKey, session); } catch (err) { /* not persisted */ }
     }
 
+    // Offsets are kept with the session, for a reload to resume where the page was.
+    function loadOffsets() {
+      try { return JSON.parse(globalThis.sessionStorage.getItem(storageKey + ':offsets') || '[]'); } catch (err) { return []; }
+    }
+
+    function saveOffsets() {
+      if (!persist || offsetsSaveTimer) return;
+      offsetsSaveTimer = setTimeout(() => { // at most a few writes a second, however busy
+        offsetsSaveTimer = null;
+        try { globalThis.sessionStorage.setItem(storageKey + ':offsets', JSON.stringify([...offsets])); } catch (err) { /* not persisted */ }
+      }, 200);
+    }
+
     function forgetSession() {
       session = undefined;
+      offsets.clear();
       if (!persist) return;
-      try { globalThis.sessionStorage.removeItem(storageKey); } catch (err) { /* nothing stored */ }
+      try {
+        globalThis.sessionStorage.removeItem(storageKey);
+        globalThis.sessionStorage.removeItem(storageKey + ':offsets');
+      } catch (err) { /* nothing stored */ }
     }
   }
 

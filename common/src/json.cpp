@@ -231,6 +231,14 @@ public:
         return object(1, on_member) && at_end_after_whitespace();
     }
 
+    // Exactly one array; on_element(raw_value) runs for each top-level element.
+    template <class OnElement>
+    bool array_document(OnElement&& on_element) {
+        skip_whitespace();
+        if (p_ == end_ || *p_ != '[') return fail("expected '['");
+        return array(1, on_element) && at_end_after_whitespace();
+    }
+
     // A string literal and nothing else, not even whitespace.
     bool string_literal() {
         if (p_ == end_ || *p_ != '"') return fail("expected '\"'");
@@ -278,7 +286,7 @@ private:
             case '{':
                 return object(depth + 1, [](std::string_view, std::string_view) {});
             case '[':
-                return array(depth + 1);
+                return array(depth + 1, [](std::string_view) {});
             case '"':
                 return string();
             case 't':
@@ -316,13 +324,16 @@ private:
         }
     }
 
-    bool array(int depth) {
+    template <class OnElement>
+    bool array(int depth, OnElement&& on_element) {
         if (depth > max_depth_) return fail(kTooDeep);
         ++p_;  // '['
         skip_whitespace();
         if (consume(']')) return true;
         for (;;) {
+            const char* const raw = p_;
             if (!value(depth)) return false;
+            on_element(std::string_view(raw, static_cast<std::size_t>(p_ - raw)));
             skip_whitespace();
             if (consume(']')) return true;
             if (!consume(',')) return fail("expected ',' or ']'");
@@ -442,6 +453,14 @@ Result<ObjectView> ObjectView::parse(std::string_view text) {
     });
     if (!ok) return make_error(Errc::bad_json, scanner.failure());
     return view;
+}
+
+Result<std::vector<std::string_view>> array_elements(std::string_view text) {
+    std::vector<std::string_view> out;
+    Scanner scanner(text, kMaxDepth);
+    if (!scanner.array_document([&out](std::string_view element) { out.push_back(element); }))
+        return make_error(Errc::bad_json, scanner.failure());
+    return out;
 }
 
 std::optional<std::string_view> ObjectView::raw(std::string_view key) const {

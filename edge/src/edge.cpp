@@ -4,6 +4,8 @@
 #include <fstream>
 
 #include "adashta/log.hpp"
+#include "adashta/store/queue_settings.hpp"
+#include "adashta/store/store.hpp"
 #include "adashta/version.hpp"
 #include "http_server.hpp"
 #include "router.hpp"
@@ -60,13 +62,27 @@ public:
               options_, router_, [this] { return health(); }, [this] { return metrics(); }) {}
 
     ~Impl() {
-        if (mesh_) mesh_->stop();  // before the Router and HttpServer it calls go away
+        // The mesh first (nothing new comes in), then the store (it finishes what it has and
+        // may still answer through the Router into the HttpServer), then the rest.
+        if (mesh_) mesh_->stop();
+        store_.reset();
     }
 
     Status start() {
         // HTTP first: it checks the address and app folder before anything is created on disk.
         if (auto ok = http_.start(); !ok) return ok;
         if (auto ok = check_data_dir(options_.data_dir); !ok) return ok;
+        store::StoreOptions store_options{
+            .path = (std::filesystem::path{options_.data_dir} / "store.db").string(),
+            .durable = options_.durable};
+        if (!options_.config.empty()) {
+            auto queues = store::load_queue_settings(options_.config);
+            if (!queues) return queues.error();
+            store_options.queues = std::move(*queues);
+        }
+        auto opened = store::Store::open(std::move(store_options), router_);
+        if (!opened) return opened.error();
+        store_ = std::move(*opened);
         mesh::MeshOptions mesh_options{
             .bind = "tcp://" + options_.mesh,
             .advertise = options_.advertise,
@@ -79,7 +95,7 @@ public:
             .peer_timeout = options_.peer_timeout,
         };
         mesh_ = std::make_unique<mesh::Mesh>(std::move(mesh_options), router_);
-        router_.attach(*mesh_);
+        router_.attach(*mesh_, *store_);
         if (auto ok = mesh_->start(); !ok) {
             mesh_.reset();
             return ok;
@@ -90,6 +106,7 @@ public:
     void run() {
         http_.run();
         if (mesh_) mesh_->stop();
+        store_.reset();
     }
 
     void request_stop() { http_.request_stop(); }
@@ -139,6 +156,16 @@ private:
                       "Client messages refused: no consumer could take them.", r.unavailable);
         append_metric(out, "adashta_edge_node_messages_total", "counter",
                       "Messages from nodes to clients.", r.delivered_in);
+        append_metric(out, "adashta_edge_stored_total", "counter",
+                      "Client messages committed to the store.", r.stored);
+        append_metric(out, "adashta_edge_store_failed_total", "counter",
+                      "Messages the store could not take.", r.store_failed);
+        append_metric(out, "adashta_edge_acked_total", "counter",
+                      "Client messages acknowledged by nodes.", r.acked);
+        append_metric(out, "adashta_edge_redelivered_total", "counter",
+                      "Client messages sent again after their visibility timeout.", r.redelivered);
+        append_metric(out, "adashta_edge_dead_lettered_total", "counter",
+                      "Client messages that used up their receives.", r.dead_lettered);
         append_metric(out, "adashta_edge_node_bad_data_total", "counter",
                       "Messages from nodes dropped because their data was not JSON.", r.bad_data);
         return out;
@@ -147,6 +174,7 @@ private:
     EdgeOptions options_;
     Router router_;
     HttpServer http_;
+    std::unique_ptr<store::Store> store_;
     std::unique_ptr<mesh::Mesh> mesh_;
 };
 

@@ -21,7 +21,9 @@ struct EdgeOptions {
     std::string http = "0.0.0.0:8080";      // HOST:PORT for browsers
     std::string mesh = "127.0.0.1:7700";    // HOST:PORT of the mesh ROUTER
     std::string advertise;                  // mesh endpoint peers dial, when not `mesh`
-    std::string data_dir = "adashta-data";  // where durable state lives
+    std::string data_dir = "adashta-data";  // where durable state lives (store.db)
+    std::string config;                     // queue settings file (JSON); empty = defaults
+    bool durable = false;                   // fsync every commit (power-loss safe, slower)
     std::string app_dir;                    // static files at "/"; empty = built-in page
     std::vector<std::string> seeds;         // other edges or nodes to join
     std::string beacon_interface;           // UDP beacon discovery here; empty = off

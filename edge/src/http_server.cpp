@@ -425,14 +425,28 @@ void HttpServer::handle_frame(Connection& c, std::string_view text) {
             return;
         }
         case FrameType::produce:
-            router_.produce(c.serial, f.ref, c.session, std::move(f.queue), std::string{f.data});
+            router_.produce({.connection = c.serial, .ref = f.ref, .session = c.session,
+                             .queue = std::move(f.queue), .data = std::string{f.data},
+                             .delay_ms = f.delay_ms, .deliver_at_ms = f.deliver_at_ms});
             return;
         case FrameType::consume:
             sessions_.subscribe(c, f.queue);
+            // A resume: what the client missed comes from the store first; live messages
+            // wait behind it (deliver() holds them while the queue is replaying).
+            if (f.from && !c.replaying.contains(f.queue)) {
+                c.replaying[f.queue];
+                router_.replay(c.serial, c.session, f.queue, *f.from);
+            }
             if (f.ref) answer([&](std::string& out) { encode_ack(out, *f.ref); });
+            return;
+        case FrameType::fetch:
+            router_.fetch({.connection = c.serial, .ref = f.ref, .session = c.session,
+                           .queue = std::move(f.queue), .from = f.from, .since_ms = f.since_ms,
+                           .limit = f.limit});
             return;
         case FrameType::unconsume:
             sessions_.unsubscribe(c, f.queue);
+            c.replaying.erase(f.queue);
             if (f.ref) answer([&](std::string& out) { encode_ack(out, *f.ref); });
             return;
         case FrameType::ping:
@@ -492,20 +506,66 @@ void HttpServer::deliver(ClientBound& event) {
         }
         case Kind::direct: {
             Connection* c = sessions_.connection_of(event.session);
-            if (!c) return;  // offline: durable inboxes keep these (issue #3)
+            if (!c) return;  // offline: it is in the store, and comes with the next resume
             auto frame = new_frame();
-            encode_message(*frame, event.queue, event.id, event.data, event.ts);
-            send_frame(*c, std::move(frame));
+            encode_message(*frame, event.queue, event.id, event.data, event.ts, event.offset);
+            send_live(*c, event.queue, event.offset, std::move(frame));
             return;
         }
         case Kind::fanout: {
             auto frame = new_frame();
-            encode_message(*frame, event.queue, event.id, event.data, event.ts);
-            sessions_.for_each_subscriber(event.queue,
-                                          [&](Connection& c) { send_frame(c, frame); });
+            encode_message(*frame, event.queue, event.id, event.data, event.ts, event.offset);
+            sessions_.for_each_subscriber(
+                event.queue, [&](Connection& c) { send_live(c, event.queue, event.offset, frame); });
             return;
         }
+        case Kind::fetched: {
+            Connection* c = sessions_.find(event.connection);
+            if (!c || !event.ref) return;
+            std::vector<FetchedMessage> messages;
+            messages.reserve(event.messages.size());
+            for (const auto& m : event.messages) messages.push_back({m.id, m.offset, m.data, m.ts});
+            auto frame = new_frame();
+            encode_fetched(*frame, *event.ref, event.queue, messages, event.next);
+            send_frame(*c, std::move(frame));
+            return;
+        }
+        case Kind::replay:
+            return replayed(event);
     }
+}
+
+void HttpServer::send_live(Connection& c, const std::string& queue, std::int64_t offset,
+                           std::shared_ptr<std::string> frame) {
+    auto replaying = c.replaying.find(queue);
+    if (replaying == c.replaying.end())
+        send_frame(c, std::move(frame));
+    else
+        replaying->second.emplace_back(offset, std::move(frame));
+}
+
+void HttpServer::replayed(ClientBound& event) {
+    Connection* c = sessions_.find(event.connection);
+    if (!c) return;
+    auto replaying = c->replaying.find(event.queue);
+    if (replaying == c->replaying.end()) return;  // unconsumed meanwhile
+    if (event.gap_to > 0) {
+        auto frame = new_frame();
+        encode_gap(*frame, event.queue, event.gap_from, event.gap_to);
+        send_frame(*c, std::move(frame));
+    }
+    std::int64_t last = event.next - 1;
+    for (const auto& m : event.messages) {
+        auto frame = new_frame();
+        encode_message(*frame, event.queue, m.id, m.data, m.ts, m.offset);
+        send_frame(*c, std::move(frame));
+    }
+    if (event.more) return;  // the next slice is on its way
+    // Caught up: the live messages that waited, minus those the replay already carried.
+    auto held = std::move(replaying->second);
+    c->replaying.erase(replaying);
+    for (auto& [offset, frame] : held)
+        if (offset == 0 || offset > last) send_frame(*c, std::move(frame));
 }
 
 // --- timers ---------------------------------------------------------------------------------

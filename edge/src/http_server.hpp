@@ -66,6 +66,10 @@ private:
 
     void handle_frame(Connection& c, std::string_view text);
     void send_frame(Connection& c, std::shared_ptr<std::string> frame);
+    // A message of queue from a node: held while the queue replays, else sent.
+    void send_live(Connection& c, const std::string& queue, std::int64_t offset,
+                   std::shared_ptr<std::string> frame);
+    void replayed(ClientBound& event);
     void close_connection(Connection& c, int code, std::string_view reason);
     void drain_inbox();
     void deliver(ClientBound& event);

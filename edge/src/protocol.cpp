@@ -5,6 +5,7 @@
 #include <array>
 #include <cassert>
 #include <charconv>
+#include <limits>
 
 #include "adashta/json.hpp"
 #include "adashta/names.hpp"
@@ -49,6 +50,7 @@ std::optional<FrameType> frame_type(std::string_view name) {
     if (name == "produce") return FrameType::produce;
     if (name == "consume") return FrameType::consume;
     if (name == "unconsume") return FrameType::unconsume;
+    if (name == "fetch") return FrameType::fetch;
     if (name == "ping") return FrameType::ping;
     return std::nullopt;
 }
@@ -76,6 +78,50 @@ std::optional<FrameError> read_queue(const json::ObjectView& obj, ClientFrame& f
     return std::nullopt;
 }
 
+// An optional member that must be a whole number in [min, max] when present.
+std::optional<FrameError> read_integer(const json::ObjectView& obj, std::string_view key,
+                                       std::int64_t min, std::int64_t max, Errc code,
+                                       std::optional<std::int64_t>& out, const ClientFrame& frame) {
+    const auto raw = obj.raw(key);
+    if (!raw || *raw == "null") return std::nullopt;
+    const auto value = obj.integer(key);
+    if (!value || *value < min || *value > max)
+        return frame_error(code,
+                           "\"" + std::string{key} + "\" must be a whole number from " +
+                               std::to_string(min) + " to " + std::to_string(max),
+                           frame.ref);
+    out = value;
+    return std::nullopt;
+}
+
+std::optional<FrameError> read_schedule(const json::ObjectView& obj, ClientFrame& frame) {
+    std::optional<std::int64_t> delay;
+    std::optional<std::int64_t> at;
+    if (auto bad = read_integer(obj, "delay", 0, kMaxDelayMs, Errc::bad_timeout, delay, frame))
+        return bad;
+    if (auto bad = read_integer(obj, "deliverAt", 0, std::numeric_limits<std::int64_t>::max(),
+                                Errc::bad_timeout, at, frame))
+        return bad;
+    if (delay && at)
+        return frame_error(Errc::bad_frame, "give \"delay\" or \"deliverAt\", not both", frame.ref);
+    frame.delay_ms = delay.value_or(0);
+    frame.deliver_at_ms = at.value_or(0);
+    return std::nullopt;
+}
+
+std::optional<FrameError> read_fetch(const json::ObjectView& obj, ClientFrame& frame) {
+    constexpr auto kMax = std::numeric_limits<std::int64_t>::max();
+    if (auto bad = read_integer(obj, "from", 0, kMax, Errc::bad_frame, frame.from, frame)) return bad;
+    if (auto bad = read_integer(obj, "since", 0, kMax, Errc::bad_frame, frame.since_ms, frame))
+        return bad;
+    if (frame.from && frame.since_ms)
+        return frame_error(Errc::bad_frame, "give \"from\" or \"since\", not both", frame.ref);
+    std::optional<std::int64_t> limit;
+    if (auto bad = read_integer(obj, "limit", 1, kMaxFetch, Errc::bad_frame, limit, frame)) return bad;
+    frame.limit = limit.value_or(100);
+    return std::nullopt;
+}
+
 // Reads the fields each frame type needs, after type and ref are known.
 std::optional<FrameError> read_fields(const json::ObjectView& obj, ClientFrame& frame) {
     switch (frame.type) {
@@ -86,9 +132,16 @@ std::optional<FrameError> read_fields(const json::ObjectView& obj, ClientFrame& 
             const auto data = obj.raw("data");
             if (!data) return frame_error(Errc::bad_frame, "\"data\" is missing", frame.ref);
             frame.data = *data;
-            return std::nullopt;
+            return read_schedule(obj, frame);
         }
-        case FrameType::consume:
+        case FrameType::consume: {
+            if (auto bad = read_queue(obj, frame)) return bad;
+            return read_integer(obj, "from", 0, std::numeric_limits<std::int64_t>::max(),
+                                Errc::bad_frame, frame.from, frame);
+        }
+        case FrameType::fetch:
+            if (auto bad = read_queue(obj, frame)) return bad;
+            return read_fetch(obj, frame);
         case FrameType::unconsume:
             return read_queue(obj, frame);
         case FrameType::ping:
@@ -188,7 +241,7 @@ void encode_error(std::string& out, std::optional<std::uint64_t> ref, Errc code,
 }
 
 void encode_message(std::string& out, std::string_view queue, std::string_view message_id,
-                    std::string_view data_json, std::int64_t ts_ms) {
+                    std::string_view data_json, std::int64_t ts_ms, std::int64_t offset) {
     // data_json is spliced in raw; whoever accepted it validated it (mesh or edge).
     assert(json::is_valid(data_json));
     out += "{\"type\":\"message\"";
@@ -200,6 +253,49 @@ void encode_message(std::string& out, std::string_view queue, std::string_view m
     out += data_json;
     append_key(out, "ts");
     append_number(out, ts_ms);
+    if (offset > 0) {
+        append_key(out, "offset");
+        append_number(out, offset);
+    }
+    out += '}';
+}
+
+void encode_gap(std::string& out, std::string_view queue, std::int64_t from, std::int64_t to) {
+    out += "{\"type\":\"gap\"";
+    append_key(out, "queue");
+    json::append_quoted(out, queue);
+    append_key(out, "from");
+    append_number(out, from);
+    append_key(out, "to");
+    append_number(out, to);
+    out += '}';
+}
+
+void encode_fetched(std::string& out, std::uint64_t ref, std::string_view queue,
+                    const std::vector<FetchedMessage>& messages, std::int64_t next) {
+    out += "{\"type\":\"messages\"";
+    append_key(out, "ref");
+    append_number(out, ref);
+    append_key(out, "queue");
+    json::append_quoted(out, queue);
+    append_key(out, "messages");
+    out += '[';
+    for (std::size_t i = 0; i < messages.size(); ++i) {
+        const FetchedMessage& m = messages[i];
+        if (i) out += ',';
+        out += "{\"id\":";
+        json::append_quoted(out, m.id);
+        append_key(out, "offset");
+        append_number(out, m.offset);
+        append_key(out, "data");
+        out += m.data;
+        append_key(out, "ts");
+        append_number(out, m.ts_ms);
+        out += '}';
+    }
+    out += ']';
+    append_key(out, "next");
+    append_number(out, next);
     out += '}';
 }
 

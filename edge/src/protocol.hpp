@@ -10,19 +10,36 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 #include "adashta/result.hpp"
 
 namespace adashta::edge {
 
-enum class FrameType { hello, produce, consume, unconsume, ping };
+enum class FrameType { hello, produce, consume, unconsume, fetch, ping };
 
 struct ClientFrame {
     FrameType type = FrameType::ping;
     std::optional<std::uint64_t> ref;  // echoed in the answer; absent when the client sent none
     std::string session;               // hello: the session to resume, empty for a new one
-    std::string queue;                 // produce, consume, unconsume
+    std::string queue;                 // produce, consume, unconsume, fetch
     std::string_view data;             // produce: raw JSON text of "data", a view into the frame
+    std::int64_t delay_ms = 0;         // produce: hold it this long ("delay")
+    std::int64_t deliver_at_ms = 0;    // produce: hold it until then ("deliverAt", ms epoch)
+    std::optional<std::int64_t> from;  // consume: first offset wanted (resume); fetch: first offset
+    std::optional<std::int64_t> since_ms;  // fetch: messages created at or after (ms epoch)
+    std::int64_t limit = 100;          // fetch: at most this many (1 to kMaxFetch)
+};
+
+inline constexpr std::int64_t kMaxFetch = 1000;
+inline constexpr std::int64_t kMaxDelayMs = 365LL * 24 * 3600 * 1000;  // a year
+
+// One stored message in a fetch answer.
+struct FetchedMessage {
+    std::string_view id;
+    std::int64_t offset = 0;
+    std::string_view data;  // JSON text
+    std::int64_t ts_ms = 0;
 };
 
 struct FrameError {
@@ -42,8 +59,14 @@ void encode_welcome(std::string& out, std::string_view session, bool resumed,
 void encode_ack(std::string& out, std::uint64_t ref, std::string_view message_id = {});
 void encode_error(std::string& out, std::optional<std::uint64_t> ref, Errc code,
                   std::string_view detail = {});
+// offset 0 (a message that was not stored) leaves "offset" out.
 void encode_message(std::string& out, std::string_view queue, std::string_view message_id,
-                    std::string_view data_json, std::int64_t ts_ms);
+                    std::string_view data_json, std::int64_t ts_ms, std::int64_t offset = 0);
+// Messages [from, to] of queue are gone (retention) and will not come.
+void encode_gap(std::string& out, std::string_view queue, std::int64_t from, std::int64_t to);
+// The answer to fetch: messages in offset order, and the offset to fetch from next.
+void encode_fetched(std::string& out, std::uint64_t ref, std::string_view queue,
+                    const std::vector<FetchedMessage>& messages, std::int64_t next);
 void encode_pong(std::string& out, std::uint64_t ref);
 
 }  // namespace adashta::edge

@@ -3,13 +3,162 @@
 #include "adashta/ids.hpp"
 #include "adashta/json.hpp"
 #include "adashta/log.hpp"
+#include "adashta/names.hpp"
 
 namespace adashta::edge {
 
-void Router::produce(std::uint64_t connection, std::optional<std::uint64_t> ref,
-                     std::string session, std::string queue, std::string data) {
-    mesh_->post([this, connection, ref, session = std::move(session), queue = std::move(queue),
-                 data = std::move(data)] { route(connection, ref, session, queue, data); });
+namespace {
+// A client message no node could take is offered again after this long.
+constexpr std::int64_t kRetryMs = 500;
+}  // namespace
+
+void Router::attach(mesh::Mesh& mesh, store::Store& store) {
+    mesh_ = &mesh;
+    store_ = &store;
+    calls_ = std::make_unique<StoreCalls>(store);
+}
+
+void Router::produce(ClientProduce produce) {
+    mesh_->post([this, p = std::move(produce)]() mutable { store_client_message(std::move(p)); });
+}
+
+void Router::fetch(ClientFetch fetch) {
+    store::ReadFilter filter;
+    filter.from_offset = fetch.from.value_or(0);
+    filter.since_ms = fetch.since_ms.value_or(0);
+    filter.limit = static_cast<std::size_t>(fetch.limit);
+    filter.session = fetch.session;
+    auto answer = std::make_shared<ClientBound>();
+    answer->kind = ClientBound::Kind::fetched;
+    answer->connection = fetch.connection;
+    answer->ref = fetch.ref;
+    answer->queue = fetch.queue;
+    store_->write(
+        [answer, filter](store::Tx& tx) -> Status {
+            auto read = tx.streams.read(answer->queue, filter, tx.now_ms);
+            if (!read) return read.error();
+            for (auto& m : *read)
+                answer->messages.push_back({std::move(m.id), m.offset, std::move(m.data), m.created_ms});
+            answer->next = answer->messages.empty()
+                               ? std::max(filter.from_offset, std::int64_t{1})
+                               : answer->messages.back().offset + 1;
+            if (answer->messages.empty() && filter.since_ms == 0) {
+                auto oldest = tx.streams.oldest_offset(answer->queue, tx.now_ms);
+                if (oldest && *oldest > answer->next) answer->next = *oldest;
+            }
+            return {};
+        },
+        [this, answer](const Status& status) {
+            if (!status) {
+                sink_.push({.kind = ClientBound::Kind::error, .connection = answer->connection,
+                            .ref = answer->ref, .code = status.error().code,
+                            .detail = status.error().detail});
+                return;
+            }
+            sink_.push(std::move(*answer));
+        });
+}
+
+void Router::replay(std::uint64_t connection, std::string session, std::string queue,
+                    std::int64_t from) {
+    auto slice = std::make_shared<ClientBound>();
+    slice->kind = ClientBound::Kind::replay;
+    slice->connection = connection;
+    slice->queue = std::move(queue);
+    store_->write(
+        [slice, session, from](store::Tx& tx) -> Status {
+            auto oldest = tx.streams.oldest_offset(slice->queue, tx.now_ms);
+            if (!oldest) return oldest.error();
+            std::int64_t start = std::max<std::int64_t>(from, 1);
+            if (start < *oldest) {  // retention dropped some of it: say so, never skip silently
+                slice->gap_from = start;
+                slice->gap_to = *oldest - 1;
+                start = *oldest;
+            }
+            store::ReadFilter filter;
+            filter.from_offset = start;
+            filter.limit = store::kMaxRead;
+            filter.session = session;
+            auto read = tx.streams.read(slice->queue, filter, tx.now_ms);
+            if (!read) return read.error();
+            slice->more = read->size() == filter.limit;
+            for (auto& m : *read)
+                slice->messages.push_back({std::move(m.id), m.offset, std::move(m.data), m.created_ms});
+            slice->next = slice->messages.empty() ? start : slice->messages.back().offset + 1;
+            return {};
+        },
+        [this, slice, session](const Status& status) {
+            if (!status) {
+                log::warn("edge", "replay of " + slice->queue + " failed: " + status.error().to_string());
+                slice->messages.clear();
+                slice->more = false;
+            }
+            const bool more = slice->more;
+            const std::int64_t next = slice->next;
+            const auto to = slice->connection;
+            std::string queue_name = slice->queue;
+            sink_.push(std::move(*slice));
+            if (more) replay(to, session, std::move(queue_name), next);
+        });
+}
+
+void Router::store_client_message(ClientProduce p) {
+    if (ring_for(p.queue).empty()) {
+        ++stats_.no_consumer;
+        sink_.push({.kind = ClientBound::Kind::error, .connection = p.connection, .ref = p.ref,
+                    .code = Errc::no_consumer});
+        return;
+    }
+    auto message = std::make_shared<store::StoredMessage>();
+    message->id = new_message_id();
+    message->queue = std::move(p.queue);
+    message->direction = store::Direction::to_server;
+    message->client = std::move(p.session);
+    message->data = std::move(p.data);
+    message->created_ms = now_ms();
+    if (p.deliver_at_ms > 0) message->deliver_at_ms = p.deliver_at_ms;
+    if (p.delay_ms > 0) message->deliver_at_ms = message->created_ms + p.delay_ms;
+    const bool scheduled = message->deliver_at_ms > 0;
+    store_->write(
+        [message, scheduled](store::Tx& tx) -> Status {
+            if (scheduled && !tx.streams.settings(message->queue).client_schedule)
+                return make_error(Errc::not_allowed, "queue \"" + message->queue +
+                                                         "\" does not take scheduled messages "
+                                                         "from clients (clientSchedule)");
+            auto offset = tx.streams.append(*message, tx.now_ms);
+            if (!offset) return offset.error();
+            return {};
+        },
+        [this, message, connection = p.connection, ref = p.ref](const Status& status) {
+            if (!status) {
+                ++stats_.store_failed;
+                sink_.push({.kind = ClientBound::Kind::error, .connection = connection,
+                            .ref = ref, .code = status.error().code,
+                            .detail = status.error().detail});
+                return;
+            }
+            ++stats_.stored;
+            sink_.push({.kind = ClientBound::Kind::ack, .connection = connection, .ref = ref,
+                        .id = message->id});
+        });
+}
+
+void Router::on_due(std::vector<store::Due> due) {
+    mesh_->post([this, due = std::move(due)] {
+        for (const auto& d : due) route(d);
+    });
+}
+
+void Router::on_dead_lettered(std::vector<store::Due> messages) {
+    stats_.dead_lettered += messages.size();
+    for (const auto& d : messages)
+        log::warn("edge", "message " + d.message.id + " on " + d.message.queue + " was received " +
+                              std::to_string(d.receive_count) +
+                              " times without an ack; moved to its dead-letter queue");
+}
+
+void Router::on_scheduled(std::vector<store::StoredMessage> messages) {
+    for (const auto& m : messages) to_clients(m);
 }
 
 void Router::client_connected(std::string session, bool resumed) {
@@ -34,38 +183,26 @@ const mesh::Ring& Router::ring_for(const std::string& queue) {
     return cached.ring;
 }
 
-void Router::route(std::uint64_t connection, std::optional<std::uint64_t> ref,
-                   const std::string& session, const std::string& queue, const std::string& data) {
-    const mesh::Ring& ring = ring_for(queue);
-    if (ring.empty()) {
-        ++stats_.no_consumer;
-        sink_.push({.kind = ClientBound::Kind::error,
-                    .connection = connection,
-                    .ref = ref,
-                    .code = Errc::no_consumer});
-        return;
-    }
-    std::string id = new_message_id();
+void Router::route(const store::Due& due) {
+    const store::StoredMessage& m = due.message;
+    const mesh::Ring& ring = ring_for(m.queue);
+    if (due.receive_count > 1) ++stats_.redelivered;
     auto& fbb = mesh_->builder();
-    mesh::encode_deliver(
-        fbb, {.id = id, .queue = queue, .client = session, .data = data, .created_ms = now_ms()});
+    mesh::encode_deliver(fbb, {.id = m.id, .queue = m.queue, .client = m.client, .data = m.data,
+                               .created_ms = m.created_ms, .offset = m.offset,
+                               .receive_count = static_cast<std::uint32_t>(due.receive_count)});
     // The owner first; if its connection refuses (it just died and has not expired yet),
     // the node that will own the session once it is gone.
-    for (std::string_view node : ring.owners(session, ring.members().size())) {
+    for (std::string_view node : ring.owners(m.client, ring.members().size())) {
         if (mesh_->send(std::string{node}, fbb)) {
             ++stats_.routed;
-            sink_.push({.kind = ClientBound::Kind::ack,
-                        .connection = connection,
-                        .ref = ref,
-                        .id = std::move(id)});
             return;
         }
     }
+    // Nobody could take it now (no consumer, or every connection down): it stays pending
+    // and is offered again shortly, without counting this as a receive.
     ++stats_.unavailable;
-    sink_.push({.kind = ClientBound::Kind::error,
-                .connection = connection,
-                .ref = ref,
-                .code = Errc::node_unavailable});
+    store_->write([id = m.id](store::Tx& tx) { return tx.streams.release(id, tx.now_ms + kRetryMs); });
 }
 
 void Router::tell_nodes(wire::ClientEventKind kind, const std::string& session, bool resumed) {
@@ -76,23 +213,76 @@ void Router::tell_nodes(wire::ClientEventKind kind, const std::string& session, 
 }
 
 void Router::on_deliver(const mesh::PeerInfo& from, const wire::Deliver& msg) {
-    (void)from;
     ++stats_.delivered_in;
     const std::string_view data = mesh::view(msg.data());
     // Node data is spliced into browser frames as is, so it must be JSON.
-    if (!json::is_valid(data)) {
+    if (!json::is_valid(data) || !is_valid_queue_name(mesh::view(msg.queue()))) {
         ++stats_.bad_data;
         log::warn("edge", "dropped a message from node " + from.name + ": data is not JSON");
         return;
     }
+    auto message = std::make_shared<store::StoredMessage>();
+    message->id = mesh::view(msg.id());
+    if (message->id.empty()) message->id = new_message_id();
+    message->queue = mesh::view(msg.queue());
+    message->direction = msg.fanout() ? store::Direction::to_all : store::Direction::to_client;
+    message->client = mesh::view(msg.client());
+    message->data = data;
+    message->created_ms = msg.created_ms() > 0 ? msg.created_ms() : now_ms();
+    message->deliver_at_ms = msg.deliver_at_ms();
+    store_->write(
+        [message](store::Tx& tx) -> Status {
+            auto offset = tx.streams.append(*message, tx.now_ms);
+            if (!offset) return offset.error();
+            message->offset = *offset;
+            return {};
+        },
+        [this, message, node = from.name](const Status& status) {
+            if (!status) {
+                ++stats_.store_failed;
+                log::warn("edge", "could not store a message from node " + node + " on " +
+                                      message->queue + ": " + status.error().to_string());
+                return;
+            }
+            if (message->deliver_at_ms <= now_ms()) to_clients(*message);
+        });
+}
+
+void Router::to_clients(const store::StoredMessage& m) {
     ClientBound event;
-    event.kind = msg.fanout() ? ClientBound::Kind::fanout : ClientBound::Kind::direct;
-    event.session = mesh::view(msg.client());
-    event.queue = mesh::view(msg.queue());
-    event.id = mesh::view(msg.id());
-    event.data = data;
-    event.ts = msg.created_ms();
+    event.kind = m.direction == store::Direction::to_all ? ClientBound::Kind::fanout
+                                                         : ClientBound::Kind::direct;
+    event.session = m.client;
+    event.queue = m.queue;
+    event.id = m.id;
+    event.data = m.data;
+    event.ts = m.created_ms;
+    event.offset = m.offset;
     sink_.push(std::move(event));
+}
+
+void Router::on_ack(const mesh::PeerInfo& from, const wire::Ack& ack) {
+    (void)from;
+    ++stats_.acked;
+    store_->write([id = std::string{mesh::view(ack.id())}](store::Tx& tx) {
+        auto acked = tx.streams.ack(id);
+        // A late ack for a message another node already acked is no news.
+        if (!acked && acked.error().code == Errc::unknown_message) return Status{};
+        return acked;
+    });
+}
+
+void Router::on_request(const mesh::PeerInfo& from, const wire::Request& request) {
+    calls_->call(mesh::view(request.op()), mesh::view(request.args()),
+                 [this, peer = from.id, corr = request.corr()](int code, std::string detail,
+                                                               std::string result) {
+                     mesh_->post([this, peer, corr, code, detail = std::move(detail),
+                                  result = std::move(result)] {
+                         auto& fbb = mesh_->builder();
+                         mesh::encode_response(fbb, corr, code, detail, result);
+                         mesh_->send(peer, fbb);
+                     });
+                 });
 }
 
 void Router::recount() {

@@ -9,27 +9,46 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "adashta/mesh/mesh.hpp"
 #include "adashta/mesh/ring.hpp"
+#include "adashta/store/store.hpp"
+#include "store_calls.hpp"
 
 namespace adashta::edge {
 
 // What the mesh side hands the HTTP thread.
+// A stored message on its way to a browser (fetch answers and replays).
+struct StoredFrame {
+    std::string id;
+    std::int64_t offset = 0;
+    std::string data;  // JSON text
+    std::int64_t ts = 0;
+};
+
 struct ClientBound {
-    enum class Kind { ack, error, direct, fanout };
+    enum class Kind { ack, error, direct, fanout, fetched, replay };
     Kind kind = Kind::ack;
-    std::uint64_t connection = 0;      // ack, error: the connection that asked
-    std::optional<std::uint64_t> ref;  // ack, error: the frame's ref; none = answer nothing
+    std::uint64_t connection = 0;      // ack, error, fetched, replay: the connection that asked
+    std::optional<std::uint64_t> ref;  // ack, error, fetched: the frame's ref; none = no answer
     Errc code = Errc::ok;              // error
+    std::string detail;                // error: what exactly, for people
     std::string session;               // direct: the receiving session
-    std::string queue;                 // direct, fanout
+    std::string queue;                 // direct, fanout, fetched, replay
     std::string id;                    // ack, direct, fanout: message id
     std::string data;                  // direct, fanout: JSON text
     std::int64_t ts = 0;               // direct, fanout: ms since the epoch
+    std::int64_t offset = 0;           // direct, fanout: place in the queue's stream
+    std::vector<StoredFrame> messages; // fetched, replay: in offset order
+    std::int64_t gap_from = 0;         // replay: [gap_from, gap_to] are gone (retention)
+    std::int64_t gap_to = 0;
+    std::int64_t next = 0;             // fetched, replay: the offset to read from next
+    bool more = false;                 // replay: another slice follows
 };
 
 class ClientSink {
@@ -45,18 +64,55 @@ struct RouterStats {
     std::atomic<std::uint64_t> unavailable{0};   // refused: no consumer took it
     std::atomic<std::uint64_t> delivered_in{0};  // server messages received for clients
     std::atomic<std::uint64_t> bad_data{0};      // server messages dropped: data not JSON
+    std::atomic<std::uint64_t> stored{0};        // client messages committed to the store
+    std::atomic<std::uint64_t> store_failed{0};  // messages the store refused
+    std::atomic<std::uint64_t> acked{0};         // client messages a node acknowledged
+    std::atomic<std::uint64_t> redelivered{0};   // client messages sent again
+    std::atomic<std::uint64_t> dead_lettered{0}; // client messages that used up their receives
 };
 
-class Router final : public mesh::MeshHandler {
+// A browser's produce, on its way to the store and then a node.
+struct ClientProduce {
+    std::uint64_t connection = 0;
+    std::optional<std::uint64_t> ref;
+    std::string session;
+    std::string queue;
+    std::string data;                // JSON text
+    std::int64_t delay_ms = 0;       // scheduling, where the queue allows it for clients
+    std::int64_t deliver_at_ms = 0;
+};
+
+// A browser's fetch of stored messages.
+struct ClientFetch {
+    std::uint64_t connection = 0;
+    std::optional<std::uint64_t> ref;
+    std::string session;
+    std::string queue;
+    std::optional<std::int64_t> from;      // first offset
+    std::optional<std::int64_t> since_ms;  // or first creation time
+    std::int64_t limit = 100;
+};
+
+class Router final : public mesh::MeshHandler, public store::StoreEvents {
 public:
     explicit Router(ClientSink& sink) : sink_(sink) {}
-    void attach(mesh::Mesh& mesh) { mesh_ = &mesh; }
+    void attach(mesh::Mesh& mesh, store::Store& store);
 
     // --- HTTP thread -------------------------------------------------------------------
-    void produce(std::uint64_t connection, std::optional<std::uint64_t> ref, std::string session,
-                 std::string queue, std::string data);
+    // Stores the message (the client's ack waits for the commit), then hands it to the node
+    // the ring picks; it stays pending until that node acks, and comes again after the
+    // queue's visibility timeout otherwise.
+    void produce(ClientProduce produce);
+    void fetch(ClientFetch fetch);
+    // Sends connection what session missed on queue since offset from, as a replay event.
+    void replay(std::uint64_t connection, std::string session, std::string queue, std::int64_t from);
     void client_connected(std::string session, bool resumed);
     void client_disconnected(std::string session);
+
+    // --- store thread (StoreEvents) --------------------------------------------------------
+    void on_due(std::vector<store::Due> due) override;
+    void on_scheduled(std::vector<store::StoredMessage> messages) override;
+    void on_dead_lettered(std::vector<store::Due> messages) override;
 
     // --- any thread ------------------------------------------------------------------------
     std::size_t node_count() const { return nodes_; }
@@ -68,6 +124,8 @@ public:
     void on_peer_down(const mesh::PeerInfo& peer) override;
     void on_peer_changed(const mesh::PeerInfo& peer) override;
     void on_deliver(const mesh::PeerInfo& from, const wire::Deliver& msg) override;
+    void on_ack(const mesh::PeerInfo& from, const wire::Ack& ack) override;
+    void on_request(const mesh::PeerInfo& from, const wire::Request& request) override;
 
 private:
     struct CachedRing {
@@ -75,13 +133,16 @@ private:
         mesh::Ring ring;
     };
     const mesh::Ring& ring_for(const std::string& queue);
-    void route(std::uint64_t connection, std::optional<std::uint64_t> ref,
-               const std::string& session, const std::string& queue, const std::string& data);
+    void store_client_message(ClientProduce produce);
+    void route(const store::Due& due);
+    void to_clients(const store::StoredMessage& message);
     void tell_nodes(wire::ClientEventKind kind, const std::string& session, bool resumed);
     void recount();
 
     ClientSink& sink_;
     mesh::Mesh* mesh_ = nullptr;
+    store::Store* store_ = nullptr;
+    std::unique_ptr<StoreCalls> calls_;                  // node requests to the store
     std::unordered_map<std::string, CachedRing> rings_;  // by queue
     std::atomic<std::size_t> nodes_{0};                  // live server nodes that know us
     std::atomic<std::size_t> edges_{0};                  // other live edges

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -28,6 +29,10 @@ struct Connection {
     void* wsi = nullptr;           // the libwebsockets connection (opaque here)
     std::string session;           // empty until hello
     std::set<std::string> queues;  // queues it consumes
+    // Queues being replayed from the store after a resume: live messages wait here (with
+    // their offsets) until the replay caught up, so the client sees one ordered stream.
+    std::map<std::string, std::vector<std::pair<std::int64_t, std::shared_ptr<std::string>>>>
+        replaying;
     std::string rx;                // a message still arriving in fragments
     bool rx_binary = false;        // the arriving message is binary: discarded, then refused
     std::deque<std::shared_ptr<std::string>> out;  // frames to send, each after LWS_PRE

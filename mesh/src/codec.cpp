@@ -63,7 +63,31 @@ void encode_deliver(flatbuffers::FlatBufferBuilder& fbb, const DeliverFields& d)
     const auto queue = str(fbb, d.queue);
     const auto client = str(fbb, d.client);
     finish(fbb, wire::Body::Deliver,
-           wire::CreateDeliver(fbb, id, queue, client, data, d.created_ms, d.fanout));
+           wire::CreateDeliver(fbb, id, queue, client, data, d.created_ms, d.fanout, 0, d.offset,
+                               d.receive_count, d.deliver_at_ms));
+}
+
+void encode_ack(flatbuffers::FlatBufferBuilder& fbb, std::string_view id, std::string_view queue) {
+    fbb.Clear();
+    const auto id_off = str(fbb, id);
+    const auto queue_off = str(fbb, queue);
+    finish(fbb, wire::Body::Ack, wire::CreateAck(fbb, id_off, queue_off));
+}
+
+void encode_request(flatbuffers::FlatBufferBuilder& fbb, std::uint64_t corr, std::string_view op,
+                    std::string_view args_json) {
+    fbb.Clear();
+    const auto op_off = str(fbb, op);
+    const auto args_off = str(fbb, args_json);
+    finish(fbb, wire::Body::Request, wire::CreateRequest(fbb, corr, op_off, args_off));
+}
+
+void encode_response(flatbuffers::FlatBufferBuilder& fbb, std::uint64_t corr, int code,
+                     std::string_view detail, std::string_view result_json) {
+    fbb.Clear();
+    const auto detail_off = str(fbb, detail);
+    const auto result_off = str(fbb, result_json);
+    finish(fbb, wire::Body::Response, wire::CreateResponse(fbb, corr, code, detail_off, result_off));
 }
 
 void encode_client_event(flatbuffers::FlatBufferBuilder& fbb, wire::ClientEventKind kind,

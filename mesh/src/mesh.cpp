@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cassert>
 #include <cerrno>
 #include <cstring>
 
@@ -287,23 +288,40 @@ void Mesh::handle(const std::string& from, const wire::Envelope& env) {
             handle_bye(from);
             return;
         case wire::Body::Deliver:
-        case wire::Body::ClientEvent: {
+        case wire::Body::ClientEvent:
+        case wire::Body::Ack:
+        case wire::Body::Request:
+        case wire::Body::Response: {
             const PeerInfo* peer = members_.find(from);
             if (!peer) {
                 ++stats_.unknown_sender;
                 return;
             }
             confirm(from);
-            if (env.body_type() == wire::Body::Deliver)
-                handler_.on_deliver(*peer, *env.body_as_Deliver());
-            else
-                handler_.on_client_event(*peer, *env.body_as_ClientEvent());
+            handle_data(*peer, env);
             return;
         }
         case wire::Body::NONE:
             break;
     }
     ++stats_.invalid;
+}
+
+void Mesh::handle_data(const PeerInfo& peer, const wire::Envelope& env) {
+    switch (env.body_type()) {
+    case wire::Body::Deliver:
+        return handler_.on_deliver(peer, *env.body_as_Deliver());
+    case wire::Body::ClientEvent:
+        return handler_.on_client_event(peer, *env.body_as_ClientEvent());
+    case wire::Body::Ack:
+        return handler_.on_ack(peer, *env.body_as_Ack());
+    case wire::Body::Request:
+        return handler_.on_request(peer, *env.body_as_Request());
+    case wire::Body::Response:
+        return handler_.on_response(peer, *env.body_as_Response());
+    default:
+        assert(false && "handle_data: not a data message");
+    }
 }
 
 void Mesh::handle_hello(const wire::Hello& hello) {

@@ -51,6 +51,10 @@ private:
         members_;  // raw key literal, raw value
 };
 
+// The raw texts of the elements of one JSON array (views into text), fully validated;
+// Errc::bad_json when text is not an array.
+Result<std::vector<std::string_view>> array_elements(std::string_view text);
+
 // Appends s as a quoted JSON string (escapes ", \, control characters; UTF-8 passes through).
 void append_quoted(std::string& out, std::string_view s);
 // s as a quoted JSON string.

@@ -4,6 +4,7 @@
 #include <unistd.h>
 #include <charconv>
 #include <condition_variable>
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <future>
@@ -142,8 +143,54 @@ public:
         m.client = mesh::view(msg.client());
         m.data = mesh::view(msg.data());
         m.created_ms = msg.created_ms();
+        m.offset = msg.offset();
+        m.receive_count = std::max<std::uint32_t>(msg.receive_count(), 1);
         it->second(m);
+        // Handled: the edge may forget it. Without this ack it comes again after the
+        // queue's visibility timeout, to whichever node then owns the client.
+        if (msg.receive_count() > 0) {
+            auto& fbb = mesh_->builder();
+            mesh::encode_ack(fbb, m.id, m.queue);
+            mesh_->send(from.id, fbb);
+        }
     }
+
+    void on_response(const PeerInfo& from, const wire::Response& response) override {
+        (void)from;
+        std::lock_guard lock{calls_mutex_};
+        auto it = calls_.find(response.corr());
+        if (it == calls_.end()) return;  // it timed out meanwhile
+        if (response.code() != 0)
+            it->second.set_value(make_error(static_cast<Errc>(response.code()),
+                                            std::string{mesh::view(response.detail())}));
+        else
+            it->second.set_value(std::string{mesh::view(response.result())});
+        calls_.erase(it);
+    }
+
+    // Mesh thread: sends a call to the edge that keeps shared state. Every node picks the
+    // same one (the lowest id), so work queues are one queue however many edges there are.
+    void send_call(std::uint64_t corr, const std::string& op, const std::string& args) {
+        if (edges_.empty()) {
+            finish_call(corr, make_error(Errc::no_edge));
+            return;
+        }
+        auto& fbb = mesh_->builder();
+        mesh::encode_request(fbb, corr, op, args);
+        if (!mesh_->send(*edges_.begin(), fbb)) finish_call(corr, make_error(Errc::no_edge));
+    }
+
+    void finish_call(std::uint64_t corr, Result<std::string> result) {
+        std::lock_guard lock{calls_mutex_};
+        auto it = calls_.find(corr);
+        if (it == calls_.end()) return;
+        it->second.set_value(std::move(result));
+        calls_.erase(it);
+    }
+
+    std::mutex calls_mutex_;  // guards calls_, next_corr_
+    std::map<std::uint64_t, std::promise<Result<std::string>>> calls_;
+    std::uint64_t next_corr_ = 1;
 
     void on_client_event(const PeerInfo& from, const wire::ClientEvent& event) override {
         ClientEvent e;
@@ -160,15 +207,16 @@ public:
     }
 
     // Mesh thread: one client through the edge that holds it, or every edge when unknown.
-    void send_produce(const std::string& queue, const std::string& data, const std::string& to) {
+    void send_produce(const std::string& id, const std::string& queue, const std::string& data,
+                      const std::string& to, std::int64_t deliver_at_ms) {
         auto& fbb = mesh_->builder();
-        const std::string id = new_message_id();
         mesh::encode_deliver(fbb, {.id = id,
                                    .queue = queue,
                                    .client = to,
                                    .data = data,
                                    .created_ms = now_ms(),
-                                   .fanout = to.empty()});
+                                   .fanout = to.empty(),
+                                   .deliver_at_ms = deliver_at_ms});
         if (!to.empty()) {
             auto it = client_edge_.find(to);
             if (it != client_edge_.end() && mesh_->send(it->second, fbb)) return;
@@ -236,17 +284,82 @@ void Node::stop() {
     if (impl_->mesh_) impl_->mesh_->stop();
 }
 
-Status Node::produce(std::string_view queue, std::string_view data, const ProduceOptions& options) {
+Result<std::string> Node::produce(std::string_view queue, std::string_view data,
+                                  const ProduceOptions& options) {
     if (!impl_->started()) return make_error(Errc::not_started);
     if (!is_valid_queue_name(queue)) return make_error(Errc::bad_queue, std::string{queue});
     if (!json::is_valid(data)) return make_error(Errc::bad_data);
+    constexpr std::int64_t kYearMs = 365LL * 24 * 3600 * 1000;
+    if (options.delay.count() < 0 || options.delay.count() > kYearMs || options.deliver_at_ms < 0)
+        return make_error(Errc::bad_timeout, "delay must be 0 to 365 days, deliver_at_ms not negative");
+    if (options.delay.count() > 0 && options.deliver_at_ms > 0)
+        return make_error(Errc::bad_timeout, "give delay or deliver_at_ms, not both");
     {
         std::lock_guard lock{impl_->edges_mutex_};
         if (impl_->edge_count_ == 0) return make_error(Errc::no_edge);
     }
-    impl_->on_thread([impl = impl_.get(), q = std::string{queue}, d = std::string{data},
-                      to = options.to] { impl->send_produce(q, d, to); });
+    const std::int64_t deliver_at =
+        options.delay.count() > 0 ? now_ms() + options.delay.count() : options.deliver_at_ms;
+    std::string id = new_message_id();
+    impl_->on_thread([impl = impl_.get(), id, q = std::string{queue}, d = std::string{data},
+                      to = options.to, deliver_at] { impl->send_produce(id, q, d, to, deliver_at); });
+    return id;
+}
+
+Result<std::string> Node::call(std::string_view op, std::string_view args_json,
+                               std::chrono::milliseconds timeout) {
+    if (!impl_->started()) return make_error(Errc::not_started);
+    if (impl_->mesh_->on_mesh_thread())
+        return make_error(Errc::not_allowed,
+                          "a call waits for the edge's answer, which arrives on the handler's "
+                          "thread: call from your own thread, not from a handler");
+    std::future<Result<std::string>> answer;
+    std::uint64_t corr = 0;
+    {
+        std::lock_guard lock{impl_->calls_mutex_};
+        corr = impl_->next_corr_++;
+        answer = impl_->calls_[corr].get_future();
+    }
+    impl_->mesh_->post([impl = impl_.get(), corr, op = std::string{op}, args = std::string{args_json}] {
+        impl->send_call(corr, op, args);
+    });
+    if (answer.wait_for(timeout) != std::future_status::ready) {
+        std::lock_guard lock{impl_->calls_mutex_};
+        impl_->calls_.erase(corr);
+        return make_error(Errc::timed_out, std::string{op} + " got no answer within " +
+                                               std::to_string(timeout.count()) + " ms");
+    }
+    return answer.get();
+}
+
+Status Node::cancel(std::string_view id) {
+    auto result = call("cancel", "{\"id\":" + json::quote(id) + "}");
+    if (!result) return result.error();
     return {};
+}
+
+Result<FetchResult> Node::fetch(std::string_view queue, const FetchOptions& options) {
+    std::string args = "{\"queue\":" + json::quote(queue) + ",\"limit\":" + std::to_string(options.limit);
+    if (options.since_ms > 0) args += ",\"since\":" + std::to_string(options.since_ms);
+    else args += ",\"from\":" + std::to_string(options.from);
+    args += "}";
+    auto result = call("fetch", args);
+    if (!result) return result.error();
+    auto object = json::ObjectView::parse(*result);
+    if (!object) return object.error();
+    FetchResult out;
+    out.next = object->integer("next").value_or(0);
+    auto elements = json::array_elements(object->raw("messages").value_or("[]"));
+    if (!elements) return elements.error();
+    for (std::string_view element : *elements) {
+        auto m = json::ObjectView::parse(element);
+        if (!m) return m.error();
+        out.messages.push_back({m->string("id").value_or(""), m->integer("offset").value_or(0),
+                                m->string("client").value_or(""),
+                                std::string{m->raw("data").value_or("null")},
+                                m->integer("ts").value_or(0)});
+    }
+    return out;
 }
 
 bool Node::wait_for_edges(std::size_t count, std::chrono::milliseconds timeout) {

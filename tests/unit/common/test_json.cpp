@@ -333,3 +333,15 @@ TEST_CASE("special bytes are found at every offset of a long string", "[json]") 
         CHECK(json::quote(body) == "\"" + body + "\"");
     }
 }
+
+TEST_CASE("array elements come back as raw texts, nested ones whole", "[json]") {
+    auto elements = adashta::json::array_elements(R"( [1, "two", {"a":[3]}, [] , null] )");
+    REQUIRE(elements);
+    REQUIRE(elements->size() == 5);
+    CHECK((*elements)[1] == R"("two")");
+    CHECK((*elements)[2] == R"({"a":[3]})");
+    CHECK((*elements)[3] == "[]");
+    CHECK(adashta::json::array_elements("[]")->empty());
+    CHECK_FALSE(adashta::json::array_elements(R"({"a":1})"));
+    CHECK_FALSE(adashta::json::array_elements("[1,]"));
+}

@@ -39,6 +39,9 @@ struct DeliverFields {
     std::string_view data;    // JSON text
     std::int64_t created_ms = 0;
     bool fanout = false;  // node -> every client consuming queue
+    std::int64_t offset = 0;          // place in the queue's stream at the edge (0: none)
+    std::uint32_t receive_count = 0;  // edge -> node: 1 on first delivery
+    std::int64_t deliver_at_ms = 0;   // node -> edge: hold until then (0: now)
 };
 
 void encode_hello(flatbuffers::FlatBufferBuilder& fbb, const HelloFields& hello);
@@ -48,6 +51,11 @@ void encode_peer_list(flatbuffers::FlatBufferBuilder& fbb,
                       const std::vector<std::string>& endpoints);
 void encode_bye(flatbuffers::FlatBufferBuilder& fbb, std::string_view id);
 void encode_deliver(flatbuffers::FlatBufferBuilder& fbb, const DeliverFields& deliver);
+void encode_ack(flatbuffers::FlatBufferBuilder& fbb, std::string_view id, std::string_view queue);
+void encode_request(flatbuffers::FlatBufferBuilder& fbb, std::uint64_t corr, std::string_view op,
+                    std::string_view args_json);
+void encode_response(flatbuffers::FlatBufferBuilder& fbb, std::uint64_t corr, int code,
+                     std::string_view detail, std::string_view result_json);
 void encode_client_event(flatbuffers::FlatBufferBuilder& fbb, wire::ClientEventKind kind,
                          std::string_view client, bool resumed);
 

@@ -56,6 +56,18 @@ public:
         (void)from;
         (void)msg;
     }
+    virtual void on_ack(const PeerInfo& from, const wire::Ack& ack) {
+        (void)from;
+        (void)ack;
+    }
+    virtual void on_request(const PeerInfo& from, const wire::Request& request) {
+        (void)from;
+        (void)request;
+    }
+    virtual void on_response(const PeerInfo& from, const wire::Response& response) {
+        (void)from;
+        (void)response;
+    }
     virtual void on_client_event(const PeerInfo& from, const wire::ClientEvent& event) {
         (void)from;
         (void)event;
@@ -115,6 +127,7 @@ private:
     void handle_heartbeat(const std::string& from, const wire::Heartbeat& beat);
     void handle_peer_list(const wire::PeerList& list);
     void handle_bye(const std::string& from);
+    void handle_data(const PeerInfo& peer, const wire::Envelope& env);  // from a member
     void confirm(const std::string& id);   // the peer counts us as a member
 
     zmq::socket_t* dealer_for(const std::string& endpoint);

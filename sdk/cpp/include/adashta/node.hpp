@@ -51,6 +51,8 @@ struct Message {
     std::string client;           // the sender's client (session) id: reply to it
     std::string data;             // JSON text
     std::int64_t created_ms = 0;  // when the edge accepted it, ms since the epoch
+    std::int64_t offset = 0;      // its place in the queue's stream at the edge
+    std::uint32_t receive_count = 1;  // above 1: a redelivery (no ack came in time), same id
 };
 
 // A browser client connected to or disconnected from an edge.
@@ -61,6 +63,28 @@ struct ClientEvent {
 
 struct ProduceOptions {
     std::string to;  // client id; empty = every client consuming the queue
+    std::chrono::milliseconds delay{0};  // hold it at the edge this long
+    std::int64_t deliver_at_ms = 0;      // or until then (ms since the epoch); not both
+};
+
+// A message kept by the edge's store, as fetch returns it.
+struct StoredMessage {
+    std::string id;
+    std::int64_t offset = 0;
+    std::string client;  // the sender (client -> server) or the receiver (server -> one client)
+    std::string data;    // JSON text
+    std::int64_t created_ms = 0;
+};
+
+struct FetchOptions {
+    std::int64_t from = 0;      // first offset (0: the oldest kept)
+    std::int64_t since_ms = 0;  // or: created at or after (ms since the epoch); not both
+    std::size_t limit = 100;    // at most this many (up to 1000)
+};
+
+struct FetchResult {
+    std::vector<StoredMessage> messages;  // in offset order
+    std::int64_t next = 0;                // fetch from here for what comes after
 };
 
 struct PeerSummary {
@@ -95,10 +119,23 @@ public:
     void stop();
 
     // Sends data (JSON text) on queue to one client (options.to) or to every client
-    // consuming queue. Fails with not_started, bad_queue, bad_data, or no_edge; delivery to
-    // an online client is then as reliable as the connection it is on.
-    Status produce(std::string_view queue, std::string_view data,
-                   const ProduceOptions& options = {});
+    // consuming queue, now or later (delay, deliver_at_ms). Returns the message id (for
+    // cancel). The edge stores it: a client that is offline gets it when it resumes. Fails
+    // with not_started, bad_queue, bad_data, bad_timeout or no_edge.
+    Result<std::string> produce(std::string_view queue, std::string_view data,
+                                const ProduceOptions& options = {});
+    // Drops a scheduled message before its time. unknown_message when it was delivered
+    // already (or never existed). Blocks for the edge's answer: not from a handler.
+    Status cancel(std::string_view id);
+    // Reads what the edge keeps of queue (retention), even after it was consumed.
+    Result<FetchResult> fetch(std::string_view queue, const FetchOptions& options = {});
+
+    // A call to the store of an edge: op and a JSON object of arguments, answered with a
+    // JSON result (docs/protocol.md section 3 lists the ops). fetch, cancel and WorkQueues
+    // are typed wrappers. Fails with no_edge, timed_out, or the edge's error; never from a
+    // handler (the answer arrives on the handler's own thread: not_allowed).
+    Result<std::string> call(std::string_view op, std::string_view args_json,
+                             std::chrono::milliseconds timeout = std::chrono::seconds{10});
 
     // Waits until at least count edges are peers; false on timeout.
     bool wait_for_edges(std::size_t count, std::chrono::milliseconds timeout);

@@ -1,0 +1,273 @@
+#include "store_calls.hpp"
+
+#include <algorithm>
+
+#include "adashta/ids.hpp"
+#include "adashta/json.hpp"
+
+namespace adashta::edge {
+namespace {
+
+using json::ObjectView;
+
+// Reads an optional whole-number member; bad_timeout/bad_option when it is not one.
+Result<std::optional<std::int64_t>> optional_int(const ObjectView& args, std::string_view key,
+                                                 Errc code = Errc::bad_timeout) {
+    const auto raw = args.raw(key);
+    if (!raw || *raw == "null") return std::optional<std::int64_t>{};
+    const auto value = args.integer(key);
+    if (!value) return make_error(code, "\"" + std::string{key} + "\" must be a whole number");
+    return std::optional<std::int64_t>{*value};
+}
+
+Result<std::string> required_string(const ObjectView& args, std::string_view key) {
+    auto value = args.string(key);
+    if (!value) return make_error(Errc::bad_frame, "\"" + std::string{key} + "\" (a string) is missing");
+    return std::move(*value);
+}
+
+std::string job_json(const std::optional<store::ReceivedMessage>& job) {
+    if (!job) return "{}";
+    return "{\"id\":" + json::quote(job->id) + ",\"message\":" + json::quote(job->body) +
+           ",\"rc\":" + std::to_string(job->rc) + ",\"fr\":" + std::to_string(job->fr_ms) +
+           ",\"sent\":" + std::to_string(job->sent_ms) + "}";
+}
+
+std::string attributes_json(const store::QueueAttributes& a) {
+    return "{\"vt\":" + std::to_string(a.vt_ms) + ",\"delay\":" + std::to_string(a.delay_ms) +
+           ",\"maxsize\":" + std::to_string(a.maxsize) + ",\"totalrecv\":" + std::to_string(a.totalrecv) +
+           ",\"totalsent\":" + std::to_string(a.totalsent) + ",\"created\":" + std::to_string(a.created_ms) +
+           ",\"modified\":" + std::to_string(a.modified_ms) + ",\"msgs\":" + std::to_string(a.msgs) +
+           ",\"hiddenmsgs\":" + std::to_string(a.hiddenmsgs) + "}";
+}
+
+}  // namespace
+
+struct StoreCalls::Waiter {
+    std::string queue;
+    std::optional<std::int64_t> vt_ms;
+    std::int64_t deadline_ms = 0;
+    bool pop = false;
+    bool done = false;      // answered
+    bool waiting = false;   // in waiting_, with a timer of this round
+    std::uint64_t round = 0;
+    Reply reply;
+};
+
+void StoreCalls::run(Op op, Reply reply, std::string wakes) {
+    auto result = std::make_shared<std::string>();
+    store_.write([op = std::move(op), result](store::Tx& tx) { return op(tx, *result); },
+                 [this, reply = std::move(reply), result, wakes = std::move(wakes)](const Status& s) {
+                     if (!s) {
+                         reply(static_cast<int>(s.error().code), s.error().detail, {});
+                         return;
+                     }
+                     reply(0, {}, result->empty() ? "{}" : std::move(*result));
+                     if (!wakes.empty()) wake(wakes);
+                 });
+}
+
+void StoreCalls::call(std::string_view op, std::string_view args_json, Reply reply) {
+    auto parsed = ObjectView::parse(args_json.empty() ? std::string_view{"{}"} : args_json);
+    if (!parsed) {
+        reply(static_cast<int>(Errc::bad_json), parsed.error().detail, {});
+        return;
+    }
+    const ObjectView& args = *parsed;
+    auto fail = [&](const Error& e) { reply(static_cast<int>(e.code), e.detail, {}); };
+
+    if (op == "wq.list") {
+        return run([](store::Tx& tx, std::string& out) -> Status {
+            auto names = tx.work.list_queues();
+            if (!names) return names.error();
+            out = "{\"queues\":[";
+            for (std::size_t i = 0; i < names->size(); ++i)
+                out += (i ? "," : "") + json::quote((*names)[i]);
+            out += "]}";
+            return {};
+        }, std::move(reply));
+    }
+    if (op == "cancel") {
+        auto id = required_string(args, "id");
+        if (!id) return fail(id.error());
+        return run([id = *id](store::Tx& tx, std::string&) { return tx.streams.cancel(id); },
+                   std::move(reply));
+    }
+    if (op == "fetch") {
+        auto queue = required_string(args, "queue");
+        auto from = optional_int(args, "from", Errc::bad_frame);
+        auto since = optional_int(args, "since", Errc::bad_frame);
+        auto limit = optional_int(args, "limit", Errc::bad_frame);
+        if (!queue) return fail(queue.error());
+        for (const auto* r : {&from, &since, &limit})
+            if (!*r) return fail(r->error());
+        store::ReadFilter filter;
+        filter.from_offset = from->value_or(0);
+        filter.since_ms = since->value_or(0);
+        filter.limit = static_cast<std::size_t>(std::clamp<std::int64_t>(limit->value_or(100), 1, store::kMaxRead));
+        filter.everything = true;  // a server node sees every message of the queue
+        return run([queue = *queue, filter](store::Tx& tx, std::string& out) -> Status {
+            auto read = tx.streams.read(queue, filter, tx.now_ms);
+            if (!read) return read.error();
+            out = "{\"messages\":[";
+            std::int64_t next = std::max<std::int64_t>(filter.from_offset, 1);
+            for (std::size_t i = 0; i < read->size(); ++i) {
+                const auto& m = (*read)[i];
+                out += (i ? ",{\"id\":" : "{\"id\":") + json::quote(m.id) +
+                       ",\"offset\":" + std::to_string(m.offset) + ",\"client\":" + json::quote(m.client) +
+                       ",\"data\":" + m.data + ",\"ts\":" + std::to_string(m.created_ms) + "}";
+                next = m.offset + 1;
+            }
+            out += "],\"next\":" + std::to_string(next) + "}";
+            return {};
+        }, std::move(reply));
+    }
+
+    // The work-queue operations all name their queue qname, as in RSMQ.
+    auto qname = required_string(args, "qname");
+    if (!qname) return fail(qname.error());
+    const std::string queue = *qname;
+    auto vt = optional_int(args, "vt");
+    auto delay = optional_int(args, "delay");
+    auto maxsize = optional_int(args, "maxsize", Errc::bad_option);
+    for (const auto* r : {&vt, &delay, &maxsize})
+        if (!*r) return fail(r->error());
+
+    if (op == "wq.create") {
+        store::QueueOptions options;
+        if (*vt) options.vt_ms = **vt;
+        if (*delay) options.delay_ms = **delay;
+        if (*maxsize) options.maxsize = **maxsize;
+        return run([queue, options](store::Tx& tx, std::string&) {
+            return tx.work.create_queue(queue, options, tx.now_ms);
+        }, std::move(reply));
+    }
+    if (op == "wq.drop")
+        return run([queue](store::Tx& tx, std::string&) { return tx.work.delete_queue(queue); },
+                   std::move(reply), queue);
+    if (op == "wq.attributes")
+        return run([queue](store::Tx& tx, std::string& out) -> Status {
+            auto a = tx.work.queue_attributes(queue, tx.now_ms);
+            if (!a) return a.error();
+            out = attributes_json(*a);
+            return {};
+        }, std::move(reply));
+    if (op == "wq.set")
+        return run([queue, changes = store::QueueOptionChanges{*vt, *delay, *maxsize}](
+                       store::Tx& tx, std::string& out) -> Status {
+            auto a = tx.work.set_queue_attributes(queue, changes, tx.now_ms);
+            if (!a) return a.error();
+            out = attributes_json(*a);
+            return {};
+        }, std::move(reply));
+    if (op == "wq.send") {
+        auto message = required_string(args, "message");
+        if (!message) return fail(message.error());
+        return run([queue, body = *message, d = *delay](store::Tx& tx, std::string& out) -> Status {
+            auto id = tx.work.send(queue, body, d, tx.now_ms);
+            if (!id) return id.error();
+            out = "{\"id\":" + json::quote(*id) + "}";
+            return {};
+        }, std::move(reply), queue);
+    }
+    if (op == "wq.delete") {
+        auto id = required_string(args, "id");
+        if (!id) return fail(id.error());
+        return run([queue, id = *id](store::Tx& tx, std::string& out) -> Status {
+            auto deleted = tx.work.delete_message(queue, id);
+            if (!deleted) return deleted.error();
+            out = *deleted ? "{\"deleted\":true}" : "{\"deleted\":false}";
+            return {};
+        }, std::move(reply));
+    }
+    if (op == "wq.visibility") {
+        auto id = required_string(args, "id");
+        if (!id) return fail(id.error());
+        if (!*vt) return fail(make_error(Errc::bad_timeout, "\"vt\" is missing"));
+        return run([queue, id = *id, v = **vt](store::Tx& tx, std::string&) {
+            return tx.work.change_visibility(queue, id, v, tx.now_ms);
+        }, std::move(reply), queue);
+    }
+    if (op == "wq.receive" || op == "wq.pop") {
+        auto wait = optional_int(args, "wait");
+        if (!wait) return fail(wait.error());
+        const std::int64_t wait_ms = wait->value_or(0);
+        if (wait_ms < 0 || wait_ms > kMaxWaitMs)
+            return fail(make_error(Errc::bad_timeout, "\"wait\" must be 0 to " +
+                                                          std::to_string(kMaxWaitMs) + " ms"));
+        return receive(queue, *vt, wait_ms, op == "wq.pop", std::move(reply));
+    }
+    fail(make_error(Errc::unknown_type, "no store call named \"" + std::string{op} + "\""));
+}
+
+void StoreCalls::receive(std::string queue, std::optional<std::int64_t> vt_ms,
+                         std::int64_t wait_ms, bool pop, Reply reply) {
+    auto waiter = std::make_shared<Waiter>();
+    waiter->queue = std::move(queue);
+    waiter->vt_ms = vt_ms;
+    waiter->deadline_ms = now_ms() + wait_ms;
+    waiter->pop = pop;
+    waiter->reply = std::move(reply);
+    attempt(waiter);
+}
+
+// One try at receiving for a waiter; if nothing is there and it may wait, it waits for a
+// send, a visibility change, the next hidden message's time, or its deadline.
+void StoreCalls::attempt(const std::shared_ptr<Waiter>& waiter) {
+    struct Outcome {
+        std::optional<store::ReceivedMessage> job;
+        std::optional<std::int64_t> next_visible;
+    };
+    auto outcome = std::make_shared<Outcome>();
+    store_.write(
+        [waiter, outcome](store::Tx& tx) -> Status {
+            auto job = waiter->pop ? tx.work.pop(waiter->queue, tx.now_ms)
+                                   : tx.work.receive(waiter->queue, waiter->vt_ms, tx.now_ms);
+            if (!job) return job.error();
+            outcome->job = std::move(*job);
+            if (!outcome->job) {
+                auto next = tx.work.next_visible_ms(waiter->queue);
+                if (next) outcome->next_visible = *next;
+            }
+            return {};
+        },
+        [this, waiter, outcome](const Status& status) {
+            if (waiter->done) return;
+            const std::int64_t now = now_ms();
+            if (!status || outcome->job || now >= waiter->deadline_ms) {
+                waiter->done = true;
+                if (!status)
+                    waiter->reply(static_cast<int>(status.error().code), status.error().detail, {});
+                else
+                    waiter->reply(0, {}, job_json(outcome->job));
+                return;
+            }
+            // Wait: a send or visibility change on the queue (wake), the next hidden message's
+            // time, or the deadline, whichever comes first; only one of them retries.
+            waiter->waiting = true;
+            const std::uint64_t round = ++waiter->round;
+            waiting_[waiter->queue].push_back(waiter);
+            std::int64_t until = waiter->deadline_ms;
+            if (outcome->next_visible) until = std::min(until, std::max(*outcome->next_visible, now));
+            store_.after(std::chrono::milliseconds{until - now}, [this, waiter, round] {
+                if (!waiter->waiting || waiter->round != round) return;
+                waiter->waiting = false;
+                std::erase(waiting_[waiter->queue], waiter);
+                attempt(waiter);
+            });
+        });
+}
+
+void StoreCalls::wake(const std::string& queue) {
+    auto it = waiting_.find(queue);
+    if (it == waiting_.end()) return;
+    auto waiters = std::move(it->second);
+    waiting_.erase(it);
+    for (auto& waiter : waiters) {
+        if (!waiter->waiting) continue;
+        waiter->waiting = false;
+        attempt(waiter);
+    }
+}
+
+}  // namespace adashta::edge

@@ -1,0 +1,131 @@
+// adashta::store::Store — the edge's durable state on one thread. It owns the SQLite
+// database and runs every change in group-committed transactions: all the work that arrived
+// while the previous commit ran goes into the next BEGIN IMMEDIATE ... COMMIT, each piece in
+// its own savepoint so one bad request fails alone. A completion runs only after its
+// transaction committed, so "done" means durable (against a crash of the process: WAL with
+// synchronous=NORMAL; --durable adds fsync on every commit for power loss).
+//
+// In the same transactions the store hands out what has come due: client messages to
+// deliver or redeliver to nodes (Events::on_due) and scheduled messages whose time came
+// (Events::on_scheduled), and it expires old messages a bounded slice at a time.
+//
+//   auto store = Store::open({.path = "adashta-data/store.db"}, events);
+//   (*store)->write([m](Tx& tx) { return tx.streams.append(m, tx.now_ms).status(); },
+//                   [](const Status& s) { /* committed, or why not */ });
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <queue>
+#include <tuple>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "adashta/result.hpp"
+#include "adashta/store/queue_settings.hpp"
+#include "adashta/store/sqlite.hpp"
+#include "adashta/store/streams.hpp"
+#include "adashta/store/work_queues.hpp"
+
+namespace adashta::store {
+
+struct StoreOptions {
+    std::string path;                                    // the SQLite file
+    bool durable = false;                                // fsync every commit
+    std::map<std::string, QueueSettings> queues;         // settings from the config file
+    std::size_t expire_budget = 2000;                    // rows one expiry slice may delete
+    std::chrono::milliseconds expire_every{200};         // how often a slice runs
+    std::size_t due_batch = 1000;                        // due messages handed out per batch
+};
+
+// What one piece of work sees: the store's parts and the batch's clock.
+struct Tx {
+    Streams& streams;
+    WorkQueues& work;
+    std::int64_t now_ms;
+};
+
+// Callbacks from the store thread. They must not block: hand the work to another thread.
+class StoreEvents {
+public:
+    virtual ~StoreEvents() = default;
+    // Client messages whose (re)delivery time came; their receive counts are already counted.
+    virtual void on_due(std::vector<Due> due) { (void)due; }
+    // Server messages held for a later time whose time came, in time order.
+    virtual void on_scheduled(std::vector<StoredMessage> messages) { (void)messages; }
+    // Messages that used up their receives: moved to a dead-letter queue or dropped.
+    virtual void on_dead_lettered(std::vector<Due> messages) { (void)messages; }
+};
+
+struct StoreStats {
+    std::atomic<std::uint64_t> commits{0};       // transactions committed
+    std::atomic<std::uint64_t> writes{0};        // pieces of work committed
+    std::atomic<std::uint64_t> failed{0};        // pieces of work that failed
+    std::atomic<std::uint64_t> expired{0};       // rows removed by expiry
+    std::atomic<std::uint64_t> redelivered{0};   // due messages with receive count > 1
+};
+
+class Store {
+public:
+    using Work = std::function<Status(Tx&)>;
+    using Done = std::function<void(const Status&)>;
+
+    // Opens or creates the database, applies the configured queue settings, and starts the
+    // thread. Fails with storage_corrupt (not a database, or a newer schema), storage_full or
+    // storage_failed, with the path in the detail.
+    static Result<std::unique_ptr<Store>> open(StoreOptions options, StoreEvents& events);
+    ~Store();  // finishes the work already queued, then stops
+    Store(const Store&) = delete;
+    Store& operator=(const Store&) = delete;
+
+    // Queues work for the next transaction; done (may be empty) runs on the store thread
+    // after the commit with the work's own status, or the commit's failure. Thread-safe.
+    void write(Work work, Done done = {});
+    // Runs fn on the store thread once delay has passed (long-poll deadlines, retries).
+    // Thread-safe.
+    void after(std::chrono::milliseconds delay, std::function<void()> fn);
+    // Something changed the clock's plan (a new schedule far from now): recompute wake-ups.
+    void wake();
+
+    const StoreStats& stats() const { return stats_; }
+
+private:
+    Store(StoreOptions options, StoreEvents& events);
+    void run();
+    void run_batch(std::vector<std::pair<Work, Done>>& batch);
+    std::chrono::steady_clock::time_point next_wake() const;
+    void refresh_next_due();
+
+    StoreOptions options_;
+    StoreEvents& events_;
+    std::unique_ptr<Db> db_;
+    std::unique_ptr<Streams> streams_;
+    std::unique_ptr<WorkQueues> work_;
+    StoreStats stats_;
+    std::chrono::steady_clock::time_point next_expire_{};
+    std::int64_t next_due_ms_ = 0;        // 0: nothing pending; refreshed after each batch
+
+    struct Timer {
+        std::chrono::steady_clock::time_point at;
+        std::uint64_t seq;                // keeps timers with the same time in order
+        std::function<void()> fn;
+        bool operator>(const Timer& o) const { return std::tie(at, seq) > std::tie(o.at, o.seq); }
+    };
+
+    std::mutex mutex_;                    // guards queue_, timers_, timer_seq_, stopping_
+    std::condition_variable wakeup_;
+    std::vector<std::pair<Work, Done>> queue_;
+    std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
+    std::uint64_t timer_seq_ = 0;
+    bool stopping_ = false;
+    std::thread thread_;
+};
+
+}  // namespace adashta::store

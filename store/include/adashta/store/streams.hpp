@@ -1,0 +1,269 @@
+// The edge's durable streams: every queue is an append-only stream of messages with offsets
+// 1, 2, 3, ... that are never reused, kept for the queue's retention time and up to its
+// maximum count. On top of the stream:
+// - client -> server messages wait in `pending` until a node acknowledges them, and are
+//   delivered again after the visibility timeout (take_due / ack), up to max_receive times,
+//   then moved to the dead-letter queue;
+// - server -> client messages for later (deliver_at in the future) wait in `scheduled` and
+//   enter the stream, with their offset, when they are due (take_scheduled);
+// - clients read what they missed, in offset order, seeing messages for everyone and their
+//   own (read), and learn about gaps retention made (oldest_offset).
+//
+//   auto streams = Streams::open(*db);            // creates the tables if missing
+//   Transaction tx{*db};                          // the caller's group commit
+//   StoredMessage m{.id = new_message_id(), .queue = "orders", .client = session,
+//                   .data = R"({"sku":1})"};
+//   auto offset = streams->append(m, now_ms());   // 1, 2, ...
+//   auto due = streams->take_due(now_ms(), 100);  // deliver due->due, then ack(id) each
+//   (void)tx.commit();                            // only now is any of it durable
+//
+// Contracts that hold for every method:
+// - Transactions belong to the caller: methods never BEGIN or COMMIT. Each writing method
+//   runs under its own SAVEPOINT, so it is all-or-nothing inside the caller's transaction:
+//   after any error it has written nothing and the transaction can go on (unless SQLite
+//   itself rolled the whole transaction back, as it may on storage_full). Called outside a
+//   transaction, each method is its own transaction. Nothing is durable, and nothing may be
+//   acknowledged to anyone, before the caller's COMMIT succeeds. Reads see this
+//   connection's uncommitted writes.
+// - Time comes in as now_ms (ms since the Unix epoch); nothing here reads the clock. A
+//   time t has come when t <= now_ms, so nothing is delivered early.
+// - Ids: a message id is unique within its queue; appending an id the queue already holds
+//   returns the stored message's offset and stores nothing (a producer's retry after a
+//   lost ack). ack / extend / release / cancel find a message by id alone: the edge gives
+//   client messages fresh ids, so an id names one message (if two queues did hold the same
+//   id, these act on both).
+// - Errors come from the catalogue: bad_queue, bad_session, bad_frame, bad_timeout,
+//   message_too_large, unknown_message, storage_full / storage_corrupt / storage_failed.
+// - Not thread-safe: a Streams belongs to the thread that owns its Db.
+//
+// Settings are cached in memory. Streams installs the connection's rollback hook
+// (sqlite3_rollback_hook) to drop the cache when a transaction that changed settings is
+// rolled back; nothing else may install one on this Db. A caller that rolls back to a
+// savepoint of its own around set_settings() must call forget_cached().
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "adashta/result.hpp"
+#include "adashta/store/queue_settings.hpp"
+#include "adashta/store/sqlite.hpp"
+
+namespace adashta::store {
+
+// Most messages one read() returns.
+inline constexpr std::size_t kMaxRead = 1000;
+// Longest message id, in bytes.
+inline constexpr std::size_t kMaxIdBytes = 128;
+
+enum class Direction : int {
+    to_server = 0,  // a client's message for a node; waits in pending until acknowledged
+    to_client = 1,  // a node's message for one client
+    to_all = 2,     // a node's message for every client consuming the queue
+};
+
+struct StoredMessage {
+    std::string id;                  // unique within the queue; see "Ids" above
+    std::string queue;               // the stream it belongs to
+    std::int64_t offset = 0;         // its place in the stream, from 1; 0 while scheduled
+    Direction direction = Direction::to_server;  // who it is for
+    std::string client;              // sender (to_server), target session (to_client), "" (to_all)
+    std::string data;                // JSON text, stored as given
+    std::int64_t created_ms = 0;     // when it was produced; append() sets now_ms if 0
+    std::int64_t deliver_at_ms = 0;  // not delivered before this; 0 = at once
+};
+
+// What read() returns: offset order, never more than kMaxRead.
+struct ReadFilter {
+    std::int64_t from_offset = 0;    // first offset wanted; 0 = the oldest retained
+    std::int64_t since_ms = 0;       // > 0: only messages stored at or after this time
+    std::size_t limit = 100;         // most messages wanted; capped at kMaxRead
+    std::string session;             // the reading client: sees to_all and its own to_client
+    bool everything = false;         // a server-side reader: every direction, every client
+    bool include_scheduled = false;  // with everything: also to_server messages not yet due
+};
+
+// A client message to hand to a node, or one that used up its receives.
+struct Due {
+    StoredMessage message;           // direction to_server; client is the sender
+    std::int64_t receive_count = 0;  // deliveries so far, this one included
+    std::string moved_to;            // dead-lettered only: the queue it went to ("" = dropped)
+};
+
+struct DueBatch {
+    std::vector<Due> due;            // deliver each to a node; ack() when the node acks
+    std::vector<Due> dead_lettered;  // received max_receive times already: moved or dropped
+};
+
+// A queue the store knows: one that was configured or has had a message.
+struct QueueInfo {
+    std::string name;               // the queue's name
+    QueueSettings settings;         // the settings in force
+    bool configured = false;        // set by set_settings(), not the defaults
+    std::int64_t next_offset = 1;   // the offset the next message will get
+};
+
+class Streams {
+public:
+    // Creates the tables if missing (schema version 1, kept in `meta`) and prepares every
+    // statement. `defaults` are the settings of queues nobody configured (validated by the
+    // caller). Runs in the caller's transaction if one is open, else in its own.
+    // storage_corrupt when the database was written by a newer Adashta or its tables have a
+    // shape this build does not know. db must outlive the Streams.
+    static Result<std::unique_ptr<Streams>> open(Db& db, QueueSettings defaults = {});
+    ~Streams();
+    Streams(const Streams&) = delete;
+    Streams& operator=(const Streams&) = delete;
+
+    // --- settings ---------------------------------------------------------------------
+    // The queue's settings, or the defaults if it was never configured. From memory.
+    QueueSettings settings(std::string_view queue);
+    // Stores the queue's settings (validated: bad_queue, bad_timeout, bad_option). They
+    // apply at once to reads, receives and max_messages; a new retention applies to
+    // messages appended from now on (messages expire in offset order, so a shorter
+    // retention takes effect once the older messages have gone).
+    Status set_settings(std::string_view queue, const QueueSettings& settings);
+    // Every known queue, by name.
+    Result<std::vector<QueueInfo>> queues();
+
+    // --- writing ----------------------------------------------------------------------
+    // Stores `message` and returns its offset, also written to message.offset. Sets
+    // created_ms (if 0) and deliver_at_ms (the queue's delay, if it was 0) in `message`.
+    // - to_server: gets a pending entry, visible at deliver_at (or now).
+    // - to_client / to_all due now: enters the stream; deliver it to the clients online.
+    // - to_client / to_all with deliver_at in the future: waits in `scheduled` and gets its
+    //   offset when take_scheduled() returns it; append returns 0.
+    // A queue need not exist first. A duplicate id returns the first copy's offset (0 if
+    // it is still scheduled) and changes nothing.
+    // Errors: bad_queue, bad_frame (empty or too long id), bad_session (to_client without
+    // a valid target), bad_timeout (deliver_at beyond 365 days, or a to_server deliver_at
+    // beyond the queue's retention, which would expire it before it is due),
+    // message_too_large (data over max_message_bytes), storage_*.
+    // client_schedule is the caller's rule: append stores the deliver_at it is given.
+    Result<std::int64_t> append(StoredMessage& message, std::int64_t now_ms);
+
+    // --- client -> server work ----------------------------------------------------------
+    // Takes up to `limit` pending messages whose visible_at <= now_ms, earliest first (then
+    // by queue and offset). Each one's receive count goes up by one and it stays hidden
+    // until now_ms + its queue's visibility timeout. A message that was already received
+    // max_receive times (when that is > 0) is not delivered again: it leaves pending and is
+    // appended to the queue's dead-letter queue as a new to_server message with the same
+    // id, client and data (or, without a dead-letter queue, stays in the stream only), and
+    // is listed in dead_lettered.
+    Result<DueBatch> take_due(std::int64_t now_ms, std::size_t limit);
+    // A node acknowledged the message: it leaves pending (it stays in the stream).
+    // unknown_message when it is not pending: acknowledged already (a duplicate), expired,
+    // dead-lettered, or never there. Callers may treat that as harmless.
+    Status ack(std::string_view id);
+    // Changes when a pending message is next due (a longer visibility, or 0-now to release
+    // it at once); the receive count stays. unknown_message when it is not pending.
+    Status extend(std::string_view id, std::int64_t visible_at_ms);
+    // Undoes a take_due() the caller could not deliver (no node could take it): the receive
+    // count goes back down by one and the message is due again at visible_at_ms.
+    // unknown_message when it is not pending.
+    Status release(std::string_view id, std::int64_t visible_at_ms);
+    // Pending messages of the queue, in flight or waiting. O(count).
+    Result<std::int64_t> pending_count(std::string_view queue);
+    // The earliest visible_at of any pending message; empty when none. Sleep until then.
+    Result<std::optional<std::int64_t>> next_due_ms();
+
+    // --- scheduled server -> client messages ------------------------------------------
+    // Up to `limit` scheduled messages whose deliver_at <= now_ms, in deliver_at order
+    // (then the order they were appended), each now appended to its stream with an offset;
+    // deliver them to the clients online (the others read them when they come back).
+    Result<std::vector<StoredMessage>> take_scheduled(std::int64_t now_ms, std::size_t limit);
+    // The earliest deliver_at in `scheduled`; empty when none.
+    Result<std::optional<std::int64_t>> next_scheduled_ms();
+    // Cancels a message that was not delivered yet: a scheduled to_client / to_all one, or a
+    // to_server one that no node has received yet (scheduled or waiting for a consumer). It
+    // is removed entirely, so a later read() never shows it. unknown_message when there is
+    // nothing to cancel: delivered already, or unknown.
+    Status cancel(std::string_view id);
+
+    // --- reading ----------------------------------------------------------------------
+    // The queue's retained messages from filter.from_offset (or the first stored at or
+    // after since_ms), in offset order, at most min(limit, kMaxRead). A client reader sees
+    // to_all messages and to_client messages for filter.session only; expired messages and
+    // messages beyond max_messages are never returned, even before expire() deleted them.
+    // An unknown queue reads as empty. bad_queue for an invalid name.
+    Result<std::vector<StoredMessage>> read(std::string_view queue, const ReadFilter& filter,
+                                            std::int64_t now_ms);
+    // The lowest offset from which nothing has been lost to retention: a reader that asks
+    // for offsets from F < oldest_offset has a gap [F, oldest_offset - 1] and must be told
+    // (the gap may hold messages that were not for it; it cannot hold any it can still
+    // read). next_offset when nothing is retained; 1 for an unknown queue. O(log n).
+    Result<std::int64_t> oldest_offset(std::string_view queue, std::int64_t now_ms);
+    // The offset the queue's next message will get; 1 for an unknown queue. A reader that
+    // read to the end can resume from here without being told about gaps that were never
+    // its messages.
+    Result<std::int64_t> next_offset(std::string_view queue);
+
+    // --- retention --------------------------------------------------------------------
+    // Deletes at most `budget` messages that are past their retention time or beyond their
+    // queue's max_messages (oldest first), with pending entries of the deleted ones, using
+    // index range deletes only. Returns how many it deleted; when that equals budget there
+    // may be more, so call again (in a later transaction, to let writes in between).
+    Result<std::size_t> expire(std::int64_t now_ms, std::size_t budget);
+
+    // Drops the settings cache; the next call reloads it. Only needed after rolling back to
+    // a savepoint of the caller's own that covered a set_settings().
+    void forget_cached() { stale_ = true; }
+
+private:
+    struct Statements;  // every prepared statement, made once by open()
+    class Savepoint;    // SAVEPOINT ... RELEASE around one writing call
+    struct NameHash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const {
+            return std::hash<std::string_view>{}(s);
+        }
+    };
+    struct Slot {                 // where append() puts a message in a stream
+        std::int64_t offset = 0;  // its offset
+        std::int64_t time_ms = 0;  // when it entered the stream (never below an earlier one)
+    };
+
+    Streams(Db& db, QueueSettings defaults);
+    // Reloads the cache after a rollback (see stale_).
+    Status refresh();
+    // The queue's row id, from the cache or the table; created when `create` (else empty).
+    Result<std::optional<std::int64_t>> queue_id(std::string_view queue, bool create);
+    // Appends m (its offset not set yet) to the stream of queue `id`, with a pending entry if
+    // it is to_server; the caller checked everything and holds a savepoint.
+    Result<Slot> store_in_stream(std::int64_t id, const QueueSettings& settings,
+                                 StoredMessage& m, std::int64_t now_ms);
+    // Moves a message that used up max_receive to its dead-letter queue (or drops it).
+    Status dead_letter(Due& due, std::int64_t now_ms);
+    // The first offset from `from` on whose message was stored at or after since_ms.
+    Result<std::int64_t> first_offset_since(std::int64_t id, std::int64_t from,
+                                            std::int64_t end, std::int64_t since_ms);
+    Result<std::int64_t> oldest_of(std::int64_t id, std::int64_t next, std::int64_t max_messages,
+                                   std::int64_t now_ms);
+    Result<std::int64_t> next_offset_of(std::int64_t id);
+    Result<std::size_t> expire_by_time(std::int64_t now_ms, std::size_t budget);
+    Result<std::size_t> expire_by_count(std::size_t budget);
+
+    Db& db_;
+    std::unique_ptr<Statements> sql_;
+    QueueSettings defaults_;  // settings of queues nobody configured
+    // Configured queues' settings (queues.configured = 1), all loaded at open().
+    std::map<std::string, QueueSettings, std::less<>> configured_;
+    // name -> queues.queue_id for queues used since the last refresh.
+    std::unordered_map<std::string, std::int64_t, NameHash, std::equal_to<>> ids_;
+    // Queues that may hold more than max_messages; expire() trims them. A superset is fine.
+    std::unordered_set<std::int64_t> over_count_;
+    bool seed_over_count_ = true;  // fill over_count_ from the table at the next expire()
+    // True when a rollback may have undone what the caches hold: the rollback hook sets it,
+    // and so does a failed call that rolled its savepoint back.
+    bool stale_ = false;
+};
+
+}  // namespace adashta::store

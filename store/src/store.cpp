@@ -1,0 +1,165 @@
+#include "adashta/store/store.hpp"
+
+#include <algorithm>
+
+#include "adashta/ids.hpp"
+#include "adashta/log.hpp"
+
+namespace adashta::store {
+
+using SteadyClock = std::chrono::steady_clock;
+
+Result<std::unique_ptr<Store>> Store::open(StoreOptions options, StoreEvents& events) {
+    std::unique_ptr<Store> store{new Store{std::move(options), events}};
+    auto db = Db::open(store->options_.path, store->options_.durable);
+    if (!db) return db.error();
+    store->db_ = std::move(*db);
+    auto streams = Streams::open(*store->db_);
+    if (!streams) return streams.error();
+    store->streams_ = std::move(*streams);
+    auto work = WorkQueues::open(*store->db_);
+    if (!work) return work.error();
+    store->work_ = std::move(*work);
+    {
+        Transaction tx{*store->db_};
+        if (!tx.began()) return tx.begin_status().error();
+        for (const auto& [queue, settings] : store->options_.queues)
+            if (auto ok = store->streams_->set_settings(queue, settings); !ok) return ok.error();
+        if (auto ok = tx.commit(); !ok) return ok.error();
+    }
+    store->refresh_next_due();  // overdue messages from before a restart go out at once
+    store->thread_ = std::thread{[s = store.get()] { s->run(); }};
+    return store;
+}
+
+Store::Store(StoreOptions options, StoreEvents& events)
+    : options_(std::move(options)), events_(events) {}
+
+Store::~Store() {
+    {
+        std::lock_guard lock{mutex_};
+        stopping_ = true;
+    }
+    wakeup_.notify_one();
+    if (thread_.joinable()) thread_.join();
+}
+
+void Store::write(Work work, Done done) {
+    {
+        std::lock_guard lock{mutex_};
+        queue_.emplace_back(std::move(work), std::move(done));
+    }
+    wakeup_.notify_one();
+}
+
+void Store::after(std::chrono::milliseconds delay, std::function<void()> fn) {
+    {
+        std::lock_guard lock{mutex_};
+        timers_.push({SteadyClock::now() + delay, timer_seq_++, std::move(fn)});
+    }
+    wakeup_.notify_one();
+}
+
+void Store::wake() { wakeup_.notify_one(); }
+
+void Store::refresh_next_due() {
+    std::optional<std::int64_t> next;
+    for (auto candidate : {streams_->next_due_ms(), streams_->next_scheduled_ms()})
+        if (candidate && *candidate && (!next || **candidate < *next)) next = **candidate;
+    next_due_ms_ = next ? std::max<std::int64_t>(*next, 1) : 0;
+}
+
+SteadyClock::time_point Store::next_wake() const {
+    auto wake = next_expire_;
+    if (next_due_ms_ > 0) {
+        const auto in = std::chrono::milliseconds{std::max<std::int64_t>(0, next_due_ms_ - now_ms())};
+        wake = std::min(wake, SteadyClock::now() + in);
+    }
+    if (!timers_.empty()) wake = std::min(wake, timers_.top().at);
+    return wake;
+}
+
+void Store::run() {
+    next_expire_ = SteadyClock::now() + options_.expire_every;
+    std::vector<std::pair<Work, Done>> batch;
+    std::vector<std::function<void()>> fired;
+    for (;;) {
+        {
+            std::unique_lock lock{mutex_};
+            wakeup_.wait_until(lock, next_wake(), [&] {
+                return stopping_ || !queue_.empty() || SteadyClock::now() >= next_wake();
+            });
+            batch.swap(queue_);
+            const auto now = SteadyClock::now();
+            while (!timers_.empty() && timers_.top().at <= now) {
+                fired.push_back(timers_.top().fn);
+                timers_.pop();
+            }
+            if (stopping_ && batch.empty()) return;
+        }
+        for (auto& fn : fired) fn();
+        fired.clear();
+        run_batch(batch);
+        batch.clear();
+    }
+}
+
+void Store::run_batch(std::vector<std::pair<Work, Done>>& batch) {
+    const std::int64_t now = now_ms();
+    const bool expire_now = SteadyClock::now() >= next_expire_;
+    const bool due_now = next_due_ms_ > 0 && next_due_ms_ <= now;
+    if (batch.empty() && !expire_now && !due_now) return;
+
+    std::vector<Status> results(batch.size());
+    std::vector<Due> due;
+    std::vector<StoredMessage> scheduled;
+    std::vector<Due> dead;
+    std::size_t expired = 0;
+    Status committed;
+    {
+        Transaction tx{*db_};
+        committed = tx.begin_status();
+        if (committed) {
+            Tx ctx{*streams_, *work_, now};
+            for (std::size_t i = 0; i < batch.size(); ++i) {
+                // Each piece in its own savepoint: one that fails leaves no trace and
+                // does not take the others down with it.
+                (void)db_->exec("SAVEPOINT work");
+                results[i] = batch[i].first(ctx);
+                if (!results[i]) (void)db_->exec("ROLLBACK TO work");
+                (void)db_->exec("RELEASE work");
+            }
+            if (auto taken = streams_->take_due(now, options_.due_batch); taken) {
+                due = std::move(taken->due);
+                dead = std::move(taken->dead_lettered);
+            }
+            if (auto taken = streams_->take_scheduled(now, options_.due_batch); taken)
+                scheduled = std::move(*taken);
+            if (expire_now)
+                if (auto n = streams_->expire(now, options_.expire_budget); n) expired = *n;
+            committed = tx.commit();
+        }
+    }
+    if (expire_now) next_expire_ = SteadyClock::now() + options_.expire_every;
+    refresh_next_due();
+
+    if (!committed) {
+        log::error("store", "commit failed: " + committed.error().to_string());
+        stats_.failed += batch.size();
+        for (auto& [work, done] : batch)
+            if (done) done(committed);
+        return;
+    }
+    ++stats_.commits;
+    stats_.expired += expired;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+        if (results[i]) ++stats_.writes;
+        else ++stats_.failed;
+        if (batch[i].second) batch[i].second(results[i]);
+    }
+    if (!due.empty()) events_.on_due(std::move(due));
+    if (!scheduled.empty()) events_.on_scheduled(std::move(scheduled));
+    if (!dead.empty()) events_.on_dead_lettered(std::move(dead));
+}
+
+}  // namespace adashta::store

@@ -1,0 +1,1058 @@
+// Streams on SQLite. The shape of the data, and why:
+//
+// queues    one row per queue: a small integer id the other tables use instead of the
+//           name, the next offset (kept here, so offsets never go back, even when every
+//           message has expired), the settings if configured, and three values that keep
+//           expiry cheap (below).
+// messages  the streams, a rowid table (data can be large, which WITHOUT ROWID handles
+//           badly) with four indexes, one per hot query:
+//             messages_by_offset (queue_id, offset)   reading, joins from pending, trimming
+//             messages_by_id     (id, queue_id)       duplicates, ack / cancel by id
+//             messages_by_expiry (queue_id, expires_ms, offset)   expiry, oldest_offset
+//             messages_for_clients (queue_id, client, offset) WHERE direction <> 0
+//                 a client's view: to_all rows have client '', to_client rows the target,
+//                 so one client's read is two range scans merged by offset.
+// pending   client messages not acknowledged yet; WITHOUT ROWID, keyed like the message,
+//           indexed by visible_at (which also orders by queue and offset, for free).
+// scheduled server -> client messages waiting for their deliver_at; they get an offset
+//           when they enter the stream, so a stream's offsets follow delivery order and a
+//           client that resumes from its last offset never misses a late-delivered one.
+// meta      schema version.
+//
+// Expiry in offset order. Every message's time_ms (when it entered the stream) and
+// expires_ms are clamped to be no lower than the previous message's of the same queue
+// (queues.last_time_ms / last_expires_ms), so in each queue expiry deletes a prefix of the
+// offsets, like trimming by max_messages does. That is what makes gaps detectable: if
+// offset k is gone, so is everything below k, and oldest_offset() is one indexed lookup.
+// It also lets read-by-time find its start by binary search over offsets instead of
+// another index on the hot path. queues.next_expiry_ms (the earliest expires_ms of the
+// queue, NULL when empty) tells expire() which queues have something to delete.
+#include "adashta/store/streams.hpp"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <cassert>
+#include <utility>
+
+#include "adashta/names.hpp"
+
+namespace adashta::store {
+namespace {
+
+constexpr std::int64_t kSchemaVersion = 1;
+constexpr std::string_view kSchemaKey = "streams.schema_version";
+
+constexpr std::string_view kMetaSchema = R"(
+CREATE TABLE IF NOT EXISTS meta(
+    key   TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+) WITHOUT ROWID;
+)";
+
+constexpr std::string_view kSchema = R"(
+CREATE TABLE IF NOT EXISTS queues(
+    queue_id          INTEGER PRIMARY KEY,
+    name              TEXT NOT NULL UNIQUE,
+    next_offset       INTEGER NOT NULL DEFAULT 1,
+    last_time_ms      INTEGER NOT NULL DEFAULT 0,
+    last_expires_ms   INTEGER NOT NULL DEFAULT 0,
+    next_expiry_ms    INTEGER,
+    configured        INTEGER NOT NULL DEFAULT 0,
+    retention_ms      INTEGER,
+    max_messages      INTEGER,
+    max_message_bytes INTEGER,
+    visibility_ms     INTEGER,
+    delay_ms          INTEGER,
+    max_receive       INTEGER,
+    dead_letter       TEXT,
+    client_schedule   INTEGER
+);
+CREATE INDEX IF NOT EXISTS queues_by_expiry ON queues(next_expiry_ms);
+CREATE TABLE IF NOT EXISTS messages(
+    queue_id      INTEGER NOT NULL,
+    offset        INTEGER NOT NULL,
+    id            TEXT NOT NULL,
+    direction     INTEGER NOT NULL,
+    client        TEXT NOT NULL,
+    created_ms    INTEGER NOT NULL,
+    deliver_at_ms INTEGER NOT NULL,
+    time_ms       INTEGER NOT NULL,
+    expires_ms    INTEGER NOT NULL,
+    data          TEXT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS messages_by_offset ON messages(queue_id, offset);
+CREATE UNIQUE INDEX IF NOT EXISTS messages_by_id ON messages(id, queue_id);
+CREATE INDEX IF NOT EXISTS messages_by_expiry ON messages(queue_id, expires_ms, offset);
+CREATE INDEX IF NOT EXISTS messages_for_clients ON messages(queue_id, client, offset)
+    WHERE direction <> 0;
+CREATE TABLE IF NOT EXISTS pending(
+    queue_id      INTEGER NOT NULL,
+    offset        INTEGER NOT NULL,
+    visible_at_ms INTEGER NOT NULL,
+    receive_count INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (queue_id, offset)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS pending_by_time ON pending(visible_at_ms);
+CREATE TABLE IF NOT EXISTS scheduled(
+    queue_id      INTEGER NOT NULL,
+    id            TEXT NOT NULL,
+    direction     INTEGER NOT NULL,
+    client        TEXT NOT NULL,
+    created_ms    INTEGER NOT NULL,
+    deliver_at_ms INTEGER NOT NULL,
+    data          TEXT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS scheduled_by_id ON scheduled(id, queue_id);
+CREATE INDEX IF NOT EXISTS scheduled_by_time ON scheduled(deliver_at_ms);
+)";
+
+// The settings columns of queues, in QueueSettings order; read_settings() reads them.
+#define SETTINGS_COLUMNS                                                                      \
+    "retention_ms, max_messages, max_message_bytes, visibility_ms, delay_ms, max_receive, " \
+    "dead_letter, client_schedule"
+
+// The columns a StoredMessage is read from; read_message() reads them.
+#define MESSAGE_COLUMNS "offset, id, direction, client, data, created_ms, deliver_at_ms"
+
+// Every statement, by name. open() prepares each once to check that the tables have the
+// shape this code expects, before Statements is built (whose constructor asserts).
+struct Sql {
+    const char* name;
+    const char* text;
+};
+constexpr Sql kSql[] = {
+    {"savepoint", "SAVEPOINT streams"},
+    {"release", "RELEASE streams"},
+    {"rollback_to", "ROLLBACK TO streams"},
+    {"read_version", "SELECT value FROM meta WHERE key = ?1"},
+    {"write_version", "INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)"},
+    {"find_queue", "SELECT queue_id FROM queues WHERE name = ?1"},
+    {"insert_queue", "INSERT INTO queues(name) VALUES (?1) RETURNING queue_id"},
+    {"queue_by_id", "SELECT name, next_offset FROM queues WHERE queue_id = ?1"},
+    {"next_offset", "SELECT next_offset FROM queues WHERE queue_id = ?1"},
+    {"all_queues", "SELECT queue_id, name, next_offset FROM queues"},
+    {"configured", "SELECT name, " SETTINGS_COLUMNS " FROM queues WHERE configured = 1"},
+    {"list_queues",
+     "SELECT name, next_offset, configured, " SETTINGS_COLUMNS " FROM queues ORDER BY name"},
+    {"upsert_settings",
+     "INSERT INTO queues(name, configured, " SETTINGS_COLUMNS
+     ") VALUES (?1, 1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
+     "ON CONFLICT(name) DO UPDATE SET configured = 1, retention_ms = excluded.retention_ms, "
+     "max_messages = excluded.max_messages, max_message_bytes = excluded.max_message_bytes, "
+     "visibility_ms = excluded.visibility_ms, delay_ms = excluded.delay_ms, "
+     "max_receive = excluded.max_receive, dead_letter = excluded.dead_letter, "
+     "client_schedule = excluded.client_schedule RETURNING queue_id"},
+    {"find_by_id", "SELECT offset FROM messages WHERE id = ?1 AND queue_id = ?2"},
+    {"scheduled_exists", "SELECT 1 FROM scheduled WHERE id = ?1 AND queue_id = ?2"},
+    // One statement takes the offset and moves the queue's clocks; SET expressions see the
+    // old row, RETURNING the new one. ?2 now, ?3 retention.
+    {"take_offset",
+     "UPDATE queues SET next_offset = next_offset + 1, "
+     "last_time_ms = max(last_time_ms, ?2), "
+     "last_expires_ms = max(last_expires_ms, max(last_time_ms, ?2) + ?3), "
+     "next_expiry_ms = coalesce(next_expiry_ms, max(last_expires_ms, max(last_time_ms, ?2) + ?3)) "
+     "WHERE queue_id = ?1 RETURNING next_offset - 1, last_time_ms, last_expires_ms"},
+    {"insert_message",
+     "INSERT INTO messages(queue_id, offset, id, direction, client, created_ms, deliver_at_ms, "
+     "time_ms, expires_ms, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"},
+    {"insert_pending", "INSERT INTO pending(queue_id, offset, visible_at_ms) VALUES (?1, ?2, ?3)"},
+    {"insert_scheduled",
+     "INSERT INTO scheduled(queue_id, id, direction, client, created_ms, deliver_at_ms, data) "
+     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"},
+    // LEFT JOIN: a pending row whose message is gone is removed instead of staying due forever.
+    {"select_due",
+     "SELECT p.queue_id, p.offset, p.receive_count, q.name, m.id, m.client, m.data, "
+     "m.created_ms, m.deliver_at_ms FROM pending p "
+     "JOIN queues q ON q.queue_id = p.queue_id "
+     "LEFT JOIN messages m ON m.queue_id = p.queue_id AND m.offset = p.offset "
+     "WHERE p.visible_at_ms <= ?1 ORDER BY p.visible_at_ms, p.queue_id, p.offset LIMIT ?2"},
+    {"receive_pending",
+     "UPDATE pending SET receive_count = ?3, visible_at_ms = ?4 WHERE queue_id = ?1 AND offset = ?2"},
+    {"delete_pending", "DELETE FROM pending WHERE queue_id = ?1 AND offset = ?2"},
+    {"ack",
+     "DELETE FROM pending WHERE (queue_id, offset) IN "
+     "(SELECT queue_id, offset FROM messages WHERE id = ?1)"},
+    {"extend",
+     "UPDATE pending SET visible_at_ms = ?2 WHERE (queue_id, offset) IN "
+     "(SELECT queue_id, offset FROM messages WHERE id = ?1)"},
+    {"release_pending",
+     "UPDATE pending SET visible_at_ms = ?2, receive_count = max(receive_count - 1, 0) "
+     "WHERE (queue_id, offset) IN (SELECT queue_id, offset FROM messages WHERE id = ?1)"},
+    {"pending_count", "SELECT count(*) FROM pending WHERE queue_id = ?1"},
+    {"next_due", "SELECT min(visible_at_ms) FROM pending"},
+    {"select_scheduled",
+     "SELECT s.rowid, s.queue_id, q.name, s.id, s.direction, s.client, s.created_ms, "
+     "s.deliver_at_ms, s.data FROM scheduled s JOIN queues q ON q.queue_id = s.queue_id "
+     "WHERE s.deliver_at_ms <= ?1 ORDER BY s.deliver_at_ms, s.rowid LIMIT ?2"},
+    {"delete_scheduled_row", "DELETE FROM scheduled WHERE rowid = ?1"},
+    {"next_scheduled", "SELECT min(deliver_at_ms) FROM scheduled"},
+    {"cancel_scheduled", "DELETE FROM scheduled WHERE id = ?1"},
+    {"find_cancellable",
+     "SELECT m.rowid, m.queue_id, m.offset, p.receive_count FROM messages m "
+     "JOIN pending p ON p.queue_id = m.queue_id AND p.offset = m.offset WHERE m.id = ?1"},
+    {"message_exists", "SELECT 1 FROM messages WHERE id = ?1 LIMIT 1"},
+    {"delete_message_row", "DELETE FROM messages WHERE rowid = ?1"},
+    // ?1 queue, ?2 from offset, ?3 now, ?4 include scheduled, ?5 limit
+    {"read_all",
+     "SELECT " MESSAGE_COLUMNS " FROM messages WHERE queue_id = ?1 AND offset >= ?2 "
+     "AND expires_ms > ?3 AND (deliver_at_ms <= ?3 OR ?4) ORDER BY offset LIMIT ?5"},
+    // ?1 queue, ?2 from offset, ?3 now, ?4 session, ?5 limit. Two range scans of
+    // messages_for_clients (to_all rows, then the session's rows) merged by offset.
+    {"read_client",
+     "SELECT " MESSAGE_COLUMNS " FROM messages WHERE queue_id = ?1 AND client = '' "
+     "AND direction <> 0 AND offset >= ?2 AND expires_ms > ?3 "
+     "UNION ALL "
+     "SELECT " MESSAGE_COLUMNS " FROM messages WHERE queue_id = ?1 AND client = ?4 "
+     "AND direction <> 0 AND offset >= ?2 AND expires_ms > ?3 AND ?4 <> '' "
+     "ORDER BY 1 LIMIT ?5"},
+    {"first_at_or_after",
+     "SELECT offset, time_ms FROM messages WHERE queue_id = ?1 AND offset >= ?2 "
+     "ORDER BY offset LIMIT 1"},
+    {"oldest_live",
+     "SELECT offset FROM messages WHERE queue_id = ?1 AND expires_ms > ?2 "
+     "ORDER BY expires_ms, offset LIMIT 1"},
+    {"expiring_queues",
+     "SELECT queue_id FROM queues WHERE next_expiry_ms <= ?1 ORDER BY next_expiry_ms LIMIT ?2"},
+    {"expire_pending",
+     "DELETE FROM pending WHERE queue_id = ?1 AND offset IN (SELECT offset FROM messages "
+     "WHERE queue_id = ?1 AND expires_ms <= ?2 ORDER BY expires_ms, offset LIMIT ?3)"},
+    {"expire_messages",
+     "DELETE FROM messages WHERE rowid IN (SELECT rowid FROM messages "
+     "WHERE queue_id = ?1 AND expires_ms <= ?2 ORDER BY expires_ms, offset LIMIT ?3)"},
+    {"trim_pending",
+     "DELETE FROM pending WHERE queue_id = ?1 AND offset IN (SELECT offset FROM messages "
+     "WHERE queue_id = ?1 AND offset < ?2 ORDER BY offset LIMIT ?3)"},
+    {"trim_messages",
+     "DELETE FROM messages WHERE rowid IN (SELECT rowid FROM messages "
+     "WHERE queue_id = ?1 AND offset < ?2 ORDER BY offset LIMIT ?3)"},
+    {"update_next_expiry",
+     "UPDATE queues SET next_expiry_ms = (SELECT min(expires_ms) FROM messages "
+     "WHERE queue_id = ?1) WHERE queue_id = ?1"},
+};
+
+#undef SETTINGS_COLUMNS
+#undef MESSAGE_COLUMNS
+
+constexpr const char* sql_of(std::string_view name) {
+    for (const auto& s : kSql)
+        if (name == s.name) return s.text;
+    return nullptr;
+}
+
+// Resets a statement when a walk over its rows ends, however it ends.
+struct ResetOnExit {
+    Statement& statement;
+    ~ResetOnExit() { statement.reset(); }
+};
+
+std::string in_quotes(std::string_view text) {
+    return "\"" + std::string{text} + "\"";
+}
+
+// Steps a statement that answers at most one row, to the end; the row's first column (an
+// integer) or empty. NULL reads as empty too.
+Result<std::optional<std::int64_t>> one_integer(Statement& statement) {
+    ResetOnExit reset{statement};
+    auto row = statement.step();
+    if (!row) return row.error();
+    if (!*row || statement.is_null(0)) return std::optional<std::int64_t>{};
+    return std::optional<std::int64_t>{statement.int64(0)};
+}
+
+// Reads the SETTINGS_COLUMNS starting at column `first`.
+QueueSettings read_settings(const Statement& s, int first) {
+    QueueSettings out;
+    out.retention_ms = s.int64(first);
+    out.max_messages = s.int64(first + 1);
+    out.max_message_bytes = s.int64(first + 2);
+    out.visibility_ms = s.int64(first + 3);
+    out.delay_ms = s.int64(first + 4);
+    out.max_receive = s.int64(first + 5);
+    out.dead_letter = std::string{s.text(first + 6)};
+    out.client_schedule = s.int64(first + 7) != 0;
+    return out;
+}
+
+// Reads the MESSAGE_COLUMNS of the current row.
+StoredMessage read_message(const Statement& s, std::string_view queue) {
+    StoredMessage m;
+    m.queue = std::string{queue};
+    m.offset = s.int64(0);
+    m.id = std::string{s.text(1)};
+    m.direction = static_cast<Direction>(s.int64(2));
+    m.client = std::string{s.text(3)};
+    m.data = std::string{s.text(4)};
+    m.created_ms = s.int64(5);
+    m.deliver_at_ms = s.int64(6);
+    return m;
+}
+
+// Prepares sql once to see whether the tables it names have the columns it uses: a table
+// of the same name in another program's database would otherwise make a Statement assert.
+Status probe(Db& db, const Sql& sql) {
+    sqlite3_stmt* statement = nullptr;
+    const int rc = sqlite3_prepare_v2(db.handle(), sql.text, -1, &statement, nullptr);
+    const std::string message = rc == SQLITE_OK ? "" : sqlite3_errmsg(db.handle());
+    sqlite3_finalize(statement);
+    if (rc == SQLITE_OK) return {};
+    return make_error(Errc::storage_corrupt, "the streams tables do not have the expected shape (" +
+                                                 std::string{sql.name} + ": " + message + ")");
+}
+
+}  // namespace
+
+struct Streams::Statements {
+    explicit Statements(Db& db)
+        : savepoint(db, sql_of("savepoint")),
+          release(db, sql_of("release")),
+          rollback_to(db, sql_of("rollback_to")),
+          read_version(db, sql_of("read_version")),
+          write_version(db, sql_of("write_version")),
+          find_queue(db, sql_of("find_queue")),
+          insert_queue(db, sql_of("insert_queue")),
+          queue_by_id(db, sql_of("queue_by_id")),
+          next_offset(db, sql_of("next_offset")),
+          all_queues(db, sql_of("all_queues")),
+          configured(db, sql_of("configured")),
+          list_queues(db, sql_of("list_queues")),
+          upsert_settings(db, sql_of("upsert_settings")),
+          find_by_id(db, sql_of("find_by_id")),
+          scheduled_exists(db, sql_of("scheduled_exists")),
+          take_offset(db, sql_of("take_offset")),
+          insert_message(db, sql_of("insert_message")),
+          insert_pending(db, sql_of("insert_pending")),
+          insert_scheduled(db, sql_of("insert_scheduled")),
+          select_due(db, sql_of("select_due")),
+          receive_pending(db, sql_of("receive_pending")),
+          delete_pending(db, sql_of("delete_pending")),
+          ack(db, sql_of("ack")),
+          extend(db, sql_of("extend")),
+          release_pending(db, sql_of("release_pending")),
+          pending_count(db, sql_of("pending_count")),
+          next_due(db, sql_of("next_due")),
+          select_scheduled(db, sql_of("select_scheduled")),
+          delete_scheduled_row(db, sql_of("delete_scheduled_row")),
+          next_scheduled(db, sql_of("next_scheduled")),
+          cancel_scheduled(db, sql_of("cancel_scheduled")),
+          find_cancellable(db, sql_of("find_cancellable")),
+          message_exists(db, sql_of("message_exists")),
+          delete_message_row(db, sql_of("delete_message_row")),
+          read_all(db, sql_of("read_all")),
+          read_client(db, sql_of("read_client")),
+          first_at_or_after(db, sql_of("first_at_or_after")),
+          oldest_live(db, sql_of("oldest_live")),
+          expiring_queues(db, sql_of("expiring_queues")),
+          expire_pending(db, sql_of("expire_pending")),
+          expire_messages(db, sql_of("expire_messages")),
+          trim_pending(db, sql_of("trim_pending")),
+          trim_messages(db, sql_of("trim_messages")),
+          update_next_expiry(db, sql_of("update_next_expiry")) {}
+
+    Statement savepoint, release, rollback_to;
+    Statement read_version, write_version;
+    Statement find_queue, insert_queue, queue_by_id, next_offset, all_queues, configured,
+        list_queues, upsert_settings;
+    Statement find_by_id, scheduled_exists, take_offset, insert_message, insert_pending,
+        insert_scheduled;
+    Statement select_due, receive_pending, delete_pending, ack, extend, release_pending,
+        pending_count, next_due;
+    Statement select_scheduled, delete_scheduled_row, next_scheduled, cancel_scheduled,
+        find_cancellable, message_exists, delete_message_row;
+    Statement read_all, read_client, first_at_or_after, oldest_live;
+    Statement expiring_queues, expire_pending, expire_messages, trim_pending, trim_messages,
+        update_next_expiry;
+};
+
+// SAVEPOINT on construction, ROLLBACK TO + RELEASE on destruction unless released: one
+// writing call is all-or-nothing inside the caller's transaction. A rollback may undo
+// rows the caches learned about during the call, so it marks them stale.
+class Streams::Savepoint {
+public:
+    explicit Savepoint(Streams& streams)
+        : streams_(streams), began_(streams.sql_->savepoint.run()) {}
+    ~Savepoint() {
+        if (!began_ || released_) return;
+        (void)streams_.sql_->rollback_to.run();  // fails if SQLite already rolled back all
+        (void)streams_.sql_->release.run();
+        streams_.stale_ = true;
+    }
+    Savepoint(const Savepoint&) = delete;
+    Savepoint& operator=(const Savepoint&) = delete;
+
+    const Status& began() const { return began_; }
+    Status release() {
+        auto ok = streams_.sql_->release.run();
+        if (ok) released_ = true;
+        return ok;
+    }
+
+private:
+    Streams& streams_;
+    Status began_;
+    bool released_ = false;
+};
+
+Result<std::unique_ptr<Streams>> Streams::open(Db& db, QueueSettings defaults) {
+    assert(defaults.validate().ok() && "Streams::open: invalid default settings");
+    // Own savepoint by hand: Statements does not exist yet.
+    if (auto ok = db.exec("SAVEPOINT streams_open"); !ok) return ok.error();
+    const auto fail = [&db](Error error) -> Error {
+        (void)db.exec("ROLLBACK TO streams_open; RELEASE streams_open");
+        return error;
+    };
+    if (auto ok = db.exec(kMetaSchema); !ok) return fail(ok.error());
+    if (auto ok = probe(db, {"read_version", sql_of("read_version")}); !ok)
+        return fail(ok.error());
+    {
+        Statement read{db, sql_of("read_version")};
+        auto version = one_integer(read.bind(1, kSchemaKey));
+        if (!version) return fail(version.error());
+        if (version->value_or(0) > kSchemaVersion)
+            return fail(make_error(
+                Errc::storage_corrupt,
+                "the streams in this database have schema version " +
+                    std::to_string(**version) + ", written by a newer Adashta; this one reads " +
+                    "version " + std::to_string(kSchemaVersion) +
+                    ": run the newer adashta, or move the data folder aside to start empty"));
+    }
+    if (auto ok = db.exec(kSchema); !ok) {
+        // An index on a column a same-named table lacks: another program's database.
+        if (ok.error().code == Errc::storage_failed &&
+            ok.error().detail.find("no such column") != std::string::npos)
+            return fail(make_error(Errc::storage_corrupt,
+                                   "the streams tables do not have the expected shape (" +
+                                       ok.error().detail + ")"));
+        return fail(ok.error());
+    }
+    for (const auto& sql : kSql)
+        if (auto ok = probe(db, sql); !ok) return fail(ok.error());
+    {
+        Statement write{db, sql_of("write_version")};
+        if (auto ok = write.bind(1, kSchemaKey).bind(2, kSchemaVersion).run(); !ok)
+            return fail(ok.error());
+    }
+    if (auto ok = db.exec("RELEASE streams_open"); !ok) return fail(ok.error());
+
+    std::unique_ptr<Streams> streams{new Streams{db, std::move(defaults)}};
+    streams->stale_ = true;  // loads the configured settings
+    if (auto ok = streams->refresh(); !ok) return ok.error();
+    sqlite3_rollback_hook(
+        db.handle(), [](void* self) { static_cast<Streams*>(self)->stale_ = true; },
+        streams.get());
+    return streams;
+}
+
+Streams::Streams(Db& db, QueueSettings defaults)
+    : db_(db), sql_(std::make_unique<Statements>(db)), defaults_(std::move(defaults)) {}
+
+Streams::~Streams() {
+    sqlite3_rollback_hook(db_.handle(), nullptr, nullptr);
+}
+
+Status Streams::refresh() {
+    if (!stale_) return {};
+    std::map<std::string, QueueSettings, std::less<>> configured;
+    Statement& select = sql_->configured;
+    ResetOnExit reset{select};
+    for (;;) {
+        auto row = select.step();
+        if (!row) return row.error();
+        if (!*row) break;
+        configured.emplace(std::string{select.text(0)}, read_settings(select, 1));
+    }
+    configured_ = std::move(configured);
+    ids_.clear();
+    seed_over_count_ = true;
+    stale_ = false;
+    return {};
+}
+
+Result<std::optional<std::int64_t>> Streams::queue_id(std::string_view queue, bool create) {
+    if (auto it = ids_.find(queue); it != ids_.end()) return std::optional<std::int64_t>{it->second};
+    auto found = one_integer(sql_->find_queue.bind(1, queue));
+    if (!found) return found.error();
+    if (!*found && create) {
+        found = one_integer(sql_->insert_queue.bind(1, queue));
+        if (!found) return found.error();
+    }
+    if (*found) ids_.emplace(std::string{queue}, **found);
+    return *found;
+}
+
+// --- settings --------------------------------------------------------------------------
+
+QueueSettings Streams::settings(std::string_view queue) {
+    (void)refresh();  // on failure the cache stays as it was, which is the best there is
+    if (auto it = configured_.find(queue); it != configured_.end()) return it->second;
+    return defaults_;
+}
+
+Status Streams::set_settings(std::string_view queue, const QueueSettings& settings) {
+    if (!is_valid_queue_name(queue)) return make_error(Errc::bad_queue, in_quotes(queue));
+    if (auto ok = settings.validate(queue); !ok) return ok;
+    if (auto ok = refresh(); !ok) return ok;
+    Savepoint savepoint{*this};
+    if (!savepoint.began()) return savepoint.began();
+    Statement& upsert = sql_->upsert_settings;
+    upsert.bind(1, queue)
+        .bind(2, settings.retention_ms)
+        .bind(3, settings.max_messages)
+        .bind(4, settings.max_message_bytes)
+        .bind(5, settings.visibility_ms)
+        .bind(6, settings.delay_ms)
+        .bind(7, settings.max_receive)
+        .bind(8, settings.dead_letter)
+        .bind(9, settings.client_schedule ? 1 : 0);
+    auto id = one_integer(upsert);
+    if (!id) return id.error();
+    if (auto ok = savepoint.release(); !ok) return ok;
+    configured_.insert_or_assign(std::string{queue}, settings);
+    ids_.insert_or_assign(std::string{queue}, **id);
+    over_count_.insert(**id);  // a lower max_messages applies at the next expire()
+    return {};
+}
+
+Result<std::vector<QueueInfo>> Streams::queues() {
+    std::vector<QueueInfo> out;
+    Statement& list = sql_->list_queues;
+    ResetOnExit reset{list};
+    for (;;) {
+        auto row = list.step();
+        if (!row) return row.error();
+        if (!*row) break;
+        QueueInfo info;
+        info.name = std::string{list.text(0)};
+        info.next_offset = list.int64(1);
+        info.configured = list.int64(2) != 0;
+        info.settings = info.configured ? read_settings(list, 3) : defaults_;
+        out.push_back(std::move(info));
+    }
+    return out;
+}
+
+// --- writing ---------------------------------------------------------------------------
+
+Result<std::int64_t> Streams::append(StoredMessage& m, std::int64_t now_ms) {
+    if (!is_valid_queue_name(m.queue)) return make_error(Errc::bad_queue, in_quotes(m.queue));
+    if (m.id.empty() || m.id.size() > kMaxIdBytes)
+        return make_error(Errc::bad_frame, "a message id must be 1 to " +
+                                               std::to_string(kMaxIdBytes) + " bytes");
+    switch (m.direction) {
+        case Direction::to_server:
+            break;
+        case Direction::to_client:
+            if (!is_valid_session_id(m.client))
+                return make_error(Errc::bad_session,
+                                  "a message for one client needs its session id, not " +
+                                      in_quotes(m.client));
+            break;
+        case Direction::to_all:
+            m.client.clear();  // for everyone: no client, whatever the sender put there
+            break;
+        default:
+            return make_error(Errc::bad_frame, "unknown direction");
+    }
+    if (m.deliver_at_ms < 0 || m.deliver_at_ms > now_ms + QueueSettings::kMaxDelayMs)
+        return make_error(Errc::bad_timeout, "deliver_at must be from now to 365 days ahead");
+    if (auto ok = refresh(); !ok) return ok.error();
+    const QueueSettings s = settings(m.queue);
+    if (static_cast<std::int64_t>(m.data.size()) > s.max_message_bytes)
+        return make_error(Errc::message_too_large,
+                          std::to_string(m.data.size()) + " bytes; queue " + in_quotes(m.queue) +
+                              " takes up to " + std::to_string(s.max_message_bytes));
+    if (m.created_ms <= 0) m.created_ms = now_ms;
+    if (m.deliver_at_ms == 0 && s.delay_ms > 0) m.deliver_at_ms = now_ms + s.delay_ms;
+    const bool later = m.deliver_at_ms > now_ms;
+    if (later && m.direction == Direction::to_server && m.deliver_at_ms > now_ms + s.retention_ms)
+        return make_error(Errc::bad_timeout,
+                          "deliver_at is " + format_duration(m.deliver_at_ms - now_ms) +
+                              " ahead but queue " + in_quotes(m.queue) + " keeps messages for " +
+                              format_duration(s.retention_ms) + "; raise its retention");
+
+    Savepoint savepoint{*this};
+    if (!savepoint.began()) return savepoint.began().error();
+    auto id = queue_id(m.queue, true);
+    if (!id) return id.error();
+    auto existing = one_integer(sql_->find_by_id.bind(1, m.id).bind(2, **id));
+    if (!existing) return existing.error();
+    if (!*existing) {
+        auto waiting = one_integer(sql_->scheduled_exists.bind(1, m.id).bind(2, **id));
+        if (!waiting) return waiting.error();
+        if (*waiting) existing = std::optional<std::int64_t>{0};
+    }
+    if (*existing) {  // a retry of a message already stored: change nothing
+        if (auto ok = savepoint.release(); !ok) return ok.error();
+        m.offset = **existing;
+        return m.offset;
+    }
+    if (later && m.direction != Direction::to_server) {
+        Statement& insert = sql_->insert_scheduled;
+        insert.bind(1, **id)
+            .bind(2, m.id)
+            .bind(3, static_cast<int>(m.direction))
+            .bind(4, m.client)
+            .bind(5, m.created_ms)
+            .bind(6, m.deliver_at_ms)
+            .bind(7, m.data);
+        if (auto ok = insert.run(); !ok) return ok.error();
+        if (auto ok = savepoint.release(); !ok) return ok.error();
+        m.offset = 0;
+        return m.offset;
+    }
+    auto slot = store_in_stream(**id, s, m, now_ms);
+    if (!slot) return slot.error();
+    if (auto ok = savepoint.release(); !ok) return ok.error();
+    if (slot->offset > s.max_messages) over_count_.insert(**id);
+    m.offset = slot->offset;
+    return m.offset;
+}
+
+Result<Streams::Slot> Streams::store_in_stream(std::int64_t id, const QueueSettings& settings,
+                                               StoredMessage& m, std::int64_t now_ms) {
+    Statement& take = sql_->take_offset;
+    ResetOnExit reset_take{take};
+    auto row = take.bind(1, id).bind(2, now_ms).bind(3, settings.retention_ms).step();
+    if (!row) return row.error();
+    assert(*row && "store_in_stream: the queue row exists");
+    const Slot slot{take.int64(0), take.int64(1)};
+    const std::int64_t expires_ms = take.int64(2);
+    if (auto done = take.step(); !done) return done.error();  // runs the statement to its end
+
+    Statement& insert = sql_->insert_message;
+    insert.bind(1, id)
+        .bind(2, slot.offset)
+        .bind(3, m.id)
+        .bind(4, static_cast<int>(m.direction))
+        .bind(5, m.client)
+        .bind(6, m.created_ms)
+        .bind(7, m.deliver_at_ms)
+        .bind(8, slot.time_ms)
+        .bind(9, expires_ms)
+        .bind(10, m.data);
+    if (auto ok = insert.run(); !ok) return ok.error();
+    if (m.direction == Direction::to_server) {
+        const std::int64_t visible_at = std::max(m.deliver_at_ms, now_ms);
+        if (auto ok = sql_->insert_pending.bind(1, id).bind(2, slot.offset).bind(3, visible_at).run();
+            !ok)
+            return ok.error();
+    }
+    m.offset = slot.offset;
+    return slot;
+}
+
+// --- client -> server work -------------------------------------------------------------
+
+Result<DueBatch> Streams::take_due(std::int64_t now_ms, std::size_t limit) {
+    if (auto ok = refresh(); !ok) return ok.error();
+    struct Row {
+        std::int64_t queue_id = 0;  // pending's key
+        std::int64_t offset = 0;    //
+        bool orphan = false;        // pending without its message (never expected)
+        Due due;                    // the message, receive_count as stored
+    };
+    Savepoint savepoint{*this};
+    if (!savepoint.began()) return savepoint.began().error();
+    // Read the batch first, change it after: updating visible_at while walking its index
+    // could meet the same row again.
+    std::vector<Row> rows;
+    {
+        Statement& select = sql_->select_due;
+        ResetOnExit reset{select};
+        select.bind(1, now_ms).bind(2, static_cast<std::int64_t>(limit));
+        for (;;) {
+            auto row = select.step();
+            if (!row) return row.error();
+            if (!*row) break;
+            Row r;
+            r.queue_id = select.int64(0);
+            r.offset = select.int64(1);
+            r.due.receive_count = select.int64(2);
+            r.orphan = select.is_null(4);
+            StoredMessage& m = r.due.message;
+            m.queue = std::string{select.text(3)};
+            m.offset = r.offset;
+            m.id = std::string{select.text(4)};
+            m.direction = Direction::to_server;
+            m.client = std::string{select.text(5)};
+            m.data = std::string{select.text(6)};
+            m.created_ms = select.int64(7);
+            m.deliver_at_ms = select.int64(8);
+            rows.push_back(std::move(r));
+        }
+    }
+    DueBatch batch;
+    for (Row& r : rows) {
+        const QueueSettings s = settings(r.due.message.queue);
+        if (r.orphan) {
+            if (auto ok = sql_->delete_pending.bind(1, r.queue_id).bind(2, r.offset).run(); !ok)
+                return ok.error();
+            continue;
+        }
+        if (s.max_receive > 0 && r.due.receive_count >= s.max_receive) {
+            if (auto ok = sql_->delete_pending.bind(1, r.queue_id).bind(2, r.offset).run(); !ok)
+                return ok.error();
+            if (auto ok = dead_letter(r.due, now_ms); !ok) return ok.error();
+            batch.dead_lettered.push_back(std::move(r.due));
+            continue;
+        }
+        ++r.due.receive_count;
+        Statement& update = sql_->receive_pending;
+        update.bind(1, r.queue_id)
+            .bind(2, r.offset)
+            .bind(3, r.due.receive_count)
+            .bind(4, now_ms + s.visibility_ms);
+        if (auto ok = update.run(); !ok) return ok.error();
+        batch.due.push_back(std::move(r.due));
+    }
+    if (auto ok = savepoint.release(); !ok) return ok.error();
+    return batch;
+}
+
+Status Streams::dead_letter(Due& due, std::int64_t now_ms) {
+    const std::string target = settings(due.message.queue).dead_letter;
+    if (target.empty()) return {};  // dropped from pending; the stream keeps it for retention
+    due.moved_to = target;
+    auto id = queue_id(target, true);
+    if (!id) return id.error();
+    // Already there (a loop of dead-letter queues brought it back): nothing to add.
+    auto existing = one_integer(sql_->find_by_id.bind(1, due.message.id).bind(2, **id));
+    if (!existing) return existing.error();
+    if (*existing) return {};
+    // Same id, client and data; due at once. No size check: it was accepted once already.
+    StoredMessage copy = due.message;
+    copy.queue = target;
+    copy.offset = 0;
+    copy.deliver_at_ms = 0;
+    const QueueSettings s = settings(target);
+    auto slot = store_in_stream(**id, s, copy, now_ms);
+    if (!slot) return slot.error();
+    if (slot->offset > s.max_messages) over_count_.insert(**id);
+    return {};
+}
+
+namespace {
+
+// Runs a statement that changes pending rows of one message; unknown_message if none.
+Status change_pending(Statement& statement, Db& db, std::string_view id) {
+    if (auto ok = statement.run(); !ok) return ok;
+    if (db.changes() == 0)
+        return make_error(Errc::unknown_message, "message " + in_quotes(id) + " is not pending");
+    return {};
+}
+
+}  // namespace
+
+Status Streams::ack(std::string_view id) {
+    return change_pending(sql_->ack.bind(1, id), db_, id);
+}
+
+Status Streams::extend(std::string_view id, std::int64_t visible_at_ms) {
+    if (visible_at_ms < 0) return make_error(Errc::bad_timeout, "visible_at is negative");
+    return change_pending(sql_->extend.bind(1, id).bind(2, visible_at_ms), db_, id);
+}
+
+Status Streams::release(std::string_view id, std::int64_t visible_at_ms) {
+    if (visible_at_ms < 0) return make_error(Errc::bad_timeout, "visible_at is negative");
+    return change_pending(sql_->release_pending.bind(1, id).bind(2, visible_at_ms), db_, id);
+}
+
+Result<std::int64_t> Streams::pending_count(std::string_view queue) {
+    if (!is_valid_queue_name(queue)) return make_error(Errc::bad_queue, in_quotes(queue));
+    if (auto ok = refresh(); !ok) return ok.error();
+    auto id = queue_id(queue, false);
+    if (!id) return id.error();
+    if (!*id) return std::int64_t{0};
+    auto count = one_integer(sql_->pending_count.bind(1, **id));
+    if (!count) return count.error();
+    return count->value_or(0);
+}
+
+Result<std::optional<std::int64_t>> Streams::next_due_ms() {
+    return one_integer(sql_->next_due);
+}
+
+// --- scheduled server -> client messages -----------------------------------------------
+
+Result<std::vector<StoredMessage>> Streams::take_scheduled(std::int64_t now_ms,
+                                                           std::size_t limit) {
+    if (auto ok = refresh(); !ok) return ok.error();
+    struct Row {
+        std::int64_t rowid = 0;     // scheduled's row
+        std::int64_t queue_id = 0;  // the stream it enters
+        StoredMessage message;      // offset not set yet
+    };
+    Savepoint savepoint{*this};
+    if (!savepoint.began()) return savepoint.began().error();
+    std::vector<Row> rows;
+    {
+        Statement& select = sql_->select_scheduled;
+        ResetOnExit reset{select};
+        select.bind(1, now_ms).bind(2, static_cast<std::int64_t>(limit));
+        for (;;) {
+            auto row = select.step();
+            if (!row) return row.error();
+            if (!*row) break;
+            Row r;
+            r.rowid = select.int64(0);
+            r.queue_id = select.int64(1);
+            StoredMessage& m = r.message;
+            m.queue = std::string{select.text(2)};
+            m.id = std::string{select.text(3)};
+            m.direction = static_cast<Direction>(select.int64(4));
+            m.client = std::string{select.text(5)};
+            m.created_ms = select.int64(6);
+            m.deliver_at_ms = select.int64(7);
+            m.data = std::string{select.text(8)};
+            rows.push_back(std::move(r));
+        }
+    }
+    std::vector<StoredMessage> out;
+    out.reserve(rows.size());
+    for (Row& r : rows) {
+        if (auto ok = sql_->delete_scheduled_row.bind(1, r.rowid).run(); !ok) return ok.error();
+        const QueueSettings s = settings(r.message.queue);
+        auto slot = store_in_stream(r.queue_id, s, r.message, now_ms);
+        if (!slot) return slot.error();
+        if (slot->offset > s.max_messages) over_count_.insert(r.queue_id);
+        out.push_back(std::move(r.message));
+    }
+    if (auto ok = savepoint.release(); !ok) return ok.error();
+    return out;
+}
+
+Result<std::optional<std::int64_t>> Streams::next_scheduled_ms() {
+    return one_integer(sql_->next_scheduled);
+}
+
+Status Streams::cancel(std::string_view id) {
+    Savepoint savepoint{*this};
+    if (!savepoint.began()) return savepoint.began();
+    if (auto ok = sql_->cancel_scheduled.bind(1, id).run(); !ok) return ok;
+    bool cancelled = db_.changes() > 0;
+    bool delivered = false;
+    if (!cancelled) {
+        // A to_server message no node has received yet: out of pending and of the stream.
+        struct Row {
+            std::int64_t rowid, queue_id, offset, receive_count;  // the message and pending
+        };
+        std::vector<Row> rows;
+        {
+            Statement& find = sql_->find_cancellable;
+            ResetOnExit reset{find};
+            find.bind(1, id);
+            for (;;) {
+                auto row = find.step();
+                if (!row) return row.error();
+                if (!*row) break;
+                rows.push_back({find.int64(0), find.int64(1), find.int64(2), find.int64(3)});
+            }
+        }
+        for (const Row& r : rows) {
+            if (r.receive_count > 0) {
+                delivered = true;
+                continue;
+            }
+            if (auto ok = sql_->delete_pending.bind(1, r.queue_id).bind(2, r.offset).run(); !ok)
+                return ok;
+            if (auto ok = sql_->delete_message_row.bind(1, r.rowid).run(); !ok) return ok;
+            cancelled = true;
+        }
+        if (!cancelled && !delivered) {
+            auto stored = one_integer(sql_->message_exists.bind(1, id));
+            if (!stored) return stored.error();
+            delivered = stored->has_value();
+        }
+    }
+    if (auto ok = savepoint.release(); !ok) return ok;
+    if (cancelled) return {};
+    return make_error(Errc::unknown_message,
+                      delivered ? "message " + in_quotes(id) + " was delivered already"
+                                : "no message " + in_quotes(id) + " is waiting for delivery");
+}
+
+// --- reading ---------------------------------------------------------------------------
+
+Result<std::vector<StoredMessage>> Streams::read(std::string_view queue, const ReadFilter& filter,
+                                                 std::int64_t now_ms) {
+    if (!is_valid_queue_name(queue)) return make_error(Errc::bad_queue, in_quotes(queue));
+    if (auto ok = refresh(); !ok) return ok.error();
+    std::vector<StoredMessage> out;
+    const std::size_t limit = std::min(filter.limit, kMaxRead);
+    if (limit == 0) return out;
+    auto id = queue_id(queue, false);
+    if (!id) return id.error();
+    if (!*id) return out;
+    auto next = next_offset_of(**id);
+    if (!next) return next.error();
+    auto oldest = oldest_of(**id, *next, settings(queue).max_messages, now_ms);
+    if (!oldest) return oldest.error();
+    std::int64_t from = std::max(filter.from_offset, *oldest);
+    if (filter.since_ms > 0) {
+        auto since = first_offset_since(**id, from, *next, filter.since_ms);
+        if (!since) return since.error();
+        from = *since;
+    }
+    if (from >= *next) return out;
+
+    Statement& select = filter.everything ? sql_->read_all : sql_->read_client;
+    ResetOnExit reset{select};
+    select.bind(1, **id).bind(2, from).bind(3, now_ms);
+    if (filter.everything)
+        select.bind(4, filter.include_scheduled ? 1 : 0);
+    else
+        select.bind(4, filter.session);
+    select.bind(5, static_cast<std::int64_t>(limit));
+    for (;;) {
+        auto row = select.step();
+        if (!row) return row.error();
+        if (!*row) break;
+        out.push_back(read_message(select, queue));
+    }
+    return out;
+}
+
+Result<std::int64_t> Streams::next_offset_of(std::int64_t id) {
+    auto next = one_integer(sql_->next_offset.bind(1, id));
+    if (!next) return next.error();
+    return next->value_or(1);
+}
+
+Result<std::int64_t> Streams::oldest_of(std::int64_t id, std::int64_t next,
+                                        std::int64_t max_messages, std::int64_t now_ms) {
+    // Expiry and trimming both take prefixes of the offsets (see the top of this file), so
+    // the first message still alive marks where the losses end.
+    auto live = one_integer(sql_->oldest_live.bind(1, id).bind(2, now_ms));
+    if (!live) return live.error();
+    return std::max(live->value_or(next), next - max_messages);
+}
+
+Result<std::int64_t> Streams::first_offset_since(std::int64_t id, std::int64_t from,
+                                                 std::int64_t end, std::int64_t since_ms) {
+    // time_ms never decreases along a stream, so binary search over the offsets [from, end):
+    // lo only passes messages stored before since_ms; from hi on, all are at or after it.
+    std::int64_t lo = from;
+    std::int64_t hi = end;
+    Statement& probe = sql_->first_at_or_after;
+    while (lo < hi) {
+        const std::int64_t mid = lo + (hi - lo) / 2;
+        ResetOnExit reset{probe};
+        auto row = probe.bind(1, id).bind(2, mid).step();
+        if (!row) return row.error();
+        if (!*row || probe.int64(0) >= hi || probe.int64(1) >= since_ms)
+            hi = mid;  // nothing stored before since_ms from mid on (up to hi)
+        else
+            lo = probe.int64(0) + 1;
+    }
+    return lo;
+}
+
+Result<std::int64_t> Streams::oldest_offset(std::string_view queue, std::int64_t now_ms) {
+    if (!is_valid_queue_name(queue)) return make_error(Errc::bad_queue, in_quotes(queue));
+    if (auto ok = refresh(); !ok) return ok.error();
+    auto id = queue_id(queue, false);
+    if (!id) return id.error();
+    if (!*id) return std::int64_t{1};
+    auto next = next_offset_of(**id);
+    if (!next) return next.error();
+    return oldest_of(**id, *next, settings(queue).max_messages, now_ms);
+}
+
+Result<std::int64_t> Streams::next_offset(std::string_view queue) {
+    if (!is_valid_queue_name(queue)) return make_error(Errc::bad_queue, in_quotes(queue));
+    if (auto ok = refresh(); !ok) return ok.error();
+    auto id = queue_id(queue, false);
+    if (!id) return id.error();
+    if (!*id) return std::int64_t{1};
+    return next_offset_of(**id);
+}
+
+// --- retention -------------------------------------------------------------------------
+
+Result<std::size_t> Streams::expire(std::int64_t now_ms, std::size_t budget) {
+    if (auto ok = refresh(); !ok) return ok.error();
+    Savepoint savepoint{*this};
+    if (!savepoint.began()) return savepoint.began().error();
+    auto by_time = expire_by_time(now_ms, budget);
+    if (!by_time) return by_time.error();
+    auto by_count = expire_by_count(budget - *by_time);
+    if (!by_count) return by_count.error();
+    if (auto ok = savepoint.release(); !ok) return ok.error();
+    return *by_time + *by_count;
+}
+
+Result<std::size_t> Streams::expire_by_time(std::int64_t now_ms, std::size_t budget) {
+    if (budget == 0) return std::size_t{0};
+    // The queues with something past its time, earliest first.
+    std::vector<std::int64_t> ids;
+    {
+        Statement& select = sql_->expiring_queues;
+        ResetOnExit reset{select};
+        select.bind(1, now_ms).bind(2, static_cast<std::int64_t>(budget));
+        for (;;) {
+            auto row = select.step();
+            if (!row) return row.error();
+            if (!*row) break;
+            ids.push_back(select.int64(0));
+        }
+    }
+    std::size_t deleted = 0;
+    for (const std::int64_t id : ids) {
+        const auto left = static_cast<std::int64_t>(budget - deleted);
+        if (auto ok = sql_->expire_pending.bind(1, id).bind(2, now_ms).bind(3, left).run(); !ok)
+            return ok.error();
+        if (auto ok = sql_->expire_messages.bind(1, id).bind(2, now_ms).bind(3, left).run(); !ok)
+            return ok.error();
+        deleted += static_cast<std::size_t>(db_.changes());
+        if (auto ok = sql_->update_next_expiry.bind(1, id).run(); !ok) return ok.error();
+        if (deleted == budget) break;
+    }
+    return deleted;
+}
+
+Result<std::size_t> Streams::expire_by_count(std::size_t budget) {
+    if (seed_over_count_) {
+        Statement& all = sql_->all_queues;
+        ResetOnExit reset{all};
+        for (;;) {
+            auto row = all.step();
+            if (!row) return row.error();
+            if (!*row) break;
+            const std::int64_t next = all.int64(2);
+            if (next - 1 > settings(all.text(1)).max_messages) over_count_.insert(all.int64(0));
+        }
+        seed_over_count_ = false;
+    }
+    std::size_t deleted = 0;
+    for (auto it = over_count_.begin(); it != over_count_.end() && deleted < budget;) {
+        const std::int64_t id = *it;
+        std::int64_t cut = 0;  // offsets below it are beyond max_messages
+        {
+            Statement& row = sql_->queue_by_id;
+            ResetOnExit reset{row};
+            auto found = row.bind(1, id).step();
+            if (!found) return found.error();
+            if (*found) cut = row.int64(1) - settings(row.text(0)).max_messages;
+        }
+        const auto left = static_cast<std::int64_t>(budget - deleted);
+        std::size_t trimmed = 0;
+        if (cut > 1) {
+            if (auto ok = sql_->trim_pending.bind(1, id).bind(2, cut).bind(3, left).run(); !ok)
+                return ok.error();
+            if (auto ok = sql_->trim_messages.bind(1, id).bind(2, cut).bind(3, left).run(); !ok)
+                return ok.error();
+            trimmed = static_cast<std::size_t>(db_.changes());
+            if (trimmed > 0)
+                if (auto ok = sql_->update_next_expiry.bind(1, id).run(); !ok) return ok.error();
+        }
+        deleted += trimmed;
+        // Fewer than allowed means nothing is left below the cut.
+        if (static_cast<std::int64_t>(trimmed) < left)
+            it = over_count_.erase(it);
+        else
+            ++it;
+    }
+    return deleted;
+}
+
+}  // namespace adashta::store
