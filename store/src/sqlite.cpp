@@ -33,14 +33,17 @@ Result<std::unique_ptr<Db>> Db::open(const std::string& path, bool durable) {
     std::unique_ptr<Db> db{new Db{raw}};
     sqlite3_extended_result_codes(raw, 1);
     sqlite3_busy_timeout(raw, 5000);
-    // journal_mode answers with a row, so it goes through a statement; a file that is not a
-    // database fails here, which is where open() should fail.
-    Statement wal{*db, "PRAGMA journal_mode=WAL"};
-    auto row = wal.step();
-    if (!row) return row.error();
-    if (!*row || wal.text(0) != "wal")
-        return make_error(Errc::storage_failed, path + ": cannot switch the journal to WAL");
-    wal.reset();
+    // journal_mode answers with a row. A file that is not a database fails here, at run
+    // time, so this is prepared by hand rather than by Statement (which asserts on SQL
+    // that does not prepare: a programming error).
+    sqlite3_stmt* wal = nullptr;
+    int wal_rc = sqlite3_prepare_v2(raw, "PRAGMA journal_mode=WAL", -1, &wal, nullptr);
+    if (wal_rc == SQLITE_OK) wal_rc = sqlite3_step(wal);
+    const bool in_wal = wal_rc == SQLITE_ROW &&
+                        std::string_view{reinterpret_cast<const char*>(sqlite3_column_text(wal, 0))} == "wal";
+    sqlite3_finalize(wal);
+    if (wal_rc != SQLITE_ROW) return error_for(wal_rc, path + ": " + sqlite3_errmsg(raw));
+    if (!in_wal) return make_error(Errc::storage_failed, path + ": cannot switch the journal to WAL");
     const std::string pragmas = std::string{"PRAGMA foreign_keys=ON; PRAGMA synchronous="} +
                                 (durable ? "FULL" : "NORMAL") + ";";
     if (auto ok = db->exec(pragmas); !ok) return ok.error();
@@ -85,31 +88,44 @@ Statement::~Statement() {
 }
 
 Statement& Statement::bind(int index, std::int64_t value) {
-    sqlite3_bind_int64(stmt_, index, value);
+    note_bind(sqlite3_bind_int64(stmt_, index, value));
     return *this;
 }
 
 Statement& Statement::bind(int index, double value) {
-    sqlite3_bind_double(stmt_, index, value);
+    note_bind(sqlite3_bind_double(stmt_, index, value));
     return *this;
 }
 
 Statement& Statement::bind(int index, std::string_view text) {
-    sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+    note_bind(sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_TRANSIENT,
+                                  SQLITE_UTF8));
     return *this;
 }
 
 Statement& Statement::bind_blob(int index, std::string_view bytes) {
-    sqlite3_bind_blob64(stmt_, index, bytes.data(), bytes.size(), SQLITE_TRANSIENT);
+    note_bind(sqlite3_bind_blob64(stmt_, index, bytes.data(), bytes.size(), SQLITE_TRANSIENT));
     return *this;
 }
 
 Statement& Statement::bind_null(int index) {
-    sqlite3_bind_null(stmt_, index);
+    note_bind(sqlite3_bind_null(stmt_, index));
     return *this;
 }
 
+void Statement::note_bind(int rc) {
+    if (rc != SQLITE_OK && bind_error_ == SQLITE_OK) bind_error_ = rc;
+}
+
 Result<bool> Statement::step() {
+    if (bind_error_ != SQLITE_OK) {
+        // A value that did not bind (too big, say) must not run with the previous value.
+        const int rc = bind_error_;
+        bind_error_ = SQLITE_OK;
+        sqlite3_reset(stmt_);
+        if (rc == SQLITE_TOOBIG) return make_error(Errc::message_too_large, sqlite3_errstr(rc));
+        return error_for(rc, std::string{"bind: "} + sqlite3_errstr(rc));
+    }
     const int rc = sqlite3_step(stmt_);
     if (rc == SQLITE_ROW) return true;
     if (rc == SQLITE_DONE) return false;

@@ -81,8 +81,11 @@ public:
     bool is_null(int column) const;
 
 private:
+    void note_bind(int rc);  // keeps the first failed bind for step() to report
+
     Db& db_;
     sqlite3_stmt* stmt_ = nullptr;  // owned
+    int bind_error_ = 0;            // SQLite code of the first failed bind since the last step
 };
 
 // BEGIN IMMEDIATE on construction (the write lock is taken at once, so the transaction
