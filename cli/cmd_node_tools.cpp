@@ -56,9 +56,8 @@ Options:
 }  // namespace
 
 int cmd_produce(int argc, char** argv) {
-    static constexpr Flag kFlags[] = {
-        {"to", true},         {"delay", true}, {"deliver-at", true},
-        {"seeds", true},      {"timeout-ms", true}, {"help", false}};
+    static constexpr Flag kFlags[] = {{"to", true},    {"delay", true},      {"deliver-at", true},
+                                      {"seeds", true}, {"timeout-ms", true}, {"help", false}};
     auto args = parse_args(argc, argv, kFlags);
     if (!args) return fail(args.error());
     if (int code = help_or_usage(*args, kProduceHelp, 2); code >= 0) return code;

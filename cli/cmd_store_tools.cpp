@@ -12,7 +12,8 @@
 namespace adashta::cli {
 namespace {
 
-constexpr std::string_view kFetchHelp = R"(Usage: adashta fetch QUEUE [--from OFFSET | --since MS] [--limit N] [OPTIONS]
+constexpr std::string_view kFetchHelp =
+    R"(Usage: adashta fetch QUEUE [--from OFFSET | --since MS] [--limit N] [OPTIONS]
 
 Prints what the edge keeps of QUEUE (its retention), even messages that were consumed
 already: {"messages":[{"id","offset","client","data","ts"}...],"next":OFFSET}. Fetch again
@@ -39,9 +40,12 @@ not deleted in time. Times take units: 1500, 1500ms, 30s, 5m, 2h.
 Commands:
   list                          the queues
   create QNAME                  [--vt 30s] [--delay 0] [--maxsize 65536 | -1]
+                                [--max-receive N --dead-letter QNAME]: after N receives
+                                a job moves to the dead-letter queue
   attributes QNAME              vt, delay, maxsize, totalrecv, totalsent, created,
-                                modified, msgs, hiddenmsgs
-  set QNAME                     [--vt T] [--delay T] [--maxsize N]
+                                modified, msgs, hiddenmsgs, maxReceive, deadLetter, totaldead
+  set QNAME                     [--vt T] [--delay T] [--maxsize N] [--max-receive N]
+                                [--dead-letter QNAME]
   drop QNAME                    delete the queue and its jobs
   send QNAME MESSAGE            [--delay T]; prints {"id"}
   receive QNAME                 [--vt T] [--wait T]: waits up to --wait for a job; prints
@@ -65,10 +69,12 @@ int call_and_print(const Args& args, std::string_view op, const std::string& cal
 }
 
 // Appends ,"key":<ms> for a duration flag that is set.
-Status add_duration(std::string& out, const Args& args, std::string_view flag, std::string_view key) {
+Status add_duration(std::string& out, const Args& args, std::string_view flag,
+                    std::string_view key) {
     if (!args.has(flag)) return {};
     auto ms = store::parse_duration_ms(args.value(flag));
-    if (!ms) return make_error(Errc::bad_timeout, "--" + std::string{flag} + ": " + ms.error().detail);
+    if (!ms)
+        return make_error(Errc::bad_timeout, "--" + std::string{flag} + ": " + ms.error().detail);
     out += ",\"" + std::string{key} + "\":" + std::to_string(*ms);
     return {};
 }
@@ -86,9 +92,10 @@ int cmd_fetch(int argc, char** argv) {
     auto limit = args->number("limit", 100, 1, 1000);
     for (const auto* r : {&from, &since, &limit})
         if (!*r) return fail(r->error());
-    std::string call = "{\"queue\":" + json::quote(args->positional[0]) +
-                       ",\"limit\":" + std::to_string(*limit);
-    call += *since > 0 ? ",\"since\":" + std::to_string(*since) : ",\"from\":" + std::to_string(*from);
+    std::string call =
+        "{\"queue\":" + json::quote(args->positional[0]) + ",\"limit\":" + std::to_string(*limit);
+    call +=
+        *since > 0 ? ",\"since\":" + std::to_string(*since) : ",\"from\":" + std::to_string(*from);
     call += "}";
     return call_and_print(*args, "fetch", call, std::chrono::seconds{10});
 }
@@ -103,9 +110,9 @@ int cmd_cancel(int argc, char** argv) {
 }
 
 int cmd_queues(int argc, char** argv) {
-    static constexpr Flag kFlags[] = {{"vt", true},    {"delay", true},      {"maxsize", true},
-                                      {"wait", true},  {"seeds", true},      {"timeout-ms", true},
-                                      {"help", false}};
+    static constexpr Flag kFlags[] = {{"vt", true},    {"delay", true},       {"maxsize", true},
+                                      {"wait", true},  {"max-receive", true}, {"dead-letter", true},
+                                      {"seeds", true}, {"timeout-ms", true},  {"help", false}};
     auto args = parse_args(argc, argv, kFlags);
     if (!args) return fail(args.error());
     const auto& p = args->positional;
@@ -120,17 +127,23 @@ int cmd_queues(int argc, char** argv) {
         std::size_t positionals;  // after the command
     };
     static constexpr Shape kShapes[] = {
-        {"list", "wq.list", 0},          {"create", "wq.create", 1}, {"attributes", "wq.attributes", 1},
-        {"set", "wq.set", 1},            {"drop", "wq.drop", 1},     {"send", "wq.send", 2},
-        {"receive", "wq.receive", 1},    {"pop", "wq.pop", 1},       {"delete", "wq.delete", 2},
+        {"list", "wq.list", 0},
+        {"create", "wq.create", 1},
+        {"attributes", "wq.attributes", 1},
+        {"set", "wq.set", 1},
+        {"drop", "wq.drop", 1},
+        {"send", "wq.send", 2},
+        {"receive", "wq.receive", 1},
+        {"pop", "wq.pop", 1},
+        {"delete", "wq.delete", 2},
         {"visibility", "wq.visibility", 2},
     };
     const Shape* shape = nullptr;
     for (const auto& s : kShapes)
         if (s.command == command) shape = &s;
     if (!shape)
-        return fail(make_error(Errc::bad_option, "no queues command \"" + command +
-                                                     "\"; see adashta queues --help"));
+        return fail(make_error(Errc::bad_option,
+                               "no queues command \"" + command + "\"; see adashta queues --help"));
     if (p.size() != shape->positionals + 1)
         return fail(make_error(Errc::bad_option, "queues " + command + " takes " +
                                                      std::to_string(shape->positionals) +
@@ -146,6 +159,13 @@ int cmd_queues(int argc, char** argv) {
         if (!maxsize) return fail(maxsize.error());
         call += ",\"maxsize\":" + std::to_string(*maxsize);
     }
+    if (args->has("max-receive")) {
+        auto n = args->number("max-receive", 0, 0, 1'000'000);
+        if (!n) return fail(n.error());
+        call += ",\"maxReceive\":" + std::to_string(*n);
+    }
+    if (args->has("dead-letter"))
+        call += ",\"deadLetter\":" + json::quote(args->value("dead-letter"));
     if (call.size() > 1 && call[1] == ',') call.erase(1, 1);
     call += "}";
     // A receive may wait: give the call that long and some more.

@@ -425,9 +425,13 @@ void HttpServer::handle_frame(Connection& c, std::string_view text) {
             return;
         }
         case FrameType::produce:
-            router_.produce({.connection = c.serial, .ref = f.ref, .session = c.session,
-                             .queue = std::move(f.queue), .data = std::string{f.data},
-                             .delay_ms = f.delay_ms, .deliver_at_ms = f.deliver_at_ms});
+            router_.produce({.connection = c.serial,
+                             .ref = f.ref,
+                             .session = c.session,
+                             .queue = std::move(f.queue),
+                             .data = std::string{f.data},
+                             .delay_ms = f.delay_ms,
+                             .deliver_at_ms = f.deliver_at_ms});
             return;
         case FrameType::consume:
             sessions_.subscribe(c, f.queue);
@@ -440,8 +444,12 @@ void HttpServer::handle_frame(Connection& c, std::string_view text) {
             if (f.ref) answer([&](std::string& out) { encode_ack(out, *f.ref); });
             return;
         case FrameType::fetch:
-            router_.fetch({.connection = c.serial, .ref = f.ref, .session = c.session,
-                           .queue = std::move(f.queue), .from = f.from, .since_ms = f.since_ms,
+            router_.fetch({.connection = c.serial,
+                           .ref = f.ref,
+                           .session = c.session,
+                           .queue = std::move(f.queue),
+                           .from = f.from,
+                           .since_ms = f.since_ms,
                            .limit = f.limit});
             return;
         case FrameType::unconsume:
@@ -515,8 +523,9 @@ void HttpServer::deliver(ClientBound& event) {
         case Kind::fanout: {
             auto frame = new_frame();
             encode_message(*frame, event.queue, event.id, event.data, event.ts, event.offset);
-            sessions_.for_each_subscriber(
-                event.queue, [&](Connection& c) { send_live(c, event.queue, event.offset, frame); });
+            sessions_.for_each_subscriber(event.queue, [&](Connection& c) {
+                send_live(c, event.queue, event.offset, frame);
+            });
             return;
         }
         case Kind::fetched: {

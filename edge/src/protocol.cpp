@@ -111,13 +111,15 @@ std::optional<FrameError> read_schedule(const json::ObjectView& obj, ClientFrame
 
 std::optional<FrameError> read_fetch(const json::ObjectView& obj, ClientFrame& frame) {
     constexpr auto kMax = std::numeric_limits<std::int64_t>::max();
-    if (auto bad = read_integer(obj, "from", 0, kMax, Errc::bad_frame, frame.from, frame)) return bad;
+    if (auto bad = read_integer(obj, "from", 0, kMax, Errc::bad_frame, frame.from, frame))
+        return bad;
     if (auto bad = read_integer(obj, "since", 0, kMax, Errc::bad_frame, frame.since_ms, frame))
         return bad;
     if (frame.from && frame.since_ms)
         return frame_error(Errc::bad_frame, "give \"from\" or \"since\", not both", frame.ref);
     std::optional<std::int64_t> limit;
-    if (auto bad = read_integer(obj, "limit", 1, kMaxFetch, Errc::bad_frame, limit, frame)) return bad;
+    if (auto bad = read_integer(obj, "limit", 1, kMaxFetch, Errc::bad_frame, limit, frame))
+        return bad;
     frame.limit = limit.value_or(100);
     return std::nullopt;
 }

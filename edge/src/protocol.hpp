@@ -28,7 +28,7 @@ struct ClientFrame {
     std::int64_t deliver_at_ms = 0;    // produce: hold it until then ("deliverAt", ms epoch)
     std::optional<std::int64_t> from;  // consume: first offset wanted (resume); fetch: first offset
     std::optional<std::int64_t> since_ms;  // fetch: messages created at or after (ms epoch)
-    std::int64_t limit = 100;          // fetch: at most this many (1 to kMaxFetch)
+    std::int64_t limit = 100;              // fetch: at most this many (1 to kMaxFetch)
 };
 
 inline constexpr std::int64_t kMaxFetch = 1000;

@@ -38,10 +38,10 @@ void Router::fetch(ClientFetch fetch) {
             auto read = tx.streams.read(answer->queue, filter, tx.now_ms);
             if (!read) return read.error();
             for (auto& m : *read)
-                answer->messages.push_back({std::move(m.id), m.offset, std::move(m.data), m.created_ms});
-            answer->next = answer->messages.empty()
-                               ? std::max(filter.from_offset, std::int64_t{1})
-                               : answer->messages.back().offset + 1;
+                answer->messages.push_back(
+                    {std::move(m.id), m.offset, std::move(m.data), m.created_ms});
+            answer->next = answer->messages.empty() ? std::max(filter.from_offset, std::int64_t{1})
+                                                    : answer->messages.back().offset + 1;
             if (answer->messages.empty() && filter.since_ms == 0) {
                 auto oldest = tx.streams.oldest_offset(answer->queue, tx.now_ms);
                 if (oldest && *oldest > answer->next) answer->next = *oldest;
@@ -50,8 +50,10 @@ void Router::fetch(ClientFetch fetch) {
         },
         [this, answer](const Status& status) {
             if (!status) {
-                sink_.push({.kind = ClientBound::Kind::error, .connection = answer->connection,
-                            .ref = answer->ref, .code = status.error().code,
+                sink_.push({.kind = ClientBound::Kind::error,
+                            .connection = answer->connection,
+                            .ref = answer->ref,
+                            .code = status.error().code,
                             .detail = status.error().detail});
                 return;
             }
@@ -83,13 +85,15 @@ void Router::replay(std::uint64_t connection, std::string session, std::string q
             if (!read) return read.error();
             slice->more = read->size() == filter.limit;
             for (auto& m : *read)
-                slice->messages.push_back({std::move(m.id), m.offset, std::move(m.data), m.created_ms});
+                slice->messages.push_back(
+                    {std::move(m.id), m.offset, std::move(m.data), m.created_ms});
             slice->next = slice->messages.empty() ? start : slice->messages.back().offset + 1;
             return {};
         },
         [this, slice, session](const Status& status) {
             if (!status) {
-                log::warn("edge", "replay of " + slice->queue + " failed: " + status.error().to_string());
+                log::warn("edge",
+                          "replay of " + slice->queue + " failed: " + status.error().to_string());
                 slice->messages.clear();
                 slice->more = false;
             }
@@ -105,7 +109,9 @@ void Router::replay(std::uint64_t connection, std::string session, std::string q
 void Router::store_client_message(ClientProduce p) {
     if (ring_for(p.queue).empty()) {
         ++stats_.no_consumer;
-        sink_.push({.kind = ClientBound::Kind::error, .connection = p.connection, .ref = p.ref,
+        sink_.push({.kind = ClientBound::Kind::error,
+                    .connection = p.connection,
+                    .ref = p.ref,
                     .code = Errc::no_consumer});
         return;
     }
@@ -132,13 +138,17 @@ void Router::store_client_message(ClientProduce p) {
         [this, message, connection = p.connection, ref = p.ref](const Status& status) {
             if (!status) {
                 ++stats_.store_failed;
-                sink_.push({.kind = ClientBound::Kind::error, .connection = connection,
-                            .ref = ref, .code = status.error().code,
+                sink_.push({.kind = ClientBound::Kind::error,
+                            .connection = connection,
+                            .ref = ref,
+                            .code = status.error().code,
                             .detail = status.error().detail});
                 return;
             }
             ++stats_.stored;
-            sink_.push({.kind = ClientBound::Kind::ack, .connection = connection, .ref = ref,
+            sink_.push({.kind = ClientBound::Kind::ack,
+                        .connection = connection,
+                        .ref = ref,
                         .id = message->id});
         });
 }
@@ -188,8 +198,12 @@ void Router::route(const store::Due& due) {
     const mesh::Ring& ring = ring_for(m.queue);
     if (due.receive_count > 1) ++stats_.redelivered;
     auto& fbb = mesh_->builder();
-    mesh::encode_deliver(fbb, {.id = m.id, .queue = m.queue, .client = m.client, .data = m.data,
-                               .created_ms = m.created_ms, .offset = m.offset,
+    mesh::encode_deliver(fbb, {.id = m.id,
+                               .queue = m.queue,
+                               .client = m.client,
+                               .data = m.data,
+                               .created_ms = m.created_ms,
+                               .offset = m.offset,
                                .receive_count = static_cast<std::uint32_t>(due.receive_count)});
     // The owner first; if its connection refuses (it just died and has not expired yet),
     // the node that will own the session once it is gone.
@@ -202,7 +216,8 @@ void Router::route(const store::Due& due) {
     // Nobody could take it now (no consumer, or every connection down): it stays pending
     // and is offered again shortly, without counting this as a receive.
     ++stats_.unavailable;
-    store_->write([id = m.id](store::Tx& tx) { return tx.streams.release(id, tx.now_ms + kRetryMs); });
+    store_->write(
+        [id = m.id](store::Tx& tx) { return tx.streams.release(id, tx.now_ms + kRetryMs); });
 }
 
 void Router::tell_nodes(wire::ClientEventKind kind, const std::string& session, bool resumed) {

@@ -34,21 +34,21 @@ struct StoredFrame {
 struct ClientBound {
     enum class Kind { ack, error, direct, fanout, fetched, replay };
     Kind kind = Kind::ack;
-    std::uint64_t connection = 0;      // ack, error, fetched, replay: the connection that asked
-    std::optional<std::uint64_t> ref;  // ack, error, fetched: the frame's ref; none = no answer
-    Errc code = Errc::ok;              // error
-    std::string detail;                // error: what exactly, for people
-    std::string session;               // direct: the receiving session
-    std::string queue;                 // direct, fanout, fetched, replay
-    std::string id;                    // ack, direct, fanout: message id
-    std::string data;                  // direct, fanout: JSON text
-    std::int64_t ts = 0;               // direct, fanout: ms since the epoch
-    std::int64_t offset = 0;           // direct, fanout: place in the queue's stream
-    std::vector<StoredFrame> messages; // fetched, replay: in offset order
-    std::int64_t gap_from = 0;         // replay: [gap_from, gap_to] are gone (retention)
+    std::uint64_t connection = 0;       // ack, error, fetched, replay: the connection that asked
+    std::optional<std::uint64_t> ref;   // ack, error, fetched: the frame's ref; none = no answer
+    Errc code = Errc::ok;               // error
+    std::string detail;                 // error: what exactly, for people
+    std::string session;                // direct: the receiving session
+    std::string queue;                  // direct, fanout, fetched, replay
+    std::string id;                     // ack, direct, fanout: message id
+    std::string data;                   // direct, fanout: JSON text
+    std::int64_t ts = 0;                // direct, fanout: ms since the epoch
+    std::int64_t offset = 0;            // direct, fanout: place in the queue's stream
+    std::vector<StoredFrame> messages;  // fetched, replay: in offset order
+    std::int64_t gap_from = 0;          // replay: [gap_from, gap_to] are gone (retention)
     std::int64_t gap_to = 0;
-    std::int64_t next = 0;             // fetched, replay: the offset to read from next
-    bool more = false;                 // replay: another slice follows
+    std::int64_t next = 0;  // fetched, replay: the offset to read from next
+    bool more = false;      // replay: another slice follows
 };
 
 class ClientSink {
@@ -59,16 +59,16 @@ public:
 };
 
 struct RouterStats {
-    std::atomic<std::uint64_t> routed{0};        // client messages handed to a node
-    std::atomic<std::uint64_t> no_consumer{0};   // refused: nobody consumes the queue
-    std::atomic<std::uint64_t> unavailable{0};   // refused: no consumer took it
-    std::atomic<std::uint64_t> delivered_in{0};  // server messages received for clients
-    std::atomic<std::uint64_t> bad_data{0};      // server messages dropped: data not JSON
-    std::atomic<std::uint64_t> stored{0};        // client messages committed to the store
-    std::atomic<std::uint64_t> store_failed{0};  // messages the store refused
-    std::atomic<std::uint64_t> acked{0};         // client messages a node acknowledged
-    std::atomic<std::uint64_t> redelivered{0};   // client messages sent again
-    std::atomic<std::uint64_t> dead_lettered{0}; // client messages that used up their receives
+    std::atomic<std::uint64_t> routed{0};         // client messages handed to a node
+    std::atomic<std::uint64_t> no_consumer{0};    // refused: nobody consumes the queue
+    std::atomic<std::uint64_t> unavailable{0};    // refused: no consumer took it
+    std::atomic<std::uint64_t> delivered_in{0};   // server messages received for clients
+    std::atomic<std::uint64_t> bad_data{0};       // server messages dropped: data not JSON
+    std::atomic<std::uint64_t> stored{0};         // client messages committed to the store
+    std::atomic<std::uint64_t> store_failed{0};   // messages the store refused
+    std::atomic<std::uint64_t> acked{0};          // client messages a node acknowledged
+    std::atomic<std::uint64_t> redelivered{0};    // client messages sent again
+    std::atomic<std::uint64_t> dead_lettered{0};  // client messages that used up their receives
 };
 
 // A browser's produce, on its way to the store and then a node.
@@ -77,8 +77,8 @@ struct ClientProduce {
     std::optional<std::uint64_t> ref;
     std::string session;
     std::string queue;
-    std::string data;                // JSON text
-    std::int64_t delay_ms = 0;       // scheduling, where the queue allows it for clients
+    std::string data;           // JSON text
+    std::int64_t delay_ms = 0;  // scheduling, where the queue allows it for clients
     std::int64_t deliver_at_ms = 0;
 };
 
@@ -105,7 +105,8 @@ public:
     void produce(ClientProduce produce);
     void fetch(ClientFetch fetch);
     // Sends connection what session missed on queue since offset from, as a replay event.
-    void replay(std::uint64_t connection, std::string session, std::string queue, std::int64_t from);
+    void replay(std::uint64_t connection, std::string session, std::string queue,
+                std::int64_t from);
     void client_connected(std::string session, bool resumed);
     void client_disconnected(std::string session);
 

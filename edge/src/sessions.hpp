@@ -33,8 +33,8 @@ struct Connection {
     // their offsets) until the replay caught up, so the client sees one ordered stream.
     std::map<std::string, std::vector<std::pair<std::int64_t, std::shared_ptr<std::string>>>>
         replaying;
-    std::string rx;                // a message still arriving in fragments
-    bool rx_binary = false;        // the arriving message is binary: discarded, then refused
+    std::string rx;          // a message still arriving in fragments
+    bool rx_binary = false;  // the arriving message is binary: discarded, then refused
     std::deque<std::shared_ptr<std::string>> out;  // frames to send, each after LWS_PRE
                                                    // spare bytes; shared by a fan-out
     std::size_t out_bytes = 0;                     // sum of out's sizes

@@ -22,7 +22,8 @@ Result<std::optional<std::int64_t>> optional_int(const ObjectView& args, std::st
 
 Result<std::string> required_string(const ObjectView& args, std::string_view key) {
     auto value = args.string(key);
-    if (!value) return make_error(Errc::bad_frame, "\"" + std::string{key} + "\" (a string) is missing");
+    if (!value)
+        return make_error(Errc::bad_frame, "\"" + std::string{key} + "\" (a string) is missing");
     return std::move(*value);
 }
 
@@ -35,10 +36,16 @@ std::string job_json(const std::optional<store::ReceivedMessage>& job) {
 
 std::string attributes_json(const store::QueueAttributes& a) {
     return "{\"vt\":" + std::to_string(a.vt_ms) + ",\"delay\":" + std::to_string(a.delay_ms) +
-           ",\"maxsize\":" + std::to_string(a.maxsize) + ",\"totalrecv\":" + std::to_string(a.totalrecv) +
-           ",\"totalsent\":" + std::to_string(a.totalsent) + ",\"created\":" + std::to_string(a.created_ms) +
-           ",\"modified\":" + std::to_string(a.modified_ms) + ",\"msgs\":" + std::to_string(a.msgs) +
-           ",\"hiddenmsgs\":" + std::to_string(a.hiddenmsgs) + "}";
+           ",\"maxsize\":" + std::to_string(a.maxsize) +
+           ",\"totalrecv\":" + std::to_string(a.totalrecv) +
+           ",\"totalsent\":" + std::to_string(a.totalsent) +
+           ",\"created\":" + std::to_string(a.created_ms) +
+           ",\"modified\":" + std::to_string(a.modified_ms) +
+           ",\"msgs\":" + std::to_string(a.msgs) +
+           ",\"hiddenmsgs\":" + std::to_string(a.hiddenmsgs) +
+           ",\"maxReceive\":" + std::to_string(a.max_receive) +
+           ",\"deadLetter\":" + json::quote(a.dead_letter) +
+           ",\"totaldead\":" + std::to_string(a.totaldead) + "}";
 }
 
 }  // namespace
@@ -48,23 +55,24 @@ struct StoreCalls::Waiter {
     std::optional<std::int64_t> vt_ms;
     std::int64_t deadline_ms = 0;
     bool pop = false;
-    bool done = false;      // answered
-    bool waiting = false;   // in waiting_, with a timer of this round
+    bool done = false;     // answered
+    bool waiting = false;  // in waiting_, with a timer of this round
     std::uint64_t round = 0;
     Reply reply;
 };
 
 void StoreCalls::run(Op op, Reply reply, std::string wakes) {
     auto result = std::make_shared<std::string>();
-    store_.write([op = std::move(op), result](store::Tx& tx) { return op(tx, *result); },
-                 [this, reply = std::move(reply), result, wakes = std::move(wakes)](const Status& s) {
-                     if (!s) {
-                         reply(static_cast<int>(s.error().code), s.error().detail, {});
-                         return;
-                     }
-                     reply(0, {}, result->empty() ? "{}" : std::move(*result));
-                     if (!wakes.empty()) wake(wakes);
-                 });
+    store_.write(
+        [op = std::move(op), result](store::Tx& tx) { return op(tx, *result); },
+        [this, reply = std::move(reply), result, wakes = std::move(wakes)](const Status& s) {
+            if (!s) {
+                reply(static_cast<int>(s.error().code), s.error().detail, {});
+                return;
+            }
+            reply(0, {}, result->empty() ? "{}" : std::move(*result));
+            if (!wakes.empty()) wake(wakes);
+        });
 }
 
 void StoreCalls::call(std::string_view op, std::string_view args_json, Reply reply) {
@@ -77,15 +85,17 @@ void StoreCalls::call(std::string_view op, std::string_view args_json, Reply rep
     auto fail = [&](const Error& e) { reply(static_cast<int>(e.code), e.detail, {}); };
 
     if (op == "wq.list") {
-        return run([](store::Tx& tx, std::string& out) -> Status {
-            auto names = tx.work.list_queues();
-            if (!names) return names.error();
-            out = "{\"queues\":[";
-            for (std::size_t i = 0; i < names->size(); ++i)
-                out += (i ? "," : "") + json::quote((*names)[i]);
-            out += "]}";
-            return {};
-        }, std::move(reply));
+        return run(
+            [](store::Tx& tx, std::string& out) -> Status {
+                auto names = tx.work.list_queues();
+                if (!names) return names.error();
+                out = "{\"queues\":[";
+                for (std::size_t i = 0; i < names->size(); ++i)
+                    out += (i ? "," : "") + json::quote((*names)[i]);
+                out += "]}";
+                return {};
+            },
+            std::move(reply));
     }
     if (op == "cancel") {
         auto id = required_string(args, "id");
@@ -104,23 +114,27 @@ void StoreCalls::call(std::string_view op, std::string_view args_json, Reply rep
         store::ReadFilter filter;
         filter.from_offset = from->value_or(0);
         filter.since_ms = since->value_or(0);
-        filter.limit = static_cast<std::size_t>(std::clamp<std::int64_t>(limit->value_or(100), 1, store::kMaxRead));
+        filter.limit = static_cast<std::size_t>(
+            std::clamp<std::int64_t>(limit->value_or(100), 1, store::kMaxRead));
         filter.everything = true;  // a server node sees every message of the queue
-        return run([queue = *queue, filter](store::Tx& tx, std::string& out) -> Status {
-            auto read = tx.streams.read(queue, filter, tx.now_ms);
-            if (!read) return read.error();
-            out = "{\"messages\":[";
-            std::int64_t next = std::max<std::int64_t>(filter.from_offset, 1);
-            for (std::size_t i = 0; i < read->size(); ++i) {
-                const auto& m = (*read)[i];
-                out += (i ? ",{\"id\":" : "{\"id\":") + json::quote(m.id) +
-                       ",\"offset\":" + std::to_string(m.offset) + ",\"client\":" + json::quote(m.client) +
-                       ",\"data\":" + m.data + ",\"ts\":" + std::to_string(m.created_ms) + "}";
-                next = m.offset + 1;
-            }
-            out += "],\"next\":" + std::to_string(next) + "}";
-            return {};
-        }, std::move(reply));
+        return run(
+            [queue = *queue, filter](store::Tx& tx, std::string& out) -> Status {
+                auto read = tx.streams.read(queue, filter, tx.now_ms);
+                if (!read) return read.error();
+                out = "{\"messages\":[";
+                std::int64_t next = std::max<std::int64_t>(filter.from_offset, 1);
+                for (std::size_t i = 0; i < read->size(); ++i) {
+                    const auto& m = (*read)[i];
+                    out += (i ? ",{\"id\":" : "{\"id\":") + json::quote(m.id) +
+                           ",\"offset\":" + std::to_string(m.offset) +
+                           ",\"client\":" + json::quote(m.client) + ",\"data\":" + m.data +
+                           ",\"ts\":" + std::to_string(m.created_ms) + "}";
+                    next = m.offset + 1;
+                }
+                out += "],\"next\":" + std::to_string(next) + "}";
+                return {};
+            },
+            std::move(reply));
     }
 
     // The work-queue operations all name their queue qname, as in RSMQ.
@@ -130,78 +144,95 @@ void StoreCalls::call(std::string_view op, std::string_view args_json, Reply rep
     auto vt = optional_int(args, "vt");
     auto delay = optional_int(args, "delay");
     auto maxsize = optional_int(args, "maxsize", Errc::bad_option);
-    for (const auto* r : {&vt, &delay, &maxsize})
+    auto max_receive = optional_int(args, "maxReceive", Errc::bad_option);
+    for (const auto* r : {&vt, &delay, &maxsize, &max_receive})
         if (!*r) return fail(r->error());
+    const auto dead_letter = args.string("deadLetter");
 
     if (op == "wq.create") {
         store::QueueOptions options;
         if (*vt) options.vt_ms = **vt;
         if (*delay) options.delay_ms = **delay;
         if (*maxsize) options.maxsize = **maxsize;
-        return run([queue, options](store::Tx& tx, std::string&) {
-            return tx.work.create_queue(queue, options, tx.now_ms);
-        }, std::move(reply));
+        if (*max_receive) options.max_receive = **max_receive;
+        if (dead_letter) options.dead_letter = *dead_letter;
+        return run(
+            [queue, options](store::Tx& tx, std::string&) {
+                return tx.work.create_queue(queue, options, tx.now_ms);
+            },
+            std::move(reply));
     }
     if (op == "wq.drop")
         return run([queue](store::Tx& tx, std::string&) { return tx.work.delete_queue(queue); },
                    std::move(reply), queue);
     if (op == "wq.attributes")
-        return run([queue](store::Tx& tx, std::string& out) -> Status {
-            auto a = tx.work.queue_attributes(queue, tx.now_ms);
-            if (!a) return a.error();
-            out = attributes_json(*a);
-            return {};
-        }, std::move(reply));
+        return run(
+            [queue](store::Tx& tx, std::string& out) -> Status {
+                auto a = tx.work.queue_attributes(queue, tx.now_ms);
+                if (!a) return a.error();
+                out = attributes_json(*a);
+                return {};
+            },
+            std::move(reply));
     if (op == "wq.set")
-        return run([queue, changes = store::QueueOptionChanges{*vt, *delay, *maxsize}](
-                       store::Tx& tx, std::string& out) -> Status {
-            auto a = tx.work.set_queue_attributes(queue, changes, tx.now_ms);
-            if (!a) return a.error();
-            out = attributes_json(*a);
-            return {};
-        }, std::move(reply));
+        return run(
+            [queue,
+             changes = store::QueueOptionChanges{*vt, *delay, *maxsize, *max_receive, dead_letter}](
+                store::Tx& tx, std::string& out) -> Status {
+                auto a = tx.work.set_queue_attributes(queue, changes, tx.now_ms);
+                if (!a) return a.error();
+                out = attributes_json(*a);
+                return {};
+            },
+            std::move(reply));
     if (op == "wq.send") {
         auto message = required_string(args, "message");
         if (!message) return fail(message.error());
-        return run([queue, body = *message, d = *delay](store::Tx& tx, std::string& out) -> Status {
-            auto id = tx.work.send(queue, body, d, tx.now_ms);
-            if (!id) return id.error();
-            out = "{\"id\":" + json::quote(*id) + "}";
-            return {};
-        }, std::move(reply), queue);
+        return run(
+            [queue, body = *message, d = *delay](store::Tx& tx, std::string& out) -> Status {
+                auto id = tx.work.send(queue, body, d, tx.now_ms);
+                if (!id) return id.error();
+                out = "{\"id\":" + json::quote(*id) + "}";
+                return {};
+            },
+            std::move(reply), queue);
     }
     if (op == "wq.delete") {
         auto id = required_string(args, "id");
         if (!id) return fail(id.error());
-        return run([queue, id = *id](store::Tx& tx, std::string& out) -> Status {
-            auto deleted = tx.work.delete_message(queue, id);
-            if (!deleted) return deleted.error();
-            out = *deleted ? "{\"deleted\":true}" : "{\"deleted\":false}";
-            return {};
-        }, std::move(reply));
+        return run(
+            [queue, id = *id](store::Tx& tx, std::string& out) -> Status {
+                auto deleted = tx.work.delete_message(queue, id);
+                if (!deleted) return deleted.error();
+                out = *deleted ? "{\"deleted\":true}" : "{\"deleted\":false}";
+                return {};
+            },
+            std::move(reply));
     }
     if (op == "wq.visibility") {
         auto id = required_string(args, "id");
         if (!id) return fail(id.error());
         if (!*vt) return fail(make_error(Errc::bad_timeout, "\"vt\" is missing"));
-        return run([queue, id = *id, v = **vt](store::Tx& tx, std::string&) {
-            return tx.work.change_visibility(queue, id, v, tx.now_ms);
-        }, std::move(reply), queue);
+        return run(
+            [queue, id = *id, v = **vt](store::Tx& tx, std::string&) {
+                return tx.work.change_visibility(queue, id, v, tx.now_ms);
+            },
+            std::move(reply), queue);
     }
     if (op == "wq.receive" || op == "wq.pop") {
         auto wait = optional_int(args, "wait");
         if (!wait) return fail(wait.error());
         const std::int64_t wait_ms = wait->value_or(0);
         if (wait_ms < 0 || wait_ms > kMaxWaitMs)
-            return fail(make_error(Errc::bad_timeout, "\"wait\" must be 0 to " +
-                                                          std::to_string(kMaxWaitMs) + " ms"));
+            return fail(make_error(Errc::bad_timeout,
+                                   "\"wait\" must be 0 to " + std::to_string(kMaxWaitMs) + " ms"));
         return receive(queue, *vt, wait_ms, op == "wq.pop", std::move(reply));
     }
     fail(make_error(Errc::unknown_type, "no store call named \"" + std::string{op} + "\""));
 }
 
-void StoreCalls::receive(std::string queue, std::optional<std::int64_t> vt_ms,
-                         std::int64_t wait_ms, bool pop, Reply reply) {
+void StoreCalls::receive(std::string queue, std::optional<std::int64_t> vt_ms, std::int64_t wait_ms,
+                         bool pop, Reply reply) {
     auto waiter = std::make_shared<Waiter>();
     waiter->queue = std::move(queue);
     waiter->vt_ms = vt_ms;
@@ -248,7 +279,8 @@ void StoreCalls::attempt(const std::shared_ptr<Waiter>& waiter) {
             const std::uint64_t round = ++waiter->round;
             waiting_[waiter->queue].push_back(waiter);
             std::int64_t until = waiter->deadline_ms;
-            if (outcome->next_visible) until = std::min(until, std::max(*outcome->next_visible, now));
+            if (outcome->next_visible)
+                until = std::min(until, std::max(*outcome->next_visible, now));
             store_.after(std::chrono::milliseconds{until - now}, [this, waiter, round] {
                 if (!waiter->waiting || waiter->round != round) return;
                 waiter->waiting = false;

@@ -87,7 +87,8 @@ void encode_response(flatbuffers::FlatBufferBuilder& fbb, std::uint64_t corr, in
     fbb.Clear();
     const auto detail_off = str(fbb, detail);
     const auto result_off = str(fbb, result_json);
-    finish(fbb, wire::Body::Response, wire::CreateResponse(fbb, corr, code, detail_off, result_off));
+    finish(fbb, wire::Body::Response,
+           wire::CreateResponse(fbb, corr, code, detail_off, result_off));
 }
 
 void encode_client_event(flatbuffers::FlatBufferBuilder& fbb, wire::ClientEventKind kind,

@@ -309,18 +309,18 @@ void Mesh::handle(const std::string& from, const wire::Envelope& env) {
 
 void Mesh::handle_data(const PeerInfo& peer, const wire::Envelope& env) {
     switch (env.body_type()) {
-    case wire::Body::Deliver:
-        return handler_.on_deliver(peer, *env.body_as_Deliver());
-    case wire::Body::ClientEvent:
-        return handler_.on_client_event(peer, *env.body_as_ClientEvent());
-    case wire::Body::Ack:
-        return handler_.on_ack(peer, *env.body_as_Ack());
-    case wire::Body::Request:
-        return handler_.on_request(peer, *env.body_as_Request());
-    case wire::Body::Response:
-        return handler_.on_response(peer, *env.body_as_Response());
-    default:
-        assert(false && "handle_data: not a data message");
+        case wire::Body::Deliver:
+            return handler_.on_deliver(peer, *env.body_as_Deliver());
+        case wire::Body::ClientEvent:
+            return handler_.on_client_event(peer, *env.body_as_ClientEvent());
+        case wire::Body::Ack:
+            return handler_.on_ack(peer, *env.body_as_Ack());
+        case wire::Body::Request:
+            return handler_.on_request(peer, *env.body_as_Request());
+        case wire::Body::Response:
+            return handler_.on_response(peer, *env.body_as_Response());
+        default:
+            assert(false && "handle_data: not a data message");
     }
 }
 

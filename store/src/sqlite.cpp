@@ -39,11 +39,13 @@ Result<std::unique_ptr<Db>> Db::open(const std::string& path, bool durable) {
     sqlite3_stmt* wal = nullptr;
     int wal_rc = sqlite3_prepare_v2(raw, "PRAGMA journal_mode=WAL", -1, &wal, nullptr);
     if (wal_rc == SQLITE_OK) wal_rc = sqlite3_step(wal);
-    const bool in_wal = wal_rc == SQLITE_ROW &&
-                        std::string_view{reinterpret_cast<const char*>(sqlite3_column_text(wal, 0))} == "wal";
+    const bool in_wal =
+        wal_rc == SQLITE_ROW &&
+        std::string_view{reinterpret_cast<const char*>(sqlite3_column_text(wal, 0))} == "wal";
     sqlite3_finalize(wal);
     if (wal_rc != SQLITE_ROW) return error_for(wal_rc, path + ": " + sqlite3_errmsg(raw));
-    if (!in_wal) return make_error(Errc::storage_failed, path + ": cannot switch the journal to WAL");
+    if (!in_wal)
+        return make_error(Errc::storage_failed, path + ": cannot switch the journal to WAL");
     const std::string pragmas = std::string{"PRAGMA foreign_keys=ON; PRAGMA synchronous="} +
                                 (durable ? "FULL" : "NORMAL") + ";";
     if (auto ok = db->exec(pragmas); !ok) return ok.error();
@@ -98,8 +100,8 @@ Statement& Statement::bind(int index, double value) {
 }
 
 Statement& Statement::bind(int index, std::string_view text) {
-    note_bind(sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_TRANSIENT,
-                                  SQLITE_UTF8));
+    note_bind(
+        sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8));
     return *this;
 }
 

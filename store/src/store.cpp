@@ -60,7 +60,9 @@ void Store::after(std::chrono::milliseconds delay, std::function<void()> fn) {
     wakeup_.notify_one();
 }
 
-void Store::wake() { wakeup_.notify_one(); }
+void Store::wake() {
+    wakeup_.notify_one();
+}
 
 void Store::refresh_next_due() {
     std::optional<std::int64_t> next;
@@ -72,7 +74,8 @@ void Store::refresh_next_due() {
 SteadyClock::time_point Store::next_wake() const {
     auto wake = next_expire_;
     if (next_due_ms_ > 0) {
-        const auto in = std::chrono::milliseconds{std::max<std::int64_t>(0, next_due_ms_ - now_ms())};
+        const auto in =
+            std::chrono::milliseconds{std::max<std::int64_t>(0, next_due_ms_ - now_ms())};
         wake = std::min(wake, SteadyClock::now() + in);
     }
     if (!timers_.empty()) wake = std::min(wake, timers_.top().at);
@@ -153,8 +156,10 @@ void Store::run_batch(std::vector<std::pair<Work, Done>>& batch) {
     ++stats_.commits;
     stats_.expired += expired;
     for (std::size_t i = 0; i < batch.size(); ++i) {
-        if (results[i]) ++stats_.writes;
-        else ++stats_.failed;
+        if (results[i])
+            ++stats_.writes;
+        else
+            ++stats_.failed;
         if (batch[i].second) batch[i].second(results[i]);
     }
     if (!due.empty()) events_.on_due(std::move(due));

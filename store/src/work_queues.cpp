@@ -39,7 +39,10 @@ CREATE TABLE IF NOT EXISTS wq_queues(
     totalsent   INTEGER NOT NULL DEFAULT 0,
     totalrecv   INTEGER NOT NULL DEFAULT 0,
     created_ms  INTEGER NOT NULL,
-    modified_ms INTEGER NOT NULL
+    modified_ms INTEGER NOT NULL,
+    max_receive INTEGER NOT NULL DEFAULT 0,
+    dead_letter TEXT NOT NULL DEFAULT '',
+    totaldead   INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS wq_messages(
     seq        INTEGER PRIMARY KEY,
@@ -90,9 +93,19 @@ Status check_maxsize(std::int64_t maxsize) {
                                             std::to_string(QueueOptions::kMaxMaxsize));
 }
 
-Status check_options(const QueueOptions& options) {
+Status check_options(const QueueOptions& options, std::string_view name) {
     if (auto ok = check_ms("vt_ms", options.vt_ms, QueueOptions::kMaxVtMs); !ok) return ok;
     if (auto ok = check_ms("delay_ms", options.delay_ms, QueueOptions::kMaxDelayMs); !ok) return ok;
+    if (options.max_receive < 0 || options.max_receive > 1'000'000)
+        return make_error(Errc::bad_option, "max_receive must be 0 (no limit) to 1000000");
+    if (!options.dead_letter.empty()) {
+        if (!is_valid_queue_name(options.dead_letter))
+            return make_error(Errc::bad_queue, "dead_letter " + quoted(options.dead_letter));
+        if (options.dead_letter == name)
+            return make_error(Errc::bad_option, "a queue cannot be its own dead_letter");
+        if (options.max_receive == 0)
+            return make_error(Errc::bad_option, "dead_letter needs a max_receive above 0");
+    }
     return check_maxsize(options.maxsize);
 }
 
@@ -124,19 +137,25 @@ struct WorkQueues::Statements {
     explicit Statements(Db& db)
         : read_epoch{db, "SELECT value FROM wq_meta WHERE key = 'epoch'"},
           write_epoch{db, "UPDATE wq_meta SET value = ?1 WHERE key = 'epoch'"},
-          find_queue{db, "SELECT id, vt_ms, delay_ms, maxsize FROM wq_queues WHERE name = ?1"},
-          insert_queue{db,
-                       "INSERT INTO wq_queues(name, vt_ms, delay_ms, maxsize, created_ms, "
-                       "modified_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT(name) DO NOTHING"},
+          find_queue{db,
+                     "SELECT id, vt_ms, delay_ms, maxsize, max_receive, dead_letter FROM wq_queues "
+                     "WHERE name = ?1"},
+          insert_queue{
+              db,
+              "INSERT INTO wq_queues(name, vt_ms, delay_ms, maxsize, created_ms, "
+              "modified_ms, max_receive, dead_letter) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7) "
+              "ON CONFLICT(name) DO NOTHING"},
           update_queue{db,
                        "UPDATE wq_queues SET vt_ms = ?2, delay_ms = ?3, maxsize = ?4, "
-                       "modified_ms = ?5 WHERE id = ?1"},
+                       "modified_ms = ?5, max_receive = ?6, dead_letter = ?7 WHERE id = ?1"},
+          count_dead{db, "UPDATE wq_queues SET totaldead = totaldead + 1 WHERE id = ?1"},
           delete_queue{db, "DELETE FROM wq_queues WHERE id = ?1"},
           delete_queue_messages{db, "DELETE FROM wq_messages WHERE queue = ?1"},
           list_queues{db, "SELECT name FROM wq_queues ORDER BY name"},
-          queue_row{db,
-                    "SELECT vt_ms, delay_ms, maxsize, totalrecv, totalsent, created_ms, "
-                    "modified_ms FROM wq_queues WHERE id = ?1"},
+          queue_row{
+              db,
+              "SELECT vt_ms, delay_ms, maxsize, totalrecv, totalsent, created_ms, "
+              "modified_ms, max_receive, dead_letter, totaldead FROM wq_queues WHERE id = ?1"},
           count_messages{db,
                          "SELECT count(*), coalesce(sum(visible_at > ?2), 0) FROM wq_messages "
                          "WHERE queue = ?1"},
@@ -163,6 +182,7 @@ struct WorkQueues::Statements {
     Statement find_queue;
     Statement insert_queue;
     Statement update_queue;
+    Statement count_dead;
     Statement delete_queue;
     Statement delete_queue_messages;
     Statement list_queues;
@@ -242,7 +262,8 @@ Result<WorkQueues::QueueRow> WorkQueues::find(std::string_view name) {
     auto row = select.bind(1, name).step();
     if (!row) return row.error();
     if (!*row) return make_error(Errc::unknown_queue, "queue " + quoted(name));
-    const QueueRow queue{select.int64(0), select.int64(1), select.int64(2), select.int64(3)};
+    const QueueRow queue{select.int64(0), select.int64(1), select.int64(2),
+                         select.int64(3), select.int64(4), std::string{select.text(5)}};
     cache_.emplace(std::string{name}, queue);
     return queue;
 }
@@ -252,13 +273,15 @@ Status WorkQueues::create_queue(std::string_view name, const QueueOptions& optio
     assert(in_transaction(db_) && "WorkQueues: call inside the caller's transaction");
     assert(now_ms >= 0);
     if (auto ok = check_name(name); !ok) return ok;
-    if (auto ok = check_options(options); !ok) return ok;
+    if (auto ok = check_options(options, name); !ok) return ok;
     if (auto ok = check_epoch(); !ok) return ok;
     Statement& insert = sql_->insert_queue;
     insert.bind(1, name).bind(2, options.vt_ms).bind(3, options.delay_ms);
+    insert.bind(6, options.max_receive).bind(7, options.dead_letter);
     if (auto ok = insert.bind(4, options.maxsize).bind(5, now_ms).run(); !ok) return ok;
     if (db_.changes() == 0) return make_error(Errc::queue_exists, "queue " + quoted(name));
-    const QueueRow queue{db_.last_insert_rowid(), options.vt_ms, options.delay_ms, options.maxsize};
+    const QueueRow queue{db_.last_insert_rowid(), options.vt_ms,       options.delay_ms,
+                         options.maxsize,         options.max_receive, options.dead_letter};
     if (auto ok = bump_epoch(); !ok) return ok;
     cache_.insert_or_assign(std::string{name}, queue);
     return {};
@@ -303,6 +326,9 @@ Result<QueueAttributes> WorkQueues::attributes_of(const QueueRow& queue, std::in
         out.totalsent = select.int64(4);
         out.created_ms = select.int64(5);
         out.modified_ms = select.int64(6);
+        out.max_receive = select.int64(7);
+        out.dead_letter = select.text(8);
+        out.totaldead = select.int64(9);
     }
     Statement& count = sql_->count_messages;
     ResetOnExit reset{count};
@@ -323,18 +349,27 @@ Result<QueueAttributes> WorkQueues::set_queue_attributes(std::string_view name,
                                                          const QueueOptionChanges& changes,
                                                          std::int64_t now_ms) {
     assert(now_ms >= 0);
-    if (!changes.vt_ms && !changes.delay_ms && !changes.maxsize)
-        return make_error(Errc::bad_option, "nothing to set: give vt_ms, delay_ms or maxsize");
+    if (!changes.vt_ms && !changes.delay_ms && !changes.maxsize && !changes.max_receive &&
+        !changes.dead_letter)
+        return make_error(
+            Errc::bad_option,
+            "nothing to set: give vt_ms, delay_ms, maxsize, max_receive or dead_letter");
     auto queue = find(name);
     if (!queue) return queue.error();
     QueueRow changed = *queue;
     changed.vt_ms = changes.vt_ms.value_or(queue->vt_ms);
     changed.delay_ms = changes.delay_ms.value_or(queue->delay_ms);
     changed.maxsize = changes.maxsize.value_or(queue->maxsize);
-    if (auto ok = check_options({changed.vt_ms, changed.delay_ms, changed.maxsize}); !ok)
+    changed.max_receive = changes.max_receive.value_or(queue->max_receive);
+    changed.dead_letter = changes.dead_letter.value_or(queue->dead_letter);
+    if (auto ok = check_options({changed.vt_ms, changed.delay_ms, changed.maxsize,
+                                 changed.max_receive, changed.dead_letter},
+                                name);
+        !ok)
         return ok.error();
     Statement& update = sql_->update_queue;
     update.bind(1, changed.id).bind(2, changed.vt_ms).bind(3, changed.delay_ms);
+    update.bind(6, changed.max_receive).bind(7, changed.dead_letter);
     if (auto ok = update.bind(4, changed.maxsize).bind(5, now_ms).run(); !ok) return ok.error();
     if (auto ok = bump_epoch(); !ok) return ok.error();
     cache_.insert_or_assign(std::string{name}, changed);
@@ -374,18 +409,22 @@ Result<std::optional<ReceivedMessage>> WorkQueues::take(std::string_view name,
     if (!queue) return queue.error();
     std::int64_t seq = 0;
     ReceivedMessage message;
-    {
-        Statement& select = sql_->next_message;
-        ResetOnExit reset{select};
-        auto row = select.bind(1, queue->id).bind(2, now_ms).step();
-        if (!row) return row.error();
-        if (!*row) return std::optional<ReceivedMessage>{};
-        seq = select.int64(0);
-        message.id = select.text(1);
-        message.body = select.text(2);
-        message.sent_ms = select.int64(3);
-        message.fr_ms = select.is_null(4) ? now_ms : select.int64(4);
-        message.rc = select.int64(5) + 1;
+    for (;;) {
+        {
+            Statement& select = sql_->next_message;
+            ResetOnExit reset{select};
+            auto row = select.bind(1, queue->id).bind(2, now_ms).step();
+            if (!row) return row.error();
+            if (!*row) return std::optional<ReceivedMessage>{};
+            seq = select.int64(0);
+            message.id = select.text(1);
+            message.body = select.text(2);
+            message.sent_ms = select.int64(3);
+            message.fr_ms = select.is_null(4) ? now_ms : select.int64(4);
+            message.rc = select.int64(5) + 1;
+        }
+        if (queue->max_receive == 0 || message.rc <= queue->max_receive) break;
+        if (auto ok = dead_letter(*queue, seq, message, now_ms); !ok) return ok.error();
     }
     Statement& write = remove ? sql_->delete_by_seq : sql_->hide_message;
     write.bind(1, seq);
@@ -393,6 +432,27 @@ Result<std::optional<ReceivedMessage>> WorkQueues::take(std::string_view name,
     if (auto ok = write.run(); !ok) return ok.error();
     if (auto ok = sql_->count_received.bind(1, queue->id).run(); !ok) return ok.error();
     return std::optional<ReceivedMessage>{std::move(message)};
+}
+
+// A message received max_receive times already: into the dead-letter queue (created with
+// default settings if missing; same id, body and sent time, receive count from 0), or gone.
+Status WorkQueues::dead_letter(const QueueRow& queue, std::int64_t seq,
+                               const ReceivedMessage& message, std::int64_t now_ms) {
+    if (auto ok = sql_->delete_by_seq.bind(1, seq).run(); !ok) return ok;
+    if (auto ok = sql_->count_dead.bind(1, queue.id).run(); !ok) return ok;
+    if (queue.dead_letter.empty()) return {};
+    auto target = find(queue.dead_letter);
+    if (!target && target.error().code == Errc::unknown_queue) {
+        if (auto ok = create_queue(queue.dead_letter, {}, now_ms); !ok) return ok;
+        target = find(queue.dead_letter);
+    }
+    if (!target) return target.error();
+    Statement& insert = sql_->insert_message;
+    insert.bind(1, target->id).bind(2, message.id).bind_blob(3, message.body);
+    auto inserted = insert.bind(4, message.sent_ms).bind(5, now_ms).run();
+    insert.bind_null(3);
+    if (!inserted) return inserted;
+    return sql_->count_sent.bind(1, target->id).run();
 }
 
 Result<std::optional<ReceivedMessage>> WorkQueues::receive(std::string_view name,

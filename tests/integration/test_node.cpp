@@ -9,8 +9,8 @@
 #include <chrono>
 #include <iostream>
 #include <string>
-#include <thread>
 #include <string_view>
+#include <thread>
 
 #include "adashta/json.hpp"
 #include "adashta/node.hpp"

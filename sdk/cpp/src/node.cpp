@@ -2,9 +2,9 @@
 
 #include <sys/eventfd.h>
 #include <unistd.h>
+#include <algorithm>
 #include <charconv>
 #include <condition_variable>
-#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <future>
@@ -291,7 +291,8 @@ Result<std::string> Node::produce(std::string_view queue, std::string_view data,
     if (!json::is_valid(data)) return make_error(Errc::bad_data);
     constexpr std::int64_t kYearMs = 365LL * 24 * 3600 * 1000;
     if (options.delay.count() < 0 || options.delay.count() > kYearMs || options.deliver_at_ms < 0)
-        return make_error(Errc::bad_timeout, "delay must be 0 to 365 days, deliver_at_ms not negative");
+        return make_error(Errc::bad_timeout,
+                          "delay must be 0 to 365 days, deliver_at_ms not negative");
     if (options.delay.count() > 0 && options.deliver_at_ms > 0)
         return make_error(Errc::bad_timeout, "give delay or deliver_at_ms, not both");
     {
@@ -302,7 +303,8 @@ Result<std::string> Node::produce(std::string_view queue, std::string_view data,
         options.delay.count() > 0 ? now_ms() + options.delay.count() : options.deliver_at_ms;
     std::string id = new_message_id();
     impl_->on_thread([impl = impl_.get(), id, q = std::string{queue}, d = std::string{data},
-                      to = options.to, deliver_at] { impl->send_produce(id, q, d, to, deliver_at); });
+                      to = options.to,
+                      deliver_at] { impl->send_produce(id, q, d, to, deliver_at); });
     return id;
 }
 
@@ -320,9 +322,8 @@ Result<std::string> Node::call(std::string_view op, std::string_view args_json,
         corr = impl_->next_corr_++;
         answer = impl_->calls_[corr].get_future();
     }
-    impl_->mesh_->post([impl = impl_.get(), corr, op = std::string{op}, args = std::string{args_json}] {
-        impl->send_call(corr, op, args);
-    });
+    impl_->mesh_->post([impl = impl_.get(), corr, op = std::string{op},
+                        args = std::string{args_json}] { impl->send_call(corr, op, args); });
     if (answer.wait_for(timeout) != std::future_status::ready) {
         std::lock_guard lock{impl_->calls_mutex_};
         impl_->calls_.erase(corr);
@@ -339,9 +340,12 @@ Status Node::cancel(std::string_view id) {
 }
 
 Result<FetchResult> Node::fetch(std::string_view queue, const FetchOptions& options) {
-    std::string args = "{\"queue\":" + json::quote(queue) + ",\"limit\":" + std::to_string(options.limit);
-    if (options.since_ms > 0) args += ",\"since\":" + std::to_string(options.since_ms);
-    else args += ",\"from\":" + std::to_string(options.from);
+    std::string args =
+        "{\"queue\":" + json::quote(queue) + ",\"limit\":" + std::to_string(options.limit);
+    if (options.since_ms > 0)
+        args += ",\"since\":" + std::to_string(options.since_ms);
+    else
+        args += ",\"from\":" + std::to_string(options.from);
     args += "}";
     auto result = call("fetch", args);
     if (!result) return result.error();

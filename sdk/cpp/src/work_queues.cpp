@@ -5,7 +5,9 @@
 namespace adashta {
 namespace {
 
-std::string qname_args(std::string_view qname) { return "{\"qname\":" + json::quote(qname); }
+std::string qname_args(std::string_view qname) {
+    return "{\"qname\":" + json::quote(qname);
+}
 
 void add_ms(std::string& args, std::string_view key, std::optional<std::chrono::milliseconds> ms) {
     if (ms) args += ",\"" + std::string{key} + "\":" + std::to_string(ms->count());
@@ -15,6 +17,8 @@ void add_options(std::string& args, const WorkQueueOptions& o) {
     add_ms(args, "vt", o.vt);
     add_ms(args, "delay", o.delay);
     if (o.maxsize) args += ",\"maxsize\":" + std::to_string(*o.maxsize);
+    if (o.max_receive) args += ",\"maxReceive\":" + std::to_string(*o.max_receive);
+    if (o.dead_letter) args += ",\"deadLetter\":" + json::quote(*o.dead_letter);
 }
 
 Result<WorkQueueAttributes> attributes_of(const Result<std::string>& answer) {
@@ -31,6 +35,9 @@ Result<WorkQueueAttributes> attributes_of(const Result<std::string>& answer) {
     out.modified_ms = a->integer("modified").value_or(0);
     out.msgs = a->integer("msgs").value_or(0);
     out.hiddenmsgs = a->integer("hiddenmsgs").value_or(0);
+    out.max_receive = a->integer("maxReceive").value_or(0);
+    out.dead_letter = a->string("deadLetter").value_or("");
+    out.totaldead = a->integer("totaldead").value_or(0);
     return out;
 }
 

@@ -793,3 +793,47 @@ TEST_CASE("work queue tables of a newer schema version are refused", "[work_queu
     CHECK(again.error().code == Errc::storage_failed);
     CHECK(again.error().detail.find("schema version 2") != std::string::npos);
 }
+
+TEST_CASE("a job received max_receive times moves to the dead-letter queue on the next receive",
+          "[work_queues]") {
+    Store s;
+    Transaction tx{*s.db};
+    QueueOptions options;
+    options.vt_ms = 100;
+    options.max_receive = 2;
+    options.dead_letter = "jobs.dead";
+    must(s.wq->create_queue("jobs", options, t0));
+    const std::string id = must(s.wq->send("jobs", "poison", std::nullopt, t0));
+    CHECK(must_receive(*s.wq, "jobs", t0).rc == 1);
+    CHECK(must_receive(*s.wq, "jobs", t0 + 100).rc == 2);
+    // Its third receive would exceed the limit: it moves instead, and nothing is left.
+    CHECK(nothing_visible(*s.wq, "jobs", t0 + 200));
+    const auto dead = must_receive(*s.wq, "jobs.dead", t0 + 200);
+    CHECK(dead.id == id);
+    CHECK(dead.body == "poison");
+    CHECK(dead.rc == 1);
+    const auto attributes = must(s.wq->queue_attributes("jobs", t0 + 200));
+    CHECK(attributes.totaldead == 1);
+    CHECK(attributes.msgs == 0);
+    CHECK(attributes.dead_letter == "jobs.dead");
+    must(tx.commit());
+}
+
+TEST_CASE("dead-letter settings are checked", "[work_queues]") {
+    Store s;
+    Transaction tx{*s.db};
+    QueueOptions needs_limit;
+    needs_limit.dead_letter = "dlq";
+    CHECK(s.wq->create_queue("a", needs_limit, t0).error().code == Errc::bad_option);
+    QueueOptions itself;
+    itself.max_receive = 1;
+    itself.dead_letter = "b";
+    CHECK(s.wq->create_queue("b", itself, t0).error().code == Errc::bad_option);
+    QueueOptions no_dlq;
+    no_dlq.max_receive = 1;
+    must(s.wq->create_queue("c", no_dlq, t0));
+    (void)must(s.wq->send("c", "x", std::nullopt, t0));
+    (void)must_receive(*s.wq, "c", t0, 10);
+    CHECK(nothing_visible(*s.wq, "c", t0 + 20));  // dropped: no dead-letter queue
+    CHECK(must(s.wq->queue_attributes("c", t0 + 20)).totaldead == 1);
+}

@@ -38,7 +38,7 @@ struct DeliverFields {
     std::string_view client;  // sender (client -> node) or target (node -> client)
     std::string_view data;    // JSON text
     std::int64_t created_ms = 0;
-    bool fanout = false;  // node -> every client consuming queue
+    bool fanout = false;              // node -> every client consuming queue
     std::int64_t offset = 0;          // place in the queue's stream at the edge (0: none)
     std::uint32_t receive_count = 0;  // edge -> node: 1 on first delivery
     std::int64_t deliver_at_ms = 0;   // node -> edge: hold until then (0: now)

@@ -128,7 +128,7 @@ private:
     void handle_peer_list(const wire::PeerList& list);
     void handle_bye(const std::string& from);
     void handle_data(const PeerInfo& peer, const wire::Envelope& env);  // from a member
-    void confirm(const std::string& id);   // the peer counts us as a member
+    void confirm(const std::string& id);  // the peer counts us as a member
 
     zmq::socket_t* dealer_for(const std::string& endpoint);
     bool send_to_endpoint(const std::string& endpoint, const flatbuffers::FlatBufferBuilder& fbb);
@@ -158,7 +158,7 @@ private:
     std::map<std::string, Wanted> wanted_;            // endpoints to dial until reached
     std::map<std::string, std::string> reached_via_;  // dialed endpoint -> member id that answered
     flatbuffers::FlatBufferBuilder fbb_{1024};
-    std::vector<std::uint64_t> aligned_;             // aligned copy of a misaligned received frame
+    std::vector<std::uint64_t> aligned_;  // aligned copy of a misaligned received frame
     MeshStats stats_;
 
     std::mutex tasks_mutex_;  // guards tasks_ and accepting_

@@ -48,10 +48,10 @@ struct NodeOptions {
 struct Message {
     std::string id;  // unique message id, for dropping duplicates
     std::string queue;
-    std::string client;           // the sender's client (session) id: reply to it
-    std::string data;             // JSON text
-    std::int64_t created_ms = 0;  // when the edge accepted it, ms since the epoch
-    std::int64_t offset = 0;      // its place in the queue's stream at the edge
+    std::string client;               // the sender's client (session) id: reply to it
+    std::string data;                 // JSON text
+    std::int64_t created_ms = 0;      // when the edge accepted it, ms since the epoch
+    std::int64_t offset = 0;          // its place in the queue's stream at the edge
     std::uint32_t receive_count = 1;  // above 1: a redelivery (no ack came in time), same id
 };
 
@@ -62,7 +62,7 @@ struct ClientEvent {
 };
 
 struct ProduceOptions {
-    std::string to;  // client id; empty = every client consuming the queue
+    std::string to;                      // client id; empty = every client consuming the queue
     std::chrono::milliseconds delay{0};  // hold it at the edge this long
     std::int64_t deliver_at_ms = 0;      // or until then (ms since the epoch); not both
 };

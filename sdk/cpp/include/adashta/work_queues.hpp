@@ -8,7 +8,8 @@
 //   auto id = jobs.send_message("thumbnails", "photo-17.png");
 //   // in a worker thread:
 //   auto job = jobs.receive_message("thumbnails", {.wait = 20s});   // long poll
-//   if (job && *job) { make_thumbnail((*job)->message); (void)jobs.delete_message("thumbnails", (*job)->id); }
+//   if (job && *job) { make_thumbnail((*job)->message); (void)jobs.delete_message("thumbnails",
+//   (*job)->id); }
 //
 // Every call blocks for the edge's answer, so call from your own threads, not from a
 // Node handler (not_allowed). Errors: unknown_queue, queue_exists, bad_queue, bad_timeout,
@@ -30,26 +31,31 @@ struct WorkQueueOptions {
     std::optional<std::chrono::milliseconds> vt;     // visibility timeout (default 30 s)
     std::optional<std::chrono::milliseconds> delay;  // new jobs stay hidden this long (0)
     std::optional<std::int64_t> maxsize;             // largest job in bytes (65536; -1: no limit)
+    std::optional<std::int64_t> max_receive;         // receives before dead-lettering (0: none)
+    std::optional<std::string> dead_letter;          // queue for jobs past max_receive
 };
 
 struct WorkQueueAttributes {
     std::int64_t vt_ms = 0;
     std::int64_t delay_ms = 0;
     std::int64_t maxsize = 0;
-    std::int64_t totalrecv = 0;    // receives since the queue was created
-    std::int64_t totalsent = 0;    // jobs sent since the queue was created
+    std::int64_t totalrecv = 0;  // receives since the queue was created
+    std::int64_t totalsent = 0;  // jobs sent since the queue was created
     std::int64_t created_ms = 0;
     std::int64_t modified_ms = 0;
     std::int64_t msgs = 0;         // jobs in the queue
     std::int64_t hiddenmsgs = 0;   // of those, not receivable now (delayed or in flight)
+    std::int64_t max_receive = 0;  // receives before dead-lettering, 0 = no limit
+    std::string dead_letter;       // where jobs past max_receive go ("" = dropped)
+    std::int64_t totaldead = 0;    // jobs dead-lettered since the queue was created
 };
 
 struct Job {
-    std::string id;               // give it to delete_message
-    std::string message;          // what was sent
+    std::string id;       // give it to delete_message
+    std::string message;  // what was sent
     std::int64_t sent_ms = 0;
-    std::int64_t fr_ms = 0;       // first received
-    std::int64_t rc = 0;          // times received, this one included
+    std::int64_t fr_ms = 0;  // first received
+    std::int64_t rc = 0;     // times received, this one included
 };
 
 struct ReceiveOptions {

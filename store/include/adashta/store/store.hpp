@@ -23,9 +23,9 @@
 #include <memory>
 #include <mutex>
 #include <queue>
-#include <tuple>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "adashta/result.hpp"
@@ -37,12 +37,12 @@
 namespace adashta::store {
 
 struct StoreOptions {
-    std::string path;                                    // the SQLite file
-    bool durable = false;                                // fsync every commit
-    std::map<std::string, QueueSettings> queues;         // settings from the config file
-    std::size_t expire_budget = 2000;                    // rows one expiry slice may delete
-    std::chrono::milliseconds expire_every{200};         // how often a slice runs
-    std::size_t due_batch = 1000;                        // due messages handed out per batch
+    std::string path;                             // the SQLite file
+    bool durable = false;                         // fsync every commit
+    std::map<std::string, QueueSettings> queues;  // settings from the config file
+    std::size_t expire_budget = 2000;             // rows one expiry slice may delete
+    std::chrono::milliseconds expire_every{200};  // how often a slice runs
+    std::size_t due_batch = 1000;                 // due messages handed out per batch
 };
 
 // What one piece of work sees: the store's parts and the batch's clock.
@@ -65,11 +65,11 @@ public:
 };
 
 struct StoreStats {
-    std::atomic<std::uint64_t> commits{0};       // transactions committed
-    std::atomic<std::uint64_t> writes{0};        // pieces of work committed
-    std::atomic<std::uint64_t> failed{0};        // pieces of work that failed
-    std::atomic<std::uint64_t> expired{0};       // rows removed by expiry
-    std::atomic<std::uint64_t> redelivered{0};   // due messages with receive count > 1
+    std::atomic<std::uint64_t> commits{0};      // transactions committed
+    std::atomic<std::uint64_t> writes{0};       // pieces of work committed
+    std::atomic<std::uint64_t> failed{0};       // pieces of work that failed
+    std::atomic<std::uint64_t> expired{0};      // rows removed by expiry
+    std::atomic<std::uint64_t> redelivered{0};  // due messages with receive count > 1
 };
 
 class Store {
@@ -110,16 +110,16 @@ private:
     std::unique_ptr<WorkQueues> work_;
     StoreStats stats_;
     std::chrono::steady_clock::time_point next_expire_{};
-    std::int64_t next_due_ms_ = 0;        // 0: nothing pending; refreshed after each batch
+    std::int64_t next_due_ms_ = 0;  // 0: nothing pending; refreshed after each batch
 
     struct Timer {
         std::chrono::steady_clock::time_point at;
-        std::uint64_t seq;                // keeps timers with the same time in order
+        std::uint64_t seq;  // keeps timers with the same time in order
         std::function<void()> fn;
         bool operator>(const Timer& o) const { return std::tie(at, seq) > std::tie(o.at, o.seq); }
     };
 
-    std::mutex mutex_;                    // guards queue_, timers_, timer_seq_, stopping_
+    std::mutex mutex_;  // guards queue_, timers_, timer_seq_, stopping_
     std::condition_variable wakeup_;
     std::vector<std::pair<Work, Done>> queue_;
     std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;

@@ -65,13 +65,18 @@ struct QueueOptions {
     std::int64_t delay_ms = 0;     // a new message stays hidden this long, 0..kMaxDelayMs
     std::int64_t maxsize = 65536;  // largest body in bytes: kMinMaxsize..kMaxMaxsize, or -1
                                    // for no limit of the queue's own (SQLite's 1 GB stays)
+    std::int64_t max_receive = 0;  // receives a message gets; the next receive moves it to
+                                   // dead_letter (or drops it). 0: no limit
+    std::string dead_letter;       // queue for messages past max_receive (created if missing)
 };
 
 // The settings set_queue_attributes changes; fields left empty stay as they are.
 struct QueueOptionChanges {
-    std::optional<std::int64_t> vt_ms;     // new visibility timeout
-    std::optional<std::int64_t> delay_ms;  // new delay for messages sent from now on
-    std::optional<std::int64_t> maxsize;   // new size limit for messages sent from now on
+    std::optional<std::int64_t> vt_ms;        // new visibility timeout
+    std::optional<std::int64_t> delay_ms;     // new delay for messages sent from now on
+    std::optional<std::int64_t> maxsize;      // new size limit for messages sent from now on
+    std::optional<std::int64_t> max_receive;  // new receive limit
+    std::optional<std::string> dead_letter;   // new dead-letter queue ("" = drop)
 };
 
 // What getQueueAttributes reports, at the now_ms it was asked for.
@@ -85,6 +90,9 @@ struct QueueAttributes {
     std::int64_t modified_ms = 0;  // when set_queue_attributes last ran (created_ms before)
     std::int64_t msgs = 0;         // messages in the queue, hidden or not
     std::int64_t hiddenmsgs = 0;   // of those, not receivable now (delayed or in flight)
+    std::int64_t max_receive = 0;  // receives before dead-lettering, 0 = no limit
+    std::string dead_letter;       // where messages past max_receive go, "" = dropped
+    std::int64_t totaldead = 0;    // messages dead-lettered (or dropped) since creation
 };
 
 // One message handed to a receiver.
@@ -127,7 +135,9 @@ public:
     // message_too_large if body is larger than the queue's maxsize.
     Result<std::string> send(std::string_view name, std::string_view body,
                              std::optional<std::int64_t> delay_ms, std::int64_t now_ms);
-    // receiveMessage: takes the message that has been visible longest (earliest
+    // receiveMessage: a message that has been received max_receive times already is moved
+    // to the dead-letter queue (or dropped) instead, and the next one is taken.
+    // Takes the message that has been visible longest (earliest
     // visible_at, then the earliest sent), hides it until now_ms + vt (vt_ms, else the
     // queue's vt), raises its rc and the queue's totalrecv. Empty when nothing is visible.
     // O(log messages).
@@ -154,10 +164,12 @@ public:
 private:
     struct Statements;  // every prepared statement, made once by open()
     struct QueueRow {
-        std::int64_t id = 0;        // wq_queues.id, wq_messages.queue
-        std::int64_t vt_ms = 0;     // the queue's settings, as stored
-        std::int64_t delay_ms = 0;  //
-        std::int64_t maxsize = 0;   //
+        std::int64_t id = 0;           // wq_queues.id, wq_messages.queue
+        std::int64_t vt_ms = 0;        // the queue's settings, as stored
+        std::int64_t delay_ms = 0;     //
+        std::int64_t maxsize = 0;      //
+        std::int64_t max_receive = 0;  //
+        std::string dead_letter;       //
     };
     struct NameHash {
         using is_transparent = void;
@@ -176,6 +188,8 @@ private:
     Result<std::optional<ReceivedMessage>> take(std::string_view name,
                                                 std::optional<std::int64_t> vt_ms,
                                                 std::int64_t now_ms, bool remove);
+    Status dead_letter(const QueueRow& queue, std::int64_t seq, const ReceivedMessage& message,
+                       std::int64_t now_ms);
     Result<QueueAttributes> attributes_of(const QueueRow& queue, std::int64_t now_ms);
 
     Db& db_;
