@@ -38,21 +38,21 @@ Error out_of_range(Errc code, std::string_view key, std::string_view what) {
 Status check_time(std::string_view key, std::int64_t ms, std::int64_t min, std::int64_t max) {
     if (ms < 0) return out_of_range(Errc::bad_timeout, key, std::to_string(ms) + " is negative");
     if (ms < min)
-        return out_of_range(Errc::bad_timeout, key,
-                            std::to_string(ms) + " ms is less than the minimum of " +
-                                format_duration(min));
+        return out_of_range(
+            Errc::bad_timeout, key,
+            std::to_string(ms) + " ms is less than the minimum of " + format_duration(min));
     if (ms > max)
-        return out_of_range(Errc::bad_timeout, key,
-                            format_duration(ms) + " is more than the maximum of " +
-                                format_duration(max));
+        return out_of_range(
+            Errc::bad_timeout, key,
+            format_duration(ms) + " is more than the maximum of " + format_duration(max));
     return {};
 }
 
 Status check_count(std::string_view key, std::int64_t value, std::int64_t min, std::int64_t max) {
     if (value < min || value > max)
         return out_of_range(Errc::bad_option, key,
-                            std::to_string(value) + " is outside " + std::to_string(min) +
-                                ".." + std::to_string(max));
+                            std::to_string(value) + " is outside " + std::to_string(min) + ".." +
+                                std::to_string(max));
     return {};
 }
 
@@ -121,8 +121,8 @@ Result<Object> object_at(std::string_view text, const std::string& where) {
         if (json::is_valid(text))
             return make_error(Errc::bad_option,
                               where + ": expected an object {...}, found " + std::string{text});
-        return make_error(Errc::bad_option, where + ": not valid JSON (" + parsed.error().detail +
-                                                ")");
+        return make_error(Errc::bad_option,
+                          where + ": not valid JSON (" + parsed.error().detail + ")");
     }
     Object object{members_of(text)};
     std::set<std::string_view> seen;
@@ -153,7 +153,8 @@ Result<std::int64_t> duration_value(std::string_view raw) {
     if (!ms)
         return make_error(Errc::bad_option,
                           "expected whole milliseconds (30000) or a string with a unit (\"30s\"), "
-                          "found " + std::string{raw});
+                          "found " +
+                              std::string{raw});
     return ms;
 }
 
@@ -185,7 +186,8 @@ Status apply(QueueSettings& s, std::string_view key, std::string_view raw) {
     }
     if (key == "clientSchedule") {
         if (raw != "true" && raw != "false")
-            return make_error(Errc::bad_option, "expected true or false, found " + std::string{raw});
+            return make_error(Errc::bad_option,
+                              "expected true or false, found " + std::string{raw});
         s.client_schedule = raw == "true";
         return {};
     }
@@ -268,8 +270,8 @@ Result<std::int64_t> parse_duration_ms(std::string_view text) {
         } else if (unit == "d") {
             scale = kDayMs;
         } else {
-            return make_error(Errc::bad_option, shown + ": unknown unit " + in_quotes(unit) +
-                                                    "; " + std::string{kDurationHelp});
+            return make_error(Errc::bad_option, shown + ": unknown unit " + in_quotes(unit) + "; " +
+                                                    std::string{kDurationHelp});
         }
         if (number > (kMax - total) / scale)
             return make_error(Errc::bad_timeout, shown + " is too large");
@@ -334,7 +336,8 @@ Result<std::map<std::string, QueueSettings>> load_queue_settings(const std::stri
     if (std::filesystem::is_directory(path, ec))
         return make_error(Errc::bad_option, path + " is a folder; give the path of a JSON file");
     std::ifstream file{path, std::ios::binary};
-    if (!file) return make_error(Errc::bad_option, path + ": cannot read (" + std::strerror(errno) + ")");
+    if (!file)
+        return make_error(Errc::bad_option, path + ": cannot read (" + std::strerror(errno) + ")");
     std::ostringstream contents;
     contents << file.rdbuf();
     const std::string text = contents.str();
@@ -344,8 +347,9 @@ Result<std::map<std::string, QueueSettings>> load_queue_settings(const std::stri
     std::map<std::string, QueueSettings> queues;
     for (const auto& [key, raw] : top->members) {
         if (key != "queues")
-            return make_error(Errc::bad_option, path + ": " + in_quotes(key) +
-                                                    ": unknown key; the file holds {\"queues\": {...}}");
+            return make_error(
+                Errc::bad_option,
+                path + ": " + in_quotes(key) + ": unknown key; the file holds {\"queues\": {...}}");
         auto list = object_at(raw, path + ": queues");
         if (!list) return list.error();
         for (const auto& [name, settings_json] : list->members) {

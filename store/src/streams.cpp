@@ -108,7 +108,7 @@ CREATE INDEX IF NOT EXISTS scheduled_by_time ON scheduled(deliver_at_ms);
 )";
 
 // The settings columns of queues, in QueueSettings order; read_settings() reads them.
-#define SETTINGS_COLUMNS                                                                      \
+#define SETTINGS_COLUMNS                                                                    \
     "retention_ms, max_messages, max_message_bytes, visibility_ms, delay_ms, max_receive, " \
     "dead_letter, client_schedule"
 
@@ -168,7 +168,8 @@ constexpr Sql kSql[] = {
      "LEFT JOIN messages m ON m.queue_id = p.queue_id AND m.offset = p.offset "
      "WHERE p.visible_at_ms <= ?1 ORDER BY p.visible_at_ms, p.queue_id, p.offset LIMIT ?2"},
     {"receive_pending",
-     "UPDATE pending SET receive_count = ?3, visible_at_ms = ?4 WHERE queue_id = ?1 AND offset = ?2"},
+     "UPDATE pending SET receive_count = ?3, visible_at_ms = ?4 WHERE queue_id = ?1 AND offset = "
+     "?2"},
     {"delete_pending", "DELETE FROM pending WHERE queue_id = ?1 AND offset = ?2"},
     {"ack",
      "DELETE FROM pending WHERE (queue_id, offset) IN "
@@ -194,18 +195,16 @@ constexpr Sql kSql[] = {
     {"message_exists", "SELECT 1 FROM messages WHERE id = ?1 LIMIT 1"},
     {"delete_message_row", "DELETE FROM messages WHERE rowid = ?1"},
     // ?1 queue, ?2 from offset, ?3 now, ?4 include scheduled, ?5 limit
-    {"read_all",
-     "SELECT " MESSAGE_COLUMNS " FROM messages WHERE queue_id = ?1 AND offset >= ?2 "
-     "AND expires_ms > ?3 AND (deliver_at_ms <= ?3 OR ?4) ORDER BY offset LIMIT ?5"},
+    {"read_all", "SELECT " MESSAGE_COLUMNS " FROM messages WHERE queue_id = ?1 AND offset >= ?2 "
+                 "AND expires_ms > ?3 AND (deliver_at_ms <= ?3 OR ?4) ORDER BY offset LIMIT ?5"},
     // ?1 queue, ?2 from offset, ?3 now, ?4 session, ?5 limit. Two range scans of
     // messages_for_clients (to_all rows, then the session's rows) merged by offset.
-    {"read_client",
-     "SELECT " MESSAGE_COLUMNS " FROM messages WHERE queue_id = ?1 AND client = '' "
-     "AND direction <> 0 AND offset >= ?2 AND expires_ms > ?3 "
-     "UNION ALL "
-     "SELECT " MESSAGE_COLUMNS " FROM messages WHERE queue_id = ?1 AND client = ?4 "
-     "AND direction <> 0 AND offset >= ?2 AND expires_ms > ?3 AND ?4 <> '' "
-     "ORDER BY 1 LIMIT ?5"},
+    {"read_client", "SELECT " MESSAGE_COLUMNS " FROM messages WHERE queue_id = ?1 AND client = '' "
+                    "AND direction <> 0 AND offset >= ?2 AND expires_ms > ?3 "
+                    "UNION ALL "
+                    "SELECT " MESSAGE_COLUMNS " FROM messages WHERE queue_id = ?1 AND client = ?4 "
+                    "AND direction <> 0 AND offset >= ?2 AND expires_ms > ?3 AND ?4 <> '' "
+                    "ORDER BY 1 LIMIT ?5"},
     {"first_at_or_after",
      "SELECT offset, time_ms FROM messages WHERE queue_id = ?1 AND offset >= ?2 "
      "ORDER BY offset LIMIT 1"},
@@ -402,8 +401,7 @@ Result<std::unique_ptr<Streams>> Streams::open(Db& db, QueueSettings defaults) {
         return error;
     };
     if (auto ok = db.exec(kMetaSchema); !ok) return fail(ok.error());
-    if (auto ok = probe(db, {"read_version", sql_of("read_version")}); !ok)
-        return fail(ok.error());
+    if (auto ok = probe(db, {"read_version", sql_of("read_version")}); !ok) return fail(ok.error());
     {
         Statement read{db, sql_of("read_version")};
         auto version = one_integer(read.bind(1, kSchemaKey));
@@ -411,18 +409,18 @@ Result<std::unique_ptr<Streams>> Streams::open(Db& db, QueueSettings defaults) {
         if (version->value_or(0) > kSchemaVersion)
             return fail(make_error(
                 Errc::storage_corrupt,
-                "the streams in this database have schema version " +
-                    std::to_string(**version) + ", written by a newer Adashta; this one reads " +
-                    "version " + std::to_string(kSchemaVersion) +
+                "the streams in this database have schema version " + std::to_string(**version) +
+                    ", written by a newer Adashta; this one reads " + "version " +
+                    std::to_string(kSchemaVersion) +
                     ": run the newer adashta, or move the data folder aside to start empty"));
     }
     if (auto ok = db.exec(kSchema); !ok) {
         // An index on a column a same-named table lacks: another program's database.
         if (ok.error().code == Errc::storage_failed &&
             ok.error().detail.find("no such column") != std::string::npos)
-            return fail(make_error(Errc::storage_corrupt,
-                                   "the streams tables do not have the expected shape (" +
-                                       ok.error().detail + ")"));
+            return fail(make_error(
+                Errc::storage_corrupt,
+                "the streams tables do not have the expected shape (" + ok.error().detail + ")"));
         return fail(ok.error());
     }
     for (const auto& sql : kSql)
@@ -438,8 +436,7 @@ Result<std::unique_ptr<Streams>> Streams::open(Db& db, QueueSettings defaults) {
     streams->stale_ = true;  // loads the configured settings
     if (auto ok = streams->refresh(); !ok) return ok.error();
     sqlite3_rollback_hook(
-        db.handle(), [](void* self) { static_cast<Streams*>(self)->stale_ = true; },
-        streams.get());
+        db.handle(), [](void* self) { static_cast<Streams*>(self)->stale_ = true; }, streams.get());
     return streams;
 }
 
@@ -469,7 +466,8 @@ Status Streams::refresh() {
 }
 
 Result<std::optional<std::int64_t>> Streams::queue_id(std::string_view queue, bool create) {
-    if (auto it = ids_.find(queue); it != ids_.end()) return std::optional<std::int64_t>{it->second};
+    if (auto it = ids_.find(queue); it != ids_.end())
+        return std::optional<std::int64_t>{it->second};
     auto found = one_integer(sql_->find_queue.bind(1, queue));
     if (!found) return found.error();
     if (!*found && create) {
@@ -536,16 +534,16 @@ Result<std::vector<QueueInfo>> Streams::queues() {
 Result<std::int64_t> Streams::append(StoredMessage& m, std::int64_t now_ms) {
     if (!is_valid_queue_name(m.queue)) return make_error(Errc::bad_queue, in_quotes(m.queue));
     if (m.id.empty() || m.id.size() > kMaxIdBytes)
-        return make_error(Errc::bad_frame, "a message id must be 1 to " +
-                                               std::to_string(kMaxIdBytes) + " bytes");
+        return make_error(Errc::bad_frame,
+                          "a message id must be 1 to " + std::to_string(kMaxIdBytes) + " bytes");
     switch (m.direction) {
         case Direction::to_server:
             break;
         case Direction::to_client:
             if (!is_valid_session_id(m.client))
-                return make_error(Errc::bad_session,
-                                  "a message for one client needs its session id, not " +
-                                      in_quotes(m.client));
+                return make_error(
+                    Errc::bad_session,
+                    "a message for one client needs its session id, not " + in_quotes(m.client));
             break;
         case Direction::to_all:
             m.client.clear();  // for everyone: no client, whatever the sender put there
@@ -633,7 +631,8 @@ Result<Streams::Slot> Streams::store_in_stream(std::int64_t id, const QueueSetti
     if (auto ok = insert.run(); !ok) return ok.error();
     if (m.direction == Direction::to_server) {
         const std::int64_t visible_at = std::max(m.deliver_at_ms, now_ms);
-        if (auto ok = sql_->insert_pending.bind(1, id).bind(2, slot.offset).bind(3, visible_at).run();
+        if (auto ok =
+                sql_->insert_pending.bind(1, id).bind(2, slot.offset).bind(3, visible_at).run();
             !ok)
             return ok.error();
     }
@@ -774,8 +773,7 @@ Result<std::optional<std::int64_t>> Streams::next_due_ms() {
 
 // --- scheduled server -> client messages -----------------------------------------------
 
-Result<std::vector<StoredMessage>> Streams::take_scheduled(std::int64_t now_ms,
-                                                           std::size_t limit) {
+Result<std::vector<StoredMessage>> Streams::take_scheduled(std::int64_t now_ms, std::size_t limit) {
     if (auto ok = refresh(); !ok) return ok.error();
     struct Row {
         std::int64_t rowid = 0;     // scheduled's row

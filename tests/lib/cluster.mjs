@@ -354,3 +354,141 @@ export async function waitNodesHearClients(edge, nodes, { timeout = 20000 } = {}
     }
   }, { timeout, interval: 50, what: 'every node to hear of a new client' });
 }
+
+// --- Durable messaging: nodes that hold messages, and what nodes received ------------------
+
+/**
+ * A test node started with `--hold-ms holdMs`: its handler keeps each message that long
+ * before it returns (and so before the SDK acks it), which lets a test kill the node while
+ * it holds unacknowledged messages. The handler runs on the node's mesh thread, so while it
+ * holds, the node neither heartbeats nor reads further messages.
+ */
+export function startHoldingTestNode(meshPort, { name, queue = 'work', holdMs, env = {} } = {}) {
+  return new Child(name, testNodeBin, ['--name', name, '--queue', queue, '--hold-ms', String(holdMs)],
+    { ADASHTA_SEEDS: `tcp://127.0.0.1:${meshPort}`, ADASHTA_HEARTBEAT_MS: '200', ADASHTA_PEER_TIMEOUT_MS: '1000', ...env });
+}
+
+/**
+ * The messages a test node printed ("message ID RECEIVE_COUNT OFFSET DATA"), parsed, each
+ * with `at`: the wall-clock ms at which this process read the line (the node and the test
+ * share the machine's clock, so `at` is an upper bound of when the node got the message).
+ *
+ *   const got = new NodeMessages(startTestNode(port, { name: 'n1', queue: 'q' }));
+ *   await got.waitFor((m) => m.id === id);
+ *
+ * Attach it right after starting the node, before it can print anything.
+ */
+export class NodeMessages {
+  constructor(child) {
+    this.node = child.name;
+    this.list = [];             // { node, id, receiveCount, offset, data, at }, in arrival order
+    this.byId = new Map();      // id -> [entries]
+    this.listeners = new Set(); // (entry) => void
+    let partial = '';
+    child.process.stdout.on('data', (chunk) => {
+      const at = Date.now();
+      const lines = (partial + chunk).split('\n');
+      partial = lines.pop();
+      for (const line of lines) this.parse(line, at);
+    });
+  }
+
+  parse(line, at) {
+    const match = /^message (\S+) (\d+) (-?\d+) (.*)$/.exec(line);
+    if (!match) return;
+    let data;
+    try {
+      data = JSON.parse(match[4]);
+    } catch {
+      data = match[4];
+    }
+    const entry = { node: this.node, id: match[1], receiveCount: Number(match[2]), offset: Number(match[3]), data, at };
+    this.list.push(entry);
+    if (!this.byId.has(entry.id)) this.byId.set(entry.id, []);
+    this.byId.get(entry.id).push(entry);
+    for (const listener of this.listeners) listener(entry);
+  }
+
+  /** Resolves with the first entry (already printed or still to come) that `match` accepts. */
+  waitFor(match, { timeout = 10000, what = `a message on ${this.node}` } = {}) {
+    const found = this.list.find(match);
+    if (found) return Promise.resolve(found);
+    let listener;
+    const seen = new Promise((resolve) => {
+      listener = (entry) => { if (match(entry)) resolve(entry); };
+      this.listeners.add(listener);
+    });
+    return withTimeout(seen, timeout, what).finally(() => this.listeners.delete(listener));
+  }
+}
+
+// --- Work queues: the test worker, and what a child printed line by line --------------------
+
+// tests/integration/test_worker.cpp; ADASHTA_TEST_WORKER points at one built elsewhere.
+export const testWorkerBin = process.env.ADASHTA_TEST_WORKER || path.join(buildDir, 'adashta-test-worker');
+
+/** Like requireBinaries, for the work-queue worker. */
+export function requireTestWorker() {
+  if (!existsSync(testWorkerBin)) {
+    throw new Error(`${testWorkerBin} is missing: build it (ninja -C build adashta-test-worker) ` +
+      'or point ADASHTA_TEST_WORKER at one');
+  }
+}
+
+/**
+ * Every stdout line of a child, each with `at` (the wall-clock ms at which this process read
+ * it). Child keeps only the tail of its output; this keeps all of it. Attach it right after
+ * starting the child.
+ *
+ *   const lines = new OutputLines(child);
+ *   const ready = await lines.waitFor((l) => l.startsWith('ready'));
+ */
+export class OutputLines {
+  constructor(child) {
+    this.name = child.name;
+    this.list = [];             // { text, at }, in order
+    this.listeners = new Set(); // (entry) => void
+    let partial = '';
+    child.process.stdout.on('data', (chunk) => {
+      const at = Date.now();
+      const lines = (partial + chunk).split('\n');
+      partial = lines.pop();
+      for (const text of lines) {
+        const entry = { text, at };
+        this.list.push(entry);
+        for (const listener of this.listeners) listener(entry);
+      }
+    });
+  }
+
+  /** The lines whose text starts with `word` + ' ', split at spaces. */
+  fields(word) {
+    return this.list.filter((l) => l.text.startsWith(word + ' ')).map((l) => l.text.split(' '));
+  }
+
+  /** Resolves with the first line (entry) whose text `match` accepts, printed or still to come. */
+  waitFor(match, { timeout = 10000, what = `a line from ${this.name}` } = {}) {
+    const found = this.list.find((l) => match(l.text));
+    if (found) return Promise.resolve(found);
+    let listener;
+    const seen = new Promise((resolve) => {
+      listener = (entry) => { if (match(entry.text)) resolve(entry); };
+      this.listeners.add(listener);
+    });
+    return withTimeout(seen, timeout, what).finally(() => this.listeners.delete(listener));
+  }
+}
+
+/**
+ * An adashta-test-worker (producer or consumer, by `args`) joined through the edge at
+ * meshPort; `worker.lines` holds everything it printed.
+ *
+ *   const w = startTestWorker(edge.meshPort, ['--consume', '--queue', 'jobs', '--vt-ms', '2000'], { name: 'w1' });
+ *   await w.lines.waitFor((l) => l.startsWith('receiving'));
+ */
+export function startTestWorker(meshPort, args, { name = 'worker', env = {} } = {}) {
+  const child = new Child(name, testWorkerBin, ['--name', name, ...args],
+    { ADASHTA_SEEDS: `tcp://127.0.0.1:${meshPort}`, ADASHTA_HEARTBEAT_MS: '200', ADASHTA_PEER_TIMEOUT_MS: '1000', ...env });
+  child.lines = new OutputLines(child);
+  return child;
+}

@@ -39,14 +39,14 @@ struct QueueSettings {
     static constexpr std::int64_t kMaxDelayMs = 365 * kDayMs;
     static constexpr std::int64_t kMaxMessageBytesLimit = 64LL * 1024 * 1024;
 
-    std::int64_t retention_ms = kDayMs;         // how long a message is kept, 1 ms .. 365 d
-    std::int64_t max_messages = 1'000'000;      // messages kept per queue; oldest go first
-    std::int64_t max_message_bytes = 1 << 20;   // largest data accepted, 1 .. 64 MiB
+    std::int64_t retention_ms = kDayMs;           // how long a message is kept, 1 ms .. 365 d
+    std::int64_t max_messages = 1'000'000;        // messages kept per queue; oldest go first
+    std::int64_t max_message_bytes = 1 << 20;     // largest data accepted, 1 .. 64 MiB
     std::int64_t visibility_ms = 30 * kSecondMs;  // hidden after a delivery, 0 .. 12 h
-    std::int64_t delay_ms = 0;                  // default delay of new messages, 0 .. 365 d
-    std::int64_t max_receive = 0;               // deliveries before dead-lettering; 0 = no limit
-    std::string dead_letter;                    // where messages go after max_receive; "" = drop
-    bool client_schedule = false;               // clients may send delay / deliverAt
+    std::int64_t delay_ms = 0;                    // default delay of new messages, 0 .. 365 d
+    std::int64_t max_receive = 0;                 // deliveries before dead-lettering; 0 = no limit
+    std::string dead_letter;                      // where messages go after max_receive; "" = drop
+    bool client_schedule = false;                 // clients may send delay / deliverAt
 
     // Checks every field against the limits above, and that dead_letter is a valid queue
     // name, is not `queue` itself, and comes with a max_receive. The error detail starts with

@@ -71,9 +71,9 @@ enum class Direction : int {
 };
 
 struct StoredMessage {
-    std::string id;                  // unique within the queue; see "Ids" above
-    std::string queue;               // the stream it belongs to
-    std::int64_t offset = 0;         // its place in the stream, from 1; 0 while scheduled
+    std::string id;           // unique within the queue; see "Ids" above
+    std::string queue;        // the stream it belongs to
+    std::int64_t offset = 0;  // its place in the stream, from 1; 0 while scheduled
     Direction direction = Direction::to_server;  // who it is for
     std::string client;              // sender (to_server), target session (to_client), "" (to_all)
     std::string data;                // JSON text, stored as given
@@ -105,10 +105,10 @@ struct DueBatch {
 
 // A queue the store knows: one that was configured or has had a message.
 struct QueueInfo {
-    std::string name;               // the queue's name
-    QueueSettings settings;         // the settings in force
-    bool configured = false;        // set by set_settings(), not the defaults
-    std::int64_t next_offset = 1;   // the offset the next message will get
+    std::string name;              // the queue's name
+    QueueSettings settings;        // the settings in force
+    bool configured = false;       // set by set_settings(), not the defaults
+    std::int64_t next_offset = 1;  // the offset the next message will get
 };
 
 class Streams {
@@ -226,8 +226,8 @@ private:
             return std::hash<std::string_view>{}(s);
         }
     };
-    struct Slot {                 // where append() puts a message in a stream
-        std::int64_t offset = 0;  // its offset
+    struct Slot {                  // where append() puts a message in a stream
+        std::int64_t offset = 0;   // its offset
         std::int64_t time_ms = 0;  // when it entered the stream (never below an earlier one)
     };
 
@@ -238,13 +238,13 @@ private:
     Result<std::optional<std::int64_t>> queue_id(std::string_view queue, bool create);
     // Appends m (its offset not set yet) to the stream of queue `id`, with a pending entry if
     // it is to_server; the caller checked everything and holds a savepoint.
-    Result<Slot> store_in_stream(std::int64_t id, const QueueSettings& settings,
-                                 StoredMessage& m, std::int64_t now_ms);
+    Result<Slot> store_in_stream(std::int64_t id, const QueueSettings& settings, StoredMessage& m,
+                                 std::int64_t now_ms);
     // Moves a message that used up max_receive to its dead-letter queue (or drops it).
     Status dead_letter(Due& due, std::int64_t now_ms);
     // The first offset from `from` on whose message was stored at or after since_ms.
-    Result<std::int64_t> first_offset_since(std::int64_t id, std::int64_t from,
-                                            std::int64_t end, std::int64_t since_ms);
+    Result<std::int64_t> first_offset_since(std::int64_t id, std::int64_t from, std::int64_t end,
+                                            std::int64_t since_ms);
     Result<std::int64_t> oldest_of(std::int64_t id, std::int64_t next, std::int64_t max_messages,
                                    std::int64_t now_ms);
     Result<std::int64_t> next_offset_of(std::int64_t id);
