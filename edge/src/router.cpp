@@ -259,7 +259,9 @@ void Router::on_deliver(const mesh::PeerInfo& from, const wire::Deliver& msg) {
                                       message->queue + ": " + status.error().to_string());
                 return;
             }
-            if (message->deliver_at_ms <= now_ms()) to_clients(*message);
+            // A scheduled message gets its offset when its time comes (the store hands it
+            // out then); one stored with an offset goes out now.
+            if (message->offset > 0) to_clients(*message);
         });
 }
 

@@ -30,6 +30,13 @@ std::string in_quotes(std::string_view text) {
     return json::quote(text);
 }
 
+// The start of a value for an error message: enough to recognise it, never a whole file.
+std::string excerpt(std::string_view text) {
+    constexpr std::size_t kMax = 40;
+    if (text.size() <= kMax) return std::string{text};
+    return std::string{text.substr(0, kMax)} + "...";
+}
+
 // "visibility: 13h is more than the maximum of 12h"
 Error out_of_range(Errc code, std::string_view key, std::string_view what) {
     return make_error(code, std::string{key} + ": " + std::string{what});
@@ -120,7 +127,7 @@ Result<Object> object_at(std::string_view text, const std::string& where) {
         // ObjectView says "expected an object" for arrays and scalars too; say what it is.
         if (json::is_valid(text))
             return make_error(Errc::bad_option,
-                              where + ": expected an object {...}, found " + std::string{text});
+                              where + ": expected an object {...}, found " + excerpt(text));
         return make_error(Errc::bad_option,
                           where + ": not valid JSON (" + parsed.error().detail + ")");
     }
@@ -138,7 +145,7 @@ Result<std::int64_t> integer_value(std::string_view raw) {
     const char* end = raw.data() + raw.size();
     const auto [ptr, ec] = std::from_chars(raw.data(), end, value);
     if (ec != std::errc{} || ptr != end)
-        return make_error(Errc::bad_option, "expected a whole number, found " + std::string{raw});
+        return make_error(Errc::bad_option, "expected a whole number, found " + excerpt(raw));
     return value;
 }
 
@@ -154,7 +161,7 @@ Result<std::int64_t> duration_value(std::string_view raw) {
         return make_error(Errc::bad_option,
                           "expected whole milliseconds (30000) or a string with a unit (\"30s\"), "
                           "found " +
-                              std::string{raw});
+                              excerpt(raw));
     return ms;
 }
 
@@ -186,8 +193,7 @@ Status apply(QueueSettings& s, std::string_view key, std::string_view raw) {
     }
     if (key == "clientSchedule") {
         if (raw != "true" && raw != "false")
-            return make_error(Errc::bad_option,
-                              "expected true or false, found " + std::string{raw});
+            return make_error(Errc::bad_option, "expected true or false, found " + excerpt(raw));
         s.client_schedule = raw == "true";
         return {};
     }
@@ -228,7 +234,7 @@ Status QueueSettings::validate(std::string_view queue) const {
 Result<std::int64_t> parse_duration_ms(std::string_view text) {
     while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
     while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-    const std::string shown = in_quotes(text);
+    const std::string shown = in_quotes(excerpt(text));
     if (text.empty())
         return make_error(Errc::bad_option, "empty duration; " + std::string{kDurationHelp});
     if (text.front() == '-')

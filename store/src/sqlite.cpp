@@ -74,6 +74,10 @@ Error Db::last_error(std::string_view doing) const {
 std::int64_t Db::last_insert_rowid() const {
     return sqlite3_last_insert_rowid(db_);
 }
+bool Db::in_transaction() const {
+    return sqlite3_get_autocommit(db_) == 0;
+}
+
 int Db::changes() const {
     return sqlite3_changes(db_);
 }

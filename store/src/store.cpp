@@ -27,6 +27,9 @@ Result<std::unique_ptr<Store>> Store::open(StoreOptions options, StoreEvents& ev
             if (auto ok = store->streams_->set_settings(queue, settings); !ok) return ok.error();
         if (auto ok = tx.commit(); !ok) return ok.error();
     }
+    store->savepoint_ = std::make_unique<Statement>(*store->db_, "SAVEPOINT work");
+    store->rollback_to_ = std::make_unique<Statement>(*store->db_, "ROLLBACK TO work");
+    store->release_ = std::make_unique<Statement>(*store->db_, "RELEASE work");
     store->refresh_next_due();  // overdue messages from before a restart go out at once
     store->thread_ = std::thread{[s = store.get()] { s->run(); }};
     return store;
@@ -124,14 +127,24 @@ void Store::run_batch(std::vector<std::pair<Work, Done>>& batch) {
         committed = tx.begin_status();
         if (committed) {
             Tx ctx{*streams_, *work_, now};
-            for (std::size_t i = 0; i < batch.size(); ++i) {
+            for (std::size_t i = 0; i < batch.size() && committed; ++i) {
                 // Each piece in its own savepoint: one that fails leaves no trace and
                 // does not take the others down with it.
-                (void)db_->exec("SAVEPOINT work");
+                (void)savepoint_->run();
                 results[i] = batch[i].first(ctx);
-                if (!results[i]) (void)db_->exec("ROLLBACK TO work");
-                (void)db_->exec("RELEASE work");
+                if (!db_->in_transaction()) {
+                    // SQLite rolled the whole transaction back (SQLITE_FULL does): every
+                    // piece of this batch is undone, so every piece fails.
+                    committed = results[i] ? Status{make_error(Errc::storage_failed,
+                                                               "the transaction was rolled back")}
+                                           : results[i];
+                    break;
+                }
+                if (!results[i]) (void)rollback_to_->run();
+                (void)release_->run();
             }
+        }
+        if (committed) {
             if (auto taken = streams_->take_due(now, options_.due_batch); taken) {
                 due = std::move(taken->due);
                 dead = std::move(taken->dead_lettered);

@@ -27,6 +27,11 @@
 // It also lets read-by-time find its start by binary search over offsets instead of
 // another index on the hot path. queues.next_expiry_ms (the earliest expires_ms of the
 // queue, NULL when empty) tells expire() which queues have something to delete.
+//
+// No caches. Every call reads its queue's row: one unique-index lookup, which append()
+// needs anyway to take an offset, and which also brings the settings and the duplicate
+// check. The caller rolls back to savepoints of its own (the store does, per piece of
+// work) without anything here seeing it, so a cache could outlive the rows it describes.
 #include "adashta/store/streams.hpp"
 
 #include <sqlite3.h>
@@ -107,10 +112,12 @@ CREATE UNIQUE INDEX IF NOT EXISTS scheduled_by_id ON scheduled(id, queue_id);
 CREATE INDEX IF NOT EXISTS scheduled_by_time ON scheduled(deliver_at_ms);
 )";
 
-// The settings columns of queues, in QueueSettings order; read_settings() reads them.
-#define SETTINGS_COLUMNS                                                                    \
-    "retention_ms, max_messages, max_message_bytes, visibility_ms, delay_ms, max_receive, " \
-    "dead_letter, client_schedule"
+// The settings columns of queues, after `configured`, in QueueSettings order;
+// settings_at() reads them. Their names are unique among the tables, so joins need no
+// table prefix.
+#define SETTINGS_COLUMNS                                                                   \
+    "configured, retention_ms, max_messages, max_message_bytes, visibility_ms, delay_ms, " \
+    "max_receive, dead_letter, client_schedule"
 
 // The columns a StoredMessage is read from; read_message() reads them.
 #define MESSAGE_COLUMNS "offset, id, direction, client, data, created_ms, deliver_at_ms"
@@ -127,32 +134,39 @@ constexpr Sql kSql[] = {
     {"rollback_to", "ROLLBACK TO streams"},
     {"read_version", "SELECT value FROM meta WHERE key = ?1"},
     {"write_version", "INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)"},
-    {"find_queue", "SELECT queue_id FROM queues WHERE name = ?1"},
+    // A queue's row as QueueRow holds it (column order matters to find_queue).
+    {"queue_row", "SELECT queue_id, next_offset, " SETTINGS_COLUMNS " FROM queues WHERE name = ?1"},
+    // The same, and where a copy of message ?2 is: its offset, 0 if it is scheduled, else
+    // NULL. One statement, because append() asks it every time.
+    {"queue_row_copy",
+     "SELECT queue_id, next_offset, " SETTINGS_COLUMNS
+     ", coalesce((SELECT offset FROM messages m WHERE m.id = ?2 AND m.queue_id = q.queue_id), "
+     "(SELECT 0 FROM scheduled s WHERE s.id = ?2 AND s.queue_id = q.queue_id)) "
+     "FROM queues q WHERE name = ?1"},
+    {"queue_by_id",
+     "SELECT queue_id, next_offset, " SETTINGS_COLUMNS " FROM queues WHERE queue_id = ?1"},
     {"insert_queue", "INSERT INTO queues(name) VALUES (?1) RETURNING queue_id"},
-    {"queue_by_id", "SELECT name, next_offset FROM queues WHERE queue_id = ?1"},
-    {"next_offset", "SELECT next_offset FROM queues WHERE queue_id = ?1"},
-    {"all_queues", "SELECT queue_id, name, next_offset FROM queues"},
-    {"configured", "SELECT name, " SETTINGS_COLUMNS " FROM queues WHERE configured = 1"},
-    {"list_queues",
-     "SELECT name, next_offset, configured, " SETTINGS_COLUMNS " FROM queues ORDER BY name"},
+    {"all_queues", "SELECT queue_id, next_offset, " SETTINGS_COLUMNS " FROM queues"},
+    {"list_queues", "SELECT name, next_offset, " SETTINGS_COLUMNS " FROM queues ORDER BY name"},
     {"upsert_settings",
-     "INSERT INTO queues(name, configured, " SETTINGS_COLUMNS
+     "INSERT INTO queues(name, " SETTINGS_COLUMNS
      ") VALUES (?1, 1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
      "ON CONFLICT(name) DO UPDATE SET configured = 1, retention_ms = excluded.retention_ms, "
      "max_messages = excluded.max_messages, max_message_bytes = excluded.max_message_bytes, "
      "visibility_ms = excluded.visibility_ms, delay_ms = excluded.delay_ms, "
      "max_receive = excluded.max_receive, dead_letter = excluded.dead_letter, "
      "client_schedule = excluded.client_schedule RETURNING queue_id"},
-    {"find_by_id", "SELECT offset FROM messages WHERE id = ?1 AND queue_id = ?2"},
-    {"scheduled_exists", "SELECT 1 FROM scheduled WHERE id = ?1 AND queue_id = ?2"},
     // One statement takes the offset and moves the queue's clocks; SET expressions see the
-    // old row, RETURNING the new one. ?2 now, ?3 retention.
+    // old row, RETURNING the new one. ?2 now, ?3 retention. It changes no indexed column, so
+    // SQLite needs no statement journal for it; next_expiry_ms (indexed) is set apart, only
+    // when the stream was empty.
     {"take_offset",
      "UPDATE queues SET next_offset = next_offset + 1, "
      "last_time_ms = max(last_time_ms, ?2), "
-     "last_expires_ms = max(last_expires_ms, max(last_time_ms, ?2) + ?3), "
-     "next_expiry_ms = coalesce(next_expiry_ms, max(last_expires_ms, max(last_time_ms, ?2) + ?3)) "
-     "WHERE queue_id = ?1 RETURNING next_offset - 1, last_time_ms, last_expires_ms"},
+     "last_expires_ms = max(last_expires_ms, max(last_time_ms, ?2) + ?3) "
+     "WHERE queue_id = ?1 "
+     "RETURNING next_offset - 1, last_time_ms, last_expires_ms, next_expiry_ms IS NULL"},
+    {"set_next_expiry", "UPDATE queues SET next_expiry_ms = ?2 WHERE queue_id = ?1"},
     {"insert_message",
      "INSERT INTO messages(queue_id, offset, id, direction, client, created_ms, deliver_at_ms, "
      "time_ms, expires_ms, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"},
@@ -160,10 +174,10 @@ constexpr Sql kSql[] = {
     {"insert_scheduled",
      "INSERT INTO scheduled(queue_id, id, direction, client, created_ms, deliver_at_ms, data) "
      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"},
-    // LEFT JOIN: a pending row whose message is gone is removed instead of staying due forever.
+    // LEFT JOIN: a pending row whose message is missing is removed instead of staying due.
     {"select_due",
      "SELECT p.queue_id, p.offset, p.receive_count, q.name, m.id, m.client, m.data, "
-     "m.created_ms, m.deliver_at_ms FROM pending p "
+     "m.created_ms, m.deliver_at_ms, " SETTINGS_COLUMNS " FROM pending p "
      "JOIN queues q ON q.queue_id = p.queue_id "
      "LEFT JOIN messages m ON m.queue_id = p.queue_id AND m.offset = p.offset "
      "WHERE p.visible_at_ms <= ?1 ORDER BY p.visible_at_ms, p.queue_id, p.offset LIMIT ?2"},
@@ -184,7 +198,8 @@ constexpr Sql kSql[] = {
     {"next_due", "SELECT min(visible_at_ms) FROM pending"},
     {"select_scheduled",
      "SELECT s.rowid, s.queue_id, q.name, s.id, s.direction, s.client, s.created_ms, "
-     "s.deliver_at_ms, s.data FROM scheduled s JOIN queues q ON q.queue_id = s.queue_id "
+     "s.deliver_at_ms, s.data, " SETTINGS_COLUMNS " FROM scheduled s "
+     "JOIN queues q ON q.queue_id = s.queue_id "
      "WHERE s.deliver_at_ms <= ?1 ORDER BY s.deliver_at_ms, s.rowid LIMIT ?2"},
     {"delete_scheduled_row", "DELETE FROM scheduled WHERE rowid = ?1"},
     {"next_scheduled", "SELECT min(deliver_at_ms) FROM scheduled"},
@@ -259,20 +274,6 @@ Result<std::optional<std::int64_t>> one_integer(Statement& statement) {
     return std::optional<std::int64_t>{statement.int64(0)};
 }
 
-// Reads the SETTINGS_COLUMNS starting at column `first`.
-QueueSettings read_settings(const Statement& s, int first) {
-    QueueSettings out;
-    out.retention_ms = s.int64(first);
-    out.max_messages = s.int64(first + 1);
-    out.max_message_bytes = s.int64(first + 2);
-    out.visibility_ms = s.int64(first + 3);
-    out.delay_ms = s.int64(first + 4);
-    out.max_receive = s.int64(first + 5);
-    out.dead_letter = std::string{s.text(first + 6)};
-    out.client_schedule = s.int64(first + 7) != 0;
-    return out;
-}
-
 // Reads the MESSAGE_COLUMNS of the current row.
 StoredMessage read_message(const Statement& s, std::string_view queue) {
     StoredMessage m;
@@ -299,6 +300,14 @@ Status probe(Db& db, const Sql& sql) {
                                                  std::string{sql.name} + ": " + message + ")");
 }
 
+// Runs a statement that changes pending rows of one message; unknown_message if none.
+Status change_pending(Statement& statement, Db& db, std::string_view id) {
+    if (auto ok = statement.run(); !ok) return ok;
+    if (db.changes() == 0)
+        return make_error(Errc::unknown_message, "message " + in_quotes(id) + " is not pending");
+    return {};
+}
+
 }  // namespace
 
 struct Streams::Statements {
@@ -306,19 +315,15 @@ struct Streams::Statements {
         : savepoint(db, sql_of("savepoint")),
           release(db, sql_of("release")),
           rollback_to(db, sql_of("rollback_to")),
-          read_version(db, sql_of("read_version")),
-          write_version(db, sql_of("write_version")),
-          find_queue(db, sql_of("find_queue")),
-          insert_queue(db, sql_of("insert_queue")),
+          queue_row(db, sql_of("queue_row")),
+          queue_row_copy(db, sql_of("queue_row_copy")),
           queue_by_id(db, sql_of("queue_by_id")),
-          next_offset(db, sql_of("next_offset")),
+          insert_queue(db, sql_of("insert_queue")),
           all_queues(db, sql_of("all_queues")),
-          configured(db, sql_of("configured")),
           list_queues(db, sql_of("list_queues")),
           upsert_settings(db, sql_of("upsert_settings")),
-          find_by_id(db, sql_of("find_by_id")),
-          scheduled_exists(db, sql_of("scheduled_exists")),
           take_offset(db, sql_of("take_offset")),
+          set_next_expiry(db, sql_of("set_next_expiry")),
           insert_message(db, sql_of("insert_message")),
           insert_pending(db, sql_of("insert_pending")),
           insert_scheduled(db, sql_of("insert_scheduled")),
@@ -349,11 +354,9 @@ struct Streams::Statements {
           update_next_expiry(db, sql_of("update_next_expiry")) {}
 
     Statement savepoint, release, rollback_to;
-    Statement read_version, write_version;
-    Statement find_queue, insert_queue, queue_by_id, next_offset, all_queues, configured,
-        list_queues, upsert_settings;
-    Statement find_by_id, scheduled_exists, take_offset, insert_message, insert_pending,
-        insert_scheduled;
+    Statement queue_row, queue_row_copy, queue_by_id, insert_queue, all_queues, list_queues,
+        upsert_settings;
+    Statement take_offset, set_next_expiry, insert_message, insert_pending, insert_scheduled;
     Statement select_due, receive_pending, delete_pending, ack, extend, release_pending,
         pending_count, next_due;
     Statement select_scheduled, delete_scheduled_row, next_scheduled, cancel_scheduled,
@@ -363,38 +366,35 @@ struct Streams::Statements {
         update_next_expiry;
 };
 
-// SAVEPOINT on construction, ROLLBACK TO + RELEASE on destruction unless released: one
-// writing call is all-or-nothing inside the caller's transaction. A rollback may undo
-// rows the caches learned about during the call, so it marks them stale.
+// SAVEPOINT on construction, ROLLBACK TO + RELEASE on destruction unless released: a call
+// that writes several times is all-or-nothing inside the caller's transaction.
 class Streams::Savepoint {
 public:
-    explicit Savepoint(Streams& streams)
-        : streams_(streams), began_(streams.sql_->savepoint.run()) {}
+    explicit Savepoint(Streams& streams) : sql_(*streams.sql_), began_(sql_.savepoint.run()) {}
     ~Savepoint() {
         if (!began_ || released_) return;
-        (void)streams_.sql_->rollback_to.run();  // fails if SQLite already rolled back all
-        (void)streams_.sql_->release.run();
-        streams_.stale_ = true;
+        (void)sql_.rollback_to.run();  // fails if SQLite already rolled back everything
+        (void)sql_.release.run();
     }
     Savepoint(const Savepoint&) = delete;
     Savepoint& operator=(const Savepoint&) = delete;
 
     const Status& began() const { return began_; }
     Status release() {
-        auto ok = streams_.sql_->release.run();
+        auto ok = sql_.release.run();
         if (ok) released_ = true;
         return ok;
     }
 
 private:
-    Streams& streams_;
+    Statements& sql_;
     Status began_;
     bool released_ = false;
 };
 
 Result<std::unique_ptr<Streams>> Streams::open(Db& db, QueueSettings defaults) {
     assert(defaults.validate().ok() && "Streams::open: invalid default settings");
-    // Own savepoint by hand: Statements does not exist yet.
+    // A savepoint by hand: Statements does not exist yet.
     if (auto ok = db.exec("SAVEPOINT streams_open"); !ok) return ok.error();
     const auto fail = [&db](Error error) -> Error {
         (void)db.exec("ROLLBACK TO streams_open; RELEASE streams_open");
@@ -410,12 +410,12 @@ Result<std::unique_ptr<Streams>> Streams::open(Db& db, QueueSettings defaults) {
             return fail(make_error(
                 Errc::storage_corrupt,
                 "the streams in this database have schema version " + std::to_string(**version) +
-                    ", written by a newer Adashta; this one reads " + "version " +
+                    ", written by a newer Adashta; this one reads version " +
                     std::to_string(kSchemaVersion) +
                     ": run the newer adashta, or move the data folder aside to start empty"));
     }
     if (auto ok = db.exec(kSchema); !ok) {
-        // An index on a column a same-named table lacks: another program's database.
+        // An index on a column that a table of the same name lacks: another program's data.
         if (ok.error().code == Errc::storage_failed &&
             ok.error().detail.find("no such column") != std::string::npos)
             return fail(make_error(
@@ -431,67 +431,63 @@ Result<std::unique_ptr<Streams>> Streams::open(Db& db, QueueSettings defaults) {
             return fail(ok.error());
     }
     if (auto ok = db.exec("RELEASE streams_open"); !ok) return fail(ok.error());
-
-    std::unique_ptr<Streams> streams{new Streams{db, std::move(defaults)}};
-    streams->stale_ = true;  // loads the configured settings
-    if (auto ok = streams->refresh(); !ok) return ok.error();
-    sqlite3_rollback_hook(
-        db.handle(), [](void* self) { static_cast<Streams*>(self)->stale_ = true; }, streams.get());
-    return streams;
+    return std::unique_ptr<Streams>{new Streams{db, std::move(defaults)}};
 }
 
 Streams::Streams(Db& db, QueueSettings defaults)
     : db_(db), sql_(std::make_unique<Statements>(db)), defaults_(std::move(defaults)) {}
 
-Streams::~Streams() {
-    sqlite3_rollback_hook(db_.handle(), nullptr, nullptr);
+Streams::~Streams() = default;
+
+QueueSettings Streams::settings_at(const Statement& s, int column) const {
+    if (s.int64(column) == 0) return defaults_;  // configured = 0
+    QueueSettings out;
+    out.retention_ms = s.int64(column + 1);
+    out.max_messages = s.int64(column + 2);
+    out.max_message_bytes = s.int64(column + 3);
+    out.visibility_ms = s.int64(column + 4);
+    out.delay_ms = s.int64(column + 5);
+    out.max_receive = s.int64(column + 6);
+    out.dead_letter = std::string{s.text(column + 7)};
+    out.client_schedule = s.int64(column + 8) != 0;
+    return out;
 }
 
-Status Streams::refresh() {
-    if (!stale_) return {};
-    std::map<std::string, QueueSettings, std::less<>> configured;
-    Statement& select = sql_->configured;
+Result<std::optional<Streams::QueueRow>> Streams::find_queue(std::string_view queue,
+                                                             std::string_view copy_of) {
+    Statement& select = copy_of.empty() ? sql_->queue_row : sql_->queue_row_copy;
     ResetOnExit reset{select};
-    for (;;) {
-        auto row = select.step();
-        if (!row) return row.error();
-        if (!*row) break;
-        configured.emplace(std::string{select.text(0)}, read_settings(select, 1));
-    }
-    configured_ = std::move(configured);
-    ids_.clear();
-    seed_over_count_ = true;
-    stale_ = false;
-    return {};
+    select.bind(1, queue);
+    if (!copy_of.empty()) select.bind(2, copy_of);
+    auto row = select.step();
+    if (!row) return row.error();
+    if (!*row) return std::optional<QueueRow>{};
+    QueueRow out;
+    out.id = select.int64(0);
+    out.next_offset = select.int64(1);
+    out.settings = settings_at(select, 2);
+    if (!copy_of.empty() && !select.is_null(11)) out.copy = select.int64(11);
+    return std::optional<QueueRow>{std::move(out)};
 }
 
-Result<std::optional<std::int64_t>> Streams::queue_id(std::string_view queue, bool create) {
-    if (auto it = ids_.find(queue); it != ids_.end())
-        return std::optional<std::int64_t>{it->second};
-    auto found = one_integer(sql_->find_queue.bind(1, queue));
-    if (!found) return found.error();
-    if (!*found && create) {
-        found = one_integer(sql_->insert_queue.bind(1, queue));
-        if (!found) return found.error();
-    }
-    if (*found) ids_.emplace(std::string{queue}, **found);
-    return *found;
+Result<std::int64_t> Streams::create_queue(std::string_view queue) {
+    auto id = one_integer(sql_->insert_queue.bind(1, queue));
+    if (!id) return id.error();
+    assert(id->has_value() && "INSERT ... RETURNING answers one row");
+    return **id;
 }
 
 // --- settings --------------------------------------------------------------------------
 
 QueueSettings Streams::settings(std::string_view queue) {
-    (void)refresh();  // on failure the cache stays as it was, which is the best there is
-    if (auto it = configured_.find(queue); it != configured_.end()) return it->second;
-    return defaults_;
+    auto row = find_queue(queue);
+    if (row && *row) return (*row)->settings;
+    return defaults_;  // unknown queue, or the store cannot read (its next write will say)
 }
 
 Status Streams::set_settings(std::string_view queue, const QueueSettings& settings) {
     if (!is_valid_queue_name(queue)) return make_error(Errc::bad_queue, in_quotes(queue));
     if (auto ok = settings.validate(queue); !ok) return ok;
-    if (auto ok = refresh(); !ok) return ok;
-    Savepoint savepoint{*this};
-    if (!savepoint.began()) return savepoint.began();
     Statement& upsert = sql_->upsert_settings;
     upsert.bind(1, queue)
         .bind(2, settings.retention_ms)
@@ -504,10 +500,7 @@ Status Streams::set_settings(std::string_view queue, const QueueSettings& settin
         .bind(9, settings.client_schedule ? 1 : 0);
     auto id = one_integer(upsert);
     if (!id) return id.error();
-    if (auto ok = savepoint.release(); !ok) return ok;
-    configured_.insert_or_assign(std::string{queue}, settings);
-    ids_.insert_or_assign(std::string{queue}, **id);
-    over_count_.insert(**id);  // a lower max_messages applies at the next expire()
+    if (*id) over_count_.insert(**id);  // a lower max_messages applies at the next expire()
     return {};
 }
 
@@ -523,7 +516,7 @@ Result<std::vector<QueueInfo>> Streams::queues() {
         info.name = std::string{list.text(0)};
         info.next_offset = list.int64(1);
         info.configured = list.int64(2) != 0;
-        info.settings = info.configured ? read_settings(list, 3) : defaults_;
+        info.settings = settings_at(list, 2);
         out.push_back(std::move(info));
     }
     return out;
@@ -553,8 +546,17 @@ Result<std::int64_t> Streams::append(StoredMessage& m, std::int64_t now_ms) {
     }
     if (m.deliver_at_ms < 0 || m.deliver_at_ms > now_ms + QueueSettings::kMaxDelayMs)
         return make_error(Errc::bad_timeout, "deliver_at must be from now to 365 days ahead");
-    if (auto ok = refresh(); !ok) return ok.error();
-    const QueueSettings s = settings(m.queue);
+
+    // No savepoint on this hot path (it would copy every page the append touches into a
+    // sub-journal): each write below is one statement, ordered so that a failure between
+    // two of them leaves nothing anyone can see (see store_in_stream).
+    auto row = find_queue(m.queue, m.id);
+    if (!row) return row.error();
+    if (*row && (*row)->copy) {  // a retry of a message already stored: change nothing
+        m.offset = *(*row)->copy;
+        return m.offset;
+    }
+    const QueueSettings s = *row ? (*row)->settings : defaults_;
     if (static_cast<std::int64_t>(m.data.size()) > s.max_message_bytes)
         return make_error(Errc::message_too_large,
                           std::to_string(m.data.size()) + " bytes; queue " + in_quotes(m.queue) +
@@ -568,25 +570,17 @@ Result<std::int64_t> Streams::append(StoredMessage& m, std::int64_t now_ms) {
                               " ahead but queue " + in_quotes(m.queue) + " keeps messages for " +
                               format_duration(s.retention_ms) + "; raise its retention");
 
-    Savepoint savepoint{*this};
-    if (!savepoint.began()) return savepoint.began().error();
-    auto id = queue_id(m.queue, true);
-    if (!id) return id.error();
-    auto existing = one_integer(sql_->find_by_id.bind(1, m.id).bind(2, **id));
-    if (!existing) return existing.error();
-    if (!*existing) {
-        auto waiting = one_integer(sql_->scheduled_exists.bind(1, m.id).bind(2, **id));
-        if (!waiting) return waiting.error();
-        if (*waiting) existing = std::optional<std::int64_t>{0};
-    }
-    if (*existing) {  // a retry of a message already stored: change nothing
-        if (auto ok = savepoint.release(); !ok) return ok.error();
-        m.offset = **existing;
-        return m.offset;
+    std::int64_t id = 0;
+    if (*row) {
+        id = (*row)->id;
+    } else {
+        auto created = create_queue(m.queue);  // a queue row alone is harmless
+        if (!created) return created.error();
+        id = *created;
     }
     if (later && m.direction != Direction::to_server) {
         Statement& insert = sql_->insert_scheduled;
-        insert.bind(1, **id)
+        insert.bind(1, id)
             .bind(2, m.id)
             .bind(3, static_cast<int>(m.direction))
             .bind(4, m.client)
@@ -594,60 +588,71 @@ Result<std::int64_t> Streams::append(StoredMessage& m, std::int64_t now_ms) {
             .bind(6, m.deliver_at_ms)
             .bind(7, m.data);
         if (auto ok = insert.run(); !ok) return ok.error();
-        if (auto ok = savepoint.release(); !ok) return ok.error();
         m.offset = 0;
         return m.offset;
     }
-    auto slot = store_in_stream(**id, s, m, now_ms);
-    if (!slot) return slot.error();
-    if (auto ok = savepoint.release(); !ok) return ok.error();
-    if (slot->offset > s.max_messages) over_count_.insert(**id);
-    m.offset = slot->offset;
-    return m.offset;
+    auto offset = store_in_stream(id, s, m, now_ms);
+    if (!offset) return offset.error();
+    if (*offset > s.max_messages) over_count_.insert(id);
+    return *offset;
 }
 
-Result<Streams::Slot> Streams::store_in_stream(std::int64_t id, const QueueSettings& settings,
-                                               StoredMessage& m, std::int64_t now_ms) {
-    Statement& take = sql_->take_offset;
-    ResetOnExit reset_take{take};
-    auto row = take.bind(1, id).bind(2, now_ms).bind(3, settings.retention_ms).step();
-    if (!row) return row.error();
-    assert(*row && "store_in_stream: the queue row exists");
-    const Slot slot{take.int64(0), take.int64(1)};
-    const std::int64_t expires_ms = take.int64(2);
-    if (auto done = take.step(); !done) return done.error();  // runs the statement to its end
-
+// The writes go in an order that makes every prefix of them harmless, so append() needs no
+// savepoint: taking the offset alone leaves an offset no message will have (offsets have
+// holes anyway: cancel, and rows for other readers); a pending entry without its message is
+// never delivered (take_due removes such entries); the message row comes last and
+// completes the append.
+Result<std::int64_t> Streams::store_in_stream(std::int64_t id, const QueueSettings& settings,
+                                              StoredMessage& m, std::int64_t now_ms) {
+    std::int64_t offset = 0;
+    std::int64_t time_ms = 0;
+    std::int64_t expires_ms = 0;
+    bool was_empty = false;
+    {
+        Statement& take = sql_->take_offset;
+        ResetOnExit reset{take};
+        auto row = take.bind(1, id).bind(2, now_ms).bind(3, settings.retention_ms).step();
+        if (!row) return row.error();
+        assert(*row && "store_in_stream: the queue row exists");
+        offset = take.int64(0);
+        time_ms = take.int64(1);
+        expires_ms = take.int64(2);
+        was_empty = take.int64(3) != 0;
+        if (auto done = take.step(); !done) return done.error();  // runs it to its end
+    }
+    if (was_empty)
+        if (auto ok = sql_->set_next_expiry.bind(1, id).bind(2, expires_ms).run(); !ok)
+            return ok.error();
+    if (m.direction == Direction::to_server) {
+        const std::int64_t visible_at = std::max(m.deliver_at_ms, now_ms);
+        Statement& insert = sql_->insert_pending;
+        if (auto ok = insert.bind(1, id).bind(2, offset).bind(3, visible_at).run(); !ok)
+            return ok.error();
+    }
     Statement& insert = sql_->insert_message;
     insert.bind(1, id)
-        .bind(2, slot.offset)
+        .bind(2, offset)
         .bind(3, m.id)
         .bind(4, static_cast<int>(m.direction))
         .bind(5, m.client)
         .bind(6, m.created_ms)
         .bind(7, m.deliver_at_ms)
-        .bind(8, slot.time_ms)
+        .bind(8, time_ms)
         .bind(9, expires_ms)
         .bind(10, m.data);
     if (auto ok = insert.run(); !ok) return ok.error();
-    if (m.direction == Direction::to_server) {
-        const std::int64_t visible_at = std::max(m.deliver_at_ms, now_ms);
-        if (auto ok =
-                sql_->insert_pending.bind(1, id).bind(2, slot.offset).bind(3, visible_at).run();
-            !ok)
-            return ok.error();
-    }
-    m.offset = slot.offset;
-    return slot;
+    m.offset = offset;
+    return offset;
 }
 
 // --- client -> server work -------------------------------------------------------------
 
 Result<DueBatch> Streams::take_due(std::int64_t now_ms, std::size_t limit) {
-    if (auto ok = refresh(); !ok) return ok.error();
     struct Row {
         std::int64_t queue_id = 0;  // pending's key
         std::int64_t offset = 0;    //
-        bool orphan = false;        // pending without its message (never expected)
+        bool orphan = false;        // a pending entry without its message
+        QueueSettings settings;     // the queue's
         Due due;                    // the message, receive_count as stored
     };
     Savepoint savepoint{*this};
@@ -668,6 +673,7 @@ Result<DueBatch> Streams::take_due(std::int64_t now_ms, std::size_t limit) {
             r.offset = select.int64(1);
             r.due.receive_count = select.int64(2);
             r.orphan = select.is_null(4);
+            r.settings = settings_at(select, 9);
             StoredMessage& m = r.due.message;
             m.queue = std::string{select.text(3)};
             m.offset = r.offset;
@@ -682,16 +688,16 @@ Result<DueBatch> Streams::take_due(std::int64_t now_ms, std::size_t limit) {
     }
     DueBatch batch;
     for (Row& r : rows) {
-        const QueueSettings s = settings(r.due.message.queue);
         if (r.orphan) {
             if (auto ok = sql_->delete_pending.bind(1, r.queue_id).bind(2, r.offset).run(); !ok)
                 return ok.error();
             continue;
         }
-        if (s.max_receive > 0 && r.due.receive_count >= s.max_receive) {
+        if (r.settings.max_receive > 0 && r.due.receive_count >= r.settings.max_receive) {
             if (auto ok = sql_->delete_pending.bind(1, r.queue_id).bind(2, r.offset).run(); !ok)
                 return ok.error();
-            if (auto ok = dead_letter(r.due, now_ms); !ok) return ok.error();
+            if (auto ok = dead_letter(r.due, r.settings.dead_letter, now_ms); !ok)
+                return ok.error();
             batch.dead_lettered.push_back(std::move(r.due));
             continue;
         }
@@ -700,7 +706,7 @@ Result<DueBatch> Streams::take_due(std::int64_t now_ms, std::size_t limit) {
         update.bind(1, r.queue_id)
             .bind(2, r.offset)
             .bind(3, r.due.receive_count)
-            .bind(4, now_ms + s.visibility_ms);
+            .bind(4, now_ms + r.settings.visibility_ms);
         if (auto ok = update.run(); !ok) return ok.error();
         batch.due.push_back(std::move(r.due));
     }
@@ -708,39 +714,32 @@ Result<DueBatch> Streams::take_due(std::int64_t now_ms, std::size_t limit) {
     return batch;
 }
 
-Status Streams::dead_letter(Due& due, std::int64_t now_ms) {
-    const std::string target = settings(due.message.queue).dead_letter;
+Status Streams::dead_letter(Due& due, const std::string& target, std::int64_t now_ms) {
     if (target.empty()) return {};  // dropped from pending; the stream keeps it for retention
     due.moved_to = target;
-    auto id = queue_id(target, true);
-    if (!id) return id.error();
+    auto row = find_queue(target, due.message.id);
+    if (!row) return row.error();
     // Already there (a loop of dead-letter queues brought it back): nothing to add.
-    auto existing = one_integer(sql_->find_by_id.bind(1, due.message.id).bind(2, **id));
-    if (!existing) return existing.error();
-    if (*existing) return {};
+    if (*row && (*row)->copy) return {};
+    std::int64_t id = 0;
+    if (*row) {
+        id = (*row)->id;
+    } else {
+        auto created = create_queue(target);
+        if (!created) return created.error();
+        id = *created;
+    }
     // Same id, client and data; due at once. No size check: it was accepted once already.
+    const QueueSettings s = *row ? (*row)->settings : defaults_;
     StoredMessage copy = due.message;
     copy.queue = target;
     copy.offset = 0;
     copy.deliver_at_ms = 0;
-    const QueueSettings s = settings(target);
-    auto slot = store_in_stream(**id, s, copy, now_ms);
-    if (!slot) return slot.error();
-    if (slot->offset > s.max_messages) over_count_.insert(**id);
+    auto offset = store_in_stream(id, s, copy, now_ms);
+    if (!offset) return offset.error();
+    if (*offset > s.max_messages) over_count_.insert(id);
     return {};
 }
-
-namespace {
-
-// Runs a statement that changes pending rows of one message; unknown_message if none.
-Status change_pending(Statement& statement, Db& db, std::string_view id) {
-    if (auto ok = statement.run(); !ok) return ok;
-    if (db.changes() == 0)
-        return make_error(Errc::unknown_message, "message " + in_quotes(id) + " is not pending");
-    return {};
-}
-
-}  // namespace
 
 Status Streams::ack(std::string_view id) {
     return change_pending(sql_->ack.bind(1, id), db_, id);
@@ -758,11 +757,10 @@ Status Streams::release(std::string_view id, std::int64_t visible_at_ms) {
 
 Result<std::int64_t> Streams::pending_count(std::string_view queue) {
     if (!is_valid_queue_name(queue)) return make_error(Errc::bad_queue, in_quotes(queue));
-    if (auto ok = refresh(); !ok) return ok.error();
-    auto id = queue_id(queue, false);
-    if (!id) return id.error();
-    if (!*id) return std::int64_t{0};
-    auto count = one_integer(sql_->pending_count.bind(1, **id));
+    auto row = find_queue(queue);
+    if (!row) return row.error();
+    if (!*row) return std::int64_t{0};
+    auto count = one_integer(sql_->pending_count.bind(1, (*row)->id));
     if (!count) return count.error();
     return count->value_or(0);
 }
@@ -774,10 +772,10 @@ Result<std::optional<std::int64_t>> Streams::next_due_ms() {
 // --- scheduled server -> client messages -----------------------------------------------
 
 Result<std::vector<StoredMessage>> Streams::take_scheduled(std::int64_t now_ms, std::size_t limit) {
-    if (auto ok = refresh(); !ok) return ok.error();
     struct Row {
         std::int64_t rowid = 0;     // scheduled's row
         std::int64_t queue_id = 0;  // the stream it enters
+        QueueSettings settings;     // that queue's
         StoredMessage message;      // offset not set yet
     };
     Savepoint savepoint{*this};
@@ -802,6 +800,7 @@ Result<std::vector<StoredMessage>> Streams::take_scheduled(std::int64_t now_ms, 
             m.created_ms = select.int64(6);
             m.deliver_at_ms = select.int64(7);
             m.data = std::string{select.text(8)};
+            r.settings = settings_at(select, 9);
             rows.push_back(std::move(r));
         }
     }
@@ -809,10 +808,9 @@ Result<std::vector<StoredMessage>> Streams::take_scheduled(std::int64_t now_ms, 
     out.reserve(rows.size());
     for (Row& r : rows) {
         if (auto ok = sql_->delete_scheduled_row.bind(1, r.rowid).run(); !ok) return ok.error();
-        const QueueSettings s = settings(r.message.queue);
-        auto slot = store_in_stream(r.queue_id, s, r.message, now_ms);
-        if (!slot) return slot.error();
-        if (slot->offset > s.max_messages) over_count_.insert(r.queue_id);
+        auto offset = store_in_stream(r.queue_id, r.settings, r.message, now_ms);
+        if (!offset) return offset.error();
+        if (*offset > r.settings.max_messages) over_count_.insert(r.queue_id);
         out.push_back(std::move(r.message));
     }
     if (auto ok = savepoint.release(); !ok) return ok.error();
@@ -874,55 +872,46 @@ Status Streams::cancel(std::string_view id) {
 Result<std::vector<StoredMessage>> Streams::read(std::string_view queue, const ReadFilter& filter,
                                                  std::int64_t now_ms) {
     if (!is_valid_queue_name(queue)) return make_error(Errc::bad_queue, in_quotes(queue));
-    if (auto ok = refresh(); !ok) return ok.error();
     std::vector<StoredMessage> out;
     const std::size_t limit = std::min(filter.limit, kMaxRead);
     if (limit == 0) return out;
-    auto id = queue_id(queue, false);
-    if (!id) return id.error();
-    if (!*id) return out;
-    auto next = next_offset_of(**id);
-    if (!next) return next.error();
-    auto oldest = oldest_of(**id, *next, settings(queue).max_messages, now_ms);
+    auto row = find_queue(queue);
+    if (!row) return row.error();
+    if (!*row) return out;
+    const QueueRow& q = **row;
+    auto oldest = oldest_of(q, now_ms);
     if (!oldest) return oldest.error();
     std::int64_t from = std::max(filter.from_offset, *oldest);
     if (filter.since_ms > 0) {
-        auto since = first_offset_since(**id, from, *next, filter.since_ms);
+        auto since = first_offset_since(q.id, from, q.next_offset, filter.since_ms);
         if (!since) return since.error();
         from = *since;
     }
-    if (from >= *next) return out;
+    if (from >= q.next_offset) return out;
 
     Statement& select = filter.everything ? sql_->read_all : sql_->read_client;
     ResetOnExit reset{select};
-    select.bind(1, **id).bind(2, from).bind(3, now_ms);
+    select.bind(1, q.id).bind(2, from).bind(3, now_ms);
     if (filter.everything)
         select.bind(4, filter.include_scheduled ? 1 : 0);
     else
         select.bind(4, filter.session);
     select.bind(5, static_cast<std::int64_t>(limit));
     for (;;) {
-        auto row = select.step();
-        if (!row) return row.error();
-        if (!*row) break;
+        auto step = select.step();
+        if (!step) return step.error();
+        if (!*step) break;
         out.push_back(read_message(select, queue));
     }
     return out;
 }
 
-Result<std::int64_t> Streams::next_offset_of(std::int64_t id) {
-    auto next = one_integer(sql_->next_offset.bind(1, id));
-    if (!next) return next.error();
-    return next->value_or(1);
-}
-
-Result<std::int64_t> Streams::oldest_of(std::int64_t id, std::int64_t next,
-                                        std::int64_t max_messages, std::int64_t now_ms) {
+Result<std::int64_t> Streams::oldest_of(const QueueRow& q, std::int64_t now_ms) {
     // Expiry and trimming both take prefixes of the offsets (see the top of this file), so
     // the first message still alive marks where the losses end.
-    auto live = one_integer(sql_->oldest_live.bind(1, id).bind(2, now_ms));
+    auto live = one_integer(sql_->oldest_live.bind(1, q.id).bind(2, now_ms));
     if (!live) return live.error();
-    return std::max(live->value_or(next), next - max_messages);
+    return std::max(live->value_or(q.next_offset), q.next_offset - q.settings.max_messages);
 }
 
 Result<std::int64_t> Streams::first_offset_since(std::int64_t id, std::int64_t from,
@@ -947,28 +936,22 @@ Result<std::int64_t> Streams::first_offset_since(std::int64_t id, std::int64_t f
 
 Result<std::int64_t> Streams::oldest_offset(std::string_view queue, std::int64_t now_ms) {
     if (!is_valid_queue_name(queue)) return make_error(Errc::bad_queue, in_quotes(queue));
-    if (auto ok = refresh(); !ok) return ok.error();
-    auto id = queue_id(queue, false);
-    if (!id) return id.error();
-    if (!*id) return std::int64_t{1};
-    auto next = next_offset_of(**id);
-    if (!next) return next.error();
-    return oldest_of(**id, *next, settings(queue).max_messages, now_ms);
+    auto row = find_queue(queue);
+    if (!row) return row.error();
+    if (!*row) return std::int64_t{1};
+    return oldest_of(**row, now_ms);
 }
 
 Result<std::int64_t> Streams::next_offset(std::string_view queue) {
     if (!is_valid_queue_name(queue)) return make_error(Errc::bad_queue, in_quotes(queue));
-    if (auto ok = refresh(); !ok) return ok.error();
-    auto id = queue_id(queue, false);
-    if (!id) return id.error();
-    if (!*id) return std::int64_t{1};
-    return next_offset_of(**id);
+    auto row = find_queue(queue);
+    if (!row) return row.error();
+    return *row ? (*row)->next_offset : std::int64_t{1};
 }
 
 // --- retention -------------------------------------------------------------------------
 
 Result<std::size_t> Streams::expire(std::int64_t now_ms, std::size_t budget) {
-    if (auto ok = refresh(); !ok) return ok.error();
     Savepoint savepoint{*this};
     if (!savepoint.began()) return savepoint.began().error();
     auto by_time = expire_by_time(now_ms, budget);
@@ -1016,8 +999,8 @@ Result<std::size_t> Streams::expire_by_count(std::size_t budget) {
             auto row = all.step();
             if (!row) return row.error();
             if (!*row) break;
-            const std::int64_t next = all.int64(2);
-            if (next - 1 > settings(all.text(1)).max_messages) over_count_.insert(all.int64(0));
+            if (all.int64(1) - 1 > settings_at(all, 2).max_messages)
+                over_count_.insert(all.int64(0));
         }
         seed_over_count_ = false;
     }
@@ -1030,7 +1013,7 @@ Result<std::size_t> Streams::expire_by_count(std::size_t budget) {
             ResetOnExit reset{row};
             auto found = row.bind(1, id).step();
             if (!found) return found.error();
-            if (*found) cut = row.int64(1) - settings(row.text(0)).max_messages;
+            if (*found) cut = row.int64(1) - settings_at(row, 2).max_messages;
         }
         const auto left = static_cast<std::int64_t>(budget - deleted);
         std::size_t trimmed = 0;

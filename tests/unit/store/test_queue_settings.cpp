@@ -110,8 +110,7 @@ TEST_CASE("default settings are valid and times out of range are bad_timeout", "
     CHECK(s.validate().error().code == Errc::bad_timeout);
 }
 
-TEST_CASE("a dead-letter queue must be another valid queue and needs maxReceive",
-          "[settings]") {
+TEST_CASE("a dead-letter queue must be another valid queue and needs maxReceive", "[settings]") {
     QueueSettings s;
     s.max_receive = 3;
     s.dead_letter = "orders.dead";
@@ -190,8 +189,7 @@ TEST_CASE("a missing config file says where it looked and how to write one", "[s
     CHECK(contains(folder.error().detail, "is a folder"));
 }
 
-TEST_CASE("each mistake in a config file names the file, the queue and the key",
-          "[settings]") {
+TEST_CASE("each mistake in a config file names the file, the queue and the key", "[settings]") {
     TempDir dir;
     const std::string file = (dir.path / "adashta.json").string();
     struct Case {
@@ -205,7 +203,8 @@ TEST_CASE("each mistake in a config file names the file, the queue and the key",
          "queues.orders.visibility: \"30x\": unknown unit"},
         {R"({"queues": {"orders": {"visibility": "13h"}}})",
          "queues.orders.visibility: 13h is more than the maximum of 12h"},
-        {R"({"queues": {"orders": {"visibility": -5}}})", "queues.orders.visibility: -5 is negative"},
+        {R"({"queues": {"orders": {"visibility": -5}}})",
+         "queues.orders.visibility: -5 is negative"},
         {R"({"queues": {"orders": {"visibility": 1.5}}})",
          "queues.orders.visibility: expected whole milliseconds"},
         {R"({"queues": {"orders": {"retention": true}}})", "queues.orders.retention: expected"},

@@ -84,8 +84,8 @@ std::vector<std::string> ids(const std::vector<Due>& due) {
     return out;
 }
 
-std::vector<StoredMessage> read_all(Store& store, const std::string& queue,
-                                    std::int64_t now = kT0, std::int64_t from = 0) {
+std::vector<StoredMessage> read_all(Store& store, const std::string& queue, std::int64_t now = kT0,
+                                    std::int64_t from = 0) {
     ReadFilter filter;
     filter.from_offset = from;
     filter.everything = true;
@@ -204,8 +204,7 @@ TEST_CASE("a client reads messages for everyone and for itself, never others'", 
     CHECK(alice[1].client.empty());
 }
 
-TEST_CASE("reads go in offset order from an offset, up to a limit capped at 1000",
-          "[streams]") {
+TEST_CASE("reads go in offset order from an offset, up to a limit capped at 1000", "[streams]") {
     Store store;
     {
         Transaction tx{*store.db};
@@ -267,8 +266,7 @@ TEST_CASE("an unknown queue reads as empty and a bad name is refused", "[streams
     CHECK(store->queues()->empty());
 }
 
-TEST_CASE("client messages not due yet are hidden from server readers unless asked",
-          "[streams]") {
+TEST_CASE("client messages not due yet are hidden from server readers unless asked", "[streams]") {
     QueueSettings s;
     s.client_schedule = true;
     Store store;
@@ -287,8 +285,7 @@ TEST_CASE("client messages not due yet are hidden from server readers unless ask
 
 // --- retention ----------------------------------------------------------------------------
 
-TEST_CASE("messages expire on time, never before, and reads hide them at once",
-          "[streams]") {
+TEST_CASE("messages expire on time, never before, and reads hide them at once", "[streams]") {
     Store store;
     REQUIRE(store->set_settings("chat", with_retention(1000)));
     put(store, message("chat", "a"), kT0);
@@ -305,8 +302,7 @@ TEST_CASE("messages expire on time, never before, and reads hide them at once",
     CHECK(read_all(store, "chat", kT0 + 1200).empty());
 }
 
-TEST_CASE("a reader behind the oldest retained offset can be told about the gap",
-          "[streams]") {
+TEST_CASE("a reader behind the oldest retained offset can be told about the gap", "[streams]") {
     Store store;
     REQUIRE(store->set_settings("chat", with_retention(1000)));
     for (int i = 1; i <= 5; ++i) put(store, message("chat", std::to_string(i)), kT0 + i * 100);
@@ -352,8 +348,7 @@ TEST_CASE("max_messages keeps the newest messages of a queue", "[streams]") {
     CHECK(offsets(read_all(store, "feed")) == Offsets{8});
 }
 
-TEST_CASE("a shorter retention never expires newer messages before older ones",
-          "[streams]") {
+TEST_CASE("a shorter retention never expires newer messages before older ones", "[streams]") {
     Store store;
     REQUIRE(store->set_settings("chat", with_retention(kHourMs)));
     put(store, message("chat", "old"), kT0);
@@ -421,15 +416,15 @@ TEST_CASE("a large backlog expires in bounded steps while appends go on", "[stre
     const auto ms = [](Clock::duration d) {
         return std::chrono::duration<double, std::milli>(d).count();
     };
-    std::printf("expire of %d messages, budget %zu: %d steps, %.3f ms per step on average, "
-                "%.3f ms the slowest\n",
-                kBacklog, kBudget, steps, ms(total) / steps, ms(slowest));
+    std::printf(
+        "expire of %d messages, budget %zu: %d steps, %.3f ms per step on average, "
+        "%.3f ms the slowest\n",
+        kBacklog, kBudget, steps, ms(total) / steps, ms(slowest));
 }
 
 // --- client -> server work ----------------------------------------------------------------
 
-TEST_CASE("a due message is handed out once per visibility timeout with its count",
-          "[streams]") {
+TEST_CASE("a due message is handed out once per visibility timeout with its count", "[streams]") {
     QueueSettings s;
     s.visibility_ms = 10'000;
     Store store;
@@ -511,8 +506,7 @@ TEST_CASE("extend moves a message's next delivery; release undoes a receive", "[
     CHECK(store->extend("m1", -1).error().code == Errc::bad_timeout);
 }
 
-TEST_CASE("a message received max_receive times moves to the dead-letter queue",
-          "[streams]") {
+TEST_CASE("a message received max_receive times moves to the dead-letter queue", "[streams]") {
     QueueSettings s;
     s.visibility_ms = 1000;
     s.max_receive = 2;
@@ -633,8 +627,7 @@ TEST_CASE("a scheduled message gets its offset when it is delivered", "[streams]
     CHECK(offsets(read_as(store, "news", kAlice, kT0 + 200, 3)) == Offsets{3});
 }
 
-TEST_CASE("cancel removes a message no one has received yet, of any direction",
-          "[streams]") {
+TEST_CASE("cancel removes a message no one has received yet, of any direction", "[streams]") {
     QueueSettings s;
     s.client_schedule = true;
     Store store;
@@ -747,36 +740,66 @@ TEST_CASE("bad messages are refused with catalogue errors and store nothing", "[
     CHECK(put(store, message("small", "ok", Direction::to_all, {}, "[1,2,3,4]")) == 1);
 }
 
-TEST_CASE("a failed append inside a batch undoes only itself", "[streams]") {
+TEST_CASE("a failed append leaves nothing a reader or a node can see", "[streams]") {
     Store store;
-    // Make the pending insert of offset 2 fail, after its message row went in.
-    REQUIRE(store.db->exec("CREATE TEMP TRIGGER fail_pending BEFORE INSERT ON pending "
-                           "WHEN NEW.offset = 2 BEGIN SELECT RAISE(ABORT, 'injected'); END"));
     {
         Transaction tx{*store.db};
         CHECK(put(store, message("orders", "a", Direction::to_server, kAlice)) == 1);
+        // Fails after taking offset 2: that offset stays unused.
+        REQUIRE(
+            store.db->exec("CREATE TEMP TRIGGER fail_pending BEFORE INSERT ON pending "
+                           "BEGIN SELECT RAISE(ABORT, 'injected'); END"));
         auto b = message("orders", "b", Direction::to_server, kAlice);
         auto failed = store->append(b, kT0);
         REQUIRE_FALSE(failed);
         CHECK(failed.error().code == Errc::storage_failed);
+        // The first message of a new queue: the queue is known afterwards, nothing else.
+        auto f = message("fresh", "f", Direction::to_server, kAlice);
+        CHECK_FALSE(store->append(f, kT0));
         REQUIRE(store.db->exec("DROP TRIGGER fail_pending"));
-        // A new queue whose row the failure rolled back is created again, not remembered.
-        auto first = message("fresh", "f", Direction::to_server, kAlice);
-        REQUIRE(store.db->exec("CREATE TEMP TRIGGER fail_fresh BEFORE INSERT ON pending "
-                               "WHEN NEW.offset = 1 AND NEW.queue_id <> 1 "
-                               "BEGIN SELECT RAISE(ABORT, 'injected'); END"));
-        CHECK_FALSE(store->append(first, kT0));
-        REQUIRE(store.db->exec("DROP TRIGGER fail_fresh"));
-        CHECK(put(store, first) == 1);
-        CHECK(put(store, message("orders", "c", Direction::to_server, kAlice)) == 2);
+        // Fails after its pending entry, before its message: the entry is never delivered.
+        REQUIRE(
+            store.db->exec("CREATE TEMP TRIGGER fail_message BEFORE INSERT ON messages "
+                           "BEGIN SELECT RAISE(ABORT, 'injected'); END"));
+        auto d = message("orders", "d", Direction::to_server, kAlice);
+        CHECK_FALSE(store->append(d, kT0));
+        REQUIRE(store.db->exec("DROP TRIGGER fail_message"));
+        CHECK(put(store, message("orders", "c", Direction::to_server, kAlice)) == 4);
+        CHECK(put(store, message("fresh", "f", Direction::to_server, kAlice)) == 2);
         REQUIRE(tx.commit());
     }
     store.reopen();
-    CHECK(offsets(read_all(store, "orders")) == Offsets{1, 2});
-    CHECK(read_all(store, "orders")[1].id == "c");
+    CHECK(offsets(read_all(store, "orders")) == Offsets{1, 4});
+    auto due = store->take_due(kT0, 10);
+    REQUIRE(due);
+    CHECK(ids(due->due) == std::vector<std::string>{"a", "c", "f"});  // by queue, then offset
     CHECK(pending(store, "orders") == 2);
-    CHECK(pending(store, "fresh") == 1);
-    CHECK(put(store, message("orders", "b", Direction::to_server, kAlice)) == 3);
+    CHECK_FALSE(store->next_due_ms()->value_or(0) <= kT0);
+    // A retry stores them for real.
+    CHECK(put(store, message("orders", "b", Direction::to_server, kAlice)) == 5);
+    CHECK(put(store, message("orders", "d", Direction::to_server, kAlice)) == 6);
+}
+
+TEST_CASE("a caller's savepoint rolled back around an append forgets the queue it made",
+          "[streams]") {
+    Store store;
+    {
+        Transaction tx{*store.db};
+        // The edge's store runs each piece of work in a savepoint and rolls back the ones
+        // that fail; Streams must not remember a queue row that went with it.
+        REQUIRE(store.db->exec("SAVEPOINT work"));
+        put(store, message("brand-new", "x"));
+        QueueSettings s;
+        s.visibility_ms = 1234;
+        REQUIRE(store->set_settings("configured", s));
+        REQUIRE(store.db->exec("ROLLBACK TO work; RELEASE work"));
+        CHECK(put(store, message("brand-new", "y")) == 1);
+        CHECK(store->settings("configured") == QueueSettings{});
+        CHECK(put(store, message("configured", "z")) == 1);
+        REQUIRE(tx.commit());
+    }
+    CHECK(offsets(read_all(store, "brand-new")) == Offsets{1});
+    CHECK(read_all(store, "brand-new")[0].id == "y");
 }
 
 TEST_CASE("a full disk fails the append with storage_full and keeps what was committed",
@@ -826,8 +849,7 @@ TEST_CASE("a database from a newer Adashta is refused, not misread", "[streams]"
     CHECK(again.error().detail.find("newer Adashta") != std::string::npos);
 }
 
-TEST_CASE("another program's tables of the same name are refused, not crashed on",
-          "[streams]") {
+TEST_CASE("another program's tables of the same name are refused, not crashed on", "[streams]") {
     TempDir dir;
     auto db = Db::open((dir.path / "other.db").string());
     REQUIRE(db);

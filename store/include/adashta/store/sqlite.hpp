@@ -43,6 +43,9 @@ public:
     Error last_error(std::string_view doing) const;
     std::int64_t last_insert_rowid() const;
     int changes() const;  // rows changed by the last statement
+    // False outside BEGIN ... COMMIT, and after SQLite rolled a transaction back by itself
+    // (SQLITE_FULL, for one): the caller must then treat all its work as undone.
+    bool in_transaction() const;
     sqlite3* handle() const { return db_; }
 
 private:

@@ -108,6 +108,9 @@ private:
     std::unique_ptr<Db> db_;
     std::unique_ptr<Streams> streams_;
     std::unique_ptr<WorkQueues> work_;
+    std::unique_ptr<Statement> savepoint_;    // around each piece of work in a batch
+    std::unique_ptr<Statement> rollback_to_;
+    std::unique_ptr<Statement> release_;
     StoreStats stats_;
     std::chrono::steady_clock::time_point next_expire_{};
     std::int64_t next_due_ms_ = 0;  // 0: nothing pending; refreshed after each batch

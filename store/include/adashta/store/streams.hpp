@@ -18,13 +18,15 @@
 //   (void)tx.commit();                            // only now is any of it durable
 //
 // Contracts that hold for every method:
-// - Transactions belong to the caller: methods never BEGIN or COMMIT. Each writing method
-//   runs under its own SAVEPOINT, so it is all-or-nothing inside the caller's transaction:
-//   after any error it has written nothing and the transaction can go on (unless SQLite
-//   itself rolled the whole transaction back, as it may on storage_full). Called outside a
-//   transaction, each method is its own transaction. Nothing is durable, and nothing may be
-//   acknowledged to anyone, before the caller's COMMIT succeeds. Reads see this
-//   connection's uncommitted writes.
+// - Transactions belong to the caller: methods never BEGIN or COMMIT, and nothing is
+//   durable, nor may be acknowledged to anyone, before the caller's COMMIT succeeds. Reads
+//   see this connection's uncommitted writes. Called outside a transaction, each method is
+//   its own transaction.
+// - A method that fails has changed nothing anyone can see, and the caller's transaction
+//   can go on (unless SQLite rolled all of it back, as it may on storage_full; ask
+//   sqlite3_get_autocommit). Methods that write several rows run under a SAVEPOINT of their
+//   own; append(), the hot path, orders its writes instead, so a failure part-way leaves at
+//   most an offset that no message gets and a pending entry that take_due() discards.
 // - Time comes in as now_ms (ms since the Unix epoch); nothing here reads the clock. A
 //   time t has come when t <= now_ms, so nothing is delivered early.
 // - Ids: a message id is unique within its queue; appending an id the queue already holds
@@ -34,22 +36,16 @@
 //   id, these act on both).
 // - Errors come from the catalogue: bad_queue, bad_session, bad_frame, bad_timeout,
 //   message_too_large, unknown_message, storage_full / storage_corrupt / storage_failed.
-// - Not thread-safe: a Streams belongs to the thread that owns its Db.
-//
-// Settings are cached in memory. Streams installs the connection's rollback hook
-// (sqlite3_rollback_hook) to drop the cache when a transaction that changed settings is
-// rolled back; nothing else may install one on this Db. A caller that rolls back to a
-// savepoint of its own around set_settings() must call forget_cached().
+// - Nothing is cached between calls except which queues may need trimming, so the caller
+//   may roll back to savepoints of its own at will. Not thread-safe: a Streams belongs to
+//   the thread that owns its Db.
 #pragma once
 
 #include <cstdint>
-#include <functional>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -124,7 +120,8 @@ public:
     Streams& operator=(const Streams&) = delete;
 
     // --- settings ---------------------------------------------------------------------
-    // The queue's settings, or the defaults if it was never configured. From memory.
+    // The queue's settings, or the defaults if it was never configured (or the store cannot
+    // read, in which case the caller's next write fails and says why). One indexed lookup.
     QueueSettings settings(std::string_view queue);
     // Stores the queue's settings (validated: bad_queue, bad_timeout, bad_option). They
     // apply at once to reads, receives and max_messages; a new retention applies to
@@ -213,57 +210,44 @@ public:
     // may be more, so call again (in a later transaction, to let writes in between).
     Result<std::size_t> expire(std::int64_t now_ms, std::size_t budget);
 
-    // Drops the settings cache; the next call reloads it. Only needed after rolling back to
-    // a savepoint of the caller's own that covered a set_settings().
-    void forget_cached() { stale_ = true; }
-
 private:
-    struct Statements;  // every prepared statement, made once by open()
-    class Savepoint;    // SAVEPOINT ... RELEASE around one writing call
-    struct NameHash {
-        using is_transparent = void;
-        std::size_t operator()(std::string_view s) const {
-            return std::hash<std::string_view>{}(s);
-        }
-    };
-    struct Slot {                  // where append() puts a message in a stream
-        std::int64_t offset = 0;   // its offset
-        std::int64_t time_ms = 0;  // when it entered the stream (never below an earlier one)
+    struct Statements;        // every prepared statement, made once by open()
+    class Savepoint;          // SAVEPOINT ... RELEASE around one call that writes several rows
+    struct QueueRow {         // a queues row, as the methods need it
+        std::int64_t id = 0;  // queues.queue_id, used by the other tables
+        std::int64_t next_offset = 1;      // the offset of the queue's next message
+        QueueSettings settings;            // configured, or the defaults
+        std::optional<std::int64_t> copy;  // find_queue(q, id): offset of that id (0: scheduled)
     };
 
     Streams(Db& db, QueueSettings defaults);
-    // Reloads the cache after a rollback (see stale_).
-    Status refresh();
-    // The queue's row id, from the cache or the table; created when `create` (else empty).
-    Result<std::optional<std::int64_t>> queue_id(std::string_view queue, bool create);
-    // Appends m (its offset not set yet) to the stream of queue `id`, with a pending entry if
-    // it is to_server; the caller checked everything and holds a savepoint.
-    Result<Slot> store_in_stream(std::int64_t id, const QueueSettings& settings, StoredMessage& m,
-                                 std::int64_t now_ms);
-    // Moves a message that used up max_receive to its dead-letter queue (or drops it).
-    Status dead_letter(Due& due, std::int64_t now_ms);
-    // The first offset from `from` on whose message was stored at or after since_ms.
+    // The settings columns of the current row of s, from `column` (queues.configured) on.
+    QueueSettings settings_at(const Statement& s, int column) const;
+    // The queue's row, empty if the queue is unknown; with copy_of, also where a message of
+    // that id is in the queue.
+    Result<std::optional<QueueRow>> find_queue(std::string_view queue,
+                                               std::string_view copy_of = {});
+    Result<std::int64_t> create_queue(std::string_view queue);  // its queue_id
+    // Puts m (checked by the caller) into the stream of queue `id` with a new offset, and a
+    // pending entry if it is to_server; returns the offset, also set in m.
+    Result<std::int64_t> store_in_stream(std::int64_t id, const QueueSettings& settings,
+                                         StoredMessage& m, std::int64_t now_ms);
+    // Appends a message that used up max_receive to `target` ("" = drop it).
+    Status dead_letter(Due& due, const std::string& target, std::int64_t now_ms);
+    // The first offset in [from, end) from which messages were stored at or after since_ms.
     Result<std::int64_t> first_offset_since(std::int64_t id, std::int64_t from, std::int64_t end,
                                             std::int64_t since_ms);
-    Result<std::int64_t> oldest_of(std::int64_t id, std::int64_t next, std::int64_t max_messages,
-                                   std::int64_t now_ms);
-    Result<std::int64_t> next_offset_of(std::int64_t id);
+    Result<std::int64_t> oldest_of(const QueueRow& queue, std::int64_t now_ms);
     Result<std::size_t> expire_by_time(std::int64_t now_ms, std::size_t budget);
     Result<std::size_t> expire_by_count(std::size_t budget);
 
     Db& db_;
     std::unique_ptr<Statements> sql_;
     QueueSettings defaults_;  // settings of queues nobody configured
-    // Configured queues' settings (queues.configured = 1), all loaded at open().
-    std::map<std::string, QueueSettings, std::less<>> configured_;
-    // name -> queues.queue_id for queues used since the last refresh.
-    std::unordered_map<std::string, std::int64_t, NameHash, std::equal_to<>> ids_;
-    // Queues that may hold more than max_messages; expire() trims them. A superset is fine.
+    // Queues that may hold more than max_messages; expire() trims them. A superset is fine
+    // (a queue that is not over is dropped from it), so rollbacks cannot make it wrong.
     std::unordered_set<std::int64_t> over_count_;
-    bool seed_over_count_ = true;  // fill over_count_ from the table at the next expire()
-    // True when a rollback may have undone what the caches hold: the rollback hook sets it,
-    // and so does a failed call that rolled its savepoint back.
-    bool stale_ = false;
+    bool seed_over_count_ = true;  // fill over_count_ from the table at the first expire()
 };
 
 }  // namespace adashta::store
