@@ -21,7 +21,8 @@ already: {"messages":[{"id","offset","client","data","ts"}...],"next":OFFSET}. F
 
 Options:
   --from OFFSET           first offset (default: the oldest kept)
-  --since MS              or: messages created at or after this time (ms since the epoch)
+  --since MS              or: messages the edge stored at or after this time (ms since
+                          the epoch)
   --limit N               at most N messages, 1 to 1000 (default 100)
 )";
 

@@ -69,6 +69,17 @@
     return resolved.href;
   }
 
+  // 22 random characters of [A-Za-z0-9_-] (132 bits), prefixed: an id the edge accepts.
+  function messageId() {
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-';
+    const bytes = new Uint8Array(22);
+    if (globalThis.crypto && globalThis.crypto.getRandomValues) globalThis.crypto.getRandomValues(bytes);
+    else for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(Math.random() * 256);
+    let id = 'c-';
+    for (const b of bytes) id += alphabet[b & 63];
+    return id;
+  }
+
   function longerThan(text, maxBytes) {
     // Cheap bound first: a UTF-16 code unit never takes more than 3 bytes in UTF-8.
     if (text.length * 3 <= maxBytes) return false;
@@ -138,7 +149,8 @@
      */
     function produce(queue, data, options) {
       if (data === undefined) return Promise.reject(sdkError('bad_data', 'produce(queue, data): data is undefined', 'pass any JSON value', 4600));
-      const frame = { type: 'produce', queue, data };
+      // Our own id: a produce sent again after a reconnect is stored once, not twice.
+      const frame = { type: 'produce', queue, data, id: messageId() };
       if (options && options.delay !== undefined) frame.delay = options.delay;
       if (options && options.deliverAt !== undefined) frame.deliverAt = options.deliverAt instanceof Date ? options.deliverAt.getTime() : options.deliverAt;
       return request(frame).then((ack) => ({ id: ack.id }));
@@ -259,7 +271,13 @@
       // After a reconnect (or a reload), ask for what came after the last message seen.
       const frame = { type: 'consume', queue };
       if (offsets.has(queue)) frame.from = offsets.get(queue) + 1;
-      return request(frame).then(() => undefined, (err) => {
+      return request(frame).then((ack) => {
+        // A first consume: from now on, a resume asks for what came after this point.
+        if (!offsets.has(queue) && typeof ack.next === 'number' && ack.next > 0) {
+          offsets.set(queue, ack.next - 1);
+          saveOffsets();
+        }
+      }, (err) => {
         if (subscriptions.get(queue) === sub) subscriptions.delete(queue); // never re-send a refused consume
         throw err;
       });

@@ -100,6 +100,7 @@ public:
             mesh_.reset();
             return ok;
         }
+        store_->start();  // its first batch may hand out overdue messages: the mesh is up
         return {};
     }
 

@@ -430,6 +430,7 @@ void HttpServer::handle_frame(Connection& c, std::string_view text) {
                              .session = c.session,
                              .queue = std::move(f.queue),
                              .data = std::string{f.data},
+                             .id = std::move(f.id),
                              .delay_ms = f.delay_ms,
                              .deliver_at_ms = f.deliver_at_ms});
             return;
@@ -441,7 +442,12 @@ void HttpServer::handle_frame(Connection& c, std::string_view text) {
                 c.replaying[f.queue];
                 router_.replay(c.serial, c.session, f.queue, *f.from);
             }
-            if (f.ref) answer([&](std::string& out) { encode_ack(out, *f.ref); });
+            // A first consume learns where the stream stands (ack "next"), so that after a
+            // drop the client resumes from there and gets what came while it was away.
+            if (f.ref && f.from)
+                answer([&](std::string& out) { encode_ack(out, *f.ref); });
+            else if (f.ref)
+                router_.where(c.serial, *f.ref, f.queue);
             return;
         case FrameType::fetch:
             router_.fetch({.connection = c.serial,
@@ -506,9 +512,9 @@ void HttpServer::deliver(ClientBound& event) {
             if (!c || (event.kind == Kind::ack && !event.ref)) return;
             auto frame = new_frame();
             if (event.kind == Kind::ack)
-                encode_ack(*frame, *event.ref, event.id);
+                encode_ack(*frame, *event.ref, event.id, event.next);
             else
-                encode_error(*frame, event.ref, event.code);
+                encode_error(*frame, event.ref, event.code, event.detail);
             send_frame(*c, std::move(frame));
             return;
         }

@@ -134,6 +134,14 @@ std::optional<FrameError> read_fields(const json::ObjectView& obj, ClientFrame& 
             const auto data = obj.raw("data");
             if (!data) return frame_error(Errc::bad_frame, "\"data\" is missing", frame.ref);
             frame.data = *data;
+            if (obj.has("id")) {
+                auto id = obj.string("id");
+                if (!id || !is_valid_message_id(*id))
+                    return frame_error(Errc::bad_frame,
+                                       "\"id\" must be 8 to 64 characters of A-Z a-z 0-9 _ -",
+                                       frame.ref);
+                frame.id = std::move(*id);
+            }
             return read_schedule(obj, frame);
         }
         case FrameType::consume: {
@@ -208,10 +216,15 @@ void encode_welcome(std::string& out, std::string_view session, bool resumed,
     out += '}';
 }
 
-void encode_ack(std::string& out, std::uint64_t ref, std::string_view message_id) {
+void encode_ack(std::string& out, std::uint64_t ref, std::string_view message_id,
+                std::int64_t next) {
     out += "{\"type\":\"ack\"";
     append_key(out, "ref");
     append_number(out, ref);
+    if (next > 0) {
+        append_key(out, "next");
+        append_number(out, next);
+    }
     if (!message_id.empty()) {
         append_key(out, "id");
         json::append_quoted(out, message_id);

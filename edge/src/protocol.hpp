@@ -24,6 +24,8 @@ struct ClientFrame {
     std::string session;               // hello: the session to resume, empty for a new one
     std::string queue;                 // produce, consume, unconsume, fetch
     std::string_view data;             // produce: raw JSON text of "data", a view into the frame
+    std::string id;                    // produce: the client's id for the message, so that a
+                                       // produce sent again after a lost ack is stored once
     std::int64_t delay_ms = 0;         // produce: hold it this long ("delay")
     std::int64_t deliver_at_ms = 0;    // produce: hold it until then ("deliverAt", ms epoch)
     std::optional<std::int64_t> from;  // consume: first offset wanted (resume); fetch: first offset
@@ -56,7 +58,9 @@ std::variant<ClientFrame, FrameError> parse_client_frame(std::string_view text);
 // Encoders append one complete JSON frame to out.
 void encode_welcome(std::string& out, std::string_view session, bool resumed,
                     std::size_t max_frame);
-void encode_ack(std::string& out, std::uint64_t ref, std::string_view message_id = {});
+// next > 0 (an ack to consume): the offset the queue's next message will get.
+void encode_ack(std::string& out, std::uint64_t ref, std::string_view message_id = {},
+                std::int64_t next = 0);
 void encode_error(std::string& out, std::optional<std::uint64_t> ref, Errc code,
                   std::string_view detail = {});
 // offset 0 (a message that was not stored) leaves "offset" out.

@@ -106,6 +106,24 @@ void Router::replay(std::uint64_t connection, std::string session, std::string q
         });
 }
 
+void Router::where(std::uint64_t connection, std::uint64_t ref, std::string queue) {
+    auto next = std::make_shared<std::int64_t>(0);
+    store_->write(
+        [next, queue = std::move(queue)](store::Tx& tx) -> Status {
+            auto offset = tx.streams.next_offset(queue);
+            if (!offset) return offset.error();
+            *next = *offset;
+            return {};
+        },
+        [this, next, connection, ref](const Status&) {
+            // The subscription stands either way; without "next" the client resumes live.
+            sink_.push({.kind = ClientBound::Kind::ack,
+                        .connection = connection,
+                        .ref = ref,
+                        .next = *next});
+        });
+}
+
 void Router::store_client_message(ClientProduce p) {
     if (ring_for(p.queue).empty()) {
         ++stats_.no_consumer;
@@ -116,7 +134,9 @@ void Router::store_client_message(ClientProduce p) {
         return;
     }
     auto message = std::make_shared<store::StoredMessage>();
-    message->id = new_message_id();
+    // A client's own id makes a resend after a lost ack the same message: append() keeps
+    // the first and acks the second with the same id.
+    message->id = p.id.empty() ? new_message_id() : std::move(p.id);
     message->queue = std::move(p.queue);
     message->direction = store::Direction::to_server;
     message->client = std::move(p.session);

@@ -78,6 +78,7 @@ struct ClientProduce {
     std::string session;
     std::string queue;
     std::string data;           // JSON text
+    std::string id;             // the client's id for it; empty: the edge makes one
     std::int64_t delay_ms = 0;  // scheduling, where the queue allows it for clients
     std::int64_t deliver_at_ms = 0;
 };
@@ -107,6 +108,8 @@ public:
     // Sends connection what session missed on queue since offset from, as a replay event.
     void replay(std::uint64_t connection, std::string session, std::string queue,
                 std::int64_t from);
+    // Acks a consume with the offset the queue's next message will get.
+    void where(std::uint64_t connection, std::uint64_t ref, std::string queue);
     void client_connected(std::string session, bool resumed);
     void client_disconnected(std::string session);
 

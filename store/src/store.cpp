@@ -1,6 +1,7 @@
 #include "adashta/store/store.hpp"
 
 #include <algorithm>
+#include <cassert>
 
 #include "adashta/ids.hpp"
 #include "adashta/log.hpp"
@@ -14,11 +15,15 @@ Result<std::unique_ptr<Store>> Store::open(StoreOptions options, StoreEvents& ev
     auto db = Db::open(store->options_.path, store->options_.durable);
     if (!db) return db.error();
     store->db_ = std::move(*db);
+    // Errors past opening the file name it too: the user has to find it.
+    const auto at_path = [&](const Error& e) {
+        return make_error(e.code, store->options_.path + ": " + e.detail);
+    };
     auto streams = Streams::open(*store->db_);
-    if (!streams) return streams.error();
+    if (!streams) return at_path(streams.error());
     store->streams_ = std::move(*streams);
     auto work = WorkQueues::open(*store->db_);
-    if (!work) return work.error();
+    if (!work) return at_path(work.error());
     store->work_ = std::move(*work);
     {
         Transaction tx{*store->db_};
@@ -31,7 +36,6 @@ Result<std::unique_ptr<Store>> Store::open(StoreOptions options, StoreEvents& ev
     store->rollback_to_ = std::make_unique<Statement>(*store->db_, "ROLLBACK TO work");
     store->release_ = std::make_unique<Statement>(*store->db_, "RELEASE work");
     store->refresh_next_due();  // overdue messages from before a restart go out at once
-    store->thread_ = std::thread{[s = store.get()] { s->run(); }};
     return store;
 }
 
@@ -45,6 +49,11 @@ Store::~Store() {
     }
     wakeup_.notify_one();
     if (thread_.joinable()) thread_.join();
+}
+
+void Store::start() {
+    assert(!thread_.joinable() && "Store::start called twice");
+    thread_ = std::thread{[this] { run(); }};
 }
 
 void Store::write(Work work, Done done) {

@@ -629,6 +629,9 @@ Result<std::int64_t> Streams::store_in_stream(std::int64_t id, const QueueSettin
         if (auto ok = insert.bind(1, id).bind(2, offset).bind(3, visible_at).run(); !ok)
             return ok.error();
     }
+    // A message's time is when it entered the stream: what readers see as its ts is then
+    // what reads by time (since) compare against, and it never goes back along a stream.
+    m.created_ms = time_ms;
     Statement& insert = sql_->insert_message;
     insert.bind(1, id)
         .bind(2, offset)

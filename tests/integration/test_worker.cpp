@@ -12,14 +12,17 @@
 //       then "deleted ID true|false MS" (MS: when the delete returned), or "kept ID" for
 //       every K-th job it receives, which it does not delete, so the job comes back after vt.
 //       "receiving MS" is printed before a receive that follows an empty one (so a test
-//       knows a long poll is parked), "error TEXT" for a failed call. Stops on SIGTERM.
+//       knows a long poll is parked), "error TEXT" for a failed call. On SIGTERM it prints
+//       "stopped NAME" and exits at once, even with a receive still waiting.
 //
 // Prints "ready NAME" once an edge answers. Exits 1 on a failed start or produce.
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <cstdlib>
 #include <iostream>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -35,10 +38,10 @@ struct WorkerOptions {
     std::string queue = "jobs";
     std::string name = "worker";
     bool consume = false;
-    long produce = 0;       // jobs to send; 0 = not a producer
-    long vt_ms = -1;        // -1: the queue's own vt
-    long forget_every = 0;  // 0: delete every job
-    long wait_ms = 1000;    // long poll of each receive
+    long produce = 0;           // jobs to send; 0 = not a producer
+    std::optional<long> vt_ms;  // unset: the queue's own vt (a negative one is sent as given)
+    long forget_every = 0;      // 0: delete every job
+    long wait_ms = 1000;        // long poll of each receive
 };
 
 std::int64_t wall_ms() {
@@ -103,7 +106,7 @@ int produce(adashta::WorkQueues& jobs, const WorkerOptions& o) {
 
 void consume(adashta::WorkQueues& jobs, const WorkerOptions& o, const std::atomic<bool>& stop) {
     adashta::ReceiveOptions receive{.wait = milliseconds{o.wait_ms}};
-    if (o.vt_ms >= 0) receive.vt = milliseconds{o.vt_ms};
+    if (o.vt_ms) receive.vt = milliseconds{*o.vt_ms};
     long received = 0;
     bool last_was_empty = true;
     while (!stop) {
@@ -167,7 +170,11 @@ int main(int argc, char** argv) {
     std::thread worker{[&] { consume(jobs, o, stop); }};
     adashta::wait_for_signal();
     stop = true;
-    worker.join();  // within one receive's wait
-    print_line("stopped " + o.name);
-    return 0;
+    // A receive may be parked at the edge for its whole wait, and Node::stop() does not end
+    // it: leave the mesh (peers hear Bye), print the last line, and exit without waiting.
+    node.stop();
+    std::lock_guard lock{out_mutex};  // no line is cut in half
+    std::cout << "stopped " << o.name << std::endl;
+    worker.detach();
+    std::_Exit(0);
 }

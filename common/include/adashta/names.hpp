@@ -19,6 +19,17 @@ constexpr bool is_valid_queue_name(std::string_view name) {
     return true;
 }
 
+// A message id a client may choose: 8 to 64 characters from A-Z a-z 0-9 _ -
+constexpr bool is_valid_message_id(std::string_view id) {
+    if (id.size() < 8 || id.size() > 64) return false;
+    for (char c : id) {
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                        (c >= '0' && c <= '9') || c == '_' || c == '-';
+        if (!ok) return false;
+    }
+    return true;
+}
+
 // "s-" followed by 8 to 64 characters from A-Z a-z 0-9 _ -
 constexpr bool is_valid_session_id(std::string_view id) {
     if (id.size() < 10 || id.size() > 66 || id.substr(0, 2) != "s-") return false;

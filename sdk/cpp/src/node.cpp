@@ -7,10 +7,12 @@
 #include <condition_variable>
 #include <csignal>
 #include <cstdlib>
+#include <deque>
 #include <future>
 #include <map>
 #include <mutex>
 #include <set>
+#include <thread>
 
 #include "adashta/ids.hpp"
 #include "adashta/json.hpp"
@@ -73,9 +75,69 @@ NodeOptions NodeOptions::from_env() {
     return o;
 }
 
+// The thread user handlers run on, one at a time in arrival order, so that a slow handler
+// delays the next messages but never the mesh thread's heartbeats.
+class HandlerThread {
+public:
+    ~HandlerThread() { stop(); }
+
+    void start() {
+        std::lock_guard lock{mutex_};
+        running_ = true;
+        thread_ = std::thread{[this] { run(); }};
+    }
+
+    // Waits for the handler that runs now; what has not started yet is dropped (unacked
+    // messages come again, to another node).
+    void stop() {
+        {
+            std::lock_guard lock{mutex_};
+            if (!running_) return;
+            running_ = false;
+            tasks_.clear();
+        }
+        wakeup_.notify_one();
+        if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
+    }
+
+    void post(std::function<void()> task) {
+        {
+            std::lock_guard lock{mutex_};
+            if (!running_) return;
+            tasks_.push_back(std::move(task));
+        }
+        wakeup_.notify_one();
+    }
+
+    bool on_this_thread() const { return std::this_thread::get_id() == thread_.get_id(); }
+
+private:
+    void run() {
+        for (;;) {
+            std::function<void()> task;
+            {
+                std::unique_lock lock{mutex_};
+                wakeup_.wait(lock, [&] { return !running_ || !tasks_.empty(); });
+                if (!running_) return;
+                task = std::move(tasks_.front());
+                tasks_.pop_front();
+            }
+            task();
+        }
+    }
+
+    std::mutex mutex_;  // guards tasks_, running_
+    std::condition_variable wakeup_;
+    std::deque<std::function<void()>> tasks_;
+    bool running_ = false;
+    std::thread thread_;
+};
+
 class Node::Impl final : public mesh::MeshHandler {
 public:
     explicit Impl(NodeOptions options) : options_(std::move(options)) {}
+
+    HandlerThread handlers_thread_;
 
     NodeOptions options_;
     std::unique_ptr<mesh::Mesh> mesh_;
@@ -145,14 +207,19 @@ public:
         m.created_ms = msg.created_ms();
         m.offset = msg.offset();
         m.receive_count = std::max<std::uint32_t>(msg.receive_count(), 1);
-        it->second(m);
-        // Handled: the edge may forget it. Without this ack it comes again after the
-        // queue's visibility timeout, to whichever node then owns the client.
-        if (msg.receive_count() > 0) {
-            auto& fbb = mesh_->builder();
-            mesh::encode_ack(fbb, m.id, m.queue);
-            mesh_->send(from.id, fbb);
-        }
+        const bool stored = msg.receive_count() > 0;
+        handlers_thread_.post(
+            [this, handler = it->second, m = std::move(m), edge = from.id, stored] {
+                handler(m);
+                // Handled: the edge may forget it. Without this ack it comes again after the
+                // queue's visibility timeout, to whichever node then owns the client.
+                if (!stored) return;
+                mesh_->post([this, id = m.id, queue = m.queue, edge] {
+                    auto& fbb = mesh_->builder();
+                    mesh::encode_ack(fbb, id, queue);
+                    mesh_->send(edge, fbb);
+                });
+            });
     }
 
     void on_response(const PeerInfo& from, const wire::Response& response) override {
@@ -196,14 +263,16 @@ public:
         ClientEvent e;
         e.client = mesh::view(event.client());
         e.resumed = event.resumed();
+        ClientHandler handler;
         if (event.kind() == wire::ClientEventKind::Connected) {
             client_edge_[e.client] = from.id;
-            if (on_connection_) on_connection_(e);
+            handler = on_connection_;
         } else {
             auto it = client_edge_.find(e.client);
             if (it != client_edge_.end() && it->second == from.id) client_edge_.erase(it);
-            if (on_disconnection_) on_disconnection_(e);
+            handler = on_disconnection_;
         }
+        if (handler) handlers_thread_.post([handler, e = std::move(e)] { handler(e); });
     }
 
     // Mesh thread: one client through the edge that holds it, or every edge when unknown.
@@ -273,14 +342,20 @@ Status Node::start() {
     m.name = o.name;
     m.heartbeat = o.heartbeat;
     m.peer_timeout = o.peer_timeout;
-    auto mesh = std::make_unique<mesh::Mesh>(std::move(m), *impl_);
-    mesh->set_queues(impl_->queue_names());
-    if (auto started = mesh->start(); !started) return started;
-    impl_->mesh_ = std::move(mesh);
+    // Everything the mesh thread may touch is in place before it starts.
+    impl_->mesh_ = std::make_unique<mesh::Mesh>(std::move(m), *impl_);
+    impl_->mesh_->set_queues(impl_->queue_names());
+    impl_->handlers_thread_.start();
+    if (auto started = impl_->mesh_->start(); !started) {
+        impl_->handlers_thread_.stop();
+        impl_->mesh_.reset();
+        return started;
+    }
     return {};
 }
 
 void Node::stop() {
+    impl_->handlers_thread_.stop();
     if (impl_->mesh_) impl_->mesh_->stop();
 }
 
@@ -312,9 +387,10 @@ Result<std::string> Node::call(std::string_view op, std::string_view args_json,
                                std::chrono::milliseconds timeout) {
     if (!impl_->started()) return make_error(Errc::not_started);
     if (impl_->mesh_->on_mesh_thread())
-        return make_error(Errc::not_allowed,
-                          "a call waits for the edge's answer, which arrives on the handler's "
-                          "thread: call from your own thread, not from a handler");
+        return make_error(
+            Errc::not_allowed,
+            "a call waits for the edge's answer, which arrives on the node's mesh "
+            "thread: call from a handler or your own thread, not from the mesh thread");
     std::future<Result<std::string>> answer;
     std::uint64_t corr = 0;
     {

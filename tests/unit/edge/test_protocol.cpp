@@ -474,3 +474,19 @@ TEST_CASE("byte-wise mutated frames never crash and are bad_json exactly when no
     CHECK(accepted_frames > 500);
     CHECK(refused_objects > 500);
 }
+
+TEST_CASE("a produce may carry the client's own message id, checked", "[protocol]") {
+    using namespace adashta::edge;
+    auto ok = parse_client_frame(
+        R"({"type":"produce","ref":1,"queue":"q","data":1,"id":"c-abcdEFGH_1-"})");
+    REQUIRE(std::holds_alternative<ClientFrame>(ok));
+    CHECK(std::get<ClientFrame>(ok).id == "c-abcdEFGH_1-");
+    for (const char* bad :
+         {R"({"type":"produce","ref":1,"queue":"q","data":1,"id":"short"})",
+          R"({"type":"produce","ref":1,"queue":"q","data":1,"id":"has space in it"})",
+          R"({"type":"produce","ref":1,"queue":"q","data":1,"id":42})"}) {
+        auto parsed = parse_client_frame(bad);
+        REQUIRE(std::holds_alternative<FrameError>(parsed));
+        CHECK(std::get<FrameError>(parsed).error.code == adashta::Errc::bad_frame);
+    }
+}

@@ -9,8 +9,11 @@
 //   if (auto ok = node.start(); !ok) { std::cerr << ok.error().to_string() << "\n"; return 1; }
 //   adashta::wait_for_signal();
 //
-// Threads: handlers run on the node's own thread, one at a time, in arrival order; keep
-// them short or hand work to your own threads. Every public member is thread-safe.
+// Threads: handlers run on the node's handler thread, one at a time, in arrival order. A
+// slow handler delays the messages behind it (and their acks: past the queue's visibility
+// timeout they are delivered again), never the node's membership. Handlers may call
+// everything here, blocking calls (fetch, cancel, WorkQueues) included. Every public
+// member is thread-safe.
 #pragma once
 
 #include <chrono>
@@ -125,15 +128,14 @@ public:
     Result<std::string> produce(std::string_view queue, std::string_view data,
                                 const ProduceOptions& options = {});
     // Drops a scheduled message before its time. unknown_message when it was delivered
-    // already (or never existed). Blocks for the edge's answer: not from a handler.
+    // already (or never existed). Blocks for the edge's answer.
     Status cancel(std::string_view id);
     // Reads what the edge keeps of queue (retention), even after it was consumed.
     Result<FetchResult> fetch(std::string_view queue, const FetchOptions& options = {});
 
     // A call to the store of an edge: op and a JSON object of arguments, answered with a
     // JSON result (docs/protocol.md section 3 lists the ops). fetch, cancel and WorkQueues
-    // are typed wrappers. Fails with no_edge, timed_out, or the edge's error; never from a
-    // handler (the answer arrives on the handler's own thread: not_allowed).
+    // are typed wrappers. Fails with no_edge, timed_out, or the edge's error.
     Result<std::string> call(std::string_view op, std::string_view args_json,
                              std::chrono::milliseconds timeout = std::chrono::seconds{10});
 

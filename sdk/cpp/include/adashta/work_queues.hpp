@@ -11,8 +11,8 @@
 //   if (job && *job) { make_thumbnail((*job)->message); (void)jobs.delete_message("thumbnails",
 //   (*job)->id); }
 //
-// Every call blocks for the edge's answer, so call from your own threads, not from a
-// Node handler (not_allowed). Errors: unknown_queue, queue_exists, bad_queue, bad_timeout,
+// Every call blocks for the edge's answer (from a handler too, delaying the messages
+// behind it). Errors: unknown_queue, queue_exists, bad_queue, bad_timeout,
 // bad_option, message_too_large, no_edge, timed_out, storage_*.
 #pragma once
 

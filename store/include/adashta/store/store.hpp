@@ -77,11 +77,14 @@ public:
     using Work = std::function<Status(Tx&)>;
     using Done = std::function<void(const Status&)>;
 
-    // Opens or creates the database, applies the configured queue settings, and starts the
-    // thread. Fails with storage_corrupt (not a database, or a newer schema), storage_full or
+    // Opens or creates the database and applies the configured queue settings; start() then
+    // starts the thread (so its events find their receivers ready: overdue work from before
+    // a restart comes out in the first batch). Fails with storage_corrupt (not a database, or a newer schema), storage_full or
     // storage_failed, with the path in the detail.
     static Result<std::unique_ptr<Store>> open(StoreOptions options, StoreEvents& events);
     ~Store();  // finishes the work already queued, then stops
+    // Starts the store thread. Work written before runs in its first batch.
+    void start();
     Store(const Store&) = delete;
     Store& operator=(const Store&) = delete;
 
