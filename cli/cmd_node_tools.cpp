@@ -25,7 +25,8 @@ constexpr std::string_view kProduceHelp =
 Sends DATA, a JSON value, on QUEUE to every browser client consuming QUEUE, or only to
 the client (session) id given with --to; now, or later with --delay / --deliver-at. The
 edge keeps it (retention), so a client that is offline gets it when it comes back.
-Prints the message id (give it to `adashta cancel` to drop a scheduled message).
+Prints the message id (give it to `adashta cancel` to drop a scheduled message) once the
+edge has stored it; fails with the edge's error (storage_full, ...) if it could not.
 
 Options:
   --to CLIENT             one client's id (its session id, "s-...")
@@ -61,7 +62,8 @@ int cmd_produce(int argc, char** argv) {
     auto args = parse_args(argc, argv, kFlags);
     if (!args) return fail(args.error());
     if (int code = help_or_usage(*args, kProduceHelp, 2); code >= 0) return code;
-    ProduceOptions produce{.to = args->value("to")};
+    // The CLI waits for the edge to store the message, so a refusal (a full disk) is shown.
+    ProduceOptions produce{.to = args->value("to"), .confirm = true};
     if (args->has("delay")) {
         auto delay = store::parse_duration_ms(args->value("delay"));
         if (!delay) return fail(delay.error());
@@ -82,9 +84,6 @@ int cmd_produce(int argc, char** argv) {
     auto sent = node.produce(queue, data, produce);
     if (!sent) return fail(sent.error());
     std::cout << *sent << "\n";
-    // peers() runs on the node's thread after the produce, so when it returns the message has
-    // been handed to the connection; stop() then gives it time to leave.
-    (void)node.peers();
     node.stop();
     return 0;
 }

@@ -33,7 +33,7 @@ void Router::fetch(ClientFetch fetch) {
     answer->connection = fetch.connection;
     answer->ref = fetch.ref;
     answer->queue = fetch.queue;
-    store_->write(
+    store_->read(
         [answer, filter](store::Tx& tx) -> Status {
             auto read = tx.streams.read(answer->queue, filter, tx.now_ms);
             if (!read) return read.error();
@@ -265,6 +265,11 @@ void Router::on_deliver(const mesh::PeerInfo& from, const wire::Deliver& msg) {
     message->data = data;
     message->created_ms = msg.created_ms() > 0 ? msg.created_ms() : now_ms();
     message->deliver_at_ms = msg.deliver_at_ms();
+    store_node_message(std::move(message), from.name, {});
+}
+
+void Router::store_node_message(std::shared_ptr<store::StoredMessage> message, std::string node,
+                                std::function<void(const Status&)> done) {
     store_->write(
         [message](store::Tx& tx) -> Status {
             auto offset = tx.streams.append(*message, tx.now_ms);
@@ -272,7 +277,8 @@ void Router::on_deliver(const mesh::PeerInfo& from, const wire::Deliver& msg) {
             message->offset = *offset;
             return {};
         },
-        [this, message, node = from.name](const Status& status) {
+        [this, message, node = std::move(node), done = std::move(done)](const Status& status) {
+            if (done) done(status);
             if (!status) {
                 ++stats_.store_failed;
                 log::warn("edge", "could not store a message from node " + node + " on " +
@@ -283,6 +289,44 @@ void Router::on_deliver(const mesh::PeerInfo& from, const wire::Deliver& msg) {
             // out then); one stored with an offset goes out now.
             if (message->offset > 0) to_clients(*message);
         });
+}
+
+void Router::confirmed_produce(const mesh::PeerInfo& from, const wire::Request& request) {
+    auto answer = answer_to(from, request);
+    auto refuse = [&](Errc code, std::string detail) {
+        answer(static_cast<int>(code), std::move(detail), {});
+    };
+    auto parsed = json::ObjectView::parse(mesh::view(request.args()));
+    if (!parsed) return refuse(Errc::bad_json, parsed.error().detail);
+    const auto queue = parsed->string("queue");
+    const auto data = parsed->raw("data");
+    const auto id = parsed->string("id");
+    const auto to = parsed->string("to");
+    const auto raw_at = parsed->raw("deliverAt");
+    const auto deliver_at = parsed->integer("deliverAt");
+    if (!queue || !is_valid_queue_name(*queue)) return refuse(Errc::bad_queue, "\"queue\"");
+    if (!data) return refuse(Errc::bad_data, "\"data\" (JSON) is missing");
+    if (!id || !is_valid_message_id(*id))
+        return refuse(Errc::bad_frame, "\"id\" (8-64 of A-Za-z0-9_-) is missing");
+    if (raw_at && (!deliver_at || *deliver_at < 0))
+        return refuse(Errc::bad_timeout, "\"deliverAt\" must be ms since the epoch");
+    auto message = std::make_shared<store::StoredMessage>();
+    message->id = *id;
+    message->queue = *queue;
+    message->client = to.value_or("");
+    message->direction =
+        message->client.empty() ? store::Direction::to_all : store::Direction::to_client;
+    message->data = *data;
+    message->created_ms = now_ms();
+    message->deliver_at_ms = deliver_at.value_or(0);
+    ++stats_.delivered_in;
+    store_node_message(message, from.name, [message, answer](const Status& status) {
+        if (!status)
+            return answer(static_cast<int>(status.error().code), status.error().detail, {});
+        answer(0, {},
+               "{\"id\":" + json::quote(message->id) +
+                   ",\"offset\":" + std::to_string(message->offset) + "}");
+    });
 }
 
 void Router::to_clients(const store::StoredMessage& m) {
@@ -310,16 +354,20 @@ void Router::on_ack(const mesh::PeerInfo& from, const wire::Ack& ack) {
 }
 
 void Router::on_request(const mesh::PeerInfo& from, const wire::Request& request) {
-    calls_->call(mesh::view(request.op()), mesh::view(request.args()),
-                 [this, peer = from.id, corr = request.corr()](int code, std::string detail,
-                                                               std::string result) {
-                     mesh_->post([this, peer, corr, code, detail = std::move(detail),
-                                  result = std::move(result)] {
-                         auto& fbb = mesh_->builder();
-                         mesh::encode_response(fbb, corr, code, detail, result);
-                         mesh_->send(peer, fbb);
-                     });
-                 });
+    if (mesh::view(request.op()) == "produce") return confirmed_produce(from, request);
+    calls_->call(mesh::view(request.op()), mesh::view(request.args()), answer_to(from, request));
+}
+
+StoreCalls::Reply Router::answer_to(const mesh::PeerInfo& from, const wire::Request& request) {
+    return [this, peer = from.id, corr = request.corr()](int code, std::string detail,
+                                                         std::string result) {
+        mesh_->post(
+            [this, peer, corr, code, detail = std::move(detail), result = std::move(result)] {
+                auto& fbb = mesh_->builder();
+                mesh::encode_response(fbb, corr, code, detail, result);
+                mesh_->send(peer, fbb);
+            });
+    };
 }
 
 void Router::recount() {

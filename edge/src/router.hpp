@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -138,6 +139,14 @@ private:
     };
     const mesh::Ring& ring_for(const std::string& queue);
     void store_client_message(ClientProduce produce);
+    // Stores a message a node produced and sends it on to clients once committed; done (may
+    // be empty) gets the outcome.
+    void store_node_message(std::shared_ptr<store::StoredMessage> message, std::string node,
+                            std::function<void(const Status&)> done);
+    // The "produce" call: a node's message that the node wants confirmed once stored.
+    void confirmed_produce(const mesh::PeerInfo& from, const wire::Request& request);
+    // Answers a node's request (Response with its corr), from any thread.
+    StoreCalls::Reply answer_to(const mesh::PeerInfo& from, const wire::Request& request);
     void route(const store::Due& due);
     void to_clients(const store::StoredMessage& message);
     void tell_nodes(wire::ClientEventKind kind, const std::string& session, bool resumed);

@@ -61,18 +61,34 @@ struct StoreCalls::Waiter {
     Reply reply;
 };
 
+namespace {
+// The store's completion for an op: replies with the op's result or its error.
+store::Store::Done reply_with(std::shared_ptr<std::string> result, StoreCalls::Reply reply,
+                              std::function<void()> after = {}) {
+    return [result = std::move(result), reply = std::move(reply),
+            after = std::move(after)](const Status& s) {
+        if (!s) {
+            reply(static_cast<int>(s.error().code), s.error().detail, {});
+            return;
+        }
+        reply(0, {}, result->empty() ? "{}" : std::move(*result));
+        if (after) after();
+    };
+}
+}  // namespace
+
 void StoreCalls::run(Op op, Reply reply, std::string wakes) {
     auto result = std::make_shared<std::string>();
-    store_.write(
-        [op = std::move(op), result](store::Tx& tx) { return op(tx, *result); },
-        [this, reply = std::move(reply), result, wakes = std::move(wakes)](const Status& s) {
-            if (!s) {
-                reply(static_cast<int>(s.error().code), s.error().detail, {});
-                return;
-            }
-            reply(0, {}, result->empty() ? "{}" : std::move(*result));
-            if (!wakes.empty()) wake(wakes);
-        });
+    std::function<void()> after;
+    if (!wakes.empty()) after = [this, wakes = std::move(wakes)] { wake(wakes); };
+    store_.write([op = std::move(op), result](store::Tx& tx) { return op(tx, *result); },
+                 reply_with(result, std::move(reply), std::move(after)));
+}
+
+void StoreCalls::run_read(Op op, Reply reply) {
+    auto result = std::make_shared<std::string>();
+    store_.read([op = std::move(op), result](store::Tx& tx) { return op(tx, *result); },
+                reply_with(result, std::move(reply)));
 }
 
 void StoreCalls::call(std::string_view op, std::string_view args_json, Reply reply) {
@@ -85,7 +101,7 @@ void StoreCalls::call(std::string_view op, std::string_view args_json, Reply rep
     auto fail = [&](const Error& e) { reply(static_cast<int>(e.code), e.detail, {}); };
 
     if (op == "wq.list") {
-        return run(
+        return run_read(
             [](store::Tx& tx, std::string& out) -> Status {
                 auto names = tx.work.list_queues();
                 if (!names) return names.error();
@@ -117,7 +133,7 @@ void StoreCalls::call(std::string_view op, std::string_view args_json, Reply rep
         filter.limit = static_cast<std::size_t>(
             std::clamp<std::int64_t>(limit->value_or(100), 1, store::kMaxRead));
         filter.everything = true;  // a server node sees every message of the queue
-        return run(
+        return run_read(
             [queue = *queue, filter](store::Tx& tx, std::string& out) -> Status {
                 auto read = tx.streams.read(queue, filter, tx.now_ms);
                 if (!read) return read.error();

@@ -36,6 +36,8 @@ private:
     using Op = std::function<Status(store::Tx&, std::string& result)>;
     // Runs op in the store; replies with its result, then wakes receivers of `wakes`.
     void run(Op op, Reply reply, std::string wakes = {});
+    // Runs op, which only reads, in the store's read transaction (store::Store::read).
+    void run_read(Op op, Reply reply);
     void receive(std::string queue, std::optional<std::int64_t> vt_ms, std::int64_t wait_ms,
                  bool pop, Reply reply);
     void attempt(const std::shared_ptr<Waiter>& waiter);

@@ -172,7 +172,8 @@ bool Statement::is_null(int column) const {
     return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
 }
 
-Transaction::Transaction(Db& db) : db_(db), began_(db.exec("BEGIN IMMEDIATE")) {
+Transaction::Transaction(Db& db, Kind kind)
+    : db_(db), began_(db.exec(kind == Kind::write ? "BEGIN IMMEDIATE" : "BEGIN")) {
     open_ = began_.ok();
 }
 

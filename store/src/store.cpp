@@ -64,6 +64,14 @@ void Store::write(Work work, Done done) {
     wakeup_.notify_one();
 }
 
+void Store::read(Work work, Done done) {
+    {
+        std::lock_guard lock{mutex_};
+        reads_.emplace_back(std::move(work), std::move(done));
+    }
+    wakeup_.notify_one();
+}
+
 void Store::after(std::chrono::milliseconds delay, std::function<void()> fn) {
     {
         std::lock_guard lock{mutex_};
@@ -97,25 +105,49 @@ SteadyClock::time_point Store::next_wake() const {
 void Store::run() {
     next_expire_ = SteadyClock::now() + options_.expire_every;
     std::vector<std::pair<Work, Done>> batch;
+    std::vector<std::pair<Work, Done>> reads;
     std::vector<std::function<void()>> fired;
     for (;;) {
         {
             std::unique_lock lock{mutex_};
             wakeup_.wait_until(lock, next_wake(), [&] {
-                return stopping_ || !queue_.empty() || SteadyClock::now() >= next_wake();
+                return stopping_ || !queue_.empty() || !reads_.empty() ||
+                       SteadyClock::now() >= next_wake();
             });
             batch.swap(queue_);
+            reads.swap(reads_);
             const auto now = SteadyClock::now();
             while (!timers_.empty() && timers_.top().at <= now) {
                 fired.push_back(timers_.top().fn);
                 timers_.pop();
             }
-            if (stopping_ && batch.empty()) return;
+            if (stopping_ && batch.empty() && reads.empty()) return;
         }
         for (auto& fn : fired) fn();
         fired.clear();
         run_batch(batch);
         batch.clear();
+        run_reads(reads);
+        reads.clear();
+    }
+}
+
+void Store::run_reads(std::vector<std::pair<Work, Done>>& reads) {
+    if (reads.empty()) return;
+    std::vector<Status> results(reads.size());
+    Status ended;
+    {
+        Transaction tx{*db_, Transaction::Kind::read};
+        ended = tx.begin_status();
+        if (ended) {
+            Tx ctx{*streams_, *work_, now_ms()};
+            for (std::size_t i = 0; i < reads.size(); ++i) results[i] = reads[i].first(ctx);
+            ended = tx.commit();
+        }
+    }
+    for (std::size_t i = 0; i < reads.size(); ++i) {
+        const Status& status = ended ? results[i] : ended;
+        if (reads[i].second) reads[i].second(status);
     }
 }
 

@@ -179,11 +179,9 @@ describe('durable messaging: bad input', { timeout: 180000 }, () => {
       assert.ok(!(await stored('small')).some((m) => m.data === JSON.parse(big)), 'it was not stored');
     });
 
-  // Known bug, kept as a todo: Node::produce hands the message to the edge and returns an id
-  // at once; the edge's refusal (message_too_large here, storage_full on a full disk) only
-  // reaches its log and /metrics, so the producer believes it was sent.
+  // The CLI's produce asks the edge to confirm (ProduceOptions::confirm), so it hears why.
   test('`adashta produce` of a message over maxMessageBytes fails with message_too_large',
-    { timeout: 30000, todo: 'bug: a node is never told that the edge refused its message' }, async () => {
+    { timeout: 30000 }, async () => {
       const big = JSON.stringify('z'.repeat(2 * SMALL_BYTES));
       const sent = await runCli(['produce', 'small', big, '--to', client.session, '--seeds', edge.meshEndpoint]);
       assert.equal(sent.code, 1, `exit ${sent.code}, stdout ${sent.stdout.trim()}`);
@@ -464,16 +462,20 @@ describe('durable messaging: a full disk (a 3 MiB tmpfs as --data)', { timeout: 
       } finally {
         await other.close();
       }
+      // A node that asks for confirmation hears the refusal (the CLI's produce does).
+      const sent = await runCli(['produce', 'fill', JSON.stringify({ payload: PAYLOAD }),
+        '--seeds', edge.meshEndpoint]);
+      assert.equal(sent.code, 1, `produce on a full disk: exit ${sent.code} ${sent.stdout}`);
+      assert.match(sent.stderr, /^adashta: storage_full: /);
       // A small write may still fit, or not: either way the answer is clear.
       const create = await runCli(['queues', 'create', 'jobs', '--seeds', edge.meshEndpoint]);
       if (create.code !== 0) assert.match(create.stderr, /^adashta: storage_full: /, `exit ${create.code}`);
       assert.ok(!edge.child.exited, 'the edge is still running');
     });
 
-  // Known bug, kept as a todo: the store runs every call of a batch in one transaction, so
-  // when the commit fails for lack of space, the reads in that batch fail with it.
+  // Fetches run in a read transaction of their own (Store::read), after the batch's commit.
   test('while the disk is full, a fetch that meets a failing produce still answers',
-    { timeout: 60000, todo: 'bug: reads batched with a failing write get storage_full' }, async () => {
+    { timeout: 60000 }, async () => {
       requireMount();
       const answers = await Promise.all(Array.from({ length: 50 }, () => Promise.all([
         client.request({ type: 'produce', queue: 'fill', data: { payload: PAYLOAD } }),

@@ -377,6 +377,16 @@ Result<std::string> Node::produce(std::string_view queue, std::string_view data,
     const std::int64_t deliver_at =
         options.delay.count() > 0 ? now_ms() + options.delay.count() : options.deliver_at_ms;
     std::string id = new_message_id();
+    if (options.confirm) {
+        std::string args = "{\"id\":" + json::quote(id) + ",\"queue\":" + json::quote(queue) +
+                           ",\"data\":" + std::string{data};
+        if (!options.to.empty()) args += ",\"to\":" + json::quote(options.to);
+        if (deliver_at > 0) args += ",\"deliverAt\":" + std::to_string(deliver_at);
+        args += "}";
+        auto stored = call("produce", args);
+        if (!stored) return stored.error();
+        return id;
+    }
     impl_->on_thread([impl = impl_.get(), id, q = std::string{queue}, d = std::string{data},
                       to = options.to,
                       deliver_at] { impl->send_produce(id, q, d, to, deliver_at); });

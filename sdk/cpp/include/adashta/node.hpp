@@ -68,6 +68,10 @@ struct ProduceOptions {
     std::string to;                      // client id; empty = every client consuming the queue
     std::chrono::milliseconds delay{0};  // hold it at the edge this long
     std::int64_t deliver_at_ms = 0;      // or until then (ms since the epoch); not both
+    // Wait until the edge has stored it (the edge's answer), and fail with the edge's error
+    // (storage_full, ...) if it could not. Without it produce returns at once and a message
+    // the edge refuses is only logged there. Costs one round trip; not on the mesh thread.
+    bool confirm = false;
 };
 
 // A message kept by the edge's store, as fetch returns it.
@@ -124,7 +128,8 @@ public:
     // Sends data (JSON text) on queue to one client (options.to) or to every client
     // consuming queue, now or later (delay, deliver_at_ms). Returns the message id (for
     // cancel). The edge stores it: a client that is offline gets it when it resumes. Fails
-    // with not_started, bad_queue, bad_data, bad_timeout or no_edge.
+    // with not_started, bad_queue, bad_data, bad_timeout or no_edge; with options.confirm
+    // also with the edge's error (storage_full, ...) or timed_out.
     Result<std::string> produce(std::string_view queue, std::string_view data,
                                 const ProduceOptions& options = {});
     // Drops a scheduled message before its time. unknown_message when it was delivered

@@ -95,7 +95,8 @@ private:
 // never fails half-way on a lock upgrade); ROLLBACK on destruction unless committed.
 class Transaction {
 public:
-    explicit Transaction(Db& db);
+    enum class Kind { write, read };  // BEGIN IMMEDIATE, or a deferred BEGIN that only reads
+    explicit Transaction(Db& db, Kind kind = Kind::write);
     ~Transaction();
     Transaction(const Transaction&) = delete;
     Transaction& operator=(const Transaction&) = delete;

@@ -79,8 +79,8 @@ public:
 
     // Opens or creates the database and applies the configured queue settings; start() then
     // starts the thread (so its events find their receivers ready: overdue work from before
-    // a restart comes out in the first batch). Fails with storage_corrupt (not a database, or a newer schema), storage_full or
-    // storage_failed, with the path in the detail.
+    // a restart comes out in the first batch). Fails with storage_corrupt (not a database, or a
+    // newer schema), storage_full or storage_failed, with the path in the detail.
     static Result<std::unique_ptr<Store>> open(StoreOptions options, StoreEvents& events);
     ~Store();  // finishes the work already queued, then stops
     // Starts the store thread. Work written before runs in its first batch.
@@ -91,6 +91,9 @@ public:
     // Queues work for the next transaction; done (may be empty) runs on the store thread
     // after the commit with the work's own status, or the commit's failure. Thread-safe.
     void write(Work work, Done done = {});
+    // Runs work that only reads, in a read transaction of its own after the next batch's
+    // commit: a batch that fails (a full disk) does not fail it. Thread-safe.
+    void read(Work work, Done done = {});
     // Runs fn on the store thread once delay has passed (long-poll deadlines, retries).
     // Thread-safe.
     void after(std::chrono::milliseconds delay, std::function<void()> fn);
@@ -103,6 +106,7 @@ private:
     Store(StoreOptions options, StoreEvents& events);
     void run();
     void run_batch(std::vector<std::pair<Work, Done>>& batch);
+    void run_reads(std::vector<std::pair<Work, Done>>& reads);
     std::chrono::steady_clock::time_point next_wake() const;
     void refresh_next_due();
 
@@ -111,7 +115,7 @@ private:
     std::unique_ptr<Db> db_;
     std::unique_ptr<Streams> streams_;
     std::unique_ptr<WorkQueues> work_;
-    std::unique_ptr<Statement> savepoint_;    // around each piece of work in a batch
+    std::unique_ptr<Statement> savepoint_;  // around each piece of work in a batch
     std::unique_ptr<Statement> rollback_to_;
     std::unique_ptr<Statement> release_;
     StoreStats stats_;
@@ -125,9 +129,10 @@ private:
         bool operator>(const Timer& o) const { return std::tie(at, seq) > std::tie(o.at, o.seq); }
     };
 
-    std::mutex mutex_;  // guards queue_, timers_, timer_seq_, stopping_
+    std::mutex mutex_;  // guards queue_, reads_, timers_, timer_seq_, stopping_
     std::condition_variable wakeup_;
     std::vector<std::pair<Work, Done>> queue_;
+    std::vector<std::pair<Work, Done>> reads_;
     std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
     std::uint64_t timer_seq_ = 0;
     bool stopping_ = false;
