@@ -425,6 +425,12 @@ void HttpServer::handle_frame(Connection& c, std::string_view text) {
             return;
         }
         case FrameType::produce:
+            // Back-pressure: a client that produces faster than the store commits stops
+            // being read (TCP then slows it down) instead of piling frames up in memory.
+            if (++c.producing >= kMaxProducing && !c.rx_paused) {
+                c.rx_paused = true;
+                lws_rx_flow_control(static_cast<lws*>(c.wsi), 0);
+            }
             router_.produce({.connection = c.serial,
                              .ref = f.ref,
                              .session = c.session,
@@ -502,12 +508,21 @@ void HttpServer::drain_inbox() {
     for (auto& event : events) deliver(event);
 }
 
+void HttpServer::produce_answered(Connection& c) {
+    if (c.producing > 0) --c.producing;
+    if (c.rx_paused && c.producing <= kMaxProducing / 2) {
+        c.rx_paused = false;
+        lws_rx_flow_control(static_cast<lws*>(c.wsi), 1);
+    }
+}
+
 void HttpServer::deliver(ClientBound& event) {
     using Kind = ClientBound::Kind;
     switch (event.kind) {
         case Kind::ack:
         case Kind::error: {
             Connection* c = sessions_.find(event.connection);
+            if (c && event.produced) produce_answered(*c);
             // A frame without ref asked for no ack; a failure is reported all the same.
             if (!c || (event.kind == Kind::ack && !event.ref)) return;
             auto frame = new_frame();

@@ -73,6 +73,10 @@ private:
     void close_connection(Connection& c, int code, std::string_view reason);
     void drain_inbox();
     void deliver(ClientBound& event);
+    // A produce of c got its answer from the store: reading resumes once few are left.
+    void produce_answered(Connection& c);
+    // Produces of one connection waiting for the store before its reading pauses.
+    static constexpr std::size_t kMaxProducing = 256;
     void sweep();
     void schedule_sweep();
     void shut_down_clients();

@@ -130,6 +130,7 @@ void Router::store_client_message(ClientProduce p) {
         sink_.push({.kind = ClientBound::Kind::error,
                     .connection = p.connection,
                     .ref = p.ref,
+                    .produced = true,
                     .code = Errc::no_consumer});
         return;
     }
@@ -161,6 +162,7 @@ void Router::store_client_message(ClientProduce p) {
                 sink_.push({.kind = ClientBound::Kind::error,
                             .connection = connection,
                             .ref = ref,
+                            .produced = true,
                             .code = status.error().code,
                             .detail = status.error().detail});
                 return;
@@ -169,6 +171,7 @@ void Router::store_client_message(ClientProduce p) {
             sink_.push({.kind = ClientBound::Kind::ack,
                         .connection = connection,
                         .ref = ref,
+                        .produced = true,
                         .id = message->id});
         });
 }

@@ -37,6 +37,7 @@ struct ClientBound {
     Kind kind = Kind::ack;
     std::uint64_t connection = 0;       // ack, error, fetched, replay: the connection that asked
     std::optional<std::uint64_t> ref;   // ack, error, fetched: the frame's ref; none = no answer
+    bool produced = false;              // ack, error: the answer to a produce (back-pressure)
     Errc code = Errc::ok;               // error
     std::string detail;                 // error: what exactly, for people
     std::string session;                // direct: the receiving session

@@ -38,6 +38,8 @@ struct Connection {
     std::deque<std::shared_ptr<std::string>> out;  // frames to send, each after LWS_PRE
                                                    // spare bytes; shared by a fan-out
     std::size_t out_bytes = 0;                     // sum of out's sizes
+    std::size_t producing = 0;                     // its produces the store has not answered yet
+    bool rx_paused = false;    // reading paused until producing drains (back-pressure)
     int close_code = 0;        // nonzero: close with this code at the next chance
     std::string close_reason;  // sent with close_code
     Clock::time_point opened;  // for the hello timeout

@@ -186,7 +186,10 @@ void Store::run_batch(std::vector<std::pair<Work, Done>>& batch) {
             }
         }
         if (committed) {
-            if (auto taken = streams_->take_due(now, options_.due_batch); taken) {
+            // What came in can go out: a big batch of new messages must not leave them
+            // waiting behind a fixed hand-out size (delivery would fall behind ingress).
+            const std::size_t due_limit = options_.due_batch + 2 * batch.size();
+            if (auto taken = streams_->take_due(now, due_limit); taken) {
                 due = std::move(taken->due);
                 dead = std::move(taken->dead_lettered);
             }

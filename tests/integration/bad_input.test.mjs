@@ -10,7 +10,7 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -255,6 +255,45 @@ describe('bad input gets a documented answer and the edge keeps serving', { time
     await assertStillOpen(client);
     await serving.assertServes();
   });
+
+  // Back-pressure: the edge stops reading a client whose produces wait for the store, so a
+  // flood costs the client its send buffer, not the edge its memory.
+  test('a client that produces faster than the store commits is slowed down, not buffered by the edge',
+    { timeout: 60000 }, async () => {
+      const floodRoot = await mkdtemp(path.join(os.tmpdir(), 'adashta-flood-'));
+      await mkdir(path.join(floodRoot, 'app'));
+      const flood = await startServingEdge(floodRoot, []);
+      const rss = async () => Number(/VmRSS:\s+(\d+) kB/.exec(
+        await readFile(`/proc/${flood.edge.child.process.pid}/status`, 'utf8'))[1]) * 1024;
+      try {
+        const client = await WsClient.connect(flood.edge);
+        await client.hello();
+        const before = await rss();
+        const frame = JSON.stringify({ type: 'produce', queue: QUEUE, data: 'x'.repeat(1000) });
+        let sent = 0;
+        let peak = 0;
+        const started = Date.now();
+        while (Date.now() - started < 3000) {
+          if (client.ws.bufferedAmount < (16 << 20)) {
+            for (let i = 0; i < 2000; ++i) client.ws.send(frame);
+            sent += 2000;
+          } else {
+            await new Promise((resolve) => setTimeout(resolve, 5));
+          }
+          peak = Math.max(peak, (await rss()) - before);
+        }
+        console.log(`# flood: ${sent} frames (${Math.round(sent / 1024)} MiB) offered in 3 s; ` +
+          `edge memory grew at most ${Math.round(peak / 2 ** 20)} MiB; ` +
+          `${Math.round(client.ws.bufferedAmount / 2 ** 20)} MiB still in the client`);
+        assert.ok(peak < 256 * 2 ** 20, `the edge grew ${Math.round(peak / 2 ** 20)} MiB while flooded`);
+        assert.ok(client.ws.bufferedAmount > 0 || sent < 200000, 'the client was held back');
+        await client.close();
+        await flood.assertServes();
+      } finally {
+        await flood.stop();
+        await rm(floodRoot, { recursive: true, force: true });
+      }
+    });
 
   test('a connection that never says hello is closed with 4008 hello_timeout', { timeout: 30000 }, async () => {
     const shortRoot = await mkdtemp(path.join(os.tmpdir(), 'adashta-hello-timeout-'));
