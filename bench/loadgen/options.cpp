@@ -1,0 +1,208 @@
+#include "options.hpp"
+
+#include <charconv>
+#include <cstdlib>
+
+namespace {
+
+std::string default_url(Proto p) {
+    switch (p) {
+        case Proto::adashta:
+            return "ws://127.0.0.1:8080/ws";
+        case Proto::socketio:
+            return "ws://127.0.0.1:3000/socket.io/?EIO=4&transport=websocket";
+        case Proto::ws:
+            return "ws://127.0.0.1:8081/";
+        case Proto::nats:
+            return "ws://127.0.0.1:8222/";
+    }
+    return {};
+}
+
+bool parse_number(std::string_view text, double& out) {
+    if (text.empty()) return false;
+    std::string copy{text};
+    char* end = nullptr;
+    out = std::strtod(copy.c_str(), &end);
+    return end == copy.c_str() + copy.size() && out >= 0;
+}
+
+bool parse_int(std::string_view text, long long& out) {
+    auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+    return ec == std::errc{} && ptr == text.data() + text.size() && out >= 0;
+}
+
+std::optional<Scenario> parse_scenario(std::string_view s) {
+    if (s == "ingress") return Scenario::ingress;
+    if (s == "reqrep") return Scenario::reqrep;
+    if (s == "idle") return Scenario::idle;
+    if (s == "durable") return Scenario::durable;
+    return std::nullopt;
+}
+
+std::optional<Proto> parse_proto(std::string_view s) {
+    if (s == "adashta") return Proto::adashta;
+    if (s == "socketio") return Proto::socketio;
+    if (s == "ws") return Proto::ws;
+    if (s == "nats") return Proto::nats;
+    return std::nullopt;
+}
+
+ParsedArgs parse_nats_app(int argc, char** argv) {
+    ParsedArgs parsed;
+    NatsAppOptions o;
+    bool have_mode = false;
+    for (int i = 2; i < argc; ++i) {
+        std::string_view flag = argv[i];
+        if (flag == "--help" || flag == "-h") {
+            parsed.help = true;
+            return parsed;
+        }
+        if (i + 1 >= argc) {
+            parsed.error = "missing value for " + std::string{flag};
+            return parsed;
+        }
+        std::string_view value = argv[++i];
+        if (flag == "--url") {
+            o.url = value;
+        } else if (flag == "--mode") {
+            if (value != "sink" && value != "echo") {
+                parsed.error = "--mode must be sink or echo";
+                return parsed;
+            }
+            o.echo = value == "echo";
+            have_mode = true;
+        } else {
+            parsed.error = "unknown flag " + std::string{flag};
+            return parsed;
+        }
+    }
+    if (!have_mode) {
+        parsed.error = "nats-app needs --mode sink|echo";
+        return parsed;
+    }
+    parsed.nats_app = o;
+    return parsed;
+}
+
+}  // namespace
+
+std::string_view scenario_name(Scenario s) {
+    switch (s) {
+        case Scenario::ingress:
+            return "ingress";
+        case Scenario::reqrep:
+            return "reqrep";
+        case Scenario::idle:
+            return "idle";
+        case Scenario::durable:
+            return "durable";
+    }
+    return "?";
+}
+
+std::string_view proto_name(Proto p) {
+    switch (p) {
+        case Proto::adashta:
+            return "adashta";
+        case Proto::socketio:
+            return "socketio";
+        case Proto::ws:
+            return "ws";
+        case Proto::nats:
+            return "nats";
+    }
+    return "?";
+}
+
+std::string usage() {
+    return "usage: adashta-bench ingress|reqrep|idle|durable --proto adashta|socketio|ws|nats "
+           "--url URL\n"
+           "         [--connections N=100] [--duration S=10] [--rate R=0] [--size B=64]\n"
+           "         [--window W=16] [--hold S=10] [--source-ips K=1]\n"
+           "       adashta-bench nats-app --url nats://127.0.0.1:4222 --mode sink|echo\n";
+}
+
+ParsedArgs parse_args(int argc, char** argv) {
+    ParsedArgs parsed;
+    if (argc < 2) {
+        parsed.error = "missing scenario";
+        return parsed;
+    }
+    std::string_view first = argv[1];
+    if (first == "--help" || first == "-h") {
+        parsed.help = true;
+        return parsed;
+    }
+    if (first == "nats-app") return parse_nats_app(argc, argv);
+    auto scenario = parse_scenario(first);
+    if (!scenario) {
+        parsed.error = "unknown scenario " + std::string{first};
+        return parsed;
+    }
+    BenchOptions o;
+    o.scenario = *scenario;
+    bool have_proto = false;
+    for (int i = 2; i < argc; ++i) {
+        std::string_view flag = argv[i];
+        if (flag == "--help" || flag == "-h") {
+            parsed.help = true;
+            return parsed;
+        }
+        if (i + 1 >= argc) {
+            parsed.error = "missing value for " + std::string{flag};
+            return parsed;
+        }
+        std::string_view value = argv[++i];
+        double number = 0;
+        long long integer = 0;
+        bool ok = true;
+        if (flag == "--proto") {
+            auto p = parse_proto(value);
+            ok = p.has_value();
+            if (ok) o.proto = *p;
+            have_proto = ok;
+        } else if (flag == "--url") {
+            o.url = value;
+        } else if (flag == "--connections") {
+            ok = parse_int(value, integer) && integer >= 1 && integer <= 1'000'000;
+            o.connections = static_cast<int>(integer);
+        } else if (flag == "--duration") {
+            ok = parse_number(value, number) && number > 0 && number <= 3600;
+            o.duration_s = number;
+        } else if (flag == "--rate") {
+            ok = parse_number(value, number) && number <= 1e8;
+            o.rate = number;
+        } else if (flag == "--size") {
+            ok = parse_int(value, integer) && integer <= (8 << 20);
+            o.size = static_cast<std::size_t>(integer);
+        } else if (flag == "--window") {
+            ok = parse_int(value, integer) && integer >= 1 && integer <= 65536;
+            o.window = static_cast<int>(integer);
+        } else if (flag == "--hold") {
+            ok = parse_number(value, number) && number <= 86400;
+            o.hold_s = number;
+        } else if (flag == "--source-ips") {
+            ok = parse_int(value, integer) && integer >= 1 && integer <= 254;
+            o.source_ips = static_cast<int>(integer);
+        } else {
+            parsed.error = "unknown flag " + std::string{flag};
+            return parsed;
+        }
+        if (!ok) {
+            parsed.error = "bad value for " + std::string{flag} + ": " + std::string{value};
+            return parsed;
+        }
+    }
+    if (!have_proto) {
+        parsed.error = "missing --proto";
+        return parsed;
+    }
+    if (o.scenario == Scenario::durable && o.proto != Proto::adashta && o.proto != Proto::nats) {
+        parsed.error = "durable is defined for --proto adashta and nats only";
+        return parsed;
+    }
+    if (o.url.empty()) o.url = default_url(o.proto);
+    parsed.bench = o;
+    return parsed;
+}

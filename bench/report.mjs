@@ -1,0 +1,188 @@
+// Turns bench/results/results.json into results.md (tables with ratios against each peer and
+// the issue's targets) and chart.png (bars per scenario, drawn as SVG and rendered by headless
+// Chromium).
+//
+//   node bench/report.mjs [results/results.json]     re-renders the report from a saved run
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+const fmt = (n, digits = 0) => (n === undefined || n === null || Number.isNaN(n) ? '—'
+  : Number(n).toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
+const us = (n) => (n === undefined || n === null ? '—' : n >= 10000 ? `${fmt(n / 1000, 1)} ms` : `${fmt(n)} µs`);
+const ratio = (a, b) => (a && b ? `${fmt(a / b, 2)}×` : '—');
+const yes = (ok) => (ok === undefined ? '—' : ok ? 'met' : '**not met**');
+
+/** The rows of every table, plus the bars for the chart. */
+export function summarize(results) {
+  const s = results.scenarios;
+  const sections = [];
+  const charts = [];
+
+  if (s.ingress && !s.ingress.error) {
+    const a = s.ingress.adashta;
+    const rows = Object.entries(s.ingress).map(([sys, r]) => [sys, r.error ? `error: ${r.error.slice(0, 80)}` : fmt(r.rate),
+      fmt(r.cpu_s_per_million, 2), sys === 'adashta' ? '1×' : ratio(a?.rate, r.rate)]);
+    sections.push({
+      title: '1. Ingress — 1,000 WebSocket clients → server application, 64-byte messages, flat out',
+      head: ['system', 'messages/s received', 'CPU-s per million (SUT)', 'Adashta ÷ system'], rows,
+      targets: [['≥ 10× Socket.IO', yes(a && s.ingress.socketio?.rate ? a.rate >= 10 * s.ingress.socketio.rate : undefined)],
+        ['≥ 1× NATS (WebSocket)', yes(a && s.ingress.nats?.rate ? a.rate >= s.ingress.nats.rate : undefined)]],
+    });
+    charts.push({ title: 'Ingress (msg/s, higher is better)', bars: Object.entries(s.ingress).map(([k, r]) => [k, r.rate ?? 0]) });
+  }
+  if (s.reqrep && !s.reqrep.error) {
+    const rows = Object.entries(s.reqrep).map(([key, r]) => {
+      const [sys, rate] = key.split('@');
+      const l = r.latency_us ?? {};
+      return [sys, fmt(Number(rate)), r.error ? `error: ${r.error.slice(0, 80)}` : us(l.p50), us(l.p99), us(l.p999), us(l.max),
+        r.lost !== undefined ? fmt(r.lost) : '—'];
+    });
+    const top = Math.max(...Object.keys(s.reqrep).map((k) => Number(k.split('@')[1])));
+    const ours = s.reqrep[`adashta@${top}`]?.latency_us?.p99;
+    sections.push({
+      title: '2. Request → reply latency at a fixed offered rate (100 clients)',
+      head: ['system', 'offered msg/s', 'p50', 'p99', 'p99.9', 'max', 'lost'], rows,
+      targets: [[`Adashta p99 ≤ 1 ms at ${fmt(top)} msg/s`, yes(ours === undefined ? undefined : ours <= 1000)]],
+    });
+    charts.push({ title: `Request→reply p99 at ${fmt(top)}/s (µs, lower is better)`,
+      bars: Object.entries(s.reqrep).filter(([k]) => k.endsWith(`@${top}`)).map(([k, r]) => [k.split('@')[0], r.latency_us?.p99 ?? 0]) });
+  }
+  if (s.idle && !s.idle.error) {
+    const rows = Object.entries(s.idle).map(([key, r]) => {
+      const [sys, n] = key.split('@');
+      return [sys, fmt(Number(n)), r.error ? `error: ${r.error.slice(0, 80)}` : fmt(r.rss_bytes_per_conn), fmt(r.kernel_bytes_per_conn),
+        fmt(r.total_bytes_per_conn)];
+    });
+    const big = Math.max(...Object.entries(s.idle).filter(([, r]) => !r.error).map(([k]) => Number(k.split('@')[1])));
+    const ours = s.idle[`adashta@${big}`]?.total_bytes_per_conn;
+    sections.push({
+      title: '3. Idle connections — memory per connection',
+      head: ['system', 'connections', 'process RSS B/conn', 'kernel B/conn', 'total B/conn'], rows,
+      targets: [[`Adashta ≤ 4 KiB per idle connection in total (${fmt(big)})`, yes(ours === undefined ? undefined : ours <= 4096)]],
+      note: 'Kernel: growth of slab + TCP buffer pages while the connections are up, halved (both ends of each loopback connection live in this kernel).',
+    });
+    charts.push({ title: `Idle memory at ${fmt(big)} connections (B/conn, lower is better)`,
+      bars: Object.entries(s.idle).filter(([k]) => k.endsWith(`@${big}`)).map(([k, r]) => [k.split('@')[0], r.total_bytes_per_conn ?? 0]) });
+  }
+  if (s.durable && !s.durable.error) {
+    const a = s.durable.adashta;
+    const rows = Object.entries(s.durable).map(([sys, r]) => [sys === 'nats' ? 'nats JetStream (file)' : sys,
+      r.error ? `error: ${r.error.slice(0, 80)}` : fmt(r.rate), us(r.latency_us?.p50), us(r.latency_us?.p99), fmt(r.errors),
+      sys === 'adashta' ? '1×' : ratio(a?.rate, r.rate)]);
+    sections.push({
+      title: '4. Durable publish with acknowledgement (100 clients, 16 in flight each)',
+      head: ['system', 'acked msg/s', 'p50', 'p99', 'errors', 'Adashta ÷ system'], rows,
+      targets: [['≥ 1× JetStream', yes(a?.rate && s.durable.nats?.rate ? a.rate >= s.durable.nats.rate : undefined)]],
+    });
+    charts.push({ title: 'Durable publish (acked msg/s)', bars: Object.entries(s.durable).map(([k, r]) => [k, r.rate ?? 0]) });
+  }
+  if (s.workqueue && !s.workqueue.error) {
+    const { adashta: a, rsmq: r } = s.workqueue;
+    const rows = [['adashta', a], ['rsmq', r]].map(([sys, x]) => [sys, x?.error ? `error: ${x.error.slice(0, 80)}` : fmt(x?.rate),
+      us(x?.latency_us?.p50), us(x?.latency_us?.p99), sys === 'adashta' ? '1×' : ratio(a?.rate, x?.rate)]);
+    sections.push({
+      title: '5. Work queue full cycle (send → receive → delete), 8 producers, 8 consumers',
+      head: ['system', 'cycles/s', 'p50', 'p99', 'Adashta ÷ system'], rows,
+      targets: [['≥ 5× RSMQ', yes(a?.rate && r?.rate ? a.rate >= 5 * r.rate : undefined)]],
+    });
+    charts.push({ title: 'Work queue (cycles/s)', bars: [['adashta', a?.rate ?? 0], ['rsmq', r?.rate ?? 0]] });
+  }
+  if (s.scheduled && !s.scheduled.error) {
+    const { adashta: a, rsmq: r } = s.scheduled;
+    const rows = [['adashta', a], ['rsmq', r]].map(([sys, x]) => [sys, x?.error ? `error: ${x.error.slice(0, 80)}` : fmt(x?.received),
+      fmt(x?.early), us(x?.lateness_us?.p50), us(x?.lateness_us?.p99), us(x?.lateness_us?.max)]);
+    sections.push({
+      title: '6. Scheduled delivery lateness, 100,000 pending',
+      head: ['system', 'received', 'early', 'p50 late', 'p99 late', 'max late'], rows,
+      targets: [['Adashta p99 lateness ≤ 5 ms', yes(a?.lateness_us?.p99 === undefined ? undefined : a.lateness_us.p99 <= 5000)]],
+      note: "RSMQ's delay is in whole seconds; its script rounds each wanted delay up, so nothing is due early.",
+    });
+    charts.push({ title: 'Scheduled p99 lateness (µs, lower is better)', bars: [['adashta', a?.lateness_us?.p99 ?? 0], ['rsmq', r?.lateness_us?.p99 ?? 0]] });
+  }
+  if (s.hop && !s.hop.error) {
+    const { mesh: m, zmq: z } = s.hop;
+    sections.push({
+      title: '7. One mesh hop vs raw libzmq (tcp loopback, 64 bytes)',
+      head: ['path', 'msg/s one way', 'rtt p50', 'rtt p99', 'mesh ÷ zmq'],
+      rows: [['Adashta mesh', fmt(m?.rate), us(m?.rtt_us?.p50), us(m?.rtt_us?.p99), ratio(m?.rate, z?.rate)],
+        ['raw libzmq DEALER→ROUTER', fmt(z?.rate), us(z?.rtt_us?.p50), us(z?.rtt_us?.p99), '1×']],
+      targets: [],
+    });
+    charts.push({ title: 'Mesh hop (msg/s)', bars: [['mesh', m?.rate ?? 0], ['zmq', z?.rate ?? 0]] });
+  }
+  for (const [name, v] of Object.entries(s)) if (v?.error) sections.push({ title: name, head: ['error'], rows: [[v.error]], targets: [] });
+  return { sections, charts };
+}
+
+export function markdown(results, { sections }) {
+  const m = results.machine ?? {};
+  const out = ['# Benchmark results', '',
+    `Run ${results.when}${results.quick ? ' (**--quick**: short smoke run, not comparable)' : ''} on ${m.cpus} CPUs (${m.model}), ` +
+    `${m.memory_gib} GiB, Linux ${m.kernel}. Systems under test on CPU 1, load generators on CPU 0, loopback only. ` +
+    'Reproduce: `bash bench/run.sh` (bench/README.md). Raw numbers: `results.json`; chart: `chart.png`.', ''];
+  for (const sec of sections) {
+    out.push(`## ${sec.title}`, '', `| ${sec.head.join(' | ')} |`, `|${sec.head.map(() => '---').join('|')}|`);
+    for (const row of sec.rows) out.push(`| ${row.join(' | ')} |`);
+    out.push('');
+    if (sec.note) out.push(sec.note, '');
+    for (const [target, met] of sec.targets) out.push(`- Target ${target}: ${met}`);
+    if (sec.targets.length) out.push('');
+  }
+  return out.join('\n');
+}
+
+function chartHtml({ charts }) {
+  const W = 380; const H = 230;
+  const panels = charts.map((c) => {
+    const max = Math.max(1, ...c.bars.map(([, v]) => v));
+    const bw = Math.min(70, (W - 40) / c.bars.length - 12);
+    const bars = c.bars.map(([label, v], i) => {
+      const h = (v / max) * (H - 80);
+      const x = 30 + i * (bw + 12);
+      const color = label.startsWith('adashta') || label === 'mesh' ? '#d9480f' : '#868e96';
+      return `<rect x="${x}" y="${H - 40 - h}" width="${bw}" height="${h}" fill="${color}"/>` +
+        `<text x="${x + bw / 2}" y="${H - 24}" font-size="11" text-anchor="middle">${label}</text>` +
+        `<text x="${x + bw / 2}" y="${H - 44 - h}" font-size="10" text-anchor="middle">${fmt(v)}</text>`;
+    }).join('');
+    return `<svg width="${W}" height="${H}" xmlns="http://www.w3.org/2000/svg"><text x="10" y="18" font-size="13" font-weight="bold">${c.title}</text>${bars}</svg>`;
+  });
+  return `<!doctype html><meta charset="utf-8"><body style="margin:8px;font-family:sans-serif;background:#fff">
+<div style="display:grid;grid-template-columns:repeat(3,${W}px);gap:8px">${panels.join('')}</div></body>`;
+}
+
+async function renderPng(html, file) {
+  const require = createRequire(path.join(here, '..', 'tests', 'package.json'));
+  const { chromium } = require('playwright-core');
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1180, height: 400 } });
+    await page.setContent(html);
+    await page.screenshot({ path: file, fullPage: true });
+  } finally {
+    await browser.close();
+  }
+}
+
+export async function writeReport(results, outDir) {
+  const summary = summarize(results);
+  await writeFile(path.join(outDir, 'results.md'), `${markdown(results, summary)}\n`);
+  try {
+    await renderPng(chartHtml(summary), path.join(outDir, 'chart.png'));
+  } catch (error) {
+    console.error(`bench: no chart.png (${error.message}); install Chromium with scripts/setup.sh`);
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const file = process.argv[2] ?? path.join(here, 'results', 'results.json');
+  if (!existsSync(file)) {
+    console.error(`bench: ${file} does not exist; run bash bench/run.sh first`);
+    process.exit(1);
+  }
+  await writeReport(JSON.parse(await readFile(file, 'utf8')), path.dirname(file));
+}

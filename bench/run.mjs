@@ -1,0 +1,451 @@
+// Runs the benchmark scenarios side by side (bench/README.md) and writes bench/results/.
+//
+//   node bench/run.mjs [--quick] [--only SCENARIO,...] [--systems adashta,nats,...]
+//
+// Every system under test runs pinned to CPU 1 and every load generator to CPU 0 (taskset),
+// on 127.0.0.1 only. Each scenario is bounded; the whole run takes about 10 minutes
+// (--quick: about 2, with short durations and small counts, for a smoke run).
+import { spawn } from 'node:child_process';
+import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.dirname(here);
+const build = process.env.ADASHTA_BUILD_DIR ?? path.join(root, 'build');
+const bin = (name) => path.join(build, name);
+const peers = path.join(here, 'peers');
+
+const args = process.argv.slice(2);
+const flag = (name) => args.includes(`--${name}`);
+const option = (name, fallback) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : fallback;
+};
+const quick = flag('quick');
+const only = option('only', '').split(',').filter(Boolean);
+const systems = option('systems', 'adashta,socketio,ws,nats').split(',');
+const outDir = option('out', path.join(here, 'results'));
+
+const SUT_CPU = '1';
+const LOAD_CPU = '0';
+const PORTS = {
+  http: 38080, mesh: 37700, socketio: 39001, ws: 39002, nats: 34222, natsWs: 38222, redis: 36379,
+};
+const seeds = `tcp://127.0.0.1:${PORTS.mesh}`;
+
+// Scenario sizes: full run, and --quick.
+const SIZE = quick
+  ? { duration: 2, ingressConns: 100, reqrepConns: 20, rates: [1000, 5000], idle: [1000],
+    durableConns: 20, wqMessages: 2000, schedMessages: 5000, schedSpread: 2000, schedLead: 2000,
+    hopMessages: 20000 }
+  : { duration: 10, ingressConns: 1000, reqrepConns: 100, rates: [1000, 20000], idle: [10000, 50000],
+    durableConns: 100, wqMessages: 20000, schedMessages: 100000, schedSpread: 30000, schedLead: 15000,
+    hopMessages: 500000 };
+
+const log = (...a) => console.error('bench:', ...a);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// --- processes -------------------------------------------------------------------------------
+
+/** A child process pinned to a CPU, with its JSON stdout lines collected. */
+class Proc {
+  constructor(name, cpu, cmd, argv, env = {}) {
+    this.name = name;
+    this.lines = [];
+    this.stderr = '';
+    this.waiters = [];
+    this.child = spawn('taskset', ['-c', cpu, cmd, ...argv], {
+      env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let buffer = '';
+    this.child.stdout.on('data', (chunk) => {
+      buffer += chunk;
+      let nl;
+      while ((nl = buffer.indexOf('\n')) >= 0) {
+        const line = buffer.slice(0, nl).trim();
+        buffer = buffer.slice(nl + 1);
+        if (!line.startsWith('{')) continue;
+        try {
+          const value = JSON.parse(line);
+          this.lines.push(value);
+          for (const w of [...this.waiters]) if (w.test(value)) { w.resolve(value); this.waiters.splice(this.waiters.indexOf(w), 1); }
+        } catch { /* not JSON: ignore */ }
+      }
+    });
+    this.child.stderr.on('data', (chunk) => { this.stderr = (this.stderr + chunk).slice(-8000); });
+    this.exited = new Promise((resolve) => this.child.on('exit', (code, signal) => resolve({ code, signal })));
+  }
+
+  get pid() { return this.child.pid; }
+
+  /** Resolves with the first stdout JSON line that passes test (also one already seen). */
+  waitLine(test, timeoutMs, what) {
+    const seen = this.lines.find(test);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${this.name}: no ${what} within ${timeoutMs} ms; stderr: ${this.stderr.slice(-1500)}`)), timeoutMs);
+      const waiter = { test, resolve: (v) => { clearTimeout(timer); resolve(v); } };
+      this.waiters.push(waiter);
+      this.exited.then(({ code, signal }) => {
+        if (!this.waiters.includes(waiter)) return;
+        clearTimeout(timer);
+        reject(new Error(`${this.name} exited (${code ?? signal}) before ${what}; stderr: ${this.stderr.slice(-1500)}`));
+      });
+    });
+  }
+
+  /** Waits for the process to end by itself; its last JSON line is the result. */
+  async result(timeoutMs) {
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
+    const { code, signal } = await this.exited;
+    clearTimeout(timer);
+    const last = this.lines.at(-1);
+    if (code !== 0 || !last) throw new Error(`${this.name} failed (${code ?? signal}): ${this.stderr.slice(-1500)}`);
+    return last;
+  }
+
+  /** SIGTERM, then the last JSON line (a server's result). */
+  async stop(timeoutMs = 10000) {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return this.lines.at(-1);
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
+    await this.exited;
+    clearTimeout(timer);
+    return this.lines.at(-1);
+  }
+}
+
+// The real pid under taskset: taskset execs the command, so they are the same.
+const CLK_TCK = 100;
+async function cpuSeconds(pids) {
+  let total = 0;
+  for (const pid of pids) {
+    try {
+      const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      total += (Number(fields[11]) + Number(fields[12])) / CLK_TCK;  // utime, stime
+    } catch { /* gone */ }
+  }
+  return total;
+}
+async function rssBytes(pids) {
+  let total = 0;
+  for (const pid of pids) {
+    try {
+      const status = await readFile(`/proc/${pid}/status`, 'utf8');
+      total += Number(/VmRSS:\s+(\d+) kB/.exec(status)[1]) * 1024;
+    } catch { /* gone */ }
+  }
+  return total;
+}
+/** Kernel memory that grows with connections: slab plus TCP buffer pages. */
+async function kernelBytes() {
+  const meminfo = await readFile('/proc/meminfo', 'utf8');
+  const slab = Number(/^Slab:\s+(\d+) kB/m.exec(meminfo)[1]) * 1024;
+  const sockstat = await readFile('/proc/net/sockstat', 'utf8');
+  const tcpPages = Number(/^TCP:.* mem (\d+)/m.exec(sockstat)[1]);
+  return slab + tcpPages * 4096;
+}
+
+async function waitHttp(url, test, timeoutMs, what) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const response = await fetch(url);
+      if (response.ok && test(await response.json())) return;
+    } catch { /* not up yet */ }
+    if (Date.now() > deadline) throw new Error(`no ${what} at ${url} within ${timeoutMs} ms`);
+    await sleep(50);
+  }
+}
+
+// --- systems under test ----------------------------------------------------------------------
+
+let scratch;
+
+/** Starts a system with its server application; returns {pids, url, stop()}. */
+async function startSystem(system, mode) {
+  const procs = [];
+  const stop = async () => {
+    const results = [];
+    for (const p of procs.reverse()) results.push(await p.stop());
+    return results;
+  };
+  try {
+    if (system === 'adashta') {
+      const data = await mkdtemp(path.join(scratch, 'edge-'));
+      const edge = new Proc('edge', SUT_CPU, bin('adashta'), ['edge', '--http', `127.0.0.1:${PORTS.http}`,
+        '--mesh', `127.0.0.1:${PORTS.mesh}`, '--data', data]);
+      procs.push(edge);
+      await waitHttp(`http://127.0.0.1:${PORTS.http}/healthz`, () => true, 10000, 'edge');
+      if (mode) {
+        const node = new Proc('bench-node', SUT_CPU, bin('adashta-bench-node'), ['--mode', mode],
+          { ADASHTA_SEEDS: seeds });
+        procs.push(node);
+        await node.waitLine((l) => l.event === 'ready', 10000, 'ready');
+        await waitHttp(`http://127.0.0.1:${PORTS.http}/healthz`, (h) => h.nodes >= 1, 10000, 'node');
+        await sleep(300);  // the edge learns the node's queues with its hello
+      }
+      return { procs, app: procs[1], url: `ws://127.0.0.1:${PORTS.http}/ws`, stop };
+    }
+    if (system === 'socketio' || system === 'ws') {
+      const port = PORTS[system];
+      const server = new Proc(system, SUT_CPU, process.execPath,
+        [path.join(peers, `${system === 'ws' ? 'ws' : 'socketio'}_server.mjs`), '--port', String(port), '--mode', mode ?? 'sink']);
+      procs.push(server);
+      await server.waitLine((l) => l.event === 'ready', 10000, 'ready');
+      const url = system === 'ws' ? `ws://127.0.0.1:${port}/` : `ws://127.0.0.1:${port}/socket.io/?EIO=4&transport=websocket`;
+      return { procs, app: server, url, stop };
+    }
+    if (system === 'nats') {
+      const dir = await mkdtemp(path.join(scratch, 'nats-'));
+      const conf = path.join(dir, 'nats.conf');
+      await writeFile(conf, [
+        `listen: 127.0.0.1:${PORTS.nats}`,
+        `websocket { listen: "127.0.0.1:${PORTS.natsWs}", no_tls: true }`,
+        `jetstream { store_dir: "${path.join(dir, 'js')}" }`, '',
+      ].join('\n'));
+      const server = new Proc('nats-server', SUT_CPU, 'nats-server', ['-c', conf]);
+      procs.push(server);
+      await waitPort(PORTS.natsWs, 10000, 'nats-server');
+      if (mode) {
+        const app = new Proc('nats-app', SUT_CPU, bin('adashta-bench'), ['nats-app', '--url',
+          `nats://127.0.0.1:${PORTS.nats}`, '--mode', mode]);
+        procs.push(app);
+        await sleep(500);
+      }
+      return { procs, app: procs[1], url: `ws://127.0.0.1:${PORTS.natsWs}/`, stop };
+    }
+    if (system === 'redis') {
+      const server = new Proc('redis-server', SUT_CPU, 'redis-server', ['--port', String(PORTS.redis),
+        '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']);
+      procs.push(server);
+      await waitPort(PORTS.redis, 10000, 'redis-server');
+      return { procs, stop };
+    }
+    throw new Error(`unknown system ${system}`);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+async function waitPort(port, timeoutMs, what) {
+  const net = await import('node:net');
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise((resolve) => {
+      const socket = net.connect(port, '127.0.0.1', () => { socket.destroy(); resolve(true); });
+      socket.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`${what} did not listen on 127.0.0.1:${port} within ${timeoutMs} ms`);
+    await sleep(50);
+  }
+}
+
+function loadgen(argv, name = 'adashta-bench') {
+  return new Proc(name, LOAD_CPU, bin('adashta-bench'), argv);
+}
+
+// --- scenarios -------------------------------------------------------------------------------
+
+async function ingress() {
+  const rows = {};
+  for (const system of systems) {
+    const sut = await startSystem(system, 'sink');
+    try {
+      const pids = sut.procs.map((p) => p.pid);
+      const cpu0 = await cpuSeconds(pids);
+      const gen = loadgen(['ingress', '--proto', system, '--url', sut.url,
+        '--connections', String(SIZE.ingressConns), '--duration', String(SIZE.duration), '--size', '64']);
+      const load = await gen.result((SIZE.duration + 60) * 1000);
+      await sleep(1000);  // let the backlog drain into the application
+      const cpu = (await cpuSeconds(pids)) - cpu0;
+      const app = await sut.app.stop();
+      rows[system] = {
+        rate: app?.rate ?? 0, received: app?.received ?? 0, sent: load.sent, generator_rate: load.rate,
+        cpu_s_per_million: app?.received ? (cpu / app.received) * 1e6 : null,
+      };
+      log(`ingress ${system}: ${Math.round(rows[system].rate)} msg/s received`);
+    } catch (error) {
+      rows[system] = { error: String(error.message ?? error) };
+      log(`ingress ${system}: ${rows[system].error}`);
+    } finally {
+      await sut.stop();
+    }
+  }
+  return rows;
+}
+
+async function reqrep() {
+  const rows = {};
+  for (const rate of SIZE.rates) {
+    for (const system of systems) {
+      const key = `${system}@${rate}`;
+      const sut = await startSystem(system, 'echo');
+      try {
+        const gen = loadgen(['reqrep', '--proto', system, '--url', sut.url,
+          '--connections', String(SIZE.reqrepConns), '--duration', String(SIZE.duration),
+          '--rate', String(rate), '--size', '64']);
+        rows[key] = await gen.result((SIZE.duration + 60) * 1000);
+        log(`reqrep ${key}: p99 ${rows[key].latency_us?.p99} us`);
+      } catch (error) {
+        rows[key] = { error: String(error.message ?? error) };
+        log(`reqrep ${key}: ${rows[key].error}`);
+      } finally {
+        await sut.stop();
+      }
+    }
+  }
+  return rows;
+}
+
+async function idle() {
+  const rows = {};
+  // Both the server and the load generator hold one descriptor per connection; a sandbox
+  // without CAP_SYS_RESOURCE cannot raise the hard limit, so sizes above it are reported
+  // as blocked, and the largest size that fits is run instead.
+  const nofile = Number(process.env.ADASHTA_BENCH_NOFILE ?? 1048576);
+  const fits = (n) => n + 1000 <= nofile;
+  const sizes = SIZE.idle.filter(fits);
+  for (const n of SIZE.idle.filter((n) => !fits(n))) {
+    rows[`blocked@${n}`] = { error: `blocked: ${n} connections need ${n + 1000} open files; the hard limit here is ${nofile} and cannot be raised (no CAP_SYS_RESOURCE)` };
+    const largest = Math.floor((nofile - 1000) / 1000) * 1000;
+    if (largest > Math.max(0, ...sizes)) sizes.push(largest);
+  }
+  for (const count of sizes) {
+    for (const system of systems) {
+      const key = `${system}@${count}`;
+      const sut = await startSystem(system, null);
+      try {
+        const pids = sut.procs.map((p) => p.pid);
+        await sleep(500);
+        const rss0 = await rssBytes(pids);
+        const kernel0 = await kernelBytes();
+        const gen = loadgen(['idle', '--proto', system, '--url', sut.url, '--connections', String(count),
+          '--hold', quick ? '3' : '8', '--source-ips', '8']);
+        const up = await gen.waitLine((l) => l.event === 'connected', 120000, 'all connections up');
+        await sleep(quick ? 1000 : 3000);
+        const rss = (await rssBytes(pids)) - rss0;
+        const kernel = (await kernelBytes()) - kernel0;
+        const load = await gen.result(120000);
+        // Both ends of every connection live in this kernel; half is the server's share.
+        rows[key] = {
+          connections: up.connections, rss_bytes_per_conn: rss / up.connections,
+          kernel_bytes_per_conn: kernel / 2 / up.connections,
+          total_bytes_per_conn: (rss + kernel / 2) / up.connections, errors: load.errors,
+        };
+        log(`idle ${key}: ${Math.round(rows[key].total_bytes_per_conn)} B/conn`);
+      } catch (error) {
+        rows[key] = { error: String(error.message ?? error) };
+        log(`idle ${key}: ${rows[key].error}`);
+      } finally {
+        await sut.stop();
+      }
+      await sleep(2000);  // TIME_WAIT sockets and slab settle
+    }
+  }
+  return rows;
+}
+
+async function durable() {
+  const rows = {};
+  for (const system of systems.filter((s) => s === 'adashta' || s === 'nats')) {
+    const sut = await startSystem(system, system === 'adashta' ? 'sink' : null);
+    try {
+      const gen = loadgen(['durable', '--proto', system, '--url', sut.url,
+        '--connections', String(SIZE.durableConns), '--duration', String(SIZE.duration),
+        '--window', '16', '--size', '64']);
+      rows[system] = await gen.result((SIZE.duration + 60) * 1000);
+      log(`durable ${system}: ${Math.round(rows[system].rate)} acked/s`);
+    } catch (error) {
+      rows[system] = { error: String(error.message ?? error) };
+      log(`durable ${system}: ${rows[system].error}`);
+    } finally {
+      await sut.stop();
+    }
+  }
+  return rows;
+}
+
+/** Work queue (5) and scheduled delivery (6): Adashta's tool vs the RSMQ script. */
+async function againstRsmq(adashtaTool, rsmqScript, toolArgs) {
+  const rows = {};
+  {
+    const sut = await startSystem('adashta', null);
+    try {
+      const tool = new Proc(adashtaTool, LOAD_CPU, bin(adashtaTool), [...toolArgs, '--seeds', seeds],
+        { ADASHTA_SEEDS: seeds });
+      rows.adashta = await tool.result(300000);
+    } catch (error) {
+      rows.adashta = { error: String(error.message ?? error) };
+    } finally {
+      await sut.stop();
+    }
+  }
+  {
+    const sut = await startSystem('redis', null);
+    try {
+      const tool = new Proc(rsmqScript, LOAD_CPU, process.execPath,
+        [path.join(peers, rsmqScript), ...toolArgs, '--redis', String(PORTS.redis)]);
+      rows.rsmq = await tool.result(300000);
+    } catch (error) {
+      rows.rsmq = { error: String(error.message ?? error) };
+    } finally {
+      await sut.stop();
+    }
+  }
+  for (const [k, v] of Object.entries(rows)) log(`${adashtaTool} ${k}: ${JSON.stringify(v).slice(0, 200)}`);
+  return rows;
+}
+
+const workQueue = () => againstRsmq('adashta-bench-wq', 'rsmq_wq.mjs',
+  ['--producers', '8', '--consumers', '8', '--messages', String(SIZE.wqMessages)]);
+const scheduled = () => againstRsmq('adashta-bench-sched', 'rsmq_sched.mjs',
+  ['--messages', String(SIZE.schedMessages), '--spread-ms', String(SIZE.schedSpread),
+    '--lead-ms', String(SIZE.schedLead), '--consumers', '16']);
+
+async function hop() {
+  const tool = new Proc('adashta-bench-hop', '0,1', bin('adashta-bench-hop'),
+    ['--messages', String(SIZE.hopMessages), '--size', '64']);
+  const result = await tool.result(300000);
+  log(`hop: mesh ${Math.round(result.mesh?.rate)} msg/s, zmq ${Math.round(result.zmq?.rate)} msg/s`);
+  return result;
+}
+
+const SCENARIOS = { ingress, reqrep, idle, durable, workqueue: workQueue, scheduled, hop };
+
+async function main() {
+  scratch = await mkdtemp(path.join(os.tmpdir(), 'adashta-bench-'));
+  const results = {
+    when: new Date().toISOString(), quick, machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model,
+      memory_gib: Math.round(os.totalmem() / 2 ** 30), kernel: os.release() },
+    scenarios: {},
+  };
+  try {
+    for (const [name, run] of Object.entries(SCENARIOS)) {
+      if (only.length && !only.includes(name)) continue;
+      log(`--- ${name}`);
+      const started = Date.now();
+      try {
+        results.scenarios[name] = await run();
+      } catch (error) {
+        results.scenarios[name] = { error: String(error.message ?? error) };
+        log(`${name}: ${error.message ?? error}`);
+      }
+      log(`${name} took ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    }
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+  await mkdir(outDir, { recursive: true });
+  await writeFile(path.join(outDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  const { writeReport } = await import('./report.mjs');
+  await writeReport(results, outDir);
+  log(`wrote ${path.relative(process.cwd(), outDir)}/results.{json,md} and chart.png`);
+}
+
+await main();
