@@ -15,7 +15,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  Edge, WsClient, freePort, requireBinaries, runCli, startTestNode, waitNodesHearClients, withTimeout,
+  Edge, WsClient, adashtaBin, freePort, requireBinaries, runCli, startTestNode, waitNodesHearClients, withTimeout,
 } from '../lib/cluster.mjs';
 
 const MAX_FRAME = 65536;
@@ -285,7 +285,9 @@ describe('bad input gets a documented answer and the edge keeps serving', { time
         console.log(`# flood: ${sent} frames (${Math.round(sent / 1024)} MiB) offered in 3 s; ` +
           `edge memory grew at most ${Math.round(peak / 2 ** 20)} MiB; ` +
           `${Math.round(client.ws.bufferedAmount / 2 ** 20)} MiB still in the client`);
-        assert.ok(peak < 256 * 2 ** 20, `the edge grew ${Math.round(peak / 2 ** 20)} MiB while flooded`);
+        // ASan's quarantine keeps freed memory resident: a sanitizer build gets more room.
+        const limit = (/asan/.test(adashtaBin) ? 1024 : 256) * 2 ** 20;
+        assert.ok(peak < limit, `the edge grew ${Math.round(peak / 2 ** 20)} MiB while flooded`);
         assert.ok(client.ws.bufferedAmount > 0 || sent < 200000, 'the client was held back');
         await client.close();
         await flood.assertServes();
