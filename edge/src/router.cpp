@@ -1,5 +1,7 @@
 #include "router.hpp"
 
+#include <utility>
+
 #include "adashta/ids.hpp"
 #include "adashta/json.hpp"
 #include "adashta/log.hpp"
@@ -146,13 +148,15 @@ void Router::store_client_message(ClientProduce p) {
     if (p.deliver_at_ms > 0) message->deliver_at_ms = p.deliver_at_ms;
     if (p.delay_ms > 0) message->deliver_at_ms = message->created_ms + p.delay_ms;
     const bool scheduled = message->deliver_at_ms > 0;
+    // Taken for delivery in the same write (hand_out): the node gets it right after the
+    // commit, without a second write to take it from pending.
     store_->write(
         [message, scheduled](store::Tx& tx) -> Status {
             if (scheduled && !tx.streams.settings(message->queue).client_schedule)
                 return make_error(Errc::not_allowed, "queue \"" + message->queue +
                                                          "\" does not take scheduled messages "
                                                          "from clients (clientSchedule)");
-            auto offset = tx.streams.append(*message, tx.now_ms);
+            auto offset = tx.streams.append(*message, tx.now_ms, tx.hand_out);
             if (!offset) return offset.error();
             return {};
         },
@@ -173,7 +177,8 @@ void Router::store_client_message(ClientProduce p) {
                         .ref = ref,
                         .produced = true,
                         .id = message->id});
-        });
+        },
+        store::Atomic::ordered);
 }
 
 void Router::on_due(std::vector<store::Due> due) {
@@ -291,7 +296,8 @@ void Router::store_node_message(std::shared_ptr<store::StoredMessage> message, s
             // A scheduled message gets its offset when its time comes (the store hands it
             // out then); one stored with an offset goes out now.
             if (message->offset > 0) to_clients(*message);
-        });
+        },
+        store::Atomic::ordered);
 }
 
 void Router::confirmed_produce(const mesh::PeerInfo& from, const wire::Request& request) {
@@ -348,12 +354,26 @@ void Router::to_clients(const store::StoredMessage& m) {
 void Router::on_ack(const mesh::PeerInfo& from, const wire::Ack& ack) {
     (void)from;
     ++stats_.acked;
-    store_->write([id = std::string{mesh::view(ack.id())}](store::Tx& tx) {
-        auto acked = tx.streams.ack(id);
-        // A late ack for a message another node already acked is no news.
-        if (!acked && acked.error().code == Errc::unknown_message) return Status{};
-        return acked;
-    });
+    // Acks come in bursts (a node acks each message it handled): the first of a burst
+    // queues a task that runs once the mesh thread has read every frame waiting, and
+    // that task hands all of them to the store as one piece of work.
+    if (acks_.empty()) mesh_->post([this] { write_acks(); });
+    acks_.emplace_back(mesh::view(ack.id()));
+}
+
+void Router::write_acks() {
+    store_->write(
+        [ids = std::exchange(acks_, {})](store::Tx& tx) {
+            Status first_failure;
+            for (const std::string& id : ids) {
+                auto acked = tx.streams.ack(id);
+                // A late ack for a message another node already acked is no news.
+                if (!acked && acked.error().code != Errc::unknown_message && first_failure)
+                    first_failure = acked;
+            }
+            return first_failure;
+        },
+        {}, store::Atomic::ordered);
 }
 
 void Router::on_request(const mesh::PeerInfo& from, const wire::Request& request) {

@@ -151,6 +151,8 @@ private:
     void route(const store::Due& due);
     void to_clients(const store::StoredMessage& message);
     void tell_nodes(wire::ClientEventKind kind, const std::string& session, bool resumed);
+    // Writes the acks that came in since the last call, in one piece of work.
+    void write_acks();
     void recount();
 
     ClientSink& sink_;
@@ -158,8 +160,9 @@ private:
     store::Store* store_ = nullptr;
     std::unique_ptr<StoreCalls> calls_;                  // node requests to the store
     std::unordered_map<std::string, CachedRing> rings_;  // by queue
-    std::atomic<std::size_t> nodes_{0};                  // live server nodes that know us
-    std::atomic<std::size_t> edges_{0};                  // other live edges
+    std::vector<std::string> acks_;      // node acks not handed to the store yet (mesh thread)
+    std::atomic<std::size_t> nodes_{0};  // live server nodes that know us
+    std::atomic<std::size_t> edges_{0};  // other live edges
     RouterStats stats_;
 };
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <iterator>
 
 #include "adashta/ids.hpp"
 #include "adashta/log.hpp"
@@ -56,10 +57,10 @@ void Store::start() {
     thread_ = std::thread{[this] { run(); }};
 }
 
-void Store::write(Work work, Done done) {
+void Store::write(Work work, Done done, Atomic atomic) {
     {
         std::lock_guard lock{mutex_};
-        queue_.emplace_back(std::move(work), std::move(done));
+        queue_.push_back({std::move(work), std::move(done), atomic});
     }
     wakeup_.notify_one();
 }
@@ -104,7 +105,7 @@ SteadyClock::time_point Store::next_wake() const {
 
 void Store::run() {
     next_expire_ = SteadyClock::now() + options_.expire_every;
-    std::vector<std::pair<Work, Done>> batch;
+    std::vector<Piece> batch;
     std::vector<std::pair<Work, Done>> reads;
     std::vector<std::function<void()>> fired;
     for (;;) {
@@ -151,7 +152,7 @@ void Store::run_reads(std::vector<std::pair<Work, Done>>& reads) {
     }
 }
 
-void Store::run_batch(std::vector<std::pair<Work, Done>>& batch) {
+void Store::run_batch(std::vector<Piece>& batch) {
     const std::int64_t now = now_ms();
     const bool expire_now = SteadyClock::now() >= next_expire_;
     const bool due_now = next_due_ms_ > 0 && next_due_ms_ <= now;
@@ -167,12 +168,14 @@ void Store::run_batch(std::vector<std::pair<Work, Done>>& batch) {
         Transaction tx{*db_};
         committed = tx.begin_status();
         if (committed) {
-            Tx ctx{*streams_, *work_, now};
+            Tx ctx{*streams_, *work_, now, &due};
             for (std::size_t i = 0; i < batch.size() && committed; ++i) {
-                // Each piece in its own savepoint: one that fails leaves no trace and
-                // does not take the others down with it.
-                (void)savepoint_->run();
-                results[i] = batch[i].first(ctx);
+                // Each piece in its own savepoint (unless its writes need none): one that
+                // fails leaves no trace and does not take the others down with it.
+                const bool guarded = batch[i].atomic == Atomic::savepoint;
+                const std::size_t handed_out = due.size();
+                if (guarded) (void)savepoint_->run();
+                results[i] = batch[i].work(ctx);
                 if (!db_->in_transaction()) {
                     // SQLite rolled the whole transaction back (SQLITE_FULL does): every
                     // piece of this batch is undone, so every piece fails.
@@ -181,8 +184,11 @@ void Store::run_batch(std::vector<std::pair<Work, Done>>& batch) {
                                            : results[i];
                     break;
                 }
-                if (!results[i]) (void)rollback_to_->run();
-                (void)release_->run();
+                if (!results[i]) due.resize(handed_out);  // not taken after all
+                if (guarded) {
+                    if (!results[i]) (void)rollback_to_->run();
+                    (void)release_->run();
+                }
             }
         }
         if (committed) {
@@ -190,7 +196,7 @@ void Store::run_batch(std::vector<std::pair<Work, Done>>& batch) {
             // waiting behind a fixed hand-out size (delivery would fall behind ingress).
             const std::size_t due_limit = options_.due_batch + 2 * batch.size();
             if (auto taken = streams_->take_due(now, due_limit); taken) {
-                due = std::move(taken->due);
+                std::move(taken->due.begin(), taken->due.end(), std::back_inserter(due));
                 dead = std::move(taken->dead_lettered);
             }
             if (auto taken = streams_->take_scheduled(now, options_.due_batch); taken)
@@ -206,8 +212,8 @@ void Store::run_batch(std::vector<std::pair<Work, Done>>& batch) {
     if (!committed) {
         log::error("store", "commit failed: " + committed.error().to_string());
         stats_.failed += batch.size();
-        for (auto& [work, done] : batch)
-            if (done) done(committed);
+        for (auto& piece : batch)
+            if (piece.done) piece.done(committed);
         return;
     }
     ++stats_.commits;
@@ -217,7 +223,7 @@ void Store::run_batch(std::vector<std::pair<Work, Done>>& batch) {
             ++stats_.writes;
         else
             ++stats_.failed;
-        if (batch[i].second) batch[i].second(results[i]);
+        if (batch[i].done) batch[i].done(results[i]);
     }
     if (!due.empty()) events_.on_due(std::move(due));
     if (!scheduled.empty()) events_.on_scheduled(std::move(scheduled));

@@ -170,7 +170,8 @@ constexpr Sql kSql[] = {
     {"insert_message",
      "INSERT INTO messages(queue_id, offset, id, direction, client, created_ms, deliver_at_ms, "
      "time_ms, expires_ms, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"},
-    {"insert_pending", "INSERT INTO pending(queue_id, offset, visible_at_ms) VALUES (?1, ?2, ?3)"},
+    {"insert_pending",
+     "INSERT INTO pending(queue_id, offset, visible_at_ms, receive_count) VALUES (?1, ?2, ?3, ?4)"},
     {"insert_scheduled",
      "INSERT INTO scheduled(queue_id, id, direction, client, created_ms, deliver_at_ms, data) "
      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"},
@@ -524,7 +525,8 @@ Result<std::vector<QueueInfo>> Streams::queues() {
 
 // --- writing ---------------------------------------------------------------------------
 
-Result<std::int64_t> Streams::append(StoredMessage& m, std::int64_t now_ms) {
+Result<std::int64_t> Streams::append(StoredMessage& m, std::int64_t now_ms,
+                                     std::vector<Due>* hand_out) {
     if (!is_valid_queue_name(m.queue)) return make_error(Errc::bad_queue, in_quotes(m.queue));
     if (m.id.empty() || m.id.size() > kMaxIdBytes)
         return make_error(Errc::bad_frame,
@@ -591,9 +593,11 @@ Result<std::int64_t> Streams::append(StoredMessage& m, std::int64_t now_ms) {
         m.offset = 0;
         return m.offset;
     }
-    auto offset = store_in_stream(id, s, m, now_ms);
+    const bool take_now = hand_out && m.direction == Direction::to_server && !later;
+    auto offset = store_in_stream(id, s, m, now_ms, take_now);
     if (!offset) return offset.error();
     if (*offset > s.max_messages) over_count_.insert(id);
+    if (take_now) hand_out->push_back({.message = m, .receive_count = 1});
     return *offset;
 }
 
@@ -603,7 +607,7 @@ Result<std::int64_t> Streams::append(StoredMessage& m, std::int64_t now_ms) {
 // never delivered (take_due removes such entries); the message row comes last and
 // completes the append.
 Result<std::int64_t> Streams::store_in_stream(std::int64_t id, const QueueSettings& settings,
-                                              StoredMessage& m, std::int64_t now_ms) {
+                                              StoredMessage& m, std::int64_t now_ms, bool taken) {
     std::int64_t offset = 0;
     std::int64_t time_ms = 0;
     std::int64_t expires_ms = 0;
@@ -624,10 +628,12 @@ Result<std::int64_t> Streams::store_in_stream(std::int64_t id, const QueueSettin
         if (auto ok = sql_->set_next_expiry.bind(1, id).bind(2, expires_ms).run(); !ok)
             return ok.error();
     if (m.direction == Direction::to_server) {
-        const std::int64_t visible_at = std::max(m.deliver_at_ms, now_ms);
+        // Taken at once: received once and hidden, as take_due() leaves what it takes.
+        const std::int64_t visible_at =
+            taken ? now_ms + settings.visibility_ms : std::max(m.deliver_at_ms, now_ms);
         Statement& insert = sql_->insert_pending;
-        if (auto ok = insert.bind(1, id).bind(2, offset).bind(3, visible_at).run(); !ok)
-            return ok.error();
+        insert.bind(1, id).bind(2, offset).bind(3, visible_at).bind(4, taken ? 1 : 0);
+        if (auto ok = insert.run(); !ok) return ok.error();
     }
     // A message's time is when it entered the stream: what readers see as its ts is then
     // what reads by time (since) compare against, and it never goes back along a stream.

@@ -452,6 +452,45 @@ TEST_CASE("a due message is handed out once per visibility timeout with its coun
     CHECK(pending(store, "orders") == 1);
 }
 
+TEST_CASE("a message handed out by append is taken as take_due would take it", "[streams]") {
+    QueueSettings s;
+    s.visibility_ms = 10'000;
+    s.max_receive = 2;
+    Store store;
+    REQUIRE(store->set_settings("orders", s));
+    std::vector<Due> handed;
+    StoredMessage m = message("orders", "m1", Direction::to_server, kAlice, R"({"sku":7})");
+    REQUIRE(store->append(m, kT0, &handed));
+    REQUIRE(handed.size() == 1);
+    CHECK(handed[0].receive_count == 1);
+    CHECK(handed[0].message.id == "m1");
+    CHECK(handed[0].message.offset == 1);
+    CHECK(handed[0].message.created_ms == kT0);
+    CHECK(handed[0].message.data == R"({"sku":7})");
+
+    // Received once: hidden for the visibility timeout, then out again with its count.
+    CHECK(store->take_due(kT0, 10)->due.empty());
+    CHECK(**store->next_due_ms() == kT0 + 10'000);
+    auto again = store->take_due(kT0 + 10'000, 10);
+    REQUIRE(again->due.size() == 1);
+    CHECK(again->due[0].receive_count == 2);
+    // The count handed out by append counts towards max_receive.
+    auto used_up = store->take_due(kT0 + 20'000, 10);
+    CHECK(used_up->due.empty());
+    CHECK(ids(used_up->dead_lettered) == std::vector<std::string>{"m1"});
+
+    // Not handed out: a retry of a stored id, a message not due yet, one for clients.
+    StoredMessage retry = message("orders", "m1", Direction::to_server, kAlice);
+    REQUIRE(store->append(retry, kT0 + 30'000, &handed));
+    StoredMessage later = message("orders", "m2", Direction::to_server, kAlice);
+    later.deliver_at_ms = kT0 + 40'000;
+    REQUIRE(store->append(later, kT0 + 30'000, &handed));
+    StoredMessage out = message("news", "n1");
+    REQUIRE(store->append(out, kT0 + 30'000, &handed));
+    CHECK(handed.size() == 1);
+    CHECK(ids(store->take_due(kT0 + 40'000, 10)->due) == std::vector<std::string>{"m2"});
+}
+
 TEST_CASE("an acknowledged message is not delivered again", "[streams]") {
     Store store;
     put(store, message("orders", "m1", Direction::to_server, kAlice));

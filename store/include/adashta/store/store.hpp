@@ -10,7 +10,11 @@
 // (Events::on_scheduled), and it expires old messages a bounded slice at a time.
 //
 //   auto store = Store::open({.path = "adashta-data/store.db"}, events);
-//   (*store)->write([m](Tx& tx) { return tx.streams.append(m, tx.now_ms).status(); },
+//   (*store)->write([m](Tx& tx) mutable -> Status {
+//                       if (auto offset = tx.streams.append(m, tx.now_ms); !offset)
+//                           return offset.error();
+//                       return {};
+//                   },
 //                   [](const Status& s) { /* committed, or why not */ });
 #pragma once
 
@@ -45,11 +49,21 @@ struct StoreOptions {
     std::size_t due_batch = 1000;                 // due messages handed out per batch
 };
 
-// What one piece of work sees: the store's parts and the batch's clock.
+// What one piece of work sees: the store's parts, the batch's clock, and where to put
+// client messages it takes at once (Streams::append's hand_out; null in reads): they go out
+// with the batch's due messages after the commit (StoreEvents::on_due).
 struct Tx {
     Streams& streams;
     WorkQueues& work;
     std::int64_t now_ms;
+    std::vector<Due>* hand_out = nullptr;
+};
+
+// How a piece of work is kept from leaving part of itself behind when it fails.
+enum class Atomic {
+    savepoint,  // the store runs it in a savepoint of its own (the default)
+    ordered,    // it needs none: one statement, or writes ordered so that any prefix of them
+                // is harmless (Streams::append, ack). Saves copying every page it touches.
 };
 
 // Callbacks from the store thread. They must not block: hand the work to another thread.
@@ -90,7 +104,7 @@ public:
 
     // Queues work for the next transaction; done (may be empty) runs on the store thread
     // after the commit with the work's own status, or the commit's failure. Thread-safe.
-    void write(Work work, Done done = {});
+    void write(Work work, Done done = {}, Atomic atomic = Atomic::savepoint);
     // Runs work that only reads, in a read transaction of its own after the next batch's
     // commit: a batch that fails (a full disk) does not fail it. Thread-safe.
     void read(Work work, Done done = {});
@@ -105,7 +119,12 @@ public:
 private:
     Store(StoreOptions options, StoreEvents& events);
     void run();
-    void run_batch(std::vector<std::pair<Work, Done>>& batch);
+    struct Piece {
+        Work work;
+        Done done;
+        Atomic atomic = Atomic::savepoint;
+    };
+    void run_batch(std::vector<Piece>& batch);
     void run_reads(std::vector<std::pair<Work, Done>>& reads);
     std::chrono::steady_clock::time_point next_wake() const;
     void refresh_next_due();
@@ -131,7 +150,7 @@ private:
 
     std::mutex mutex_;  // guards queue_, reads_, timers_, timer_seq_, stopping_
     std::condition_variable wakeup_;
-    std::vector<std::pair<Work, Done>> queue_;
+    std::vector<Piece> queue_;
     std::vector<std::pair<Work, Done>> reads_;
     std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
     std::uint64_t timer_seq_ = 0;

@@ -145,7 +145,12 @@ public:
     // beyond the queue's retention, which would expire it before it is due),
     // message_too_large (data over max_message_bytes), storage_*.
     // client_schedule is the caller's rule: append stores the deliver_at it is given.
-    Result<std::int64_t> append(StoredMessage& message, std::int64_t now_ms);
+    // With hand_out, a new to_server message that is due now is taken at once, as
+    // take_due() would take it (received once, hidden for the queue's visibility timeout),
+    // and added to *hand_out: the caller delivers it once the transaction committed,
+    // without a second write to take it.
+    Result<std::int64_t> append(StoredMessage& message, std::int64_t now_ms,
+                                std::vector<Due>* hand_out = nullptr);
 
     // --- client -> server work ----------------------------------------------------------
     // Takes up to `limit` pending messages whose visible_at <= now_ms, earliest first (then
@@ -229,9 +234,10 @@ private:
                                                std::string_view copy_of = {});
     Result<std::int64_t> create_queue(std::string_view queue);  // its queue_id
     // Puts m (checked by the caller) into the stream of queue `id` with a new offset, and a
-    // pending entry if it is to_server; returns the offset, also set in m.
+    // pending entry if it is to_server (taken: received once and hidden for the visibility
+    // timeout, as take_due() leaves it); returns the offset, also set in m.
     Result<std::int64_t> store_in_stream(std::int64_t id, const QueueSettings& settings,
-                                         StoredMessage& m, std::int64_t now_ms);
+                                         StoredMessage& m, std::int64_t now_ms, bool taken = false);
     // Appends a message that used up max_receive to `target` ("" = drop it).
     Status dead_letter(Due& due, const std::string& target, std::int64_t now_ms);
     // The first offset in [from, end) from which messages were stored at or after since_ms.

@@ -1,0 +1,136 @@
+#include <catch2/catch.hpp>
+
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <mutex>
+
+#include "adashta/store/store.hpp"
+
+using namespace adashta;
+using namespace adashta::store;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct TempDir {
+    fs::path path = fs::temp_directory_path() / ("adashta-store-" + std::to_string(::getpid()) +
+                                                 "-" + std::to_string(counter++));
+    TempDir() { fs::create_directories(path); }
+    ~TempDir() { fs::remove_all(path); }
+    static inline int counter = 0;
+};
+
+// Collects what the store thread hands out, for the test thread to wait on.
+struct Events : StoreEvents {
+    std::mutex mutex;
+    std::condition_variable changed;
+    std::vector<Due> due;
+    std::vector<Status> done;
+
+    void on_due(std::vector<Due> d) override {
+        std::lock_guard lock{mutex};
+        for (auto& one : d) due.push_back(std::move(one));
+        changed.notify_all();
+    }
+    Store::Done record() {
+        return [this](const Status& status) {
+            std::lock_guard lock{mutex};
+            done.push_back(status);
+            changed.notify_all();
+        };
+    }
+    // Waits until `n` completions and `n_due` due messages came in; false after 5 s.
+    bool wait_done(std::size_t n, std::size_t n_due = 0) {
+        std::unique_lock lock{mutex};
+        return changed.wait_for(lock, std::chrono::seconds{5},
+                                [&] { return done.size() >= n && due.size() >= n_due; });
+    }
+};
+
+StoredMessage client_message(std::string id) {
+    StoredMessage m;
+    m.id = std::move(id);
+    m.queue = "orders";
+    m.direction = Direction::to_server;
+    m.client = "s-alice-0001";
+    m.data = R"({"n":1})";
+    return m;
+}
+
+Status ok_or_error(const Result<std::int64_t>& offset) {
+    if (!offset) return offset.error();
+    return {};
+}
+
+}  // namespace
+
+TEST_CASE("messages handed out in a batch go out once it committed, failed pieces' do not",
+          "[store]") {
+    TempDir dir;
+    Events events;
+    auto opened = Store::open({.path = (dir.path / "store.db").string()}, events);
+    REQUIRE(opened);
+    Store& store = **opened;
+
+    // Queued before the thread starts, so all three run in one batch.
+    store.write(
+        [](Tx& tx) {
+            StoredMessage m = client_message("m1");
+            return ok_or_error(tx.streams.append(m, tx.now_ms, tx.hand_out));
+        },
+        events.record(), Atomic::ordered);
+    store.write(
+        [](Tx& tx) -> Status {
+            StoredMessage m = client_message("m2");
+            if (auto ok = tx.streams.append(m, tx.now_ms, tx.hand_out); !ok) return ok.error();
+            return make_error(Errc::bad_frame, "refused after the append");
+        },
+        events.record());
+    store.write(
+        [](Tx& tx) {
+            StoredMessage m = client_message("m3");
+            return ok_or_error(tx.streams.append(m, tx.now_ms, tx.hand_out));
+        },
+        events.record(), Atomic::ordered);
+    store.start();
+    // on_due comes after the completions: wait for both (and for nothing more than two).
+    REQUIRE(events.wait_done(3, 2));
+    {
+        std::lock_guard lock{events.mutex};
+        CHECK(events.done[0]);
+        CHECK_FALSE(events.done[1]);
+        CHECK(events.done[2]);
+        REQUIRE(events.due.size() == 2);
+        CHECK(events.due[0].message.id == "m1");
+        CHECK(events.due[1].message.id == "m3");
+        CHECK(events.due[0].receive_count == 1);
+    }
+
+    // m2 was rolled back with its savepoint; m1 and m3 are pending until acked.
+    Result<std::int64_t> count = std::int64_t{0};
+    store.read(
+        [&](Tx& tx) -> Status {
+            count = tx.streams.pending_count("orders");
+            return {};
+        },
+        events.record());
+    REQUIRE(events.wait_done(4));
+    REQUIRE(count);
+    CHECK(*count == 2);
+
+    store.write([](Tx& tx) { return tx.streams.ack("m1"); }, events.record(), Atomic::ordered);
+    store.write([](Tx& tx) { return tx.streams.ack("m3"); }, events.record(), Atomic::ordered);
+    REQUIRE(events.wait_done(6));
+    store.read(
+        [&](Tx& tx) -> Status {
+            count = tx.streams.pending_count("orders");
+            return {};
+        },
+        events.record());
+    REQUIRE(events.wait_done(7));
+    REQUIRE(count);
+    CHECK(*count == 0);
+}
