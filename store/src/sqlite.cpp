@@ -22,6 +22,9 @@ Error error_for(int code, std::string detail) {
 }  // namespace
 
 Result<std::unique_ptr<Db>> Db::open(const std::string& path, bool durable) {
+    // Before SQLite's first use: no memory statistics, whose global mutex every allocation
+    // of every statement would take. (Once SQLite is initialised this is refused, harmlessly.)
+    [[maybe_unused]] static const int no_memstatus = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
     sqlite3* raw = nullptr;
     const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
     const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
