@@ -169,6 +169,19 @@ private:
                       "Client messages that used up their receives.", r.dead_lettered);
         append_metric(out, "adashta_edge_node_bad_data_total", "counter",
                       "Messages from nodes dropped because their data was not JSON.", r.bad_data);
+        if (store_) {
+            const store::StoreStats& st = store_->stats();
+            append_metric(out, "adashta_store_commits_total", "counter",
+                          "Store transactions committed (each holds a batch of writes).",
+                          st.commits.load());
+            append_metric(out, "adashta_store_writes_total", "counter",
+                          "Pieces of work committed (messages, acks, queue calls).",
+                          st.writes.load());
+            append_metric(out, "adashta_store_failed_total", "counter",
+                          "Pieces of work that failed or were rolled back.", st.failed.load());
+            append_metric(out, "adashta_store_expired_total", "counter",
+                          "Rows removed by retention.", st.expired.load());
+        }
         return out;
     }
 
