@@ -1,5 +1,7 @@
 #include "adashta/store/store.hpp"
 
+#include "checkpointer.hpp"
+
 #include <algorithm>
 #include <cassert>
 #include <iterator>
@@ -37,6 +39,11 @@ Result<std::unique_ptr<Store>> Store::open(StoreOptions options, StoreEvents& ev
     store->rollback_to_ = std::make_unique<Statement>(*store->db_, "ROLLBACK TO work");
     store->release_ = std::make_unique<Statement>(*store->db_, "RELEASE work");
     store->refresh_next_due();  // overdue messages from before a restart go out at once
+    // Commits from now on leave checkpoints to a thread of their own.
+    auto checkpointer =
+        Checkpointer::start(store->options_.path, *store->db_, store->options_.durable);
+    if (!checkpointer) return at_path(checkpointer.error());
+    store->checkpointer_ = std::move(*checkpointer);
     return store;
 }
 

@@ -608,11 +608,12 @@ test('expiry of a 100,000-message backlog does not stall a steady producer', { t
     await waitFor(() => node.got.list.length >= FILLERS * PER_FILLER, { timeout: 30000, interval: 100, what: 'the node to get the backlog' });
     const answeredAt = Date.now();
     // Group commit: the store commits batches of writes (messages, the node's answers and
-    // its acks, which the edge hands over in bursts), not one transaction each.
+    // its acks, which the edge hands over in bursts), not one transaction each. (Answers
+    // may still be on their way: only the acked client messages are sure to be counted.)
     const commits = await metric(edge, 'adashta_store_commits_total');
     const writes = await metric(edge, 'adashta_store_writes_total');
     t.diagnostic(`the fill took ${commits} commits for ${writes} writes`);
-    assert.ok(writes >= 2 * FILLERS * PER_FILLER, `${writes} writes for ${FILLERS * PER_FILLER} messages and answers`);
+    assert.ok(writes >= FILLERS * PER_FILLER, `${writes} writes for ${FILLERS * PER_FILLER} acked messages`);
     assert.ok(commits * 10 < writes, `${commits} commits for ${writes} writes: the store does not batch`);
 
     // Expiry deletes a bounded slice every 200 ms; watch the table shrink (when sqlite3 is

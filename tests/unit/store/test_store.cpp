@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <filesystem>
 #include <mutex>
+#include <thread>
 
 #include "adashta/store/store.hpp"
 
@@ -133,4 +134,33 @@ TEST_CASE("messages handed out in a batch go out once it committed, failed piece
     REQUIRE(events.wait_done(7));
     REQUIRE(count);
     CHECK(*count == 0);
+}
+
+TEST_CASE("the log is copied back into the database while the store keeps running", "[store]") {
+    TempDir dir;
+    Events events;
+    const fs::path db_path = dir.path / "store.db";
+    auto opened = Store::open({.path = db_path.string()}, events);
+    REQUIRE(opened);
+    Store& store = **opened;
+    store.start();
+    // About 2,500 pages of log: past the checkpoint threshold, far below the writer's own.
+    constexpr int kMessages = 500;
+    const std::string data = "\"" + std::string(20'000, 'x') + "\"";
+    for (int i = 0; i < kMessages; ++i)
+        store.write(
+            [i, &data](Tx& tx) -> Status {
+                StoredMessage m = client_message("m" + std::to_string(i));
+                m.data = data;
+                if (auto offset = tx.streams.append(m, tx.now_ms); !offset) return offset.error();
+                return {};
+            },
+            events.record(), Atomic::ordered);
+    REQUIRE(events.wait_done(kMessages));
+    // The database file grows only when a checkpoint copies pages into it.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{5};
+    while (fs::file_size(db_path) < 5'000'000 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds{20});
+    CHECK(fs::file_size(db_path) >= 5'000'000);
+    CHECK(fs::exists(dir.path / "store.db-wal"));
 }

@@ -40,6 +40,8 @@
 
 namespace adashta::store {
 
+class Checkpointer;
+
 struct StoreOptions {
     std::string path;                             // the SQLite file
     bool durable = false;                         // fsync every commit
@@ -132,6 +134,7 @@ private:
     StoreOptions options_;
     StoreEvents& events_;
     std::unique_ptr<Db> db_;
+    std::unique_ptr<Checkpointer> checkpointer_;  // after db_: stops before db_ closes
     std::unique_ptr<Streams> streams_;
     std::unique_ptr<WorkQueues> work_;
     std::unique_ptr<Statement> savepoint_;  // around each piece of work in a batch
