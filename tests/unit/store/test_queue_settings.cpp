@@ -7,19 +7,15 @@
 
 #include "adashta/store/queue_settings.hpp"
 
+#include "temp_dir.hpp"
+
 using namespace adashta;
 using namespace adashta::store;
 namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-    fs::path path = fs::temp_directory_path() / ("adashta-settings-" + std::to_string(::getpid()) +
-                                                 "-" + std::to_string(counter++));
-    TempDir() { fs::create_directories(path); }
-    ~TempDir() { fs::remove_all(path); }
-    static inline int counter = 0;
-};
+using adashta::test::TempDir;
 
 // Writes text to dir/adashta.json and loads it.
 Result<std::map<std::string, QueueSettings>> load(const TempDir& dir, const std::string& text) {

@@ -7,19 +7,15 @@
 
 #include "adashta/store/sqlite.hpp"
 
+#include "temp_dir.hpp"
+
 using namespace adashta;
 using namespace adashta::store;
 namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-    fs::path path = fs::temp_directory_path() / ("adashta-sqlite-" + std::to_string(::getpid()) +
-                                                 "-" + std::to_string(counter++));
-    TempDir() { fs::create_directories(path); }
-    ~TempDir() { fs::remove_all(path); }
-    static inline int counter = 0;
-};
+using adashta::test::TempDir;
 
 std::int64_t count(Db& db) {
     Statement q{db, "SELECT count(*) FROM t"};

@@ -10,19 +10,15 @@
 
 #include "adashta/store/store.hpp"
 
+#include "temp_dir.hpp"
+
 using namespace adashta;
 using namespace adashta::store;
 namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-    fs::path path = fs::temp_directory_path() / ("adashta-store-" + std::to_string(::getpid()) +
-                                                 "-" + std::to_string(counter++));
-    TempDir() { fs::create_directories(path); }
-    ~TempDir() { fs::remove_all(path); }
-    static inline int counter = 0;
-};
+using adashta::test::TempDir;
 
 // Collects what the store thread hands out, for the test thread to wait on.
 struct Events : StoreEvents {

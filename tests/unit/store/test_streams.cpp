@@ -10,23 +10,19 @@
 #include "adashta/store/sqlite.hpp"
 #include "adashta/store/streams.hpp"
 
+#include "temp_dir.hpp"
+
 using namespace adashta;
 using namespace adashta::store;
 namespace fs = std::filesystem;
 
 namespace {
 
+using adashta::test::TempDir;
+
 constexpr std::int64_t kT0 = 1'700'000'000'000;  // "now" at the start of every test
 const std::string kAlice = "s-alice-0001";
 const std::string kBob = "s-bob-00002";
-
-struct TempDir {
-    fs::path path = fs::temp_directory_path() / ("adashta-streams-" + std::to_string(::getpid()) +
-                                                 "-" + std::to_string(counter++));
-    TempDir() { fs::create_directories(path); }
-    ~TempDir() { fs::remove_all(path); }
-    static inline int counter = 0;
-};
 
 // A store in a temp dir that can be closed and opened again.
 struct Store {

@@ -11,21 +11,17 @@
 #include "adashta/store/sqlite.hpp"
 #include "adashta/store/work_queues.hpp"
 
+#include "temp_dir.hpp"
+
 using namespace adashta;
 using namespace adashta::store;
 namespace fs = std::filesystem;
 
 namespace {
 
-constexpr std::int64_t t0 = 1'700'000'000'000;  // the tests' clock starts here
+using adashta::test::TempDir;
 
-struct TempDir {
-    fs::path path = fs::temp_directory_path() /
-                    ("adashta-wq-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-    TempDir() { fs::create_directories(path); }
-    ~TempDir() { fs::remove_all(path); }
-    static inline int counter = 0;
-};
+constexpr std::int64_t t0 = 1'700'000'000'000;  // the tests' clock starts here
 
 // A database in a temp dir with work queues on it; reopen() closes and opens both again.
 struct Store {
