@@ -6,28 +6,14 @@
 # loopback port it chooses, so nothing may hold the default ports.
 set -euo pipefail
 peers="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/peers"
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/scripts/apt_packages.sh"
 
 packages=(nats-server redis-server psmisc procps nodejs npm)
 
+apt_install "${packages[@]}"
+
 sudo_cmd=()
 if [[ $(id -u) -ne 0 ]]; then sudo_cmd=(sudo); fi
-
-missing=()
-for p in "${packages[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
-    # A newer Node.js from another source also counts as installed.
-    if [[ $p == nodejs || $p == npm ]] && command -v "${p/nodejs/node}" >/dev/null; then continue; fi
-    missing+=("$p")
-  fi
-done
-
-if ((${#missing[@]})); then
-  echo "setup: installing ${missing[*]}"
-  "${sudo_cmd[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-else
-  echo "setup: Debian packages present"
-fi
 
 # The packages enable and start their services where an init system runs them.
 # Stop and disable them, through the init system only: a benchmark's own
