@@ -26,7 +26,7 @@ const option = (name, fallback) => {
 };
 const quick = flag('quick');
 const only = option('only', '').split(',').filter(Boolean);
-const systems = option('systems', 'adashta,socketio,ws,nats').split(',');
+const systems = option('systems', 'adashta,socketio,ws,nats,rsmq').split(',');
 const outDir = option('out', path.join(here, 'results'));
 
 const SUT_CPU = '1';
@@ -385,7 +385,7 @@ async function durable() {
 /** Work queue (5) and scheduled delivery (6): Adashta's tool vs the RSMQ script. */
 async function againstRsmq(adashtaTool, rsmqScript, toolArgs) {
   const rows = {};
-  {
+  if (systems.includes('adashta')) {
     let sut;
     try {
       sut = await startSystem('adashta', null);
@@ -398,7 +398,7 @@ async function againstRsmq(adashtaTool, rsmqScript, toolArgs) {
       await sut?.stop();
     }
   }
-  {
+  if (systems.includes('rsmq')) {
     let sut;
     try {
       sut = await startSystem('redis', null);

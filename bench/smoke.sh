@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# A quick run of Adashta's side of every benchmark scenario, without the peers, for the test
+# suite: it keeps the load generator, the bench apps, the runner and the report working.
+# Its numbers mean nothing (short runs, and the suite's other tests may run beside it).
+#   ADASHTA_BUILD_DIR=build bash bench/smoke.sh
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+export ADASHTA_BENCH_NOFILE="$(ulimit -n)"
+out="$(mktemp -d)"
+trap 'rm -rf "$out"' EXIT
+node "$here/run.mjs" --quick --systems adashta --out "$out"
+node - "$out" <<'CHECK'
+// Every scenario has an Adashta row with a measurement and no error, and the report exists.
+const fs = require('node:fs');
+const path = require('node:path');
+const out = process.argv[2];
+const results = JSON.parse(fs.readFileSync(path.join(out, 'results.json'), 'utf8'));
+const failures = [];
+const rowsOf = (name) => {
+  const rows = results.scenarios[name] ?? { error: 'missing' };
+  if (rows.error) failures.push(`${name}: ${rows.error}`);
+  return rows;
+};
+const need = (name, key, row, field) => {
+  if (!row) failures.push(`${name}: no ${key} row`);
+  else if (row.error) failures.push(`${name} ${key}: ${row.error}`);
+  else if (!(field(row) > 0)) failures.push(`${name} ${key}: no measurement in ${JSON.stringify(row).slice(0, 200)}`);
+};
+for (const name of ['ingress', 'durable', 'workqueue', 'scheduled'])
+  need(name, 'adashta', rowsOf(name).adashta, (r) => r.rate ?? r.received ?? r.messages);
+const reqrep = rowsOf('reqrep');
+for (const key of Object.keys(reqrep).filter((k) => k.startsWith('adashta@')))
+  need('reqrep', key, reqrep[key], (r) => r.answered);
+if (!Object.keys(reqrep).some((k) => k.startsWith('adashta@'))) failures.push('reqrep: no adashta rows');
+const idle = rowsOf('idle');
+const idleRows = Object.keys(idle).filter((k) => k.startsWith('adashta@'));
+if (!idleRows.some((k) => !idle[k].error && !idle[k].blocked)) failures.push(`idle: no adashta size measured: ${JSON.stringify(idle).slice(0, 300)}`);
+need('hop', 'mesh', rowsOf('hop').mesh, (r) => r.rate);
+for (const file of ['results.md', 'chart.png'])
+  if (!fs.existsSync(path.join(out, file))) failures.push(`no ${file}`);
+if (failures.length) {
+  console.error(`bench smoke: ${failures.length} problem(s):\n  ${failures.join('\n  ')}`);
+  process.exit(1);
+}
+console.log('bench smoke: every scenario measured Adashta; report written');
+CHECK
