@@ -20,6 +20,13 @@ namespace {
 constexpr const char* kProtocolName = "adashta.v1";
 constexpr lws_usec_t kSweepEvery = 1'000'000;  // 1 s
 constexpr auto kShutdownGrace = std::chrono::milliseconds{1500};
+// libwebsockets keeps an rx buffer of this size (plus LWS_PRE) for every WebSocket, idle or
+// not, and hands a message's payload to on_receive in pieces of at most this much. Small
+// keeps an idle connection cheap (with 64 KiB, the malloc header page alone made 4 KiB of
+// RSS per connection); messages larger than it arrive in pieces and are put together in
+// Connection::rx, up to --max-frame. It also caps one socket read, so not smaller than a
+// few typical frames; it must hold a control frame's payload (125 bytes).
+constexpr std::size_t kRxPieceBytes = 1024;
 
 // Shown at "/" when the edge serves no app folder.
 constexpr std::string_view kBuiltinPage = R"(<!doctype html>
@@ -132,9 +139,9 @@ Status HttpServer::start() {
                                                     "\" is not a readable directory");
     }
 
-    // One protocol serves both HTTP and the WebSocket, whose frames arrive in 64 KiB pieces.
+    // One protocol serves both HTTP and the WebSocket, whose frames arrive in small pieces.
     static const lws_protocols protocols[] = {
-        {kProtocolName, lws_callback, sizeof(PerSession), 64 * 1024, 0, nullptr, 0},
+        {kProtocolName, lws_callback, sizeof(PerSession), kRxPieceBytes, 0, nullptr, 0},
         {nullptr, nullptr, 0, 0, 0, nullptr, 0},
     };
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_to_ours);

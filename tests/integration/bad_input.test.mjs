@@ -232,6 +232,40 @@ describe('bad input gets a documented answer and the edge keeps serving', { time
     await serving.assertServes();
   });
 
+  // libwebsockets hands the edge a message in pieces of about 1 KiB (its per-connection rx
+  // buffer, kept small so idle connections are cheap): a large message must still arrive
+  // whole and unchanged, also when multi-byte characters straddle the pieces, and also when
+  // the client sends it as several WebSocket fragments.
+  test('a message many times the edge\'s rx piece arrives whole, as one frame or in fragments',
+    { timeout: CASE_TIMEOUT }, async () => {
+    const client = await connect();
+    // 1-, 2-, 3- and 4-byte UTF-8 characters, so piece boundaries fall inside characters.
+    const pad = 'aé€😀'.repeat(5000);
+    const sendsWhole = async (probe, sendFrame) => {
+      const frame = JSON.stringify({ type: 'produce', ref: probe, queue: QUEUE, data: { probe, pad } });
+      assert.ok(Buffer.byteLength(frame) > 50000 && Buffer.byteLength(frame) <= MAX_FRAME);
+      sendFrame(frame);
+      assert.equal((await client.take((f) => f.ref === probe, { what: `the ack of ${probe}` })).type, 'ack');
+      const reply = await client.take((f) => f.type === 'message' && f.data?.data?.probe === probe,
+        { what: `the reply to probe ${probe}` });
+      assert.equal(reply.data.data.pad.length, pad.length);
+      assert.ok(reply.data.data.pad === pad, 'the payload came back changed');
+    };
+    await sendsWhole(101, (frame) => client.send(frame));
+    await sendsWhole(102, (frame) => {
+      // Fragments of 7000 UTF-16 units each (larger than a piece), cut between characters.
+      const parts = frame.match(/[\s\S]{1,7000}(?![\uDC00-\uDFFF])/g);
+      assert.equal(parts.join(''), frame);
+      parts.forEach((part, i) => client.ws.send(part, { fin: i === parts.length - 1 }));
+    });
+    // The size limit holds for a message that comes in fragments too.
+    const big = 'x'.repeat(40000);
+    client.ws.send(big, { fin: false });
+    client.ws.send(big, { fin: true });
+    assert.deepEqual(await client.closed, { code: 1009, reason: 'frame_too_large' });
+    await serving.assertServes();
+  });
+
   test('invalid UTF-8 in a text frame closes the connection with 1007', { timeout: CASE_TIMEOUT }, async () => {
     const client = await connect();
     client.send(Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]), { binary: false });  // {"\xff\xfe"}
