@@ -11,7 +11,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -19,6 +18,9 @@
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
+#include <vector>
+
+#include "frame_queue.hpp"
 
 namespace adashta::edge {
 
@@ -33,16 +35,15 @@ struct Connection {
     // their offsets) until the replay caught up, so the client sees one ordered stream.
     std::map<std::string, std::vector<std::pair<std::int64_t, std::shared_ptr<std::string>>>>
         replaying;
-    std::string rx;          // a message still arriving in fragments
-    bool rx_binary = false;  // the arriving message is binary: discarded, then refused
-    std::deque<std::shared_ptr<std::string>> out;  // frames to send, each after LWS_PRE
-                                                   // spare bytes; shared by a fan-out
-    std::size_t out_bytes = 0;                     // sum of out's sizes
-    std::size_t producing = 0;                     // its produces the store has not answered yet
-    bool rx_paused = false;    // reading paused until producing drains (back-pressure)
-    int close_code = 0;        // nonzero: close with this code at the next chance
-    std::string close_reason;  // sent with close_code
-    Clock::time_point opened;  // for the hello timeout
+    std::string rx;             // a message still arriving in fragments
+    bool rx_binary = false;     // the arriving message is binary: discarded, then refused
+    FrameQueue out;             // frames to send (shared by a fan-out); empty costs nothing
+    std::size_t out_bytes = 0;  // sum of out's payload sizes
+    std::size_t producing = 0;  // its produces the store has not answered yet
+    bool rx_paused = false;     // reading paused until producing drains (back-pressure)
+    int close_code = 0;         // nonzero: close with this code at the next chance
+    std::string close_reason;   // sent with close_code
+    Clock::time_point opened;   // for the hello timeout
 };
 
 class Sessions {
