@@ -1,5 +1,6 @@
 #include "http_server.hpp"
 
+#include <arpa/inet.h>
 #include <libwebsockets.h>
 
 #include <cstring>
@@ -122,6 +123,11 @@ bool split_host_port(const std::string& address, std::string& host, int& port) {
     return port > 0 && port < 65536;
 }
 
+bool is_ipv4_address(const std::string& host) {
+    in_addr address{};
+    return inet_pton(AF_INET, host.c_str(), &address) == 1;
+}
+
 }  // namespace
 
 Status HttpServer::start() {
@@ -152,6 +158,10 @@ Status HttpServer::start() {
     info.protocols = protocols;
     info.user = this;
     info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
+    // An IPv4 address gets an IPv4 socket. Left to itself, libwebsockets 4.1 binds an IPv6
+    // socket to [::] for it: every interface instead of the one asked for, and a larger
+    // kernel socket per connection (TCPv6).
+    if (info.iface && is_ipv4_address(host)) info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     info.retry_and_idle_policy = &kIdlePolicy;
     info.timeout_secs = 10;
     info.max_http_header_data = 4096;

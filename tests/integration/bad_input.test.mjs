@@ -351,6 +351,16 @@ describe('bad input gets a documented answer and the edge keeps serving', { time
     await serving.assertServes();
   });
 
+  test('an edge on --http 127.0.0.1:PORT listens on that address only', { timeout: CASE_TIMEOUT }, async () => {
+    // 127.0.0.2 is loopback too: an edge bound to every interface would answer there.
+    const error = await new Promise((resolve) => {
+      const socket = net.connect(edge.httpPort, '127.0.0.2', () => { socket.destroy(); resolve(null); });
+      socket.on('error', resolve);
+    });
+    assert.equal(error?.code, 'ECONNREFUSED', 'the edge answered on 127.0.0.2');
+    await serving.assertServes();
+  });
+
   test('a second edge on the same --http port fails with bind_failed', { timeout: 20000 }, async () => {
     const second = new Edge({ httpPort: edge.httpPort });
     await second.start();
