@@ -38,14 +38,14 @@ Membership::Change Membership::apply_hello(PeerInfo hello, Clock::time_point now
     return Change::changed;
 }
 
-bool Membership::touch(const std::string& id, Clock::time_point now) {
+const PeerInfo* Membership::touch(std::string_view id, Clock::time_point now) {
     auto it = peers_.find(id);
-    if (it == peers_.end()) return false;
+    if (it == peers_.end()) return nullptr;
     it->second.last_seen = now;
-    return true;
+    return &it->second;
 }
 
-const PeerInfo* Membership::confirm(const std::string& id) {
+const PeerInfo* Membership::confirm(std::string_view id) {
     auto it = peers_.find(id);
     if (it == peers_.end() || it->second.knows_us) return nullptr;
     it->second.knows_us = true;
@@ -68,7 +68,7 @@ std::vector<PeerInfo> Membership::expire(Clock::time_point now, Clock::duration 
     return gone;
 }
 
-std::optional<PeerInfo> Membership::remove(const std::string& id) {
+std::optional<PeerInfo> Membership::remove(std::string_view id) {
     auto it = peers_.find(id);
     if (it == peers_.end()) return std::nullopt;
     PeerInfo out = std::move(it->second);
@@ -77,7 +77,7 @@ std::optional<PeerInfo> Membership::remove(const std::string& id) {
     return out;
 }
 
-const PeerInfo* Membership::find(const std::string& id) const {
+const PeerInfo* Membership::find(std::string_view id) const {
     auto it = peers_.find(id);
     return it == peers_.end() ? nullptr : &it->second;
 }

@@ -181,6 +181,9 @@ void Mesh::drain_tasks() {
 void Mesh::drain_router() {
     zmq::message_t from;
     zmq::message_t frame;
+    // One clock read per batch: last_seen only needs to be good to a heartbeat, and a batch
+    // takes milliseconds at most.
+    const auto now = Clock::now();
     for (int i = 0; i < kMaxBatch; ++i) {
         if (!router_.recv(from, zmq::recv_flags::dontwait)) return;
         if (!from.more() || !router_.recv(frame, zmq::recv_flags::dontwait)) {
@@ -207,7 +210,7 @@ void Mesh::drain_router() {
             continue;
         }
         ++stats_.received;
-        handle(from.to_string(), *env);
+        handle(std::string_view{from.data<char>(), from.size()}, *env, now);
     }
 }
 
@@ -265,9 +268,8 @@ void Mesh::dial_unreached() {
     }
 }
 
-void Mesh::handle(const std::string& from, const wire::Envelope& env) {
-    const auto now = Clock::now();
-    members_.touch(from, now);
+void Mesh::handle(std::string_view from, const wire::Envelope& env, Clock::time_point now) {
+    const PeerInfo* peer = members_.touch(from, now);  // the frame's only membership lookup
     switch (env.body_type()) {
         case wire::Body::Hello: {
             const auto* hello = env.body_as_Hello();
@@ -292,12 +294,11 @@ void Mesh::handle(const std::string& from, const wire::Envelope& env) {
         case wire::Body::Ack:
         case wire::Body::Request:
         case wire::Body::Response: {
-            const PeerInfo* peer = members_.find(from);
             if (!peer) {
                 ++stats_.unknown_sender;
                 return;
             }
-            confirm(from);
+            if (!peer->knows_us) confirm(from);
             handle_data(*peer, env);
             return;
         }
@@ -382,7 +383,7 @@ void Mesh::handle_hello(const wire::Hello& hello) {
     }
 }
 
-void Mesh::handle_heartbeat(const std::string& from, const wire::Heartbeat& beat) {
+void Mesh::handle_heartbeat(std::string_view from, const wire::Heartbeat& beat) {
     if (from == id_) return;
     const PeerInfo* peer = members_.find(from);
     if (!peer) {
@@ -395,7 +396,7 @@ void Mesh::handle_heartbeat(const std::string& from, const wire::Heartbeat& beat
     confirm(from);
 }
 
-void Mesh::confirm(const std::string& id) {
+void Mesh::confirm(std::string_view id) {
     if (const PeerInfo* peer = members_.confirm(id)) handler_.on_peer_changed(*peer);
 }
 
@@ -409,7 +410,7 @@ void Mesh::handle_peer_list(const wire::PeerList& list) {
     dial_unreached();
 }
 
-void Mesh::handle_bye(const std::string& from) {
+void Mesh::handle_bye(std::string_view from) {
     if (auto gone = members_.remove(from)) {
         log::info("mesh", "peer " + (gone->name.empty() ? gone->id : gone->name) + " left");
         drop_peer(*gone);
@@ -456,7 +457,7 @@ bool Mesh::send_to_endpoint(const std::string& endpoint,
     return true;
 }
 
-bool Mesh::send(const std::string& peer_id, const flatbuffers::FlatBufferBuilder& fbb) {
+bool Mesh::send(std::string_view peer_id, const flatbuffers::FlatBufferBuilder& fbb) {
     assert(on_mesh_thread() || !running_);
     const PeerInfo* peer = members_.find(peer_id);
     if (!peer) return false;

@@ -9,9 +9,11 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "adashta/mesh_generated.h"
@@ -42,28 +44,30 @@ public:
     // A different id at the endpoint of a known peer means that peer restarted: the old id is
     // removed and returned in replaced.
     Change apply_hello(PeerInfo hello, Clock::time_point now, std::optional<PeerInfo>* replaced);
-    // Marks any message from a known peer; false when id is not a member.
-    bool touch(const std::string& id, Clock::time_point now);
+    // Marks any message from a known peer and returns it; nullptr when id is not a member.
+    // The mesh calls it once per received frame, so it is the only lookup a frame costs.
+    const PeerInfo* touch(std::string_view id, Clock::time_point now);
     // Records that the peer counts us as a member. Returns the peer when that is news (the
     // epoch moves, so rings include it from now on), else nullptr.
-    const PeerInfo* confirm(const std::string& id);
+    const PeerInfo* confirm(std::string_view id);
     // Removes peers silent for longer than timeout, or three of their own heartbeat
     // intervals if that is longer, and returns them.
     std::vector<PeerInfo> expire(Clock::time_point now, Clock::duration timeout);
     // Removes one peer (it said Bye); nullopt if it was not a member.
-    std::optional<PeerInfo> remove(const std::string& id);
+    std::optional<PeerInfo> remove(std::string_view id);
 
-    const PeerInfo* find(const std::string& id) const;
+    // Lookups take a view, so a routing id read from a frame needs no std::string.
+    const PeerInfo* find(std::string_view id) const;
     const PeerInfo* find_by_endpoint(const std::string& endpoint) const;
-    const std::map<std::string, PeerInfo>& peers() const { return peers_; }
+    const std::map<std::string, PeerInfo, std::less<>>& peers() const { return peers_; }
     // Ids of live server nodes (role Node) that consume queue and know us, sorted.
     std::vector<std::string> consumers(const std::string& queue) const;
     // Bumps on every join, leave and change; lets callers cache what they derive (rings).
     std::uint64_t epoch() const { return epoch_; }
 
 private:
-    std::map<std::string, PeerInfo> peers_;  // by node id
-    std::uint64_t epoch_ = 0;                // see epoch()
+    std::map<std::string, PeerInfo, std::less<>> peers_;  // by node id; finds by string_view
+    std::uint64_t epoch_ = 0;                             // see epoch()
 };
 
 }  // namespace adashta::mesh

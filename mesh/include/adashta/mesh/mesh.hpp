@@ -18,6 +18,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -101,7 +102,7 @@ public:
     // --- mesh thread only ---------------------------------------------------------------
     // Sends the finished message in fbb to a member; false when it is not a member, or its
     // connection is down or full (the caller decides whether to try another member).
-    bool send(const std::string& peer_id, const flatbuffers::FlatBufferBuilder& fbb);
+    bool send(std::string_view peer_id, const flatbuffers::FlatBufferBuilder& fbb);
     // Announces the queues this node consumes (a new Hello to every peer).
     void set_queues(std::vector<std::string> queues);
     const Membership& members() const { return members_; }
@@ -122,13 +123,14 @@ private:
     void tick(Clock::time_point now);
     void dial_unreached();
 
-    void handle(const std::string& from, const wire::Envelope& env);
+    // from is the frame's routing id, valid for the call; now is when the batch was read.
+    void handle(std::string_view from, const wire::Envelope& env, Clock::time_point now);
     void handle_hello(const wire::Hello& hello);
-    void handle_heartbeat(const std::string& from, const wire::Heartbeat& beat);
+    void handle_heartbeat(std::string_view from, const wire::Heartbeat& beat);
     void handle_peer_list(const wire::PeerList& list);
-    void handle_bye(const std::string& from);
+    void handle_bye(std::string_view from);
     void handle_data(const PeerInfo& peer, const wire::Envelope& env);  // from a member
-    void confirm(const std::string& id);  // the peer counts us as a member
+    void confirm(std::string_view id);  // the peer counts us as a member
 
     zmq::socket_t* dealer_for(const std::string& endpoint);
     bool send_to_endpoint(const std::string& endpoint, const flatbuffers::FlatBufferBuilder& fbb);
@@ -144,9 +146,9 @@ private:
 
     zmq::context_t ctx_{1};
     zmq::socket_t router_;
-    std::map<std::string, zmq::socket_t> dealers_;  // by endpoint
-    std::unique_ptr<Beacon> beacon_;                // null unless beacon_interface is set
-    int wake_fd_ = -1;                              // eventfd: post() -> mesh thread
+    std::map<std::string, zmq::socket_t, std::less<>> dealers_;  // by endpoint
+    std::unique_ptr<Beacon> beacon_;  // null unless beacon_interface is set
+    int wake_fd_ = -1;                // eventfd: post() -> mesh thread
 
     Membership members_;
     std::vector<std::string> queues_;  // what this node consumes, sorted
