@@ -27,11 +27,30 @@ Result<std::string> required_string(const ObjectView& args, std::string_view key
     return std::move(*value);
 }
 
-std::string job_json(const std::optional<store::ReceivedMessage>& job) {
-    if (!job) return "{}";
-    return "{\"id\":" + json::quote(job->id) + ",\"message\":" + json::quote(job->body) +
-           ",\"rc\":" + std::to_string(job->rc) + ",\"fr\":" + std::to_string(job->fr_ms) +
-           ",\"sent\":" + std::to_string(job->sent_ms) + "}";
+std::string job_json(const store::ReceivedMessage& job) {
+    return "{\"id\":" + json::quote(job.id) + ",\"message\":" + json::quote(job.body) +
+           ",\"rc\":" + std::to_string(job.rc) + ",\"fr\":" + std::to_string(job.fr_ms) +
+           ",\"sent\":" + std::to_string(job.sent_ms) + "}";
+}
+
+// A batch's strings ("messages", "ids"): 1 to kMaxBatch of them, each a JSON string.
+Result<std::vector<std::string>> string_list(const ObjectView& args, std::string_view key) {
+    const auto raw = args.raw(key);
+    const std::string what = "\"" + std::string{key} + "\" (an array of 1 to " +
+                             std::to_string(StoreCalls::kMaxBatch) + " strings)";
+    if (!raw) return make_error(Errc::bad_frame, what + " is missing");
+    auto elements = json::array_elements(*raw);
+    if (!elements) return make_error(Errc::bad_frame, what + ": " + elements.error().detail);
+    if (elements->empty() || elements->size() > StoreCalls::kMaxBatch)
+        return make_error(Errc::bad_option, what + " has " + std::to_string(elements->size()));
+    std::vector<std::string> out;
+    out.reserve(elements->size());
+    for (std::string_view element : *elements) {
+        auto text = json::unquote(element);
+        if (!text) return make_error(Errc::bad_frame, what + " holds something else");
+        out.push_back(std::move(*text));
+    }
+    return out;
 }
 
 std::string attributes_json(const store::QueueAttributes& a) {
@@ -55,6 +74,8 @@ struct StoreCalls::Waiter {
     std::optional<std::int64_t> vt_ms;
     std::int64_t deadline_ms = 0;
     bool pop = false;
+    std::size_t max = 1;   // jobs one answer may carry
+    bool batch = false;    // answer {"jobs":[...]} (wq.receiveBatch) rather than one job
     bool done = false;     // answered
     bool waiting = false;  // in waiting_, with a timer of this round
     std::uint64_t round = 0;
@@ -62,6 +83,14 @@ struct StoreCalls::Waiter {
 };
 
 namespace {
+// What a receive answers: wq.receive and wq.pop one job or {}, wq.receiveBatch {"jobs":[...]}.
+std::string answer_of(bool batch, const std::vector<store::ReceivedMessage>& jobs) {
+    if (!batch) return jobs.empty() ? "{}" : job_json(jobs.front());
+    std::string out = "{\"jobs\":[";
+    for (std::size_t i = 0; i < jobs.size(); ++i) out += (i ? "," : "") + job_json(jobs[i]);
+    return out + "]}";
+}
+
 // The store's completion for an op: replies with the op's result or its error.
 store::Store::Done reply_with(std::shared_ptr<std::string> result, StoreCalls::Reply reply,
                               std::function<void()> after = {}) {
@@ -77,10 +106,10 @@ store::Store::Done reply_with(std::shared_ptr<std::string> result, StoreCalls::R
 }
 }  // namespace
 
-void StoreCalls::run(Op op, Reply reply, std::string wakes) {
+void StoreCalls::run(Op op, Reply reply, std::string wakes, std::size_t jobs) {
     auto result = std::make_shared<std::string>();
     std::function<void()> after;
-    if (!wakes.empty()) after = [this, wakes = std::move(wakes)] { wake(wakes); };
+    if (!wakes.empty()) after = [this, wakes = std::move(wakes), jobs] { wake(wakes, jobs); };
     store_.write([op = std::move(op), result](store::Tx& tx) { return op(tx, *result); },
                  reply_with(result, std::move(reply), std::move(after)));
 }
@@ -178,9 +207,9 @@ void StoreCalls::call(std::string_view op, std::string_view args_json, Reply rep
             },
             std::move(reply));
     }
-    if (op == "wq.drop")
+    if (op == "wq.drop")  // every waiter learns at once that its queue is gone
         return run([queue](store::Tx& tx, std::string&) { return tx.work.delete_queue(queue); },
-                   std::move(reply), queue);
+                   std::move(reply), queue, kEveryWaiter);
     if (op == "wq.attributes")
         return run(
             [queue](store::Tx& tx, std::string& out) -> Status {
@@ -213,6 +242,43 @@ void StoreCalls::call(std::string_view op, std::string_view args_json, Reply rep
             },
             std::move(reply), queue);
     }
+    if (op == "wq.sendBatch") {
+        auto messages = string_list(args, "messages");
+        if (!messages) return fail(messages.error());
+        const std::size_t count = messages->size();
+        // One savepoint for the batch: every job is stored, or none is.
+        return run(
+            [queue, bodies = std::move(*messages), d = *delay](store::Tx& tx,
+                                                               std::string& out) -> Status {
+                out = "{\"ids\":[";
+                for (std::size_t i = 0; i < bodies.size(); ++i) {
+                    auto id = tx.work.send(queue, bodies[i], d, tx.now_ms);
+                    if (!id) return id.error();
+                    if (i) out += ',';
+                    json::append_quoted(out, *id);
+                }
+                out += "]}";
+                return {};
+            },
+            std::move(reply), queue, count);
+    }
+    if (op == "wq.deleteBatch") {
+        auto ids = string_list(args, "ids");
+        if (!ids) return fail(ids.error());
+        return run(
+            [queue, ids = std::move(*ids)](store::Tx& tx, std::string& out) -> Status {
+                out = "{\"deleted\":[";
+                for (std::size_t i = 0; i < ids.size(); ++i) {
+                    auto deleted = tx.work.delete_message(queue, ids[i]);
+                    if (!deleted) return deleted.error();
+                    out += i ? "," : "";
+                    out += *deleted ? "true" : "false";
+                }
+                out += "]}";
+                return {};
+            },
+            std::move(reply));
+    }
     if (op == "wq.delete") {
         auto id = required_string(args, "id");
         if (!id) return fail(id.error());
@@ -235,44 +301,52 @@ void StoreCalls::call(std::string_view op, std::string_view args_json, Reply rep
             },
             std::move(reply), queue);
     }
-    if (op == "wq.receive" || op == "wq.pop") {
+    if (op == "wq.receive" || op == "wq.pop" || op == "wq.receiveBatch") {
         auto wait = optional_int(args, "wait");
         if (!wait) return fail(wait.error());
         const std::int64_t wait_ms = wait->value_or(0);
         if (wait_ms < 0 || wait_ms > kMaxWaitMs)
             return fail(make_error(Errc::bad_timeout,
                                    "\"wait\" must be 0 to " + std::to_string(kMaxWaitMs) + " ms"));
-        return receive(queue, *vt, wait_ms, op == "wq.pop", std::move(reply));
+        auto waiter = std::make_shared<Waiter>();
+        if (op == "wq.receiveBatch") {
+            auto max = optional_int(args, "max", Errc::bad_option);
+            if (!max) return fail(max.error());
+            const std::int64_t m = max->value_or(1);
+            if (m < 1 || m > static_cast<std::int64_t>(kMaxBatch))
+                return fail(make_error(Errc::bad_option,
+                                       "\"max\" must be 1 to " + std::to_string(kMaxBatch)));
+            waiter->max = static_cast<std::size_t>(m);
+            waiter->batch = true;
+        }
+        waiter->queue = queue;
+        waiter->vt_ms = *vt;
+        waiter->deadline_ms = now_ms() + wait_ms;
+        waiter->pop = op == "wq.pop";
+        waiter->reply = std::move(reply);
+        return attempt(waiter);
     }
     fail(make_error(Errc::unknown_type, "no store call named \"" + std::string{op} + "\""));
-}
-
-void StoreCalls::receive(std::string queue, std::optional<std::int64_t> vt_ms, std::int64_t wait_ms,
-                         bool pop, Reply reply) {
-    auto waiter = std::make_shared<Waiter>();
-    waiter->queue = std::move(queue);
-    waiter->vt_ms = vt_ms;
-    waiter->deadline_ms = now_ms() + wait_ms;
-    waiter->pop = pop;
-    waiter->reply = std::move(reply);
-    attempt(waiter);
 }
 
 // One try at receiving for a waiter; if nothing is there and it may wait, it waits for a
 // send, a visibility change, the next hidden message's time, or its deadline.
 void StoreCalls::attempt(const std::shared_ptr<Waiter>& waiter) {
     struct Outcome {
-        std::optional<store::ReceivedMessage> job;
+        std::vector<store::ReceivedMessage> jobs;
         std::optional<std::int64_t> next_visible;
     };
     auto outcome = std::make_shared<Outcome>();
     store_.write(
         [waiter, outcome](store::Tx& tx) -> Status {
-            auto job = waiter->pop ? tx.work.pop(waiter->queue, tx.now_ms)
-                                   : tx.work.receive(waiter->queue, waiter->vt_ms, tx.now_ms);
-            if (!job) return job.error();
-            outcome->job = std::move(*job);
-            if (!outcome->job) {
+            while (outcome->jobs.size() < waiter->max) {
+                auto job = waiter->pop ? tx.work.pop(waiter->queue, tx.now_ms)
+                                       : tx.work.receive(waiter->queue, waiter->vt_ms, tx.now_ms);
+                if (!job) return job.error();
+                if (!*job) break;
+                outcome->jobs.push_back(std::move(**job));
+            }
+            if (outcome->jobs.empty()) {
                 auto next = tx.work.next_visible_ms(waiter->queue);
                 if (next) outcome->next_visible = *next;
             }
@@ -281,12 +355,12 @@ void StoreCalls::attempt(const std::shared_ptr<Waiter>& waiter) {
         [this, waiter, outcome](const Status& status) {
             if (waiter->done) return;
             const std::int64_t now = now_ms();
-            if (!status || outcome->job || now >= waiter->deadline_ms) {
+            if (!status || !outcome->jobs.empty() || now >= waiter->deadline_ms) {
                 waiter->done = true;
                 if (!status)
                     waiter->reply(static_cast<int>(status.error().code), status.error().detail, {});
                 else
-                    waiter->reply(0, {}, job_json(outcome->job));
+                    waiter->reply(0, {}, answer_of(waiter->batch, outcome->jobs));
                 return;
             }
             // Wait: a send or visibility change on the queue (wake), the next hidden message's
@@ -306,13 +380,20 @@ void StoreCalls::attempt(const std::shared_ptr<Waiter>& waiter) {
         });
 }
 
-void StoreCalls::wake(const std::string& queue) {
+// Wakes the longest-waiting receivers of queue, one per job that became receivable: each
+// woken receiver costs a store round, and waking all of them for one job only sends the
+// others back to wait. A woken receiver that finds nothing (someone else took the job, or it
+// is delayed) waits again, with a timer for the next hidden job's time.
+void StoreCalls::wake(const std::string& queue, std::size_t jobs) {
     auto it = waiting_.find(queue);
     if (it == waiting_.end()) return;
-    auto waiters = std::move(it->second);
-    waiting_.erase(it);
-    for (auto& waiter : waiters) {
-        if (!waiter->waiting) continue;
+    auto& waiters = it->second;
+    const std::size_t woken = std::min(jobs, waiters.size());
+    std::vector<std::shared_ptr<Waiter>> now{waiters.begin(),
+                                             waiters.begin() + static_cast<std::ptrdiff_t>(woken)};
+    waiters.erase(waiters.begin(), waiters.begin() + static_cast<std::ptrdiff_t>(woken));
+    if (waiters.empty()) waiting_.erase(it);
+    for (auto& waiter : now) {
         waiter->waiting = false;
         attempt(waiter);
     }

@@ -1,6 +1,7 @@
 // Calls from server nodes (SDK, CLI) to the edge's store, by name with JSON arguments:
 // fetch, cancel, and the RSMQ work-queue operations (wq.*), including receive that waits
-// for a message (long poll). docs/protocol.md section 3 lists every op.
+// for a message (long poll), and batches of sends, receives and deletes in one call
+// (wq.sendBatch, wq.receiveBatch, wq.deleteBatch). docs/protocol.md section 3 lists every op.
 //
 //   StoreCalls calls{store};
 //   calls.call("wq.send", R"({"qname":"jobs","message":"resize a.png"})",
@@ -9,6 +10,7 @@
 // reply runs once per call, on the store thread; it must not block.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -30,18 +32,19 @@ public:
     void call(std::string_view op, std::string_view args_json, Reply reply);
 
     static constexpr std::int64_t kMaxWaitMs = 60'000;  // longest long poll
+    static constexpr std::size_t kMaxBatch = 1000;      // jobs or ids in one wq.*Batch call
 
 private:
     struct Waiter;
     using Op = std::function<Status(store::Tx&, std::string& result)>;
-    // Runs op in the store; replies with its result, then wakes receivers of `wakes`.
-    void run(Op op, Reply reply, std::string wakes = {});
+    // Runs op in the store; replies with its result, then wakes up to `jobs` receivers
+    // waiting on queue `wakes` (kEveryWaiter: all of them).
+    void run(Op op, Reply reply, std::string wakes = {}, std::size_t jobs = 1);
     // Runs op, which only reads, in the store's read transaction (store::Store::read).
     void run_read(Op op, Reply reply);
-    void receive(std::string queue, std::optional<std::int64_t> vt_ms, std::int64_t wait_ms,
-                 bool pop, Reply reply);
     void attempt(const std::shared_ptr<Waiter>& waiter);
-    void wake(const std::string& queue);  // store thread
+    static constexpr std::size_t kEveryWaiter = SIZE_MAX;
+    void wake(const std::string& queue, std::size_t jobs);  // store thread
 
     store::Store& store_;
     // Receivers waiting for a message, by queue. Store thread only.

@@ -15,6 +15,11 @@
 //       knows a long poll is parked), "error TEXT" for a failed call. On SIGTERM it prints
 //       "stopped NAME" and exits at once, even with a receive still waiting.
 //
+// --batch N (both modes) moves N jobs per call: send_messages, receive_messages up to N,
+// then one delete_messages for the jobs it does not keep. The lines are the same, each job's
+// "job" line followed by its "kept" or "deleted" line, and "received K" after each receive
+// that got K > 0 jobs.
+//
 // Prints "ready NAME" once an edge answers. Exits 1 on a failed start or produce.
 #include <atomic>
 #include <chrono>
@@ -26,6 +31,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "adashta/node.hpp"
 #include "adashta/work_queues.hpp"
@@ -42,6 +48,7 @@ struct WorkerOptions {
     std::optional<long> vt_ms;  // unset: the queue's own vt (a negative one is sent as given)
     long forget_every = 0;      // 0: delete every job
     long wait_ms = 1000;        // long poll of each receive
+    long batch = 0;             // jobs per call; 0: send/receive/delete_message one by one
 };
 
 std::int64_t wall_ms() {
@@ -75,6 +82,8 @@ bool parse(int argc, char** argv, WorkerOptions& o) {
             o.forget_every = std::stol(argv[++i]);
         } else if (flag == "--wait-ms" && has_value) {
             o.wait_ms = std::stol(argv[++i]);
+        } else if (flag == "--batch" && has_value) {
+            o.batch = std::stol(argv[++i]);
         } else {
             std::cerr << "adashta-test-worker: unknown or incomplete flag " << flag << "\n";
             return false;
@@ -87,9 +96,33 @@ bool parse(int argc, char** argv, WorkerOptions& o) {
     return true;
 }
 
+// send_messages o.batch at a time.
+bool produce_batches(adashta::WorkQueues& jobs, const WorkerOptions& o) {
+    std::vector<std::string> bodies;
+    for (long i = 0; i < o.produce;) {
+        bodies.clear();
+        for (; i < o.produce && static_cast<long>(bodies.size()) < o.batch; ++i)
+            bodies.push_back("job-" + std::to_string(i));
+        auto ids = jobs.send_messages(o.queue, bodies);
+        if (!ids) {
+            print_line("error " + ids.error().to_string());
+            return false;
+        }
+        if (ids->size() != bodies.size()) {
+            print_line("error " + std::to_string(ids->size()) + " ids for " +
+                       std::to_string(bodies.size()) + " jobs");
+            return false;
+        }
+        for (std::size_t k = 0; k < ids->size(); ++k)
+            print_line("sent " + (*ids)[k] + " " + bodies[k]);
+    }
+    return true;
+}
+
 int produce(adashta::WorkQueues& jobs, const WorkerOptions& o) {
     const auto started = std::chrono::steady_clock::now();
-    for (long i = 0; i < o.produce; ++i) {
+    if (o.batch > 0 && !produce_batches(jobs, o)) return 1;
+    for (long i = 0; o.batch == 0 && i < o.produce; ++i) {
         const std::string body = "job-" + std::to_string(i);
         auto id = jobs.send_message(o.queue, body);
         if (!id) {
@@ -104,9 +137,60 @@ int produce(adashta::WorkQueues& jobs, const WorkerOptions& o) {
     return 0;
 }
 
+std::string job_line(const adashta::Job& j, std::int64_t before, std::int64_t after,
+                     const WorkerOptions& o) {
+    return "job " + j.id + " " + std::to_string(j.rc) + " " + std::to_string(j.sent_ms) + " " +
+           std::to_string(j.fr_ms) + " " + std::to_string(before) + " " + std::to_string(after) +
+           " " + o.name + " " + j.message;
+}
+
+// receive_messages up to o.batch, then one delete_messages for those not kept.
+void consume_batches(adashta::WorkQueues& jobs, const WorkerOptions& o,
+                     const adashta::ReceiveOptions& receive, const std::atomic<bool>& stop) {
+    long received = 0;
+    bool last_was_empty = true;
+    while (!stop) {
+        if (last_was_empty) print_line("receiving " + std::to_string(wall_ms()));
+        const std::int64_t before = wall_ms();
+        auto got = jobs.receive_messages(o.queue, static_cast<std::size_t>(o.batch), receive);
+        const std::int64_t after = wall_ms();
+        if (!got) {
+            print_line("error " + got.error().to_string());
+            std::this_thread::sleep_for(milliseconds{100});  // a failing edge: do not spin
+            last_was_empty = true;
+            continue;
+        }
+        last_was_empty = got->empty();
+        if (got->empty()) continue;
+        print_line("received " + std::to_string(got->size()));
+        std::vector<bool> keep;
+        std::vector<std::string> ids;
+        for (const auto& j : *got) {
+            keep.push_back(o.forget_every > 0 && ++received % o.forget_every == 0);
+            if (!keep.back()) ids.push_back(j.id);
+        }
+        auto deleted = jobs.delete_messages(o.queue, ids);
+        const std::int64_t done = wall_ms();
+        if (!deleted) print_line("error " + deleted.error().to_string());
+        std::size_t next = 0;  // index into ids / *deleted
+        for (std::size_t k = 0; k < got->size(); ++k) {
+            const adashta::Job& j = (*got)[k];
+            print_line(job_line(j, before, after, o));
+            if (keep[k]) {
+                print_line("kept " + j.id);
+            } else if (deleted) {
+                const bool was = next < deleted->size() && (*deleted)[next];
+                ++next;
+                print_line("deleted " + j.id + (was ? " true " : " false ") + std::to_string(done));
+            }
+        }
+    }
+}
+
 void consume(adashta::WorkQueues& jobs, const WorkerOptions& o, const std::atomic<bool>& stop) {
     adashta::ReceiveOptions receive{.wait = milliseconds{o.wait_ms}};
     if (o.vt_ms) receive.vt = milliseconds{*o.vt_ms};
+    if (o.batch > 0) return consume_batches(jobs, o, receive, stop);
     long received = 0;
     bool last_was_empty = true;
     while (!stop) {
@@ -124,9 +208,7 @@ void consume(adashta::WorkQueues& jobs, const WorkerOptions& o, const std::atomi
         if (!*job) continue;
         const adashta::Job& j = **job;
         ++received;
-        print_line("job " + j.id + " " + std::to_string(j.rc) + " " + std::to_string(j.sent_ms) +
-                   " " + std::to_string(j.fr_ms) + " " + std::to_string(before) + " " +
-                   std::to_string(after) + " " + o.name + " " + j.message);
+        print_line(job_line(j, before, after, o));
         if (o.forget_every > 0 && received % o.forget_every == 0) {
             print_line("kept " + j.id);
             continue;

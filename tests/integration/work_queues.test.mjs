@@ -346,6 +346,40 @@ describe('work queues over the mesh', { timeout: 200000 }, () => {
     assert.ok(got.json.fr - got.json.sent < 500, JSON.stringify(got.json));
   });
 
+  test('batches: many jobs per send, receive and delete call, each job to one worker', { timeout: 60000 }, async () => {
+    const BATCH_JOBS = 500;
+    await ok('create', 'batchq', '--vt', '30s');
+    const ws = [worker(['--consume', '--queue', 'batchq', '--batch', '7', '--wait-ms', '5000'], 'batch-1'),
+      worker(['--consume', '--queue', 'batchq', '--batch', '7', '--wait-ms', '5000'], 'batch-2')];
+    await Promise.all(ws.map(receiving));
+    const p = worker(['--produce', String(BATCH_JOBS), '--queue', 'batchq', '--batch', '50'], 'batch-producer');
+    await p.lines.waitFor((l) => l.startsWith('produced '), { timeout: 30000, what: 'the batch producer to finish' });
+    const sent = new Map(p.lines.list.filter((l) => l.text.startsWith('sent '))
+      .map((l) => { const [, id, body] = l.text.split(' '); return [id, body]; }));
+    assert.equal(sent.size, BATCH_JOBS, 'send_messages gave one distinct id per job');
+    const deletedCount = () => ws.reduce((n, w) => n + w.lines.list.filter((l) => l.text.startsWith('deleted ')).length, 0);
+    await waitFor(() => deletedCount() >= BATCH_JOBS, { timeout: 30000, what: 'every job to be deleted' });
+    await Promise.all(ws.map(stopWorker));
+
+    const receives = ws.flatMap(receivesOf);
+    assert.equal(receives.length, BATCH_JOBS, 'each job was received once');
+    for (const r of receives) {
+      assert.equal(sent.get(r.id), r.body, `job ${r.id} came with the body it was sent with`);
+      assert.equal(r.rc, 1);
+      assert.equal(r.outcome, 'deleted', `job ${r.id} was deleted by delete_messages`);
+    }
+    assert.equal(new Set(receives.map((r) => r.id)).size, BATCH_JOBS, 'no job went to two workers');
+    for (const w of ws) assert.deepEqual(errorLines(w), [], `${w.name} had errors`);
+    const sizes = ws.flatMap((w) => w.lines.list.filter((l) => l.text.startsWith('received '))
+      .map((l) => Number(l.text.split(' ')[1])));
+    assert.ok(Math.max(...sizes) > 1, `receive_messages never returned more than one job: ${sizes}`);
+    assert.ok(Math.max(...sizes) <= 7, `receive_messages returned more than max: ${sizes}`);
+    const attributes = await ok('attributes', 'batchq');
+    assert.equal(attributes.msgs, 0, 'nothing is left');
+    assert.equal(attributes.totalsent, BATCH_JOBS);
+    assert.equal(attributes.totalrecv, BATCH_JOBS);
+  });
+
   test('errors: unknown queue, bad timeouts, oversized jobs, a queue created twice', { timeout: 90000 }, async () => {
     const someId = '01JD3ZQ4X8K2M5N7P9R1S3T5V7';
     const shown = [];

@@ -1,5 +1,7 @@
 #include "adashta/work_queues.hpp"
 
+#include <span>
+
 #include "adashta/json.hpp"
 
 namespace adashta {
@@ -41,9 +43,8 @@ Result<WorkQueueAttributes> attributes_of(const Result<std::string>& answer) {
     return out;
 }
 
-Result<std::optional<Job>> job_of(const Result<std::string>& answer) {
-    if (!answer) return answer.error();
-    auto j = json::ObjectView::parse(*answer);
+Result<std::optional<Job>> job_of_text(std::string_view text) {
+    auto j = json::ObjectView::parse(text);
     if (!j) return j.error();
     if (!j->has("id")) return std::optional<Job>{};
     Job job;
@@ -53,6 +54,32 @@ Result<std::optional<Job>> job_of(const Result<std::string>& answer) {
     job.fr_ms = j->integer("fr").value_or(0);
     job.rc = j->integer("rc").value_or(0);
     return std::optional<Job>{std::move(job)};
+}
+
+Result<std::optional<Job>> job_of(const Result<std::string>& answer) {
+    if (!answer) return answer.error();
+    return job_of_text(*answer);
+}
+
+// The elements of the array member key of an answer.
+Result<std::vector<std::string_view>> list_of(const std::string& answer, std::string_view key) {
+    auto object = json::ObjectView::parse(answer);
+    if (!object) return object.error();
+    auto raw = object->raw(key);
+    if (!raw)
+        return make_error(Errc::bad_frame, "the edge's answer has no \"" + std::string{key} + "\"");
+    return json::array_elements(*raw);
+}
+
+// {"qname":..,"<key>":[ "..", ".." ] as the start of a batch's arguments.
+std::string list_args(std::string_view qname, std::string_view key,
+                      std::span<const std::string> items) {
+    std::string args = qname_args(qname) + ",\"" + std::string{key} + "\":[";
+    for (std::size_t i = 0; i < items.size(); ++i) {
+        if (i) args += ',';
+        json::append_quoted(args, items[i]);
+    }
+    return args + "]";
 }
 
 }  // namespace
@@ -129,6 +156,55 @@ Result<bool> WorkQueues::delete_message(std::string_view qname, std::string_view
     auto object = json::ObjectView::parse(*answer);
     if (!object) return object.error();
     return object->boolean("deleted").value_or(false);
+}
+
+Result<std::vector<std::string>> WorkQueues::send_messages(
+    std::string_view qname, std::span<const std::string> messages,
+    std::optional<std::chrono::milliseconds> delay) {
+    if (messages.empty()) return std::vector<std::string>{};
+    std::string args = list_args(qname, "messages", messages);
+    add_ms(args, "delay", delay);
+    auto answer = call("wq.sendBatch", args + "}");
+    if (!answer) return answer.error();
+    auto ids = list_of(*answer, "ids");
+    if (!ids) return ids.error();
+    std::vector<std::string> out;
+    out.reserve(ids->size());
+    for (auto id : *ids) out.push_back(json::unquote(id).value_or(""));
+    return out;
+}
+
+Result<std::vector<Job>> WorkQueues::receive_messages(std::string_view qname, std::size_t max,
+                                                      const ReceiveOptions& options) {
+    if (max == 0) return std::vector<Job>{};
+    std::string args = qname_args(qname) + ",\"max\":" + std::to_string(max);
+    add_ms(args, "vt", options.vt);
+    add_ms(args, "wait", options.wait);
+    auto answer = call("wq.receiveBatch", args + "}", options.wait);
+    if (!answer) return answer.error();
+    auto elements = list_of(*answer, "jobs");
+    if (!elements) return elements.error();
+    std::vector<Job> out;
+    out.reserve(elements->size());
+    for (auto element : *elements) {
+        auto job = job_of_text(element);
+        if (!job) return job.error();
+        if (*job) out.push_back(std::move(**job));
+    }
+    return out;
+}
+
+Result<std::vector<bool>> WorkQueues::delete_messages(std::string_view qname,
+                                                      std::span<const std::string> ids) {
+    if (ids.empty()) return std::vector<bool>{};
+    auto answer = call("wq.deleteBatch", list_args(qname, "ids", ids) + "}");
+    if (!answer) return answer.error();
+    auto flags = list_of(*answer, "deleted");
+    if (!flags) return flags.error();
+    std::vector<bool> out;
+    out.reserve(flags->size());
+    for (auto flag : *flags) out.push_back(flag == "true");
+    return out;
 }
 
 Status WorkQueues::change_message_visibility(std::string_view qname, std::string_view id,

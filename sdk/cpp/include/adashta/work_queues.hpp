@@ -12,13 +12,20 @@
 //   (*job)->id); }
 //
 // Every call blocks for the edge's answer (from a handler too, delaying the messages
-// behind it). Errors: unknown_queue, queue_exists, bad_queue, bad_timeout,
+// behind it). To move many jobs per round trip, send_messages, receive_messages and
+// delete_messages take or give up to kMaxBatch jobs in one call:
+//
+//   auto ids = jobs.send_messages("thumbnails", {"a.png", "b.png", "c.png"});
+//   auto got = jobs.receive_messages("thumbnails", 100, {.wait = 20s});
+//   // ... work on *got, then: jobs.delete_messages("thumbnails", ids_of(*got));
+// Errors: unknown_queue, queue_exists, bad_queue, bad_timeout,
 // bad_option, message_too_large, no_edge, timed_out, storage_*.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -65,6 +72,8 @@ struct ReceiveOptions {
 
 class WorkQueues {
 public:
+    static constexpr std::size_t kMaxBatch = 1000;  // jobs or ids in one *_messages call
+
     explicit WorkQueues(Node& node) : node_(node) {}
 
     Status create_queue(std::string_view qname, const WorkQueueOptions& options = {});
@@ -84,6 +93,22 @@ public:
                                            std::chrono::milliseconds wait = {});
     // True if it was there and is now gone; false if it was not there (a retried delete).
     Result<bool> delete_message(std::string_view qname, std::string_view id);
+
+    // Batches: one round trip to the edge and one store transaction for many jobs. Each
+    // takes 1 to kMaxBatch items (bad_option otherwise; an empty list returns an empty
+    // answer without a call).
+    // Sends every message, or none of them (the first error is returned): their ids in order.
+    Result<std::vector<std::string>> send_messages(
+        std::string_view qname, std::span<const std::string> messages,
+        std::optional<std::chrono::milliseconds> delay = {});
+    // Receives up to max jobs at once, each hidden for the visibility timeout as by
+    // receive_message; waits up to options.wait for the first one. Empty when none came.
+    Result<std::vector<Job>> receive_messages(std::string_view qname, std::size_t max,
+                                              const ReceiveOptions& options = {});
+    // Deletes each id; per id, as delete_message, whether it was there.
+    Result<std::vector<bool>> delete_messages(std::string_view qname,
+                                              std::span<const std::string> ids);
+
     Status change_message_visibility(std::string_view qname, std::string_view id,
                                      std::chrono::milliseconds vt);
 
