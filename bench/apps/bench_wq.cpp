@@ -10,6 +10,11 @@
 // long-poll receive and a delete. A message's body starts with the time its send started
 // (µs, steady clock of this process); its latency ends when its delete has returned.
 // Threads share --nodes mesh nodes round robin (0: one node per thread).
+//
+// --batch N (default 1) moves N jobs per call: producers send_messages N at a time,
+// consumers receive_messages up to N and delete_messages them. The default, one job per
+// call with one call in flight per thread, is the cycle RSMQ's twin runs; compare only that.
+#include <algorithm>
 #include <atomic>
 #include <charconv>
 #include <chrono>
@@ -38,12 +43,13 @@ constexpr const char* kUsage =
     "usage: adashta-bench-wq --messages N [--producers 8] [--consumers 8] [--size 64]\n"
     "                        [--queue benchwq] [--seeds tcp://HOST:PORT] [--nodes 1 (0: one per "
     "thread)]\n"
-    "                        [--wait-ms 1000] [--max-s 300]";
+    "                        [--wait-ms 1000] [--max-s 300] [--batch 1]";
 
 struct Run {
     std::string queue;
     long messages = 0;
     long size = 64;
+    std::size_t batch = 1;  // jobs per call; 1: send/receive/delete_message
     milliseconds wait{1000};
     std::int64_t deadline_us = 0;  // hard cap: every thread stops here
 
@@ -75,8 +81,22 @@ std::int64_t stamp_of(std::string_view body) {
     return value;
 }
 
+void produce_batches(adashta::WorkQueues& queues, Run& run, long count) {
+    std::vector<std::string> bodies;
+    for (long done = 0; done < count && !run.over();) {
+        const long n = std::min<long>(static_cast<long>(run.batch), count - done);
+        const std::int64_t start = steady_us();
+        bodies.clear();
+        for (long i = 0; i < n; ++i) bodies.push_back(body_of(start, run.size));
+        if (auto ids = queues.send_messages(run.queue, bodies); !ids)
+            run.error("send_messages: " + ids.error().to_string());
+        done += n;
+    }
+}
+
 void produce(adashta::Node& node, Run& run, long count) {
     adashta::WorkQueues queues{node};
+    if (run.batch > 1) return produce_batches(queues, run, count);
     for (long i = 0; i < count && !run.over(); ++i) {
         const std::int64_t start = steady_us();
         if (auto id = queues.send_message(run.queue, body_of(start, run.size)); !id)
@@ -84,10 +104,48 @@ void produce(adashta::Node& node, Run& run, long count) {
     }
 }
 
+// Records a deleted job's latency; true when the run has all its cycles.
+bool finished(Run& run, Histogram& latency, std::int64_t sent, std::int64_t done) {
+    latency.record(done - sent);
+    run.last_delete_us.store(done, std::memory_order_relaxed);
+    return run.deleted.fetch_add(1, std::memory_order_relaxed) + 1 >= run.messages;
+}
+
+void consume_batches(adashta::WorkQueues& queues, Run& run, Histogram& latency) {
+    std::vector<std::string> ids;
+    while (run.deleted.load(std::memory_order_relaxed) < run.messages && !run.over()) {
+        auto jobs = queues.receive_messages(run.queue, run.batch, {.wait = run.wait});
+        if (!jobs) {
+            run.error("receive_messages: " + jobs.error().to_string());
+            std::this_thread::sleep_for(milliseconds{10});  // a failing edge: do not spin
+            continue;
+        }
+        if (jobs->empty()) continue;
+        ids.clear();
+        for (const auto& job : *jobs) ids.push_back(job.id);
+        auto deleted = queues.delete_messages(run.queue, ids);
+        const std::int64_t done = steady_us();
+        if (!deleted) {
+            run.error("delete_messages: " + deleted.error().to_string());
+            continue;
+        }
+        for (const auto& job : *jobs) {
+            const std::int64_t sent = stamp_of(job.message);
+            if (sent < 0) {
+                run.error("a job without a send time: " + job.message.substr(0, 40));
+                continue;
+            }
+            if (finished(run, latency, sent, done)) run.stop = true;
+        }
+    }
+}
+
 void consume(adashta::Node& node, Run& run) {
     adashta::WorkQueues queues{node};
     Histogram latency;
-    while (run.deleted.load(std::memory_order_relaxed) < run.messages && !run.over()) {
+    if (run.batch > 1) consume_batches(queues, run, latency);
+    while (run.batch == 1 && run.deleted.load(std::memory_order_relaxed) < run.messages &&
+           !run.over()) {
         auto job = queues.receive_message(run.queue, {.wait = run.wait});
         if (!job) {
             run.error("receive_message: " + job.error().to_string());
@@ -106,10 +164,7 @@ void consume(adashta::Node& node, Run& run) {
             run.error("a job without a send time: " + (*job)->message.substr(0, 40));
             continue;
         }
-        latency.record(done - sent);
-        run.last_delete_us.store(done, std::memory_order_relaxed);
-        if (run.deleted.fetch_add(1, std::memory_order_relaxed) + 1 >= run.messages)
-            run.stop = true;
+        if (finished(run, latency, sent, done)) run.stop = true;
     }
     std::lock_guard lock{run.merge_mutex};
     run.latency.merge(latency);
@@ -118,11 +173,12 @@ void consume(adashta::Node& node, Run& run) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    const adashta::bench::Flags flags{argc,
-                                      argv,
-                                      kUsage,
-                                      {"--producers", "--consumers", "--messages", "--size",
-                                       "--queue", "--seeds", "--nodes", "--wait-ms", "--max-s"}};
+    const adashta::bench::Flags flags{
+        argc,
+        argv,
+        kUsage,
+        {"--producers", "--consumers", "--messages", "--size", "--queue", "--seeds", "--nodes",
+         "--wait-ms", "--max-s", "--batch"}};
     if (!flags.has("--messages")) flags.fail("--messages is required");
     const long producers = flags.number("--producers", 8, 1, 256);
     const long consumers = flags.number("--consumers", 8, 1, 256);
@@ -133,6 +189,8 @@ int main(int argc, char** argv) {
     run.size = flags.number("--size", 64, 1, 60'000);
     run.queue = flags.text("--queue", "benchwq");
     run.wait = milliseconds{flags.number("--wait-ms", 1000, 0, 20'000)};
+    run.batch = static_cast<std::size_t>(
+        flags.number("--batch", 1, 1, static_cast<long>(adashta::WorkQueues::kMaxBatch)));
     const std::string seeds = flags.text("--seeds", "");
 
     const long threads = producers + consumers;
@@ -155,7 +213,7 @@ int main(int argc, char** argv) {
     }
     std::cerr << kTool << ": " << run.messages << " messages of " << run.size << " bytes, "
               << producers << " producers, " << consumers << " consumers, " << nodes.size()
-              << " node(s), queue " << run.queue << "\n";
+              << " node(s), queue " << run.queue << ", " << run.batch << " job(s) per call\n";
 
     const std::int64_t start_us = steady_us();
     run.deadline_us = start_us + max_s * 1'000'000;
@@ -174,9 +232,9 @@ int main(int argc, char** argv) {
     std::cerr << kTool << ": " << done << " cycles in " << duration_s << " s, " << run.errors
               << " errors\n";
     std::cout << "{\"tool\":\"" << kTool << "\",\"producers\":" << producers
-              << ",\"consumers\":" << consumers << ",\"nodes\":" << nodes.size()
-              << ",\"messages\":" << run.messages << ",\"completed\":" << done
-              << ",\"errors\":" << run.errors.load()
+              << ",\"batch\":" << run.batch << ",\"consumers\":" << consumers
+              << ",\"nodes\":" << nodes.size() << ",\"messages\":" << run.messages
+              << ",\"completed\":" << done << ",\"errors\":" << run.errors.load()
               << ",\"duration_s\":" << std::to_string(duration_s)
               << ",\"rate\":" << static_cast<std::int64_t>(rate)
               << ",\"latency_us\":" << run.latency.json() << "}" << std::endl;
