@@ -15,6 +15,7 @@
 //       knows a long poll is parked), "error TEXT" for a failed call. On SIGTERM it prints
 //       "stopped NAME" and exits at once, even with a receive still waiting.
 //
+// --oversize-job I makes job I too large for a queue with the default maxsize.
 // --batch N (both modes) moves N jobs per call: send_messages, receive_messages up to N,
 // then one delete_messages for the jobs it does not keep. The lines are the same, each job's
 // "job" line followed by its "kept" or "deleted" line, and "received K" after each receive
@@ -49,6 +50,7 @@ struct WorkerOptions {
     long forget_every = 0;      // 0: delete every job
     long wait_ms = 1000;        // long poll of each receive
     long batch = 0;             // jobs per call; 0: send/receive/delete_message one by one
+    long oversize_job = -1;     // this job's body is padded past the default maxsize
 };
 
 std::int64_t wall_ms() {
@@ -84,6 +86,8 @@ bool parse(int argc, char** argv, WorkerOptions& o) {
             o.wait_ms = std::stol(argv[++i]);
         } else if (flag == "--batch" && has_value) {
             o.batch = std::stol(argv[++i]);
+        } else if (flag == "--oversize-job" && has_value) {
+            o.oversize_job = std::stol(argv[++i]);
         } else {
             std::cerr << "adashta-test-worker: unknown or incomplete flag " << flag << "\n";
             return false;
@@ -96,13 +100,20 @@ bool parse(int argc, char** argv, WorkerOptions& o) {
     return true;
 }
 
+// "job-I", or for --oversize-job I that padded to 70,000 bytes (the default maxsize is 65,536).
+std::string body_of(long i, const WorkerOptions& o) {
+    std::string body = "job-" + std::to_string(i);
+    if (i == o.oversize_job) body.resize(70'000, 'x');
+    return body;
+}
+
 // send_messages o.batch at a time.
 bool produce_batches(adashta::WorkQueues& jobs, const WorkerOptions& o) {
     std::vector<std::string> bodies;
     for (long i = 0; i < o.produce;) {
         bodies.clear();
         for (; i < o.produce && static_cast<long>(bodies.size()) < o.batch; ++i)
-            bodies.push_back("job-" + std::to_string(i));
+            bodies.push_back(body_of(i, o));
         auto ids = jobs.send_messages(o.queue, bodies);
         if (!ids) {
             print_line("error " + ids.error().to_string());
@@ -123,7 +134,7 @@ int produce(adashta::WorkQueues& jobs, const WorkerOptions& o) {
     const auto started = std::chrono::steady_clock::now();
     if (o.batch > 0 && !produce_batches(jobs, o)) return 1;
     for (long i = 0; o.batch == 0 && i < o.produce; ++i) {
-        const std::string body = "job-" + std::to_string(i);
+        const std::string body = body_of(i, o);
         auto id = jobs.send_message(o.queue, body);
         if (!id) {
             print_line("error " + id.error().to_string());

@@ -378,6 +378,17 @@ describe('work queues over the mesh', { timeout: 200000 }, () => {
     assert.equal(attributes.msgs, 0, 'nothing is left');
     assert.equal(attributes.totalsent, BATCH_JOBS);
     assert.equal(attributes.totalrecv, BATCH_JOBS);
+
+    // A batch is all or nothing: one job too large for the queue and none of them is stored.
+    await ok('create', 'batchsmall');
+    const failing = worker(['--produce', '20', '--queue', 'batchsmall', '--batch', '20', '--oversize-job', '13'],
+      'batch-too-large');
+    const { code } = await failing.exit;
+    assert.equal(code, 1, `the producer of an oversized batch exited with ${code}`);
+    assert.match(errorLines(failing).join('\n'), /^error message_too_large: /);
+    const small = await ok('attributes', 'batchsmall');
+    assert.equal(small.msgs, 0, 'no job of the refused batch was stored');
+    assert.equal(small.totalsent, 0);
   });
 
   test('errors: unknown queue, bad timeouts, oversized jobs, a queue created twice', { timeout: 90000 }, async () => {
