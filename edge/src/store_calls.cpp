@@ -250,12 +250,12 @@ void StoreCalls::call(std::string_view op, std::string_view args_json, Reply rep
         return run(
             [queue, bodies = std::move(*messages), d = *delay](store::Tx& tx,
                                                                std::string& out) -> Status {
+                auto ids = tx.work.send_batch(queue, bodies, d, tx.now_ms);
+                if (!ids) return ids.error();
                 out = "{\"ids\":[";
-                for (std::size_t i = 0; i < bodies.size(); ++i) {
-                    auto id = tx.work.send(queue, bodies[i], d, tx.now_ms);
-                    if (!id) return id.error();
+                for (std::size_t i = 0; i < ids->size(); ++i) {
                     if (i) out += ',';
-                    json::append_quoted(out, *id);
+                    json::append_quoted(out, (*ids)[i]);
                 }
                 out += "]}";
                 return {};
@@ -267,12 +267,12 @@ void StoreCalls::call(std::string_view op, std::string_view args_json, Reply rep
         if (!ids) return fail(ids.error());
         return run(
             [queue, ids = std::move(*ids)](store::Tx& tx, std::string& out) -> Status {
+                auto deleted = tx.work.delete_batch(queue, ids);
+                if (!deleted) return deleted.error();
                 out = "{\"deleted\":[";
-                for (std::size_t i = 0; i < ids.size(); ++i) {
-                    auto deleted = tx.work.delete_message(queue, ids[i]);
-                    if (!deleted) return deleted.error();
+                for (std::size_t i = 0; i < deleted->size(); ++i) {
                     out += i ? "," : "";
-                    out += *deleted ? "true" : "false";
+                    out += (*deleted)[i] ? "true" : "false";
                 }
                 out += "]}";
                 return {};
@@ -339,12 +339,15 @@ void StoreCalls::attempt(const std::shared_ptr<Waiter>& waiter) {
     auto outcome = std::make_shared<Outcome>();
     store_.write(
         [waiter, outcome](store::Tx& tx) -> Status {
-            while (outcome->jobs.size() < waiter->max) {
-                auto job = waiter->pop ? tx.work.pop(waiter->queue, tx.now_ms)
-                                       : tx.work.receive(waiter->queue, waiter->vt_ms, tx.now_ms);
+            if (waiter->pop) {
+                auto job = tx.work.pop(waiter->queue, tx.now_ms);
                 if (!job) return job.error();
-                if (!*job) break;
-                outcome->jobs.push_back(std::move(**job));
+                if (*job) outcome->jobs.push_back(std::move(**job));
+            } else {
+                auto jobs =
+                    tx.work.receive_batch(waiter->queue, waiter->max, waiter->vt_ms, tx.now_ms);
+                if (!jobs) return jobs.error();
+                outcome->jobs = std::move(*jobs);
             }
             if (outcome->jobs.empty()) {
                 auto next = tx.work.next_visible_ms(waiter->queue);

@@ -1,5 +1,7 @@
 #include "adashta/store/work_queues.hpp"
 
+#include <span>
+
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -159,8 +161,8 @@ struct WorkQueues::Statements {
           count_messages{db,
                          "SELECT count(*), coalesce(sum(visible_at > ?2), 0) FROM wq_messages "
                          "WHERE queue = ?1"},
-          count_sent{db, "UPDATE wq_queues SET totalsent = totalsent + 1 WHERE id = ?1"},
-          count_received{db, "UPDATE wq_queues SET totalrecv = totalrecv + 1 WHERE id = ?1"},
+          count_sent{db, "UPDATE wq_queues SET totalsent = totalsent + ?2 WHERE id = ?1"},
+          count_received{db, "UPDATE wq_queues SET totalrecv = totalrecv + ?2 WHERE id = ?1"},
           insert_message{db,
                          "INSERT INTO wq_messages(queue, id, body, sent_ms, visible_at) "
                          "VALUES (?1, ?2, ?3, ?4, ?5)"},
@@ -376,46 +378,79 @@ Result<QueueAttributes> WorkQueues::set_queue_attributes(std::string_view name,
     return attributes_of(changed, now_ms);
 }
 
-Result<std::string> WorkQueues::send(std::string_view name, std::string_view body,
-                                     std::optional<std::int64_t> delay_ms, std::int64_t now_ms) {
-    assert(now_ms >= 0);
-    if (delay_ms)
-        if (auto ok = check_ms("delay_ms", *delay_ms, QueueOptions::kMaxDelayMs); !ok)
-            return ok.error();
-    auto queue = find(name);
-    if (!queue) return queue.error();
-    if (const auto largest = largest_body(db_, queue->maxsize);
+// One new message of a queue found already; the caller counts it in totalsent.
+Result<std::string> WorkQueues::insert(const QueueRow& queue, std::string_view name,
+                                       std::string_view body, std::optional<std::int64_t> delay_ms,
+                                       std::int64_t now_ms) {
+    if (const auto largest = largest_body(db_, queue.maxsize);
         static_cast<std::int64_t>(body.size()) > largest)
         return make_error(Errc::message_too_large, std::to_string(body.size()) + " bytes; queue " +
                                                        quoted(name) + " takes at most " +
                                                        std::to_string(largest));
     std::string id = new_message_id();
     Statement& insert = sql_->insert_message;
-    insert.bind(1, queue->id).bind(2, id).bind_blob(3, body).bind(4, now_ms);
-    auto inserted = insert.bind(5, now_ms + delay_ms.value_or(queue->delay_ms)).run();
+    insert.bind(1, queue.id).bind(2, id).bind_blob(3, body).bind(4, now_ms);
+    auto inserted = insert.bind(5, now_ms + delay_ms.value_or(queue.delay_ms)).run();
     insert.bind_null(3);  // do not keep a copy of a large body until the next send
     if (!inserted) return inserted.error();
-    if (auto ok = sql_->count_sent.bind(1, queue->id).run(); !ok) return ok.error();
     return id;
 }
 
-Result<std::optional<ReceivedMessage>> WorkQueues::take(std::string_view name,
-                                                        std::optional<std::int64_t> vt_ms,
-                                                        std::int64_t now_ms, bool remove) {
+Result<std::string> WorkQueues::send(std::string_view name, std::string_view body,
+                                     std::optional<std::int64_t> delay_ms, std::int64_t now_ms) {
+    auto ids = send_batch(name, std::span<const std::string_view>{&body, 1}, delay_ms, now_ms);
+    if (!ids) return ids.error();
+    return std::move(ids->front());
+}
+
+Result<std::vector<std::string>> WorkQueues::send_batch(std::string_view name,
+                                                        std::span<const std::string> bodies,
+                                                        std::optional<std::int64_t> delay_ms,
+                                                        std::int64_t now_ms) {
+    std::vector<std::string_view> views{bodies.begin(), bodies.end()};
+    return send_batch(name, std::span<const std::string_view>{views}, delay_ms, now_ms);
+}
+
+Result<std::vector<std::string>> WorkQueues::send_batch(std::string_view name,
+                                                        std::span<const std::string_view> bodies,
+                                                        std::optional<std::int64_t> delay_ms,
+                                                        std::int64_t now_ms) {
+    assert(now_ms >= 0);
+    if (delay_ms)
+        if (auto ok = check_ms("delay_ms", *delay_ms, QueueOptions::kMaxDelayMs); !ok)
+            return ok.error();
+    auto queue = find(name);
+    if (!queue) return queue.error();
+    std::vector<std::string> ids;
+    ids.reserve(bodies.size());
+    for (std::string_view body : bodies) {
+        auto id = insert(*queue, name, body, delay_ms, now_ms);
+        if (!id) return id.error();
+        ids.push_back(std::move(*id));
+    }
+    const auto sent = static_cast<std::int64_t>(ids.size());
+    if (auto ok = sql_->count_sent.bind(1, queue->id).bind(2, sent).run(); !ok) return ok.error();
+    return ids;
+}
+
+Result<std::vector<ReceivedMessage>> WorkQueues::take(std::string_view name, std::size_t max,
+                                                      std::optional<std::int64_t> vt_ms,
+                                                      std::int64_t now_ms, bool remove) {
     assert(now_ms >= 0);
     if (vt_ms)
         if (auto ok = check_ms("vt_ms", *vt_ms, QueueOptions::kMaxVtMs); !ok) return ok.error();
     auto queue = find(name);
     if (!queue) return queue.error();
-    std::int64_t seq = 0;
-    ReceivedMessage message;
-    for (;;) {
+    std::vector<ReceivedMessage> taken;
+    while (taken.size() < max) {
+        std::int64_t seq = 0;
+        ReceivedMessage message;
         {
             Statement& select = sql_->next_message;
             ResetOnExit reset{select};
             auto row = select.bind(1, queue->id).bind(2, now_ms).step();
             if (!row) return row.error();
-            if (!*row) return std::optional<ReceivedMessage>{};
+            if (!*row) break;
             seq = select.int64(0);
             message.id = select.text(1);
             message.body = select.text(2);
@@ -423,15 +458,22 @@ Result<std::optional<ReceivedMessage>> WorkQueues::take(std::string_view name,
             message.fr_ms = select.is_null(4) ? now_ms : select.int64(4);
             message.rc = select.int64(5) + 1;
         }
-        if (queue->max_receive == 0 || message.rc <= queue->max_receive) break;
-        if (auto ok = dead_letter(*queue, seq, message, now_ms); !ok) return ok.error();
+        if (queue->max_receive > 0 && message.rc > queue->max_receive) {
+            if (auto ok = dead_letter(*queue, seq, message, now_ms); !ok) return ok.error();
+            continue;
+        }
+        Statement& write = remove ? sql_->delete_by_seq : sql_->hide_message;
+        write.bind(1, seq);
+        if (!remove) write.bind(2, now_ms + vt_ms.value_or(queue->vt_ms)).bind(3, now_ms);
+        if (auto ok = write.run(); !ok) return ok.error();
+        taken.push_back(std::move(message));
     }
-    Statement& write = remove ? sql_->delete_by_seq : sql_->hide_message;
-    write.bind(1, seq);
-    if (!remove) write.bind(2, now_ms + vt_ms.value_or(queue->vt_ms)).bind(3, now_ms);
-    if (auto ok = write.run(); !ok) return ok.error();
-    if (auto ok = sql_->count_received.bind(1, queue->id).run(); !ok) return ok.error();
-    return std::optional<ReceivedMessage>{std::move(message)};
+    if (!taken.empty()) {
+        const auto received = static_cast<std::int64_t>(taken.size());
+        if (auto ok = sql_->count_received.bind(1, queue->id).bind(2, received).run(); !ok)
+            return ok.error();
+    }
+    return taken;
 }
 
 // A message received max_receive times already: into the dead-letter queue (created with
@@ -452,17 +494,46 @@ Status WorkQueues::dead_letter(const QueueRow& queue, std::int64_t seq,
     auto inserted = insert.bind(4, message.sent_ms).bind(5, now_ms).run();
     insert.bind_null(3);
     if (!inserted) return inserted;
-    return sql_->count_sent.bind(1, target->id).run();
+    return sql_->count_sent.bind(1, target->id).bind(2, std::int64_t{1}).run();
 }
+
+namespace {
+Result<std::optional<ReceivedMessage>> first_of(Result<std::vector<ReceivedMessage>> taken) {
+    if (!taken) return taken.error();
+    if (taken->empty()) return std::optional<ReceivedMessage>{};
+    return std::optional<ReceivedMessage>{std::move(taken->front())};
+}
+}  // namespace
 
 Result<std::optional<ReceivedMessage>> WorkQueues::receive(std::string_view name,
                                                            std::optional<std::int64_t> vt_ms,
                                                            std::int64_t now_ms) {
-    return take(name, vt_ms, now_ms, false);
+    return first_of(take(name, 1, vt_ms, now_ms, false));
 }
 
 Result<std::optional<ReceivedMessage>> WorkQueues::pop(std::string_view name, std::int64_t now_ms) {
-    return take(name, std::nullopt, now_ms, true);
+    return first_of(take(name, 1, std::nullopt, now_ms, true));
+}
+
+Result<std::vector<ReceivedMessage>> WorkQueues::receive_batch(std::string_view name,
+                                                               std::size_t max,
+                                                               std::optional<std::int64_t> vt_ms,
+                                                               std::int64_t now_ms) {
+    return take(name, max, vt_ms, now_ms, false);
+}
+
+Result<std::vector<bool>> WorkQueues::delete_batch(std::string_view name,
+                                                   std::span<const std::string> ids) {
+    auto queue = find(name);
+    if (!queue) return queue.error();
+    std::vector<bool> deleted;
+    deleted.reserve(ids.size());
+    for (const auto& id : ids) {
+        if (auto ok = sql_->delete_message.bind(1, queue->id).bind(2, id).run(); !ok)
+            return ok.error();
+        deleted.push_back(db_.changes() > 0);
+    }
+    return deleted;
 }
 
 Result<bool> WorkQueues::delete_message(std::string_view name, std::string_view id) {

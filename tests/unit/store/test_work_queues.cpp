@@ -833,3 +833,82 @@ TEST_CASE("dead-letter settings are checked", "[work_queues]") {
     CHECK(nothing_visible(*s.wq, "c", t0 + 20));  // dropped: no dead-letter queue
     CHECK(must(s.wq->queue_attributes("c", t0 + 20)).totaldead == 1);
 }
+
+TEST_CASE("batches send, receive and delete like loops of single calls, counters included",
+          "[work_queues]") {
+    Store s;
+    Transaction tx{*s.db};
+    must(s.wq->create_queue("jobs", {.vt_ms = 100}, t0));
+    const std::vector<std::string> bodies{"a", "b", "c", "d", "e"};
+    const auto ids = must(s.wq->send_batch("jobs", bodies, std::nullopt, t0));
+    REQUIRE(ids.size() == 5);
+    CHECK(std::set<std::string>(ids.begin(), ids.end()).size() == 5);
+
+    // Oldest first, at most max, each hidden for the queue's vt.
+    const auto first = must(s.wq->receive_batch("jobs", 3, std::nullopt, t0 + 1));
+    REQUIRE(first.size() == 3);
+    for (std::size_t i = 0; i < first.size(); ++i) {
+        CHECK(first[i].id == ids[i]);
+        CHECK(first[i].body == bodies[i]);
+        CHECK(first[i].rc == 1);
+        CHECK(first[i].fr_ms == t0 + 1);
+    }
+    const auto rest = must(s.wq->receive_batch("jobs", 10, std::nullopt, t0 + 2));
+    REQUIRE(rest.size() == 2);
+    CHECK(rest[0].id == ids[3]);
+    CHECK(rest[1].id == ids[4]);
+    CHECK(must(s.wq->receive_batch("jobs", 10, std::nullopt, t0 + 3)).empty());
+
+    const std::vector<std::string> gone{ids[0], "no-such-id", ids[2], ids[0]};
+    CHECK(must(s.wq->delete_batch("jobs", gone)) == std::vector<bool>{true, false, true, false});
+    auto attrs = must(s.wq->queue_attributes("jobs", t0 + 3));
+    CHECK(attrs.totalsent == 5);
+    CHECK(attrs.totalrecv == 5);
+    CHECK(attrs.msgs == 3);
+    CHECK(attrs.hiddenmsgs == 3);
+
+    // What was not deleted comes back after vt, with its own vt for this receive.
+    const auto again = must(s.wq->receive_batch("jobs", 10, 1000, t0 + 102));
+    REQUIRE(again.size() == 3);
+    CHECK(again[0].rc == 2);
+    CHECK(again[0].fr_ms == t0 + 1);
+    CHECK(must(s.wq->receive_batch("jobs", 10, std::nullopt, t0 + 1000)).empty());
+    CHECK(must(s.wq->receive_batch("jobs", 10, std::nullopt, t0 + 1102)).size() == 3);
+    CHECK(must(s.wq->queue_attributes("jobs", t0 + 1102)).totalrecv == 11);
+}
+
+TEST_CASE("a batch fails as a whole on a bad job, an unknown queue or a bad time",
+          "[work_queues]") {
+    Store s;
+    Transaction tx{*s.db};
+    must(s.wq->create_queue("jobs", {.maxsize = 1024}, t0));
+    const std::vector<std::string> bodies{"ok", std::string(1025, 'x')};
+    CHECK(code_of(s.wq->send_batch("jobs", bodies, std::nullopt, t0)) == Errc::message_too_large);
+    CHECK(code_of(s.wq->send_batch("nope", bodies, std::nullopt, t0)) == Errc::unknown_queue);
+    CHECK(code_of(s.wq->send_batch("jobs", bodies, -1, t0)) == Errc::bad_timeout);
+    CHECK(code_of(s.wq->receive_batch("nope", 5, std::nullopt, t0)) == Errc::unknown_queue);
+    CHECK(code_of(s.wq->receive_batch("jobs", 5, -1, t0)) == Errc::bad_timeout);
+    CHECK(code_of(s.wq->delete_batch("nope", bodies)) == Errc::unknown_queue);
+    // The caller's savepoint drops what a failed batch stored before its bad job; the
+    // counter is written only once the whole batch went in.
+    CHECK(must(s.wq->queue_attributes("jobs", t0)).totalsent == 0);
+}
+
+TEST_CASE("a batch receive dead-letters used-up jobs and still fills up with the next ones",
+          "[work_queues]") {
+    Store s;
+    Transaction tx{*s.db};
+    must(s.wq->create_queue("jobs", {.vt_ms = 100, .max_receive = 1, .dead_letter = "dead"}, t0));
+    const std::vector<std::string> first{"a", "b"};
+    must(s.wq->send_batch("jobs", first, std::nullopt, t0));
+    CHECK(must(s.wq->receive_batch("jobs", 2, std::nullopt, t0 + 1)).size() == 2);
+    const std::vector<std::string> second{"c", "d"};
+    must(s.wq->send_batch("jobs", second, std::nullopt, t0 + 50));
+    // a and b are visible again at t0 + 101 but used up: moved, and c and d come instead.
+    const auto got = must(s.wq->receive_batch("jobs", 3, std::nullopt, t0 + 200));
+    REQUIRE(got.size() == 2);
+    CHECK(got[0].body == "c");
+    CHECK(got[1].body == "d");
+    CHECK(must(s.wq->queue_attributes("dead", t0 + 200)).msgs == 2);
+    CHECK(must(s.wq->queue_attributes("jobs", t0 + 200)).totaldead == 2);
+}

@@ -43,6 +43,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -150,6 +151,19 @@ public:
     // not there (never sent, deleted or popped already, or in another queue). As in RSMQ,
     // an unknown id is an answer, not an error, so a retried delete is harmless.
     Result<bool> delete_message(std::string_view name, std::string_view id);
+    // Batches, for callers that move many jobs per request: the same as a loop of send(),
+    // receive() or delete_message(), with the queue looked up and its counters written once.
+    // send_batch returns the new ids in order, or the first error (jobs stored before it
+    // stay unless the caller rolls back). receive_batch takes up to max messages; fewer
+    // (none) when no more are visible.
+    Result<std::vector<std::string>> send_batch(std::string_view name,
+                                                std::span<const std::string> bodies,
+                                                std::optional<std::int64_t> delay_ms,
+                                                std::int64_t now_ms);
+    Result<std::vector<ReceivedMessage>> receive_batch(std::string_view name, std::size_t max,
+                                                       std::optional<std::int64_t> vt_ms,
+                                                       std::int64_t now_ms);
+    Result<std::vector<bool>> delete_batch(std::string_view name, std::span<const std::string> ids);
     // changeMessageVisibility: the message becomes visible at now_ms + vt_ms, whether it was
     // hidden or not (vt_ms 0 releases it at once). unknown_message if id is not in the queue.
     Status change_visibility(std::string_view name, std::string_view id, std::int64_t vt_ms,
@@ -185,9 +199,16 @@ private:
     // Drops the cache if a rollback undid a create/set/delete it had seen (see .cpp).
     Status check_epoch();
     Status bump_epoch();
-    Result<std::optional<ReceivedMessage>> take(std::string_view name,
-                                                std::optional<std::int64_t> vt_ms,
-                                                std::int64_t now_ms, bool remove);
+    // Up to max messages, each received (or popped, when remove) as receive() says.
+    Result<std::vector<ReceivedMessage>> take(std::string_view name, std::size_t max,
+                                              std::optional<std::int64_t> vt_ms,
+                                              std::int64_t now_ms, bool remove);
+    Result<std::string> insert(const QueueRow& queue, std::string_view name, std::string_view body,
+                               std::optional<std::int64_t> delay_ms, std::int64_t now_ms);
+    Result<std::vector<std::string>> send_batch(std::string_view name,
+                                                std::span<const std::string_view> bodies,
+                                                std::optional<std::int64_t> delay_ms,
+                                                std::int64_t now_ms);
     Status dead_letter(const QueueRow& queue, std::int64_t seq, const ReceivedMessage& message,
                        std::int64_t now_ms);
     Result<QueueAttributes> attributes_of(const QueueRow& queue, std::int64_t now_ms);
