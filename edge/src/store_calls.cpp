@@ -364,6 +364,10 @@ void StoreCalls::attempt(const std::shared_ptr<Waiter>& waiter) {
                     waiter->reply(static_cast<int>(status.error().code), status.error().detail, {});
                 else
                     waiter->reply(0, {}, answer_of(waiter->batch, outcome->jobs));
+                // Leaving empty-handed while a hidden job falls due later: a send woke only
+                // this waiter, so the next one takes over the wait for that job's time.
+                if (status && outcome->jobs.empty() && outcome->next_visible)
+                    wake(waiter->queue, 1);
                 return;
             }
             // Wait: a send or visibility change on the queue (wake), the next hidden message's
@@ -386,7 +390,8 @@ void StoreCalls::attempt(const std::shared_ptr<Waiter>& waiter) {
 // Wakes the longest-waiting receivers of queue, one per job that became receivable: each
 // woken receiver costs a store round, and waking all of them for one job only sends the
 // others back to wait. A woken receiver that finds nothing (someone else took the job, or it
-// is delayed) waits again, with a timer for the next hidden job's time.
+// is delayed) waits again, with a timer for the next hidden job's time; if its own wait
+// ends first, it hands the wake on (attempt), so a delayed job always has a waiter's timer.
 void StoreCalls::wake(const std::string& queue, std::size_t jobs) {
     auto it = waiting_.find(queue);
     if (it == waiting_.end()) return;

@@ -346,6 +346,29 @@ describe('work queues over the mesh', { timeout: 200000 }, () => {
     assert.ok(got.json.fr - got.json.sent < 500, JSON.stringify(got.json));
   });
 
+  test('a delayed job reaches a waiting receive when it falls due, though the receive a send woke gave up before',
+    { timeout: 60000 }, async () => {
+      // A send wakes one waiting receive (the longest waiting): here the CLI's, whose wait ends
+      // before the job is due; the worker's receive, parked after it with a long wait, must
+      // still get the job on time, not only when its own wait runs out.
+      await ok('create', 'delayq');
+      const first = queues('receive', 'delayq', '--wait', '5s');
+      await new Promise((resolve) => setTimeout(resolve, 1500)); // the CLI joins the mesh, then waits
+      const w = worker(['--consume', '--queue', 'delayq', '--wait-ms', '20000'], 'late-waiter');
+      await receiving(w);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const { id } = await ok('send', 'delayq', 'later', '--delay', '6s');
+      const gaveUp = await first;
+      assert.equal(gaveUp.code, 0, gaveUp.stderr);
+      assert.deepEqual(gaveUp.json, {}, 'the first receive ended before the job was due');
+      await w.lines.waitFor((l) => l.startsWith(`job ${id} `), { timeout: 15000, what: 'the parked receive to get the delayed job' });
+      await stopWorker(w);
+      const [job] = receivesOf(w);
+      const late = job.after - (job.sent + 6000);
+      console.log(`# delayed job, its first woken receive gone: reached the other waiting receive ${late} ms after it fell due`);
+      assert.ok(late >= -1 && late < 2000, `the delayed job reached the waiting receive ${late} ms after it fell due`);
+    });
+
   test('batches: many jobs per send, receive and delete call, each job to one worker', { timeout: 60000 }, async () => {
     const BATCH_JOBS = 500;
     await ok('create', 'batchq', '--vt', '30s');
