@@ -17,7 +17,8 @@
 //
 //   auto ids = jobs.send_messages("thumbnails", {"a.png", "b.png", "c.png"});
 //   auto got = jobs.receive_messages("thumbnails", 100, {.wait = 20s});
-//   // ... work on *got, then: jobs.delete_messages("thumbnails", ids_of(*got));
+//   // ... work on *got, then delete the ids of the jobs done:
+//   jobs.delete_messages("thumbnails", done_ids);
 // Errors: unknown_queue, queue_exists, bad_queue, bad_timeout,
 // bad_option, message_too_large, no_edge, timed_out, storage_*.
 #pragma once
