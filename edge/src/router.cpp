@@ -236,7 +236,7 @@ void Router::route(const store::Due& due) {
     // The owner first; if its connection refuses (it just died and has not expired yet),
     // the node that will own the session once it is gone.
     for (std::string_view node : ring.owners(m.client, ring.members().size())) {
-        if (mesh_->send(std::string{node}, fbb)) {
+        if (mesh_->send(node, fbb)) {
             ++stats_.routed;
             return;
         }
