@@ -101,7 +101,7 @@ TEST_CASE("a node consumes only once it has shown that it knows us", "[membershi
     REQUIRE(m.confirm("n1"));
     CHECK(m.epoch() != epoch);  // cached rings rebuild
     CHECK(m.consumers("chat") == std::vector<std::string>{"n1"});
-    CHECK_FALSE(m.confirm("n1"));       // no news the second time
+    CHECK_FALSE(m.confirm("n1"));  // no news the second time
     CHECK_FALSE(m.confirm("stranger"));
     // A later Hello (new queues) keeps what we learned.
     (void)m.apply_hello(peer("n1", "tcp://h:1", {"chat", "echo"}), Clock::now(), &replaced);
