@@ -1,13 +1,12 @@
 #include "adashta/store/store.hpp"
 
-#include "checkpointer.hpp"
-
 #include <algorithm>
 #include <cassert>
 #include <iterator>
 
 #include "adashta/ids.hpp"
 #include "adashta/log.hpp"
+#include "checkpointer.hpp"
 
 namespace adashta::store {
 
