@@ -149,24 +149,10 @@ int main(int argc, char** argv) {
     const std::string seeds = flags.text("--seeds", "");
 
     const long threads = senders + consumers;
-    std::vector<std::unique_ptr<adashta::Node>> nodes;
-    for (long i = 0; i < (node_count == 0 ? threads : node_count); ++i)
-        nodes.push_back(
-            adashta::bench::join_mesh(kTool, seeds, "bench-sched-" + std::to_string(i)));
+    auto nodes = adashta::bench::join_nodes(kTool, seeds, "bench-sched-",
+                                            node_count == 0 ? threads : node_count);
     auto node_for = [&](long thread) -> adashta::Node& { return *nodes[thread % nodes.size()]; };
-
-    adashta::WorkQueues setup{*nodes[0]};
-    if (auto dropped = setup.delete_queue(run.queue);
-        !dropped && dropped.error().code != adashta::Errc::unknown_queue) {
-        std::cerr << kTool << ": delete_queue " << run.queue << ": " << dropped.error().to_string()
-                  << "\n";
-        return 1;
-    }
-    if (auto created = setup.create_queue(run.queue, {.vt = milliseconds{30000}}); !created) {
-        std::cerr << kTool << ": create_queue " << run.queue << ": " << created.error().to_string()
-                  << "\n";
-        return 1;
-    }
+    adashta::bench::fresh_work_queue(kTool, *nodes[0], run.queue);
     std::cerr << kTool << ": " << run.messages << " messages due over " << run.spread_us / 1000
               << " ms from " << run.lead_us / 1000 << " ms on; " << senders << " senders, "
               << consumers << " consumers, queue " << run.queue << "\n";

@@ -3,6 +3,8 @@
 //
 //   auto node = join_mesh("adashta-bench-wq", flags.text("--seeds", ""), "bench-wq");
 //   adashta::WorkQueues queues{*node};
+//   auto nodes = join_nodes("adashta-bench-wq", seeds, "bench-wq-", 16);  // bench-wq-0 ...
+//   fresh_work_queue("adashta-bench-wq", *nodes[0], "benchwq");
 #pragma once
 
 #include <chrono>
@@ -11,8 +13,11 @@
 #include <memory>
 #include <string>
 
+#include <vector>
+
 #include "adashta/node.hpp"
 #include "adashta/text.hpp"
+#include "adashta/work_queues.hpp"
 
 namespace adashta::bench {
 
@@ -38,6 +43,34 @@ inline std::unique_ptr<Node> join_mesh(const std::string& tool, const std::strin
         std::exit(1);
     }
     return node;
+}
+
+// `count` nodes named prefix0, prefix1, ..., each joined as by join_mesh.
+inline std::vector<std::unique_ptr<Node>> join_nodes(const std::string& tool,
+                                                     const std::string& seeds,
+                                                     const std::string& prefix, long count) {
+    std::vector<std::unique_ptr<Node>> nodes;
+    for (long i = 0; i < count; ++i)
+        nodes.push_back(join_mesh(tool, seeds, prefix + std::to_string(i)));
+    return nodes;
+}
+
+// Deletes the work queue if it is there and creates it empty (visibility 30 s), or exits 1
+// saying which call failed.
+inline void fresh_work_queue(const std::string& tool, Node& node, const std::string& queue) {
+    WorkQueues setup{node};
+    if (auto dropped = setup.delete_queue(queue);
+        !dropped && dropped.error().code != Errc::unknown_queue) {
+        std::cerr << tool << ": delete_queue " << queue << ": " << dropped.error().to_string()
+                  << "\n";
+        std::exit(1);
+    }
+    if (auto created = setup.create_queue(queue, {.vt = std::chrono::milliseconds{30000}});
+        !created) {
+        std::cerr << tool << ": create_queue " << queue << ": " << created.error().to_string()
+                  << "\n";
+        std::exit(1);
+    }
 }
 
 }  // namespace adashta::bench
