@@ -48,35 +48,48 @@ std::optional<Proto> parse_proto(std::string_view s) {
     return std::nullopt;
 }
 
-ParsedArgs parse_nats_app(int argc, char** argv) {
-    ParsedArgs parsed;
-    NatsAppOptions o;
-    bool have_mode = false;
+// Walks the "--flag value" pairs after the scenario: on_flag(flag, value) answers an error
+// ("" when the pair is fine). Stops at --help or the first error, which it puts in parsed;
+// false then.
+template <class OnFlag>
+bool walk_flags(int argc, char** argv, ParsedArgs& parsed, OnFlag on_flag) {
     for (int i = 2; i < argc; ++i) {
         std::string_view flag = argv[i];
         if (flag == "--help" || flag == "-h") {
             parsed.help = true;
-            return parsed;
+            return false;
         }
         if (i + 1 >= argc) {
             parsed.error = "missing value for " + std::string{flag};
-            return parsed;
+            return false;
         }
-        std::string_view value = argv[++i];
-        if (flag == "--url") {
-            o.url = value;
-        } else if (flag == "--mode") {
-            if (value != "sink" && value != "echo") {
-                parsed.error = "--mode must be sink or echo";
-                return parsed;
-            }
-            o.echo = value == "echo";
-            have_mode = true;
-        } else {
-            parsed.error = "unknown flag " + std::string{flag};
-            return parsed;
+        std::string error = on_flag(flag, std::string_view{argv[++i]});
+        if (!error.empty()) {
+            parsed.error = std::move(error);
+            return false;
         }
     }
+    return true;
+}
+
+ParsedArgs parse_nats_app(int argc, char** argv) {
+    ParsedArgs parsed;
+    NatsAppOptions o;
+    bool have_mode = false;
+    const bool walked = walk_flags(
+        argc, argv, parsed, [&](std::string_view flag, std::string_view value) -> std::string {
+            if (flag == "--url") {
+                o.url = value;
+            } else if (flag == "--mode") {
+                if (value != "sink" && value != "echo") return "--mode must be sink or echo";
+                o.echo = value == "echo";
+                have_mode = true;
+            } else {
+                return "unknown flag " + std::string{flag};
+            }
+            return {};
+        });
+    if (!walked) return parsed;
     if (!have_mode) {
         parsed.error = "nats-app needs --mode sink|echo";
         return parsed;
@@ -143,57 +156,46 @@ ParsedArgs parse_args(int argc, char** argv) {
     BenchOptions o;
     o.scenario = *scenario;
     bool have_proto = false;
-    for (int i = 2; i < argc; ++i) {
-        std::string_view flag = argv[i];
-        if (flag == "--help" || flag == "-h") {
-            parsed.help = true;
-            return parsed;
-        }
-        if (i + 1 >= argc) {
-            parsed.error = "missing value for " + std::string{flag};
-            return parsed;
-        }
-        std::string_view value = argv[++i];
-        double number = 0;
-        long long integer = 0;
-        bool ok = true;
-        if (flag == "--proto") {
-            auto p = parse_proto(value);
-            ok = p.has_value();
-            if (ok) o.proto = *p;
-            have_proto = ok;
-        } else if (flag == "--url") {
-            o.url = value;
-        } else if (flag == "--connections") {
-            ok = parse_int(value, integer) && integer >= 1 && integer <= 1'000'000;
-            o.connections = static_cast<int>(integer);
-        } else if (flag == "--duration") {
-            ok = parse_number(value, number) && number > 0 && number <= 3600;
-            o.duration_s = number;
-        } else if (flag == "--rate") {
-            ok = parse_number(value, number) && number <= 1e8;
-            o.rate = number;
-        } else if (flag == "--size") {
-            ok = parse_int(value, integer) && integer <= (8 << 20);
-            o.size = static_cast<std::size_t>(integer);
-        } else if (flag == "--window") {
-            ok = parse_int(value, integer) && integer >= 1 && integer <= 65536;
-            o.window = static_cast<int>(integer);
-        } else if (flag == "--hold") {
-            ok = parse_number(value, number) && number <= 86400;
-            o.hold_s = number;
-        } else if (flag == "--source-ips") {
-            ok = parse_int(value, integer) && integer >= 1 && integer <= 254;
-            o.source_ips = static_cast<int>(integer);
-        } else {
-            parsed.error = "unknown flag " + std::string{flag};
-            return parsed;
-        }
-        if (!ok) {
-            parsed.error = "bad value for " + std::string{flag} + ": " + std::string{value};
-            return parsed;
-        }
-    }
+    const bool walked = walk_flags(
+        argc, argv, parsed, [&](std::string_view flag, std::string_view value) -> std::string {
+            double number = 0;
+            long long integer = 0;
+            bool ok = true;
+            if (flag == "--proto") {
+                auto p = parse_proto(value);
+                ok = p.has_value();
+                if (ok) o.proto = *p;
+                have_proto = ok;
+            } else if (flag == "--url") {
+                o.url = value;
+            } else if (flag == "--connections") {
+                ok = parse_int(value, integer) && integer >= 1 && integer <= 1'000'000;
+                o.connections = static_cast<int>(integer);
+            } else if (flag == "--duration") {
+                ok = parse_number(value, number) && number > 0 && number <= 3600;
+                o.duration_s = number;
+            } else if (flag == "--rate") {
+                ok = parse_number(value, number) && number <= 1e8;
+                o.rate = number;
+            } else if (flag == "--size") {
+                ok = parse_int(value, integer) && integer <= (8 << 20);
+                o.size = static_cast<std::size_t>(integer);
+            } else if (flag == "--window") {
+                ok = parse_int(value, integer) && integer >= 1 && integer <= 65536;
+                o.window = static_cast<int>(integer);
+            } else if (flag == "--hold") {
+                ok = parse_number(value, number) && number <= 86400;
+                o.hold_s = number;
+            } else if (flag == "--source-ips") {
+                ok = parse_int(value, integer) && integer >= 1 && integer <= 254;
+                o.source_ips = static_cast<int>(integer);
+            } else {
+                return "unknown flag " + std::string{flag};
+            }
+            if (!ok) return "bad value for " + std::string{flag} + ": " + std::string{value};
+            return {};
+        });
+    if (!walked) return parsed;
     if (!have_proto) {
         parsed.error = "missing --proto";
         return parsed;
