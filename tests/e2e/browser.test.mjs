@@ -13,8 +13,8 @@ import assert from 'node:assert/strict';
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
 import { Edge, repoDir, requireBinaries, runCli, startEchoNode } from '../lib/cluster.mjs';
+import { launchChromium } from '../lib/browser.mjs';
 
 const pagesDir = path.join(repoDir, 'tests/e2e/pages');
 const echoAppDir = path.join(repoDir, 'examples/echo/web');
@@ -35,12 +35,7 @@ describe('browser SDK against a real edge', { timeout: 180000 }, () => {
     await edge.start();
     echo = startEchoNode(edge.meshPort);
     await edge.waitReady({ nodes: 1 });
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   }, { timeout: 60000 });
 
   after(async () => {

@@ -4,8 +4,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
 import { Child, Edge, buildDir, repoDir, requireBinaries } from '../lib/cluster.mjs';
+import { launchChromium } from '../lib/browser.mjs';
 
 describe('the chat example in two tabs', { timeout: 90000 }, () => {
   let edge;
@@ -18,11 +18,7 @@ describe('the chat example in two tabs', { timeout: 90000 }, () => {
     await edge.start();
     chat = new Child('chat', path.join(buildDir, 'adashta-chat'), [], { ADASHTA_SEEDS: edge.meshEndpoint });
     await edge.waitReady({ nodes: 1 });
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-    });
+    browser = await launchChromium();
   });
 
   after(async () => {

@@ -23,8 +23,8 @@ import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
 import { Edge, repoDir, requireBinaries, runCli, waitFor } from '../lib/cluster.mjs';
+import { launchChromium } from '../lib/browser.mjs';
 
 const pagesDir = path.join(repoDir, 'tests/e2e/pages');
 const OFFLINE_MESSAGES = 30;
@@ -112,12 +112,7 @@ describe('durable delivery in headless Chromium', { timeout: 240000 }, () => {
     await edge.waitReady();
     cable = new Cable(edge.httpPort);
     await cable.start();
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   }, { timeout: 60000 });
 
   after(async () => {
