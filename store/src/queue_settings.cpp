@@ -197,9 +197,15 @@ Status apply(QueueSettings& s, std::string_view key, std::string_view raw) {
         s.client_schedule = raw == "true";
         return {};
     }
+    if (key == "durable") {
+        if (raw != "true" && raw != "false")
+            return make_error(Errc::bad_option, "expected true or false, found " + excerpt(raw));
+        s.durable = raw == "true";
+        return {};
+    }
     return make_error(Errc::bad_option,
                       "unknown key; known keys: retention, maxMessages, maxMessageBytes, "
-                      "visibility, delay, maxReceive, deadLetter, clientSchedule");
+                      "visibility, delay, maxReceive, deadLetter, clientSchedule, durable");
 }
 
 }  // namespace
@@ -216,6 +222,17 @@ Status QueueSettings::validate(std::string_view queue) const {
         return ok;
     if (auto ok = check_count("maxReceive", max_receive, 0, std::numeric_limits<int>::max()); !ok)
         return ok;
+    if (!durable) {
+        // Nothing is stored, so nothing can wait, come again or move elsewhere.
+        const auto stored_only = [](std::string_view key) {
+            return out_of_range(Errc::bad_option, key,
+                                "needs a stored queue; remove it, or remove \"durable\": false");
+        };
+        if (delay_ms > 0) return stored_only("delay");
+        if (client_schedule) return stored_only("clientSchedule");
+        if (max_receive > 0) return stored_only("maxReceive");
+        if (!dead_letter.empty()) return stored_only("deadLetter");
+    }
     if (!dead_letter.empty()) {
         if (!is_valid_queue_name(dead_letter))
             return out_of_range(Errc::bad_option, "deadLetter",
@@ -316,12 +333,23 @@ Result<QueueSettings> parse_queue_settings(std::string_view object_json, const Q
         if (auto ok = apply(settings, key, raw); !ok)
             return make_error(Errc::bad_option, prefix + key + ": " + ok.error().detail);
     }
+    // validate() cannot tell a retention or visibility given from the default one.
+    if (!settings.durable)
+        for (const auto& [key, raw] : object->members)
+            if (key == "retention" || key == "maxMessages" || key == "visibility")
+                return make_error(Errc::bad_option,
+                                  prefix + key +
+                                      ": a queue with \"durable\": false keeps nothing; remove "
+                                      "it, or remove \"durable\": false");
     if (auto ok = settings.validate(queue); !ok)
         return make_error(Errc::bad_option, prefix + ok.error().detail);
     return settings;
 }
 
 std::string to_json(const QueueSettings& s) {
+    if (!s.durable)
+        return "{\"maxMessageBytes\":" + std::to_string(s.max_message_bytes) +
+               ",\"durable\":false}";
     std::string out = "{\"retention\":" + std::to_string(s.retention_ms) +
                       ",\"maxMessages\":" + std::to_string(s.max_messages) +
                       ",\"maxMessageBytes\":" + std::to_string(s.max_message_bytes) +

@@ -261,3 +261,30 @@ TEST_CASE("settings from JSON apply on top of a base", "[settings]") {
     REQUIRE_FALSE(bad);
     CHECK(bad.error().detail.starts_with("retention: \"2w\": unknown unit"));
 }
+
+TEST_CASE("a queue with durable false takes only the settings that apply to it", "[settings]") {
+    auto fast = parse_queue_settings(R"({"durable": false, "maxMessageBytes": 512})", {}, "ticks");
+    REQUIRE(fast);
+    CHECK_FALSE(fast->durable);
+    CHECK(fast->max_message_bytes == 512);
+    CHECK(QueueSettings{}.durable);
+
+    // Keys that only a stored queue can honour are refused, named, with what to do.
+    for (const std::string key :
+         {R"("retention": "1h")", R"("visibility": "5s")", R"("maxMessages": 10)",
+          R"("delay": "1s")", R"("clientSchedule": true)", R"("maxReceive": 3)"}) {
+        auto refused = parse_queue_settings("{\"durable\": false, " + key + "}", {}, "ticks");
+        REQUIRE_FALSE(refused);
+        CHECK(refused.error().code == Errc::bad_option);
+        CHECK(contains(refused.error().detail, "\"durable\": false"));
+    }
+    auto bad = parse_queue_settings(R"({"durable": "no"})", {}, "ticks");
+    REQUIRE_FALSE(bad);
+    CHECK(bad.error().detail == "durable: expected true or false, found \"no\"");
+
+    // It reads back the same, and says what it is.
+    auto back = parse_queue_settings(to_json(*fast), {}, "ticks");
+    REQUIRE(back);
+    CHECK(*back == *fast);
+    CHECK(contains(to_json(*fast), R"("durable":false)"));
+}

@@ -12,7 +12,13 @@
 //      "orders": {"retention": "7d", "visibility": "30s", "delay": "0", "maxReceive": 5,
 //                 "deadLetter": "orders.dead", "maxMessages": 100000,
 //                 "maxMessageBytes": 65536, "clientSchedule": true},
-//      "chat":   {"retention": "1h"}}}
+//      "chat":   {"retention": "1h"},
+//      "ticks":  {"durable": false}}}
+//
+// A queue with "durable": false is at most once: the edge stores nothing of it and hands each
+// message straight to its receivers (a server node, or the clients online now). No retention,
+// resume, fetch, redelivery or scheduling, so the keys for those are refused with it; only
+// maxMessageBytes applies. The store never hears of such a queue.
 //
 // Durations (retention, visibility, delay) are whole milliseconds (30000) or strings with
 // units: "250ms", "30s", "5m", "2h", "7d", or several at once, "1h30m".
@@ -47,10 +53,12 @@ struct QueueSettings {
     std::int64_t max_receive = 0;                 // deliveries before dead-lettering; 0 = no limit
     std::string dead_letter;                      // where messages go after max_receive; "" = drop
     bool client_schedule = false;                 // clients may send delay / deliverAt
+    bool durable = true;  // false: at most once, nothing stored (see the top of this file)
 
     // Checks every field against the limits above, and that dead_letter is a valid queue
     // name, is not `queue` itself, and comes with a max_receive. The error detail starts with
-    // the config-file key ("visibility: 13h is more than the maximum of 12h").
+    // the config-file key ("visibility: 13h is more than the maximum of 12h"). A queue that
+    // is not durable refuses a delay, clientSchedule, maxReceive and deadLetter.
     Status validate(std::string_view queue = {}) const;
 
     friend bool operator==(const QueueSettings&, const QueueSettings&) = default;
