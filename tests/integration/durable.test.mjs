@@ -25,12 +25,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import {
-  Edge, NodeMessages, WsClient, mapLimit, requireBinaries, runCli, startHoldingTestNode,
-  startTestNode, waitFor, waitNodesHearClients,
+  Cluster, explained, mapLimit, metric, waitFor, waitNodesHearClients,
 } from '../lib/cluster.mjs';
 
 // Edges notice a killed node within ~1 s, and nodes notice a restarted edge as quickly.
@@ -39,11 +36,6 @@ const HOLD_FOREVER_MS = 600000;
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const range = (n) => Array.from({ length: n }, (_, i) => i);
-const metric = async (edge, name) => {
-  const text = await (await fetch(`${edge.url}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-  return line ? Number(line.split(' ')[1]) : undefined;
-};
 
 function percentile(values, p) {
   const sorted = [...values].sort((a, b) => a - b);
@@ -55,94 +47,6 @@ function distribution(values, ps = [50, 90, 99]) {
   if (values.length === 0) return '(no samples)';
   const parts = ps.map((p) => `p${p} ${percentile(values, p)} ms`);
   return `${parts.join(', ')}, min ${Math.min(...values)} ms, max ${Math.max(...values)} ms (n=${values.length})`;
-}
-
-/**
- * One test's processes: an edge with a queue config, its nodes and clients, all stopped and
- * removed when the test ends (t.after), whatever happened. A failure gets their output.
- */
-class Cluster {
-  static async start(t, { queues, edgeArgs = [] }) {
-    requireBinaries();
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'adashta-durable-'));
-    const config = path.join(dir, 'queues.json');
-    await writeFile(config, JSON.stringify({ queues }));
-    const cluster = new Cluster(t, dir, new Edge({ args: ['--config', config, ...edgeArgs] }));
-    t.after(() => cluster.stop());
-    await cluster.edge.start();
-    await cluster.edge.waitReady();
-    return cluster;
-  }
-
-  constructor(t, dir, edge) {
-    this.t = t;
-    this.dir = dir;
-    this.edge = edge;
-    this.nodes = [];
-    this.clients = [];
-  }
-
-  get seeds() { return ['--seeds', this.edge.meshEndpoint]; }
-
-  /** A test node on `queue` and the messages it prints; `holdMs` keeps each that long. */
-  node(name, queue, { holdMs } = {}) {
-    const child = holdMs
-      ? startHoldingTestNode(this.edge.meshPort, { name, queue, holdMs })
-      : startTestNode(this.edge.meshPort, { name, queue });
-    this.nodes.push(child);
-    return { child, got: new NodeMessages(child), name };
-  }
-
-  /** A connected client that said hello (resuming `session` when given). */
-  async client(session) {
-    const ws = await WsClient.connect(this.edge);
-    this.clients.push(ws);
-    ws.welcome = await ws.hello(session);
-    return ws;
-  }
-
-  /** `adashta ARGS --seeds EDGE`; fails the test on a non-zero exit unless `expectFailure`. */
-  async cli(args, { expectFailure = false } = {}) {
-    const result = await runCli([...args, ...this.seeds], { timeout: 15000 });
-    if (!expectFailure) {
-      assert.equal(result.code, 0, `adashta ${args.join(' ')} failed: ${result.stderr}`);
-    }
-    return result;
-  }
-
-  /** Every message the store keeps of `queue` (adashta fetch, all directions), in offset order. */
-  async fetchAll(queue) {
-    const messages = [];
-    let from = 0;
-    for (;;) {
-      const { stdout } = await this.cli(['fetch', queue, '--from', String(from), '--limit', '1000']);
-      const page = JSON.parse(stdout);
-      messages.push(...page.messages);
-      if (page.messages.length < 1000) return messages;
-      from = page.next;
-    }
-  }
-
-  describe() {
-    return [this.edge.child, ...this.nodes].filter(Boolean).map((child) => child.describe()).join('\n');
-  }
-
-  async stop() {
-    await Promise.all(this.clients.map((ws) => ws.close()));
-    await Promise.all(this.nodes.map((child) => child.stop({ signal: 'SIGKILL' })));
-    await this.edge.destroy();
-    await rm(this.dir, { recursive: true, force: true });
-  }
-}
-
-/** Runs body; a failure also shows the processes' output, where the reason usually is. */
-async function explained(cluster, body) {
-  try {
-    return await body();
-  } catch (err) {
-    err.message += '\n' + cluster.describe();
-    throw err;
-  }
 }
 
 /**

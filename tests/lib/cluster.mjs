@@ -6,9 +6,10 @@
 //   const echo = startEchoNode(edge.meshPort);
 //   ...  await echo.stop();  await edge.stop();
 
+import assert from 'node:assert/strict';
 import { spawn, execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -491,4 +492,104 @@ export function startTestWorker(meshPort, args, { name = 'worker', env = {} } = 
     { ADASHTA_SEEDS: `tcp://127.0.0.1:${meshPort}`, ADASHTA_HEARTBEAT_MS: '200', ADASHTA_PEER_TIMEOUT_MS: '1000', ...env });
   child.lines = new OutputLines(child);
   return child;
+}
+
+// --- A cluster per test: an edge with a queue config, its nodes and clients --------------------
+
+/**
+ * One test's processes: an edge with a queue config, its nodes and clients, all stopped and
+ * removed when the test ends (t.after), whatever happened. A failure gets their output.
+ *
+ *   const cluster = await Cluster.start(t, { queues: { orders: { visibility: '1s' } } });
+ *   const node = cluster.node('n1', 'orders');  const ws = await cluster.client();
+ */
+export class Cluster {
+  static async start(t, { queues, edgeArgs = [] }) {
+    requireBinaries();
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'adashta-durable-'));
+    const config = path.join(dir, 'queues.json');
+    await writeFile(config, JSON.stringify({ queues }));
+    const cluster = new Cluster(t, dir, new Edge({ args: ['--config', config, ...edgeArgs] }));
+    t.after(() => cluster.stop());
+    await cluster.edge.start();
+    await cluster.edge.waitReady();
+    return cluster;
+  }
+
+  constructor(t, dir, edge) {
+    this.t = t;
+    this.dir = dir;
+    this.edge = edge;
+    this.nodes = [];
+    this.clients = [];
+  }
+
+  get seeds() { return ['--seeds', this.edge.meshEndpoint]; }
+
+  /** A test node on `queue` and the messages it prints; `holdMs` keeps each that long. */
+  node(name, queue, { holdMs } = {}) {
+    const child = holdMs
+      ? startHoldingTestNode(this.edge.meshPort, { name, queue, holdMs })
+      : startTestNode(this.edge.meshPort, { name, queue });
+    this.nodes.push(child);
+    return { child, got: new NodeMessages(child), name };
+  }
+
+  /** A connected client that said hello (resuming `session` when given). */
+  async client(session) {
+    const ws = await WsClient.connect(this.edge);
+    this.clients.push(ws);
+    ws.welcome = await ws.hello(session);
+    return ws;
+  }
+
+  /** `adashta ARGS --seeds EDGE`; fails the test on a non-zero exit unless `expectFailure`. */
+  async cli(args, { expectFailure = false } = {}) {
+    const result = await runCli([...args, ...this.seeds], { timeout: 15000 });
+    if (!expectFailure) {
+      assert.equal(result.code, 0, `adashta ${args.join(' ')} failed: ${result.stderr}`);
+    }
+    return result;
+  }
+
+  /** Every message the store keeps of `queue` (adashta fetch, all directions), in offset order. */
+  async fetchAll(queue) {
+    const messages = [];
+    let from = 0;
+    for (;;) {
+      const { stdout } = await this.cli(['fetch', queue, '--from', String(from), '--limit', '1000']);
+      const page = JSON.parse(stdout);
+      messages.push(...page.messages);
+      if (page.messages.length < 1000) return messages;
+      from = page.next;
+    }
+  }
+
+  describe() {
+    return [this.edge.child, ...this.nodes].filter(Boolean).map((child) => child.describe()).join('\n');
+  }
+
+  async stop() {
+    await Promise.all(this.clients.map((ws) => ws.close()));
+    await Promise.all(this.nodes.map((child) => child.stop({ signal: 'SIGKILL' })));
+    await this.edge.destroy();
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Runs body; a failure also shows the cluster's process output, where the reason usually is. */
+export async function explained(cluster, body) {
+  try {
+    return await body();
+  } catch (err) {
+    err.message += '\n' + cluster.describe();
+    throw err;
+  }
+}
+
+/** The value of one line of the edge's /metrics (undefined if it is not there). */
+export async function metric(edge, name) {
+  const text = await (await fetch(`${edge.url}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line ? Number(line.split(' ')[1]) : undefined;
 }
