@@ -2,6 +2,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <string>
+#include <unordered_map>
 
 #include "adashta/log.hpp"
 #include "adashta/store/queue_settings.hpp"
@@ -75,10 +77,18 @@ public:
         store::StoreOptions store_options{
             .path = (std::filesystem::path{options_.data_dir} / "store.db").string(),
             .durable = options_.durable};
+        // At-most-once queues ("durable": false) are the router's alone; the store never
+        // sees them.
+        std::unordered_map<std::string, store::QueueSettings> at_most_once;
         if (!options_.config.empty()) {
             auto queues = store::load_queue_settings(options_.config);
             if (!queues) return queues.error();
-            store_options.queues = std::move(*queues);
+            for (auto& [name, settings] : *queues) {
+                if (settings.durable)
+                    store_options.queues.emplace(name, std::move(settings));
+                else
+                    at_most_once.emplace(name, std::move(settings));
+            }
         }
         auto opened = store::Store::open(std::move(store_options), router_);
         if (!opened) return opened.error();
@@ -95,7 +105,7 @@ public:
             .peer_timeout = options_.peer_timeout,
         };
         mesh_ = std::make_unique<mesh::Mesh>(std::move(mesh_options), router_);
-        router_.attach(*mesh_, *store_);
+        router_.attach(*mesh_, *store_, std::move(at_most_once));
         if (auto ok = mesh_->start(); !ok) {
             mesh_.reset();
             return ok;
@@ -161,6 +171,8 @@ private:
                       "Client messages committed to the store.", r.stored);
         append_metric(out, "adashta_edge_store_failed_total", "counter",
                       "Messages the store could not take.", r.store_failed);
+        append_metric(out, "adashta_edge_forwarded_total", "counter",
+                      "Messages of at-most-once queues passed on without storing.", r.forwarded);
         append_metric(out, "adashta_edge_acked_total", "counter",
                       "Client messages acknowledged by nodes.", r.acked);
         append_metric(out, "adashta_edge_redelivered_total", "counter",

@@ -14,17 +14,53 @@ namespace {
 constexpr std::int64_t kRetryMs = 500;
 }  // namespace
 
-void Router::attach(mesh::Mesh& mesh, store::Store& store) {
+void Router::attach(mesh::Mesh& mesh, store::Store& store,
+                    std::unordered_map<std::string, store::QueueSettings> at_most_once) {
     mesh_ = &mesh;
     store_ = &store;
     calls_ = std::make_unique<StoreCalls>(store);
+    at_most_once_ = std::move(at_most_once);
 }
+
+const store::QueueSettings* Router::at_most_once(const std::string& queue) const {
+    if (at_most_once_.empty()) return nullptr;
+    auto it = at_most_once_.find(queue);
+    return it == at_most_once_.end() ? nullptr : &it->second;
+}
+
+namespace {
+// Why an at-most-once queue cannot do what was asked.
+std::string not_stored(const std::string& queue, std::string_view so) {
+    return "queue \"" + queue + "\" is not stored (\"durable\": false), so " + std::string{so};
+}
+
+// What the store would check of a message, for one of an at-most-once queue.
+Status check_unstored(const std::string& queue, const store::QueueSettings& settings,
+                      std::size_t bytes, bool scheduled) {
+    if (scheduled)
+        return make_error(Errc::not_allowed,
+                          not_stored(queue, "it cannot hold messages for later"));
+    if (static_cast<std::int64_t>(bytes) > settings.max_message_bytes)
+        return make_error(Errc::message_too_large, std::to_string(bytes) + " bytes; queue \"" +
+                                                       queue + "\" takes up to " +
+                                                       std::to_string(settings.max_message_bytes));
+    return {};
+}
+}  // namespace
 
 void Router::produce(ClientProduce produce) {
     mesh_->post([this, p = std::move(produce)]() mutable { store_client_message(std::move(p)); });
 }
 
 void Router::fetch(ClientFetch fetch) {
+    if (at_most_once(fetch.queue)) {
+        sink_.push({.kind = ClientBound::Kind::error,
+                    .connection = fetch.connection,
+                    .ref = fetch.ref,
+                    .code = Errc::not_allowed,
+                    .detail = not_stored(fetch.queue, "there is nothing to fetch")});
+        return;
+    }
     store::ReadFilter filter;
     filter.from_offset = fetch.from.value_or(0);
     filter.since_ms = fetch.since_ms.value_or(0);
@@ -69,6 +105,11 @@ void Router::replay(std::uint64_t connection, std::string session, std::string q
     slice->kind = ClientBound::Kind::replay;
     slice->connection = connection;
     slice->queue = std::move(queue);
+    if (at_most_once(slice->queue)) {  // nothing was kept to resume from: live messages only
+        slice->next = from;
+        sink_.push(std::move(*slice));
+        return;
+    }
     store_->write(
         [slice, session, from](store::Tx& tx) -> Status {
             auto oldest = tx.streams.oldest_offset(slice->queue, tx.now_ms);
@@ -109,6 +150,10 @@ void Router::replay(std::uint64_t connection, std::string session, std::string q
 }
 
 void Router::where(std::uint64_t connection, std::uint64_t ref, std::string queue) {
+    if (at_most_once(queue)) {  // no offsets: an ack without "next"
+        sink_.push({.kind = ClientBound::Kind::ack, .connection = connection, .ref = ref});
+        return;
+    }
     auto next = std::make_shared<std::int64_t>(0);
     store_->write(
         [next, queue = std::move(queue)](store::Tx& tx) -> Status {
@@ -136,6 +181,8 @@ void Router::store_client_message(ClientProduce p) {
                     .code = Errc::no_consumer});
         return;
     }
+    if (const auto* settings = at_most_once(p.queue))
+        return forward_client_message(std::move(p), *settings);
     auto message = std::make_shared<store::StoredMessage>();
     // A client's own id makes a resend after a lost ack the same message: append() keeps
     // the first and acks the second with the same id.
@@ -179,6 +226,49 @@ void Router::store_client_message(ClientProduce p) {
                         .id = message->id});
         },
         store::Atomic::ordered);
+}
+
+void Router::forward_client_message(ClientProduce p, const store::QueueSettings& settings) {
+    ClientBound answer{
+        .kind = ClientBound::Kind::ack, .connection = p.connection, .ref = p.ref, .produced = true};
+    const auto refuse = [&](Errc code, std::string detail) {
+        answer.kind = ClientBound::Kind::error;
+        answer.code = code;
+        answer.detail = std::move(detail);
+        sink_.push(std::move(answer));
+    };
+    if (auto ok =
+            check_unstored(p.queue, settings, p.data.size(), p.delay_ms > 0 || p.deliver_at_ms > 0);
+        !ok)
+        return refuse(ok.error().code, ok.error().detail);
+    answer.id = p.id.empty() ? new_message_id() : std::move(p.id);
+    // receive_count 0: not stored, so the node sends no ack and nothing comes again.
+    if (!send_to_owner(ring_for(p.queue), p.session,
+                       {.id = answer.id,
+                        .queue = p.queue,
+                        .client = p.session,
+                        .data = p.data,
+                        .created_ms = now_ms()})) {
+        ++stats_.unavailable;
+        return refuse(Errc::node_unavailable, {});
+    }
+    ++stats_.forwarded;
+    sink_.push(std::move(answer));
+}
+
+bool Router::send_to_owner(const mesh::Ring& ring, const std::string& client,
+                           const mesh::DeliverFields& d) {
+    auto& fbb = mesh_->builder();
+    mesh::encode_deliver(fbb, d);
+    // The owner first; if its connection refuses (it just died and has not expired yet),
+    // the node that will own the session once it is gone.
+    for (std::string_view node : ring.owners(client, ring.members().size())) {
+        if (mesh_->send(node, fbb)) {
+            ++stats_.routed;
+            return true;
+        }
+    }
+    return false;
 }
 
 void Router::on_due(std::vector<store::Due> due) {
@@ -225,22 +315,15 @@ void Router::route(const store::Due& due) {
     const store::StoredMessage& m = due.message;
     const mesh::Ring& ring = ring_for(m.queue);
     if (due.receive_count > 1) ++stats_.redelivered;
-    auto& fbb = mesh_->builder();
-    mesh::encode_deliver(fbb, {.id = m.id,
-                               .queue = m.queue,
-                               .client = m.client,
-                               .data = m.data,
-                               .created_ms = m.created_ms,
-                               .offset = m.offset,
-                               .receive_count = static_cast<std::uint32_t>(due.receive_count)});
-    // The owner first; if its connection refuses (it just died and has not expired yet),
-    // the node that will own the session once it is gone.
-    for (std::string_view node : ring.owners(m.client, ring.members().size())) {
-        if (mesh_->send(node, fbb)) {
-            ++stats_.routed;
-            return;
-        }
-    }
+    if (send_to_owner(ring, m.client,
+                      {.id = m.id,
+                       .queue = m.queue,
+                       .client = m.client,
+                       .data = m.data,
+                       .created_ms = m.created_ms,
+                       .offset = m.offset,
+                       .receive_count = static_cast<std::uint32_t>(due.receive_count)}))
+        return;
     // Nobody could take it now (no consumer, or every connection down): it stays pending
     // and is offered again shortly, without counting this as a receive.
     ++stats_.unavailable;
@@ -278,6 +361,20 @@ void Router::on_deliver(const mesh::PeerInfo& from, const wire::Deliver& msg) {
 
 void Router::store_node_message(std::shared_ptr<store::StoredMessage> message, std::string node,
                                 std::function<void(const Status&)> done) {
+    if (const auto* settings = at_most_once(message->queue)) {
+        // Straight to the clients online now; one that is offline never gets it.
+        const Status status = check_unstored(message->queue, *settings, message->data.size(),
+                                             message->deliver_at_ms > 0);
+        if (done) done(status);
+        if (!status) {
+            log::warn("edge",
+                      "refused a message from node " + node + ": " + status.error().to_string());
+            return;
+        }
+        ++stats_.forwarded;
+        to_clients(*message);
+        return;
+    }
     store_->write(
         [message](store::Tx& tx) -> Status {
             auto offset = tx.streams.append(*message, tx.now_ms);
@@ -377,7 +474,15 @@ void Router::write_acks() {
 }
 
 void Router::on_request(const mesh::PeerInfo& from, const wire::Request& request) {
-    if (mesh::view(request.op()) == "produce") return confirmed_produce(from, request);
+    const std::string_view op = mesh::view(request.op());
+    if (op == "produce") return confirmed_produce(from, request);
+    if (op == "fetch" && !at_most_once_.empty()) {
+        auto args = json::ObjectView::parse(mesh::view(request.args()));
+        const auto queue = args ? args->string("queue") : std::nullopt;
+        if (queue && at_most_once(*queue))
+            return answer_to(from, request)(static_cast<int>(Errc::not_allowed),
+                                            not_stored(*queue, "there is nothing to fetch"), {});
+    }
     calls_->call(mesh::view(request.op()), mesh::view(request.args()), answer_to(from, request));
 }
 

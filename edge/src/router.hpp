@@ -71,6 +71,7 @@ struct RouterStats {
     std::atomic<std::uint64_t> acked{0};          // client messages a node acknowledged
     std::atomic<std::uint64_t> redelivered{0};    // client messages sent again
     std::atomic<std::uint64_t> dead_lettered{0};  // client messages that used up their receives
+    std::atomic<std::uint64_t> forwarded{0};  // messages of at-most-once queues, passed on unstored
 };
 
 // A browser's produce, on its way to the store and then a node.
@@ -99,12 +100,16 @@ struct ClientFetch {
 class Router final : public mesh::MeshHandler, public store::StoreEvents {
 public:
     explicit Router(ClientSink& sink) : sink_(sink) {}
-    void attach(mesh::Mesh& mesh, store::Store& store);
+    // at_most_once: the queues configured with "durable": false, whose messages go straight
+    // to their receivers and never to the store. Called once, before any traffic.
+    void attach(mesh::Mesh& mesh, store::Store& store,
+                std::unordered_map<std::string, store::QueueSettings> at_most_once = {});
 
     // --- HTTP thread -------------------------------------------------------------------
     // Stores the message (the client's ack waits for the commit), then hands it to the node
     // the ring picks; it stays pending until that node acks, and comes again after the
-    // queue's visibility timeout otherwise.
+    // queue's visibility timeout otherwise. On an at-most-once queue: hands it to the node
+    // at once and acks; nothing is stored and nothing comes again.
     void produce(ClientProduce produce);
     void fetch(ClientFetch fetch);
     // Sends connection what session missed on queue since offset from, as a replay event.
@@ -139,7 +144,14 @@ private:
         mesh::Ring ring;
     };
     const mesh::Ring& ring_for(const std::string& queue);
+    // The settings of an at-most-once queue; null for a stored one. Any thread.
+    const store::QueueSettings* at_most_once(const std::string& queue) const;
     void store_client_message(ClientProduce produce);
+    // A client message of an at-most-once queue: to its node now, stored nowhere.
+    void forward_client_message(ClientProduce produce, const store::QueueSettings& settings);
+    // Sends d to the first node on ring that takes it, owner first; false if none did.
+    bool send_to_owner(const mesh::Ring& ring, const std::string& client,
+                       const mesh::DeliverFields& d);
     // Stores a message a node produced and sends it on to clients once committed; done (may
     // be empty) gets the outcome.
     void store_node_message(std::shared_ptr<store::StoredMessage> message, std::string node,
@@ -160,6 +172,7 @@ private:
     store::Store* store_ = nullptr;
     std::unique_ptr<StoreCalls> calls_;                  // node requests to the store
     std::unordered_map<std::string, CachedRing> rings_;  // by queue
+    std::unordered_map<std::string, store::QueueSettings> at_most_once_;  // set before traffic
     std::vector<std::string> acks_;      // node acks not handed to the store yet (mesh thread)
     std::atomic<std::size_t> nodes_{0};  // live server nodes that know us
     std::atomic<std::size_t> edges_{0};  // other live edges

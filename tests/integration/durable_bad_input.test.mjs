@@ -311,6 +311,7 @@ describe('durable messaging: bad input', { timeout: 180000 }, () => {
       'negative.json': JSON.stringify({ queues: { orders: { visibility: '-5s' } } }),
       'too-long.json': JSON.stringify({ queues: { orders: { retention: '400d' } } }),
       'bad-bool.json': JSON.stringify({ queues: { orders: { clientSchedule: 'yes' } } }),
+      'unstored-retention.json': JSON.stringify({ queues: { ticks: { durable: false, retention: '1h' } } }),
     };
     const expectations = {
       'missing.json': /does not exist/,
@@ -321,6 +322,7 @@ describe('durable messaging: bad input', { timeout: 180000 }, () => {
       'negative.json': /queues\.orders\.visibility: "-5s" is negative/,
       'too-long.json': /queues\.orders\.retention: 400d is more than the maximum of 365d/,
       'bad-bool.json': /queues\.orders\.clientSchedule: expected true or false/,
+      'unstored-retention.json': /queues\.ticks\.retention: a queue with "durable": false keeps nothing/,
     };
     for (const [name, text] of Object.entries(configs)) {
       const file = path.join(root, name);

@@ -40,7 +40,8 @@ struct DeliverFields {
     std::int64_t created_ms = 0;
     bool fanout = false;              // node -> every client consuming queue
     std::int64_t offset = 0;          // place in the queue's stream at the edge (0: none)
-    std::uint32_t receive_count = 0;  // edge -> node: 1 on first delivery
+    std::uint32_t receive_count = 0;  // edge -> node: 1 on first delivery; 0: not stored
+                                      // (at-most-once queue), so the node does not ack it
     std::int64_t deliver_at_ms = 0;   // node -> edge: hold until then (0: now)
 };
 

@@ -54,7 +54,8 @@ struct Message {
     std::string client;               // the sender's client (session) id: reply to it
     std::string data;                 // JSON text
     std::int64_t created_ms = 0;      // when the edge accepted it, ms since the epoch
-    std::int64_t offset = 0;          // its place in the queue's stream at the edge
+    std::int64_t offset = 0;          // its place in the queue's stream at the edge; 0 on an
+                                      // at-most-once queue (not stored, not acked, never again)
     std::uint32_t receive_count = 1;  // above 1: a redelivery (no ack came in time), same id
 };
 

@@ -1,0 +1,110 @@
+// Integration: at-most-once queues ("durable": false in --config) against real processes — an
+// edge, adashta-test-node server nodes and browser-protocol WebSocket clients.
+//
+//   cd tests && node --test integration/at_most_once.test.mjs     (ADASHTA_BUILD_DIR=../build)
+//
+// What it shows, one test each:
+//   - a client's messages reach the node in order, acked, never stored and never acked by the
+//     node; the node's answers reach the client without offsets; fetch, scheduling and
+//     oversized data are refused with errors that say why
+//   - nothing comes again: a message its node holds for long is not redelivered, and an
+//     answer sent to a client while it is offline is gone (a resume gets live messages only)
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Cluster, explained, metric, waitFor, waitNodesHearClients } from '../lib/cluster.mjs';
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const range = (n) => Array.from({ length: n }, (_, i) => i);
+
+test('an at-most-once queue: messages reach the node in order and unstored, answers come back without offsets',
+  { timeout: 60000 }, async (t) => {
+    const COUNT = 500;
+    const cluster = await Cluster.start(t, { queues: { ticks: { durable: false, maxMessageBytes: 1000 } } });
+    await explained(cluster, async () => {
+      const { edge } = cluster;
+      const node = cluster.node('n1', 'ticks');
+      await edge.waitReady({ nodes: 1 });
+      await waitNodesHearClients(edge, [node.child]);
+
+      const client = await cluster.client();
+      const consumed = await client.request({ type: 'consume', queue: 'ticks' });
+      assert.equal(consumed.type, 'ack');
+      assert.equal(consumed.next, undefined, 'no offsets, so no "next" to resume from');
+      const answers = [];
+      client.onmessage = (frame) => answers.push(frame);
+
+      const acks = await Promise.all(range(COUNT).map((i) =>
+        client.request({ type: 'produce', queue: 'ticks', data: { i } })));
+      assert.ok(acks.every((a) => a.type === 'ack' && typeof a.id === 'string'), JSON.stringify(acks.find((a) => a.type !== 'ack')));
+      await waitFor(() => node.got.list.length >= COUNT, { what: `the node to get ${COUNT} messages` });
+      await waitFor(() => answers.length >= COUNT, { what: `${COUNT} answers` });
+      await sleep(300);  // nothing more may come
+
+      assert.equal(node.got.list.length, COUNT, 'each message reached the node once');
+      assert.deepEqual(node.got.list.map((m) => m.data.i), range(COUNT), 'in the order the client sent them');
+      assert.deepEqual(node.got.list.map((m) => m.id), acks.map((a) => a.id), 'under the ids the acks gave');
+      assert.ok(node.got.list.every((m) => m.offset === 0 && m.receiveCount === 1), 'no offset, first delivery');
+      assert.equal(answers.length, COUNT);
+      assert.deepEqual(answers.map((f) => f.data.data.i), range(COUNT), 'answers in order');
+      assert.ok(answers.every((f) => f.queue === 'ticks' && f.offset === undefined && typeof f.ts === 'number'),
+        JSON.stringify(answers[0]));
+
+      assert.equal(await metric(edge, 'adashta_edge_forwarded_total'), 2 * COUNT, 'in and back, unstored');
+      assert.equal(await metric(edge, 'adashta_edge_stored_total'), 0);
+      assert.equal(await metric(edge, 'adashta_edge_acked_total'), 0, 'the node acks nothing it was not asked to');
+
+      // What needs a store is refused, saying why and what to do.
+      const fetched = await client.request({ type: 'fetch', queue: 'ticks', from: 1 });
+      assert.equal(fetched.type, 'error');
+      assert.equal(fetched.name, 'not_allowed');
+      assert.match(fetched.detail, /"ticks" is not stored \("durable": false\), so there is nothing to fetch/);
+      const cli = await cluster.cli(['fetch', 'ticks', '--from', '1'], { expectFailure: true });
+      assert.notEqual(cli.code, 0);
+      assert.match(cli.stderr, /is not stored \("durable": false\)/);
+      const later = await client.request({ type: 'produce', queue: 'ticks', data: 1, delay: 1000 });
+      assert.equal(later.name, 'not_allowed');
+      assert.match(later.detail, /cannot hold messages for later/);
+      const big = await client.request({ type: 'produce', queue: 'ticks', data: 'x'.repeat(2000) });
+      assert.equal(big.name, 'message_too_large');
+      assert.match(big.detail, /takes up to 1000/);
+
+      // A produce without ref asks for no answer and still arrives.
+      client.send({ type: 'produce', queue: 'ticks', data: { quiet: true } });
+      await node.got.waitFor((m) => m.data.quiet === true, { what: 'the unanswered produce at the node' });
+      t.diagnostic(`${COUNT} messages in and ${COUNT} answers out, none stored; fetch, delay and oversized data refused`);
+    });
+  });
+
+test('nothing comes again: a held message is not redelivered, and an offline client misses its answer',
+  { timeout: 60000 }, async (t) => {
+    const HOLD_MS = 1500;
+    const cluster = await Cluster.start(t, { queues: { ticks: { durable: false } } });
+    await explained(cluster, async () => {
+      const { edge } = cluster;
+      const node = cluster.node('holder', 'ticks', { holdMs: HOLD_MS });
+      await edge.waitReady({ nodes: 1 });
+      await waitNodesHearClients(edge, [node.child]);
+
+      const client = await cluster.client();
+      const session = client.session;
+      assert.equal((await client.request({ type: 'consume', queue: 'ticks' })).type, 'ack');
+      const ack = await client.request({ type: 'produce', queue: 'ticks', data: { k: 1 } });
+      assert.equal(ack.type, 'ack');
+      await node.got.waitFor((m) => m.id === ack.id, { what: 'the node to get the message' });
+      await client.close();  // gone before the node answers
+
+      await sleep(HOLD_MS + 500);
+      const back = await cluster.client(session);
+      const frames = [];
+      back.onmessage = (frame) => frames.push(frame);
+      assert.equal((await back.request({ type: 'consume', queue: 'ticks', from: 1 })).type, 'ack');
+      await sleep(1000);
+
+      assert.deepEqual(frames, [], 'the answer sent while the client was away is gone');
+      assert.equal(node.got.byId.get(ack.id).length, 1, 'the held message came once');
+      assert.equal(await metric(edge, 'adashta_edge_redelivered_total'), 0);
+      assert.equal(await metric(edge, 'adashta_edge_stored_total'), 0);
+      t.diagnostic(`held ${HOLD_MS} ms without an ack: not redelivered; the answer to the offline session was dropped`);
+    });
+  });
