@@ -44,6 +44,7 @@ public:
     void request_stop();  // any thread, or a signal handler
 
     void push(ClientBound&& event) override;  // from the mesh thread
+    void push_all(std::vector<ClientBound>&& events) override;
 
     std::size_t connection_count() const { return connections_; }
     std::size_t session_count() const { return sessions_count_; }
@@ -72,6 +73,8 @@ private:
     void replayed(ClientBound& event);
     void close_connection(Connection& c, int code, std::string_view reason);
     void drain_inbox();
+    // Hands the produces read since the last call to the router, in one go.
+    void flush_produced();
     void deliver(ClientBound& event);
     // A produce of c got its answer from the store: reading resumes once few are left.
     void produce_answered(Connection& c);
@@ -95,8 +98,9 @@ private:
     struct SweepTimer;
     std::unique_ptr<SweepTimer> sweep_timer_;
 
-    std::mutex inbox_mutex_;          // guards inbox_
-    std::vector<ClientBound> inbox_;  // from the mesh thread
+    std::vector<ClientProduce> produced_;  // read in this service round, for the router
+    std::mutex inbox_mutex_;               // guards inbox_
+    std::vector<ClientBound> inbox_;       // from the mesh thread
 };
 
 }  // namespace adashta::edge

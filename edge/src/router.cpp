@@ -48,8 +48,12 @@ Status check_unstored(const std::string& queue, const store::QueueSettings& sett
 }
 }  // namespace
 
-void Router::produce(ClientProduce produce) {
-    mesh_->post([this, p = std::move(produce)]() mutable { store_client_message(std::move(p)); });
+void Router::produce(std::vector<ClientProduce> produces) {
+    mesh_->post([this, batch = std::move(produces)]() mutable {
+        for (auto& p : batch) store_client_message(std::move(p));
+        // The answers given here (refusals, at-most-once acks) go back in one hand-off too.
+        if (!answers_.empty()) sink_.push_all(std::exchange(answers_, {}));
+    });
 }
 
 void Router::fetch(ClientFetch fetch) {
@@ -174,11 +178,11 @@ void Router::where(std::uint64_t connection, std::uint64_t ref, std::string queu
 void Router::store_client_message(ClientProduce p) {
     if (ring_for(p.queue).empty()) {
         ++stats_.no_consumer;
-        sink_.push({.kind = ClientBound::Kind::error,
-                    .connection = p.connection,
-                    .ref = p.ref,
-                    .produced = true,
-                    .code = Errc::no_consumer});
+        answers_.push_back({.kind = ClientBound::Kind::error,
+                            .connection = p.connection,
+                            .ref = p.ref,
+                            .produced = true,
+                            .code = Errc::no_consumer});
         return;
     }
     if (const auto* settings = at_most_once(p.queue))
@@ -235,7 +239,7 @@ void Router::forward_client_message(ClientProduce p, const store::QueueSettings&
         answer.kind = ClientBound::Kind::error;
         answer.code = code;
         answer.detail = std::move(detail);
-        sink_.push(std::move(answer));
+        answers_.push_back(std::move(answer));
     };
     if (auto ok =
             check_unstored(p.queue, settings, p.data.size(), p.delay_ms > 0 || p.deliver_at_ms > 0);
@@ -253,7 +257,7 @@ void Router::forward_client_message(ClientProduce p, const store::QueueSettings&
         return refuse(Errc::node_unavailable, {});
     }
     ++stats_.forwarded;
-    sink_.push(std::move(answer));
+    answers_.push_back(std::move(answer));
 }
 
 bool Router::send_to_owner(const mesh::Ring& ring, const std::string& client,

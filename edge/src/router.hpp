@@ -58,6 +58,10 @@ public:
     virtual ~ClientSink() = default;
     // Thread-safe; called on the mesh thread.
     virtual void push(ClientBound&& event) = 0;
+    // The same for many at once, in order.
+    virtual void push_all(std::vector<ClientBound>&& events) {
+        for (auto& event : events) push(std::move(event));
+    }
 };
 
 struct RouterStats {
@@ -110,7 +114,8 @@ public:
     // the ring picks; it stays pending until that node acks, and comes again after the
     // queue's visibility timeout otherwise. On an at-most-once queue: hands it to the node
     // at once and acks; nothing is stored and nothing comes again.
-    void produce(ClientProduce produce);
+    // Takes many at once (one hand-off to the mesh thread), in order.
+    void produce(std::vector<ClientProduce> produces);
     void fetch(ClientFetch fetch);
     // Sends connection what session missed on queue since offset from, as a replay event.
     void replay(std::uint64_t connection, std::string session, std::string queue,
@@ -174,6 +179,7 @@ private:
     std::unordered_map<std::string, CachedRing> rings_;  // by queue
     std::unordered_map<std::string, store::QueueSettings> at_most_once_;  // set before traffic
     std::vector<std::string> acks_;      // node acks not handed to the store yet (mesh thread)
+    std::vector<ClientBound> answers_;   // answers to a batch of produces (mesh thread)
     std::atomic<std::size_t> nodes_{0};  // live server nodes that know us
     std::atomic<std::size_t> edges_{0};  // other live edges
     RouterStats stats_;
