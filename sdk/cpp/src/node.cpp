@@ -3,16 +3,21 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 #include <algorithm>
+#include <atomic>
 #include <charconv>
+#include <chrono>
 #include <condition_variable>
 #include <csignal>
 #include <cstdlib>
 #include <deque>
 #include <future>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "adashta/ids.hpp"
 #include "adashta/json.hpp"
@@ -84,6 +89,7 @@ public:
     void start() {
         std::lock_guard lock{mutex_};
         running_ = true;
+        running_flag_ = true;
         thread_ = std::thread{[this] { run(); }};
     }
 
@@ -94,6 +100,7 @@ public:
             std::lock_guard lock{mutex_};
             if (!running_) return;
             running_ = false;
+            running_flag_ = false;
             tasks_.clear();
         }
         wakeup_.notify_one();
@@ -110,19 +117,23 @@ public:
     }
 
     bool on_this_thread() const { return std::this_thread::get_id() == thread_.get_id(); }
+    // For a task that runs many handlers: stop between them once stop() was called.
+    bool stopping() const { return !running_flag_.load(std::memory_order_relaxed); }
 
 private:
     void run() {
+        std::deque<std::function<void()>> ready;
         for (;;) {
-            std::function<void()> task;
             {
                 std::unique_lock lock{mutex_};
                 wakeup_.wait(lock, [&] { return !running_ || !tasks_.empty(); });
                 if (!running_) return;
-                task = std::move(tasks_.front());
-                tasks_.pop_front();
+                ready.swap(tasks_);  // every task waiting, for one lock
             }
-            task();
+            for (; !ready.empty(); ready.pop_front()) {
+                if (stopping()) return;
+                ready.front()();
+            }
         }
     }
 
@@ -130,6 +141,7 @@ private:
     std::condition_variable wakeup_;
     std::deque<std::function<void()>> tasks_;
     bool running_ = false;
+    std::atomic<bool> running_flag_{false};  // running_, readable without the lock
     std::thread thread_;
 };
 
@@ -141,11 +153,25 @@ public:
 
     NodeOptions options_;
     std::unique_ptr<mesh::Mesh> mesh_;
-    std::map<std::string, MessageHandler> handlers_;  // by queue; mesh thread once started
+    // by queue; mesh thread once started. Shared: a batch on the handler thread may still
+    // hold one that unconsume() removed.
+    std::map<std::string, std::shared_ptr<const MessageHandler>, std::less<>> handlers_;
     ClientHandler on_connection_;
     ClientHandler on_disconnection_;
-    std::map<std::string, std::string> client_edge_;  // client id -> edge id that holds it
-    std::set<std::string> edges_;                     // live edge ids
+    // client id -> edge id that holds it
+    std::map<std::string, std::string, std::less<>> client_edge_;
+
+    // What the mesh thread read for the handlers in one drain of its socket: handed to the
+    // handler thread as one task when the drain ends, in arrival order.
+    struct Inbound {
+        std::shared_ptr<const MessageHandler> on_message;  // a message, or
+        Message message;
+        std::string edge;         // where to ack it; empty: not stored, so no ack
+        ClientHandler on_client;  // a client event
+        ClientEvent client;
+    };
+    std::vector<Inbound> inbound_;
+    std::set<std::string> edges_;  // live edge ids
 
     std::mutex edges_mutex_;  // guards edge_count_ waits
     std::condition_variable edges_changed_;
@@ -192,14 +218,22 @@ public:
     }
 
     void on_deliver(const PeerInfo& from, const wire::Deliver& msg) override {
-        if (from.role == wire::Role::Edge)
-            client_edge_[std::string{mesh::view(msg.client())}] = from.id;
-        auto it = handlers_.find(std::string{mesh::view(msg.queue())});
+        if (from.role == wire::Role::Edge) {
+            const std::string_view client = mesh::view(msg.client());
+            auto known = client_edge_.find(client);
+            if (known == client_edge_.end())
+                client_edge_.emplace(client, from.id);
+            else if (known->second != from.id)
+                known->second = from.id;
+        }
+        auto it = handlers_.find(mesh::view(msg.queue()));
         if (it == handlers_.end()) {
             log::debug("node", "message for a queue this node no longer consumes: dropped");
             return;
         }
-        Message m;
+        Inbound& in = next_inbound();
+        in.on_message = it->second;
+        Message& m = in.message;
         m.id = mesh::view(msg.id());
         m.queue = it->first;
         m.client = mesh::view(msg.client());
@@ -207,19 +241,52 @@ public:
         m.created_ms = msg.created_ms();
         m.offset = msg.offset();
         m.receive_count = std::max<std::uint32_t>(msg.receive_count(), 1);
-        const bool stored = msg.receive_count() > 0;
-        handlers_thread_.post(
-            [this, handler = it->second, m = std::move(m), edge = from.id, stored] {
-                handler(m);
-                // Handled: the edge may forget it. Without this ack it comes again after the
-                // queue's visibility timeout, to whichever node then owns the client.
-                if (!stored) return;
-                mesh_->post([this, id = m.id, queue = m.queue, edge] {
-                    auto& fbb = mesh_->builder();
-                    mesh::encode_ack(fbb, id, queue);
-                    mesh_->send(edge, fbb);
-                });
+        if (msg.receive_count() > 0) in.edge = from.id;  // stored at the edge: ack it
+    }
+
+    // Mesh thread: a slot at the end of this drain's batch. The first of a drain queues the
+    // task that hands the batch over; the mesh runs it once every waiting frame is read.
+    Inbound& next_inbound() {
+        if (inbound_.empty())
+            mesh_->post([this] {
+                handlers_thread_.post(
+                    [this, batch = std::exchange(inbound_, {})]() mutable { run_inbound(batch); });
             });
+        return inbound_.emplace_back();
+    }
+
+    // Handler thread: runs a batch's handlers in order. Acks go out in groups, at the latest
+    // a few milliseconds after their handler returned, so slow handlers delay no ack much.
+    void run_inbound(std::vector<Inbound>& batch) {
+        using Clock = std::chrono::steady_clock;
+        constexpr auto kAckDelay = std::chrono::milliseconds{5};
+        constexpr std::size_t kAckGroup = 256;
+        std::vector<std::pair<std::string, Message>> acks;  // edge, message
+        auto last_sent = Clock::now();
+        const auto send_acks = [&] {
+            mesh_->post([this, acks = std::exchange(acks, {})] {
+                auto& fbb = mesh_->builder();
+                for (const auto& [edge, m] : acks) {
+                    mesh::encode_ack(fbb, m.id, m.queue);
+                    mesh_->send(edge, fbb);
+                }
+            });
+            last_sent = Clock::now();
+        };
+        for (Inbound& in : batch) {
+            if (handlers_thread_.stopping()) break;  // the rest comes again (unacked)
+            if (!in.on_message) {
+                in.on_client(in.client);
+                continue;
+            }
+            (*in.on_message)(in.message);
+            // Handled: the edge may forget it. Without this ack it comes again after the
+            // queue's visibility timeout, to whichever node then owns the client.
+            if (!in.edge.empty()) acks.emplace_back(std::move(in.edge), std::move(in.message));
+            if (!acks.empty() && (acks.size() >= kAckGroup || Clock::now() - last_sent > kAckDelay))
+                send_acks();
+        }
+        if (!acks.empty()) send_acks();
     }
 
     void on_response(const PeerInfo& from, const wire::Response& response) override {
@@ -272,7 +339,10 @@ public:
             if (it != client_edge_.end() && it->second == from.id) client_edge_.erase(it);
             handler = on_disconnection_;
         }
-        if (handler) handlers_thread_.post([handler, e = std::move(e)] { handler(e); });
+        if (!handler) return;
+        Inbound& in = next_inbound();  // after the messages read before it
+        in.on_client = std::move(handler);
+        in.client = std::move(e);
     }
 
     // Mesh thread: one client through the edge that holds it, or every edge when unknown.
@@ -304,7 +374,7 @@ Status Node::consume(std::string queue, MessageHandler handler) {
     if (!is_valid_queue_name(queue)) return make_error(Errc::bad_queue, queue);
     assert(handler && "consume needs a handler");
     impl_->on_thread([impl = impl_.get(), queue = std::move(queue), handler = std::move(handler)] {
-        impl->handlers_[queue] = handler;
+        impl->handlers_[queue] = std::make_shared<const MessageHandler>(handler);
         if (impl->mesh_) impl->mesh_->set_queues(impl->queue_names());
     });
     return {};
