@@ -26,9 +26,13 @@ const option = (name, fallback) => {
 };
 const quick = flag('quick');
 const only = option('only', '').split(',').filter(Boolean);
-const systems = option('systems', 'adashta,socketio,ws,nats,rsmq').split(',');
+// adashta-amo: Adashta with its bench queues at most once ("durable": false: nothing stored),
+// the delivery NATS core, ws and Socket.IO give; "adashta" stores every message first.
+const systems = option('systems', 'adashta,adashta-amo,socketio,ws,nats,rsmq').split(',');
 // Those spoken to over WebSocket (rsmq is only in the work-queue and scheduling scenarios).
 const wsSystems = systems.filter((s) => s !== 'rsmq');
+// The protocol the load generator speaks to a system.
+const protoOf = (system) => (system === 'adashta-amo' ? 'adashta' : system);
 const outDir = option('out', path.join(here, 'results'));
 
 const SUT_CPU = '1';
@@ -177,10 +181,15 @@ async function startSystem(system, mode) {
     return results;
   };
   try {
-    if (system === 'adashta') {
+    if (system === 'adashta' || system === 'adashta-amo') {
       const data = await mkdtemp(path.join(scratch, 'edge-'));
+      const config = [];
+      if (system === 'adashta-amo') {
+        config.push('--config', path.join(data, 'queues.json'));
+        await writeFile(config[1], JSON.stringify({ queues: { bench: { durable: false }, echo: { durable: false } } }));
+      }
       const edge = new Proc('edge', SUT_CPU, bin('adashta'), ['edge', '--http', `127.0.0.1:${PORTS.http}`,
-        '--mesh', `127.0.0.1:${PORTS.mesh}`, '--data', data]);
+        '--mesh', `127.0.0.1:${PORTS.mesh}`, '--data', data, ...config]);
       procs.push(edge);
       // A machine just out of a 19,000-connection run can take a while to start anything.
       await waitHttp(`http://127.0.0.1:${PORTS.http}/healthz`, () => true, 30000, 'edge');
@@ -264,7 +273,7 @@ async function ingress() {
       sut = await startSystem(system, 'sink');
       const pids = sut.procs.map((p) => p.pid);
       const cpu0 = await cpuSeconds(pids);
-      const gen = loadgen(['ingress', '--proto', system, '--url', sut.url,
+      const gen = loadgen(['ingress', '--proto', protoOf(system), '--url', sut.url,
         '--connections', String(SIZE.ingressConns), '--duration', String(SIZE.duration), '--size', '64']);
       const load = await gen.result((SIZE.duration + 60) * 1000);
       await sleep(1000);  // let the backlog drain into the application
@@ -299,7 +308,7 @@ async function reqrep() {
       let sut;
       try {
         sut = await startSystem(system, 'echo');
-        const gen = loadgen(['reqrep', '--proto', system, '--url', sut.url,
+        const gen = loadgen(['reqrep', '--proto', protoOf(system), '--url', sut.url,
           '--connections', String(SIZE.reqrepConns), '--duration', String(SIZE.duration),
           '--rate', String(rate), '--size', '64']);
         rows[key] = await gen.result((SIZE.duration + 60) * 1000);
@@ -329,7 +338,8 @@ async function idle() {
     if (largest > Math.max(0, ...sizes)) sizes.push(largest);
   }
   for (const count of sizes) {
-    for (const system of wsSystems) {
+    // An idle connection costs the same whatever its queues' durability.
+    for (const system of wsSystems.filter((s) => s !== 'adashta-amo')) {
       const key = `${system}@${count}`;
       let sut;
       try {

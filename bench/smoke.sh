@@ -9,7 +9,7 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 export ADASHTA_BENCH_NOFILE="$(ulimit -n)"
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
-node "$here/run.mjs" --quick --systems adashta --out "$out"
+node "$here/run.mjs" --quick --systems adashta,adashta-amo --out "$out"
 node - "$out" <<'CHECK'
 // Every scenario has an Adashta row with a measurement and no error, and the report exists.
 const fs = require('node:fs');
@@ -29,10 +29,13 @@ const need = (name, key, row, field) => {
 };
 for (const name of ['ingress', 'durable', 'workqueue', 'scheduled'])
   need(name, 'adashta', rowsOf(name).adashta, (r) => r.rate ?? r.received ?? r.messages);
+need('ingress', 'adashta-amo', rowsOf('ingress')['adashta-amo'], (r) => r.rate);
 const reqrep = rowsOf('reqrep');
-for (const key of Object.keys(reqrep).filter((k) => k.startsWith('adashta@')))
-  need('reqrep', key, reqrep[key], (r) => r.answered);
-if (!Object.keys(reqrep).some((k) => k.startsWith('adashta@'))) failures.push('reqrep: no adashta rows');
+for (const system of ['adashta', 'adashta-amo']) {
+  for (const key of Object.keys(reqrep).filter((k) => k.startsWith(`${system}@`)))
+    need('reqrep', key, reqrep[key], (r) => r.answered);
+  if (!Object.keys(reqrep).some((k) => k.startsWith(`${system}@`))) failures.push(`reqrep: no ${system} rows`);
+}
 const idle = rowsOf('idle');
 const idleRows = Object.keys(idle).filter((k) => k.startsWith('adashta@'));
 if (!idleRows.some((k) => !idle[k].error && !idle[k].blocked)) failures.push(`idle: no adashta size measured: ${JSON.stringify(idle).slice(0, 300)}`);
