@@ -211,11 +211,24 @@ void HttpServer::flush_produced() {
     if (!produced_.empty()) router_.produce(std::exchange(produced_, {}));
 }
 
+namespace {
+// Appends from to to, taking from's buffer when to is empty.
+template <class T>
+void append(std::vector<T>& to, std::vector<T>&& from) {
+    if (to.empty())
+        to = std::move(from);
+    else
+        to.insert(to.end(), std::make_move_iterator(from.begin()),
+                  std::make_move_iterator(from.end()));
+}
+}  // namespace
+
 void HttpServer::push(ClientBound&& event) {
     {
         std::lock_guard lock{inbox_mutex_};
+        const bool woken = !inbox_empty();
         inbox_.push_back(std::move(event));
-        if (inbox_.size() > 1) return;  // a wake-up is already on its way
+        if (woken) return;  // a wake-up is already on its way
     }
     if (context_) lws_cancel_service(context_);
 }
@@ -224,13 +237,20 @@ void HttpServer::push_all(std::vector<ClientBound>&& events) {
     if (events.empty()) return;
     {
         std::lock_guard lock{inbox_mutex_};
-        const bool woken = !inbox_.empty();
-        if (inbox_.empty())
-            inbox_ = std::move(events);
-        else
-            inbox_.insert(inbox_.end(), std::make_move_iterator(events.begin()),
-                          std::make_move_iterator(events.end()));
-        if (woken) return;  // a wake-up is already on its way
+        const bool woken = !inbox_empty();
+        append(inbox_, std::move(events));
+        if (woken) return;
+    }
+    if (context_) lws_cancel_service(context_);
+}
+
+void HttpServer::handed_on(std::vector<std::uint64_t>&& connections) {
+    if (connections.empty()) return;
+    {
+        std::lock_guard lock{inbox_mutex_};
+        const bool woken = !inbox_empty();
+        append(handed_on_, std::move(connections));
+        if (woken) return;
     }
     if (context_) lws_cancel_service(context_);
 }
@@ -548,10 +568,14 @@ void HttpServer::close_connection(Connection& c, int code, std::string_view reas
 
 void HttpServer::drain_inbox() {
     std::vector<ClientBound> events;
+    std::vector<std::uint64_t> handed_on;
     {
         std::lock_guard lock{inbox_mutex_};
         events.swap(inbox_);
+        handed_on.swap(handed_on_);
     }
+    for (std::uint64_t serial : handed_on)
+        if (Connection* c = sessions_.find(serial)) produce_answered(*c);
     for (auto& event : events) deliver(event);
 }
 

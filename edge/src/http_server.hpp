@@ -45,6 +45,7 @@ public:
 
     void push(ClientBound&& event) override;  // from the mesh thread
     void push_all(std::vector<ClientBound>&& events) override;
+    void handed_on(std::vector<std::uint64_t>&& connections) override;
 
     std::size_t connection_count() const { return connections_; }
     std::size_t session_count() const { return sessions_count_; }
@@ -98,9 +99,11 @@ private:
     struct SweepTimer;
     std::unique_ptr<SweepTimer> sweep_timer_;
 
-    std::vector<ClientProduce> produced_;  // read in this service round, for the router
-    std::mutex inbox_mutex_;               // guards inbox_
-    std::vector<ClientBound> inbox_;       // from the mesh thread
+    std::vector<ClientProduce> produced_;   // read in this service round, for the router
+    std::mutex inbox_mutex_;                // guards inbox_, handed_on_
+    std::vector<ClientBound> inbox_;        // from the mesh thread
+    std::vector<std::uint64_t> handed_on_;  // connections whose unanswered produce went on
+    bool inbox_empty() const { return inbox_.empty() && handed_on_.empty(); }  // with the lock
 };
 
 }  // namespace adashta::edge

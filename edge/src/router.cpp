@@ -53,6 +53,7 @@ void Router::produce(std::vector<ClientProduce> produces) {
         for (auto& p : batch) store_client_message(std::move(p));
         // The answers given here (refusals, at-most-once acks) go back in one hand-off too.
         if (!answers_.empty()) sink_.push_all(std::exchange(answers_, {}));
+        if (!handed_on_.empty()) sink_.handed_on(std::exchange(handed_on_, {}));
     });
 }
 
@@ -257,7 +258,10 @@ void Router::forward_client_message(ClientProduce p, const store::QueueSettings&
         return refuse(Errc::node_unavailable, {});
     }
     ++stats_.forwarded;
-    answers_.push_back(std::move(answer));
+    if (answer.ref)
+        answers_.push_back(std::move(answer));
+    else
+        handed_on_.push_back(answer.connection);
 }
 
 bool Router::send_to_owner(const mesh::Ring& ring, const std::string& client,

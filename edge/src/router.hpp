@@ -62,6 +62,12 @@ public:
     virtual void push_all(std::vector<ClientBound>&& events) {
         for (auto& event : events) push(std::move(event));
     }
+    // Produces that asked for no answer (no ref) and were handed on, one entry per produce:
+    // the connection that sent it. Only for back-pressure, so much lighter than an ack each.
+    virtual void handed_on(std::vector<std::uint64_t>&& connections) {
+        for (std::uint64_t c : connections)
+            push({.kind = ClientBound::Kind::ack, .connection = c, .produced = true});
+    }
 };
 
 struct RouterStats {
@@ -178,10 +184,11 @@ private:
     std::unique_ptr<StoreCalls> calls_;                  // node requests to the store
     std::unordered_map<std::string, CachedRing> rings_;  // by queue
     std::unordered_map<std::string, store::QueueSettings> at_most_once_;  // set before traffic
-    std::vector<std::string> acks_;      // node acks not handed to the store yet (mesh thread)
-    std::vector<ClientBound> answers_;   // answers to a batch of produces (mesh thread)
-    std::atomic<std::size_t> nodes_{0};  // live server nodes that know us
-    std::atomic<std::size_t> edges_{0};  // other live edges
+    std::vector<std::string> acks_;         // node acks not handed to the store yet (mesh thread)
+    std::vector<ClientBound> answers_;      // answers to a batch of produces (mesh thread)
+    std::vector<std::uint64_t> handed_on_;  // and the produces that wanted none (no ref)
+    std::atomic<std::size_t> nodes_{0};     // live server nodes that know us
+    std::atomic<std::size_t> edges_{0};     // other live edges
     RouterStats stats_;
 };
 
