@@ -10,7 +10,7 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Edge, repoDir, requireBinaries, runCli, startEchoNode } from '../lib/cluster.mjs';
@@ -173,5 +173,61 @@ describe('browser SDK against a real edge', { timeout: 180000 }, () => {
     assert.equal((await reply.jsonValue()).data, 'from a module');
     await page.context().close();
     assertNoPageErrors();
+  });
+});
+
+describe('browser SDK with an at-most-once queue ("durable": false)', { timeout: 120000 }, () => {
+  let edge;
+  let echo;
+  let browser;
+  let dir;
+
+  before(async () => {
+    requireBinaries();
+    dir = await mkdtemp(path.join(os.tmpdir(), 'adashta-e2e-amo-'));
+    await cp(pagesDir, dir, { recursive: true });
+    const config = path.join(dir, 'queues.json');
+    await writeFile(config, JSON.stringify({ queues: { echo: { durable: false } } }));
+    edge = new Edge({ appDir: dir, args: ['--config', config] });
+    await edge.start();
+    echo = startEchoNode(edge.meshPort);
+    await edge.waitReady({ nodes: 1 });
+    browser = await launchChromium();
+  }, { timeout: 60000 });
+
+  after(async () => {
+    await browser?.close();
+    await echo?.stop();
+    await edge?.destroy();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  test('the echo replies come in order, without offsets, and fetch says the queue is not stored', { timeout: 30000 }, async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const errors = [];
+    page.on('pageerror', (err) => errors.push(err.message));
+    await page.goto(`${edge.url}/classic.html`);
+    await page.waitForFunction(() => window.adashta && window.e2e);
+    await page.evaluate(() => e2e.start(adashta.connect));
+    await page.waitForFunction(() => e2e.client.connected, null, { timeout: 10000 });
+
+    const COUNT = 50;
+    const acks = await page.evaluate(async (count) => {
+      await e2e.consume('echo');
+      const first = await e2e.produceUntilConsumed('echo', { n: 0 });
+      const rest = await Promise.all(Array.from({ length: count - 1 }, (_, i) => e2e.client.produce('echo', { n: i + 1 })));
+      return [first, ...rest];
+    }, COUNT);
+    assert.ok(acks.every((a) => typeof a.id === 'string'));
+    await page.waitForFunction((count) => e2e.received.echo.length >= count, COUNT, { timeout: 10000 });
+    const received = await page.evaluate(() => e2e.received.echo);
+    assert.deepEqual(received.map((m) => m.data.n), Array.from({ length: COUNT }, (_, i) => i));
+    assert.ok(received.every((m) => m.meta.queue === 'echo' && m.meta.offset === undefined), JSON.stringify(received[0]));
+
+    const refused = await page.evaluate(() => e2e.client.fetch('echo', { from: 1 }).then(() => 'fetched', (err) => err.name));
+    assert.equal(refused, 'not_allowed');
+    assert.deepEqual(errors, []);
+    await context.close();
   });
 });
