@@ -5,10 +5,9 @@
 //           message has expired), the settings if configured, and three values that keep
 //           expiry cheap (below).
 // messages  the streams, a rowid table (data can be large, which WITHOUT ROWID handles
-//           badly) with four indexes, one per hot query:
-//             messages_by_offset (queue_id, offset)   reading, joins from pending, trimming
+//           badly) with three indexes, one per hot query:
+//             messages_by_offset (queue_id, offset)   reading, joins from pending, expiry
 //             messages_by_id     (id, queue_id)       duplicates, ack / cancel by id
-//             messages_by_expiry (queue_id, expires_ms, offset)   expiry, oldest_offset
 //             messages_for_clients (queue_id, client, offset) WHERE direction <> 0
 //                 a client's view: to_all rows have client '', to_client rows the target,
 //                 so one client's read is two range scans merged by offset.
@@ -23,10 +22,11 @@
 // expires_ms are clamped to be no lower than the previous message's of the same queue
 // (queues.last_time_ms / last_expires_ms), so in each queue expiry deletes a prefix of the
 // offsets, like trimming by max_messages does. That is what makes gaps detectable: if
-// offset k is gone, so is everything below k, and oldest_offset() is one indexed lookup.
-// It also lets read-by-time find its start by binary search over offsets instead of
-// another index on the hot path. queues.next_expiry_ms (the earliest expires_ms of the
-// queue, NULL when empty) tells expire() which queues have something to delete.
+// offset k is gone, so is everything below k. It also lets oldest_offset(), expiry and
+// read-by-time find where they start by binary search over offsets instead of another
+// index on the hot path (there was one by expiry time until 2026-11; open() drops it).
+// queues.next_expiry_ms (the earliest expires_ms of the queue, NULL when empty) tells
+// expire() which queues have something to delete.
 //
 // No caches. Every call reads its queue's row: one unique-index lookup, which append()
 // needs anyway to take an offset, and which also brings the settings and the duplicate
@@ -88,7 +88,7 @@ CREATE TABLE IF NOT EXISTS messages(
 );
 CREATE UNIQUE INDEX IF NOT EXISTS messages_by_offset ON messages(queue_id, offset);
 CREATE UNIQUE INDEX IF NOT EXISTS messages_by_id ON messages(id, queue_id);
-CREATE INDEX IF NOT EXISTS messages_by_expiry ON messages(queue_id, expires_ms, offset);
+DROP INDEX IF EXISTS messages_by_expiry;
 CREATE INDEX IF NOT EXISTS messages_for_clients ON messages(queue_id, client, offset)
     WHERE direction <> 0;
 CREATE TABLE IF NOT EXISTS pending(
@@ -221,29 +221,23 @@ constexpr Sql kSql[] = {
                     "SELECT " MESSAGE_COLUMNS " FROM messages WHERE queue_id = ?1 AND client = ?4 "
                     "AND direction <> 0 AND offset >= ?2 AND expires_ms > ?3 AND ?4 <> '' "
                     "ORDER BY 1 LIMIT ?5"},
+    // The probe of the binary searches over a stream (first_offset_where); columns 1 and 2
+    // never decrease along it.
     {"first_at_or_after",
-     "SELECT offset, time_ms FROM messages WHERE queue_id = ?1 AND offset >= ?2 "
+     "SELECT offset, time_ms, expires_ms FROM messages WHERE queue_id = ?1 AND offset >= ?2 "
      "ORDER BY offset LIMIT 1"},
-    {"oldest_live",
-     "SELECT offset FROM messages WHERE queue_id = ?1 AND expires_ms > ?2 "
-     "ORDER BY expires_ms, offset LIMIT 1"},
     {"expiring_queues",
      "SELECT queue_id FROM queues WHERE next_expiry_ms <= ?1 ORDER BY next_expiry_ms LIMIT ?2"},
-    {"expire_pending",
-     "DELETE FROM pending WHERE queue_id = ?1 AND offset IN (SELECT offset FROM messages "
-     "WHERE queue_id = ?1 AND expires_ms <= ?2 ORDER BY expires_ms, offset LIMIT ?3)"},
-    {"expire_messages",
-     "DELETE FROM messages WHERE rowid IN (SELECT rowid FROM messages "
-     "WHERE queue_id = ?1 AND expires_ms <= ?2 ORDER BY expires_ms, offset LIMIT ?3)"},
     {"trim_pending",
      "DELETE FROM pending WHERE queue_id = ?1 AND offset IN (SELECT offset FROM messages "
      "WHERE queue_id = ?1 AND offset < ?2 ORDER BY offset LIMIT ?3)"},
     {"trim_messages",
      "DELETE FROM messages WHERE rowid IN (SELECT rowid FROM messages "
      "WHERE queue_id = ?1 AND offset < ?2 ORDER BY offset LIMIT ?3)"},
+    // The oldest message expires first: expires_ms never decreases along a stream.
     {"update_next_expiry",
-     "UPDATE queues SET next_expiry_ms = (SELECT min(expires_ms) FROM messages "
-     "WHERE queue_id = ?1) WHERE queue_id = ?1"},
+     "UPDATE queues SET next_expiry_ms = (SELECT expires_ms FROM messages "
+     "WHERE queue_id = ?1 ORDER BY offset LIMIT 1) WHERE queue_id = ?1"},
 };
 
 #undef SETTINGS_COLUMNS
@@ -346,10 +340,7 @@ struct Streams::Statements {
           read_all(db, sql_of("read_all")),
           read_client(db, sql_of("read_client")),
           first_at_or_after(db, sql_of("first_at_or_after")),
-          oldest_live(db, sql_of("oldest_live")),
           expiring_queues(db, sql_of("expiring_queues")),
-          expire_pending(db, sql_of("expire_pending")),
-          expire_messages(db, sql_of("expire_messages")),
           trim_pending(db, sql_of("trim_pending")),
           trim_messages(db, sql_of("trim_messages")),
           update_next_expiry(db, sql_of("update_next_expiry")) {}
@@ -362,9 +353,8 @@ struct Streams::Statements {
         pending_count, next_due;
     Statement select_scheduled, delete_scheduled_row, next_scheduled, cancel_scheduled,
         find_cancellable, message_exists, delete_message_row;
-    Statement read_all, read_client, first_at_or_after, oldest_live;
-    Statement expiring_queues, expire_pending, expire_messages, trim_pending, trim_messages,
-        update_next_expiry;
+    Statement read_all, read_client, first_at_or_after;
+    Statement expiring_queues, trim_pending, trim_messages, update_next_expiry;
 };
 
 // SAVEPOINT on construction, ROLLBACK TO + RELEASE on destruction unless released: a call
@@ -892,7 +882,8 @@ Result<std::vector<StoredMessage>> Streams::read(std::string_view queue, const R
     if (!oldest) return oldest.error();
     std::int64_t from = std::max(filter.from_offset, *oldest);
     if (filter.since_ms > 0) {
-        auto since = first_offset_since(q.id, from, q.next_offset, filter.since_ms);
+        auto since =
+            first_offset_where(q.id, from, q.next_offset, Ordered::time_ms, filter.since_ms);
         if (!since) return since.error();
         from = *since;
     }
@@ -918,25 +909,39 @@ Result<std::vector<StoredMessage>> Streams::read(std::string_view queue, const R
 Result<std::int64_t> Streams::oldest_of(const QueueRow& q, std::int64_t now_ms) {
     // Expiry and trimming both take prefixes of the offsets (see the top of this file), so
     // the first message still alive marks where the losses end.
-    auto live = one_integer(sql_->oldest_live.bind(1, q.id).bind(2, now_ms));
+    auto live = first_live(q.id, q.next_offset, now_ms);
     if (!live) return live.error();
-    return std::max(live->value_or(q.next_offset), q.next_offset - q.settings.max_messages);
+    return std::max(*live, q.next_offset - q.settings.max_messages);
 }
 
-Result<std::int64_t> Streams::first_offset_since(std::int64_t id, std::int64_t from,
-                                                 std::int64_t end, std::int64_t since_ms) {
-    // time_ms never decreases along a stream, so binary search over the offsets [from, end):
-    // lo only passes messages stored before since_ms; from hi on, all are at or after it.
+Result<std::int64_t> Streams::first_live(std::int64_t id, std::int64_t end, std::int64_t now_ms) {
+    auto from = first_offset_where(id, 1, end, Ordered::expires_ms, now_ms + 1);
+    if (!from || *from >= end) return from;
+    // The search stops at the start of a gap as readily as at a message: the message
+    // after it is the one that counts.
+    Statement& probe = sql_->first_at_or_after;
+    ResetOnExit reset{probe};
+    auto row = probe.bind(1, id).bind(2, *from).step();
+    if (!row) return row.error();
+    return *row ? probe.int64(0) : end;
+}
+
+Result<std::int64_t> Streams::first_offset_where(std::int64_t id, std::int64_t from,
+                                                 std::int64_t end, Ordered column,
+                                                 std::int64_t at_least) {
+    // The column never decreases along a stream, so binary search over the offsets
+    // [from, end): lo only passes messages below at_least; from hi on, none is below it.
     std::int64_t lo = from;
     std::int64_t hi = end;
     Statement& probe = sql_->first_at_or_after;
+    const int at = column == Ordered::time_ms ? 1 : 2;
     while (lo < hi) {
         const std::int64_t mid = lo + (hi - lo) / 2;
         ResetOnExit reset{probe};
         auto row = probe.bind(1, id).bind(2, mid).step();
         if (!row) return row.error();
-        if (!*row || probe.int64(0) >= hi || probe.int64(1) >= since_ms)
-            hi = mid;  // nothing stored before since_ms from mid on (up to hi)
+        if (!*row || probe.int64(0) >= hi || probe.int64(at) >= at_least)
+            hi = mid;  // nothing below at_least from mid on (up to hi)
         else
             lo = probe.int64(0) + 1;
     }
@@ -988,10 +993,22 @@ Result<std::size_t> Streams::expire_by_time(std::int64_t now_ms, std::size_t bud
     }
     std::size_t deleted = 0;
     for (const std::int64_t id : ids) {
+        std::int64_t end = 0;  // the queue's next offset
+        {
+            Statement& row = sql_->queue_by_id;
+            ResetOnExit reset{row};
+            auto found = row.bind(1, id).step();
+            if (!found) return found.error();
+            if (!*found) continue;
+            end = row.int64(1);
+        }
+        // What expired is the prefix below the first message still alive.
+        auto cut = first_live(id, end, now_ms);
+        if (!cut) return cut.error();
         const auto left = static_cast<std::int64_t>(budget - deleted);
-        if (auto ok = sql_->expire_pending.bind(1, id).bind(2, now_ms).bind(3, left).run(); !ok)
+        if (auto ok = sql_->trim_pending.bind(1, id).bind(2, *cut).bind(3, left).run(); !ok)
             return ok.error();
-        if (auto ok = sql_->expire_messages.bind(1, id).bind(2, now_ms).bind(3, left).run(); !ok)
+        if (auto ok = sql_->trim_messages.bind(1, id).bind(2, *cut).bind(3, left).run(); !ok)
             return ok.error();
         deleted += static_cast<std::size_t>(db_.changes());
         if (auto ok = sql_->update_next_expiry.bind(1, id).run(); !ok) return ok.error();

@@ -884,6 +884,27 @@ TEST_CASE("a database from a newer Adashta is refused, not misread", "[streams]"
     CHECK(again.error().detail.find("newer Adashta") != std::string::npos);
 }
 
+TEST_CASE("a database from before 2026-11 loses its expiry index and still expires by offset",
+          "[streams]") {
+    Store store{with_retention(1000)};
+    for (int i = 0; i < 10; ++i) put(store, message("q", "m-" + std::to_string(i)), kT0 + i * 100);
+    REQUIRE(store.db->exec(
+        "CREATE INDEX messages_by_expiry ON messages(queue_id, expires_ms, offset)"));
+    store.reopen();
+    Statement index{*store.db,
+                    "SELECT count(*) FROM sqlite_master WHERE name = 'messages_by_expiry'"};
+    REQUIRE(*index.step());
+    CHECK(index.int64(0) == 0);
+    // Offsets 1..4 are past their time at kT0 + 1350 (each lives 1000 ms from kT0 + 100 i).
+    CHECK(*store->oldest_offset("q", kT0 + 1350) == 5);
+    CHECK(*store->expire(kT0 + 1350, 100) == 4);
+    CHECK(*store->oldest_offset("q", kT0 + 1350) == 5);
+    CHECK(offsets(*store->read("q", {}, kT0 + 1350)) ==
+          std::vector<std::int64_t>{5, 6, 7, 8, 9, 10});
+    CHECK(*store->expire(kT0 + 5000, 100) == 6);
+    CHECK(*store->oldest_offset("q", kT0 + 5000) == 11);
+}
+
 TEST_CASE("another program's tables of the same name are refused, not crashed on", "[streams]") {
     TempDir dir;
     auto db = Db::open((dir.path / "other.db").string());

@@ -240,9 +240,14 @@ private:
                                          StoredMessage& m, std::int64_t now_ms, bool taken = false);
     // Appends a message that used up max_receive to `target` ("" = drop it).
     Status dead_letter(Due& due, const std::string& target, std::int64_t now_ms);
-    // The first offset in [from, end) from which messages were stored at or after since_ms.
-    Result<std::int64_t> first_offset_since(std::int64_t id, std::int64_t from, std::int64_t end,
-                                            std::int64_t since_ms);
+    // Columns of messages that never decrease along a stream.
+    enum class Ordered { time_ms, expires_ms };
+    // The first offset in [from, end) from which every message's column is at least
+    // at_least (binary search: O(log n) lookups). It may be the start of a gap.
+    Result<std::int64_t> first_offset_where(std::int64_t id, std::int64_t from, std::int64_t end,
+                                            Ordered column, std::int64_t at_least);
+    // The offset of the queue's oldest message that has not expired; end if none.
+    Result<std::int64_t> first_live(std::int64_t id, std::int64_t end, std::int64_t now_ms);
     Result<std::int64_t> oldest_of(const QueueRow& queue, std::int64_t now_ms);
     Result<std::size_t> expire_by_time(std::int64_t now_ms, std::size_t budget);
     Result<std::size_t> expire_by_count(std::size_t budget);
