@@ -223,36 +223,27 @@ void append(std::vector<T>& to, std::vector<T>&& from) {
 }
 }  // namespace
 
-void HttpServer::push(ClientBound&& event) {
+template <class Add>
+void HttpServer::add_to_inbox(Add&& add) {
     {
         std::lock_guard lock{inbox_mutex_};
         const bool woken = !inbox_empty();
-        inbox_.push_back(std::move(event));
+        add();
         if (woken) return;  // a wake-up is already on its way
     }
     if (context_) lws_cancel_service(context_);
 }
 
+void HttpServer::push(ClientBound&& event) {
+    add_to_inbox([&] { inbox_.push_back(std::move(event)); });
+}
+
 void HttpServer::push_all(std::vector<ClientBound>&& events) {
-    if (events.empty()) return;
-    {
-        std::lock_guard lock{inbox_mutex_};
-        const bool woken = !inbox_empty();
-        append(inbox_, std::move(events));
-        if (woken) return;
-    }
-    if (context_) lws_cancel_service(context_);
+    if (!events.empty()) add_to_inbox([&] { append(inbox_, std::move(events)); });
 }
 
 void HttpServer::handed_on(std::vector<std::uint64_t>&& connections) {
-    if (connections.empty()) return;
-    {
-        std::lock_guard lock{inbox_mutex_};
-        const bool woken = !inbox_empty();
-        append(handed_on_, std::move(connections));
-        if (woken) return;
-    }
-    if (context_) lws_cancel_service(context_);
+    if (!connections.empty()) add_to_inbox([&] { append(handed_on_, std::move(connections)); });
 }
 
 // --- libwebsockets events ------------------------------------------------------------------

@@ -73,6 +73,10 @@ private:
                    std::shared_ptr<std::string> frame);
     void replayed(ClientBound& event);
     void close_connection(Connection& c, int code, std::string_view reason);
+    // Runs add (which adds to the inbox) under the inbox lock, and wakes the HTTP thread
+    // if the inbox was empty.
+    template <class Add>
+    void add_to_inbox(Add&& add);
     void drain_inbox();
     // Hands the produces read since the last call to the router, in one go.
     void flush_produced();

@@ -19,31 +19,47 @@ import { launchChromium } from '../lib/browser.mjs';
 const pagesDir = path.join(repoDir, 'tests/e2e/pages');
 const echoAppDir = path.join(repoDir, 'examples/echo/web');
 
+/**
+ * An edge serving the test pages (and the echo example's, with `echoApp`) from a temporary
+ * app folder, the C++ echo node, and Chromium; `queues` goes into the edge's --config.
+ * stop() ends all of them and removes the folder.
+ */
+async function startStack({ echoApp = false, queues } = {}) {
+  requireBinaries();
+  const stack = { appDir: await mkdtemp(path.join(os.tmpdir(), 'adashta-e2e-app-')) };
+  stack.stop = async () => {
+    await stack.browser?.close();
+    await stack.echo?.stop();
+    await stack.edge?.destroy();
+    await rm(stack.appDir, { recursive: true, force: true });
+  };
+  if (echoApp) await cp(echoAppDir, stack.appDir, { recursive: true });
+  await cp(pagesDir, stack.appDir, { recursive: true });
+  const args = [];
+  if (queues) {
+    args.push('--config', path.join(stack.appDir, 'queues.json'));
+    await writeFile(args[1], JSON.stringify({ queues }));
+  }
+  stack.edge = new Edge({ appDir: stack.appDir, args });
+  await stack.edge.start();
+  stack.echo = startEchoNode(stack.edge.meshPort);
+  await stack.edge.waitReady({ nodes: 1 });
+  stack.browser = await launchChromium();
+  return stack;
+}
+
 describe('browser SDK against a real edge', { timeout: 180000 }, () => {
+  let stack;
   let edge;
-  let echo;
   let browser;
-  let appDir;
   const pageErrors = [];
 
   before(async () => {
-    requireBinaries();
-    appDir = await mkdtemp(path.join(os.tmpdir(), 'adashta-e2e-app-'));
-    await cp(echoAppDir, appDir, { recursive: true });
-    await cp(pagesDir, appDir, { recursive: true });
-    edge = new Edge({ appDir });
-    await edge.start();
-    echo = startEchoNode(edge.meshPort);
-    await edge.waitReady({ nodes: 1 });
-    browser = await launchChromium();
+    stack = await startStack({ echoApp: true });
+    ({ edge, browser } = stack);
   }, { timeout: 60000 });
 
-  after(async () => {
-    await browser?.close();
-    await echo?.stop();
-    await edge?.destroy();
-    if (appDir) await rm(appDir, { recursive: true, force: true });
-  });
+  after(() => stack?.stop());
 
   // Each page gets its own browser context, so its own sessionStorage.
   async function openPage(pathname) {
@@ -177,37 +193,20 @@ describe('browser SDK against a real edge', { timeout: 180000 }, () => {
 });
 
 describe('browser SDK with an at-most-once queue ("durable": false)', { timeout: 120000 }, () => {
-  let edge;
-  let echo;
-  let browser;
-  let dir;
+  let stack;
 
   before(async () => {
-    requireBinaries();
-    dir = await mkdtemp(path.join(os.tmpdir(), 'adashta-e2e-amo-'));
-    await cp(pagesDir, dir, { recursive: true });
-    const config = path.join(dir, 'queues.json');
-    await writeFile(config, JSON.stringify({ queues: { echo: { durable: false } } }));
-    edge = new Edge({ appDir: dir, args: ['--config', config] });
-    await edge.start();
-    echo = startEchoNode(edge.meshPort);
-    await edge.waitReady({ nodes: 1 });
-    browser = await launchChromium();
+    stack = await startStack({ queues: { echo: { durable: false } } });
   }, { timeout: 60000 });
 
-  after(async () => {
-    await browser?.close();
-    await echo?.stop();
-    await edge?.destroy();
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
+  after(() => stack?.stop());
 
   test('the echo replies come in order, without offsets, and fetch says the queue is not stored', { timeout: 30000 }, async () => {
-    const context = await browser.newContext();
+    const context = await stack.browser.newContext();
     const page = await context.newPage();
     const errors = [];
     page.on('pageerror', (err) => errors.push(err.message));
-    await page.goto(`${edge.url}/classic.html`);
+    await page.goto(`${stack.edge.url}/classic.html`);
     await page.waitForFunction(() => window.adashta && window.e2e);
     await page.evaluate(() => e2e.start(adashta.connect));
     await page.waitForFunction(() => e2e.client.connected, null, { timeout: 10000 });
