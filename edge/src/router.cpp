@@ -494,15 +494,16 @@ void Router::on_request(const mesh::PeerInfo& from, const wire::Request& request
     calls_->call(mesh::view(request.op()), mesh::view(request.args()), answer_to(from, request));
 }
 
+// The answer goes out from the thread that has it (mostly the store thread) over the
+// member's link, not through a post to the mesh thread: one thread wake-up less per call.
+// A member that left meanwhile has a closed link, and its answer is dropped.
 StoreCalls::Reply Router::answer_to(const mesh::PeerInfo& from, const wire::Request& request) {
-    return [this, peer = from.id, corr = request.corr()](int code, std::string detail,
-                                                         std::string result) {
-        mesh_->post(
-            [this, peer, corr, code, detail = std::move(detail), result = std::move(result)] {
-                auto& fbb = mesh_->builder();
-                mesh::encode_response(fbb, corr, code, detail, result);
-                mesh_->send(peer, fbb);
-            });
+    return [link = mesh_->link(from.id), corr = request.corr()](int code, std::string detail,
+                                                                std::string result) {
+        if (!link) return;
+        flatbuffers::FlatBufferBuilder fbb{detail.size() + result.size() + 128};
+        mesh::encode_response(fbb, corr, code, detail, result);
+        link->send(fbb);
     };
 }
 

@@ -111,11 +111,12 @@ void Mesh::stop() {
     encode_bye(fbb_, id_);
     for (const auto& [id, peer] : members_.peers()) {
         if (auto* dealer = dealer_for(peer.endpoint)) {
-            dealer->set(zmq::sockopt::linger, 200);
-            zmq::message_t msg{fbb_.GetBufferPointer(), fbb_.GetSize()};
-            [[maybe_unused]] auto sent = dealer->send(msg, zmq::send_flags::dontwait);
+            dealer->send(fbb_);
+            dealer->close(std::chrono::milliseconds{200});
         }
     }
+    // Links handed out may outlive the mesh: closed, they only refuse sends.
+    for (auto& [endpoint, dealer] : dealers_) dealer->close();
     dealers_.clear();
     router_.close();
     beacon_.reset();
@@ -254,7 +255,7 @@ void Mesh::dial_unreached() {
         }
         if (!it->second.forever && now - it->second.since > kGiveUp) {
             log::debug("mesh", "gave up dialing " + endpoint);
-            dealers_.erase(endpoint);
+            close_dealer(endpoint);
             last_dial.erase(endpoint);
             it = wanted_.erase(it);
             continue;
@@ -419,7 +420,7 @@ void Mesh::handle_bye(std::string_view from) {
 
 void Mesh::drop_peer(const PeerInfo& peer) {
     auto wanted = wanted_.find(peer.endpoint);
-    if (wanted == wanted_.end() || !wanted->second.forever) dealers_.erase(peer.endpoint);
+    if (wanted == wanted_.end() || !wanted->second.forever) close_dealer(peer.endpoint);
     handler_.on_peer_down(peer);
 }
 
@@ -434,27 +435,29 @@ bool Mesh::reached(const std::string& endpoint) const {
     return it != reached_via_.end() && members_.find(it->second);
 }
 
-zmq::socket_t* Mesh::dealer_for(const std::string& endpoint) {
+Link* Mesh::dealer_for(const std::string& endpoint) {
     auto it = dealers_.find(endpoint);
-    if (it != dealers_.end()) return &it->second;
+    if (it != dealers_.end()) return it->second.get();
     auto dealer = connect_dealer(ctx_, id_, endpoint, options_.limits);
     if (!dealer) {
         log::warn("mesh", dealer.error().to_string());
         return nullptr;
     }
-    return &dealers_.emplace(endpoint, std::move(*dealer)).first->second;
+    auto link = std::make_shared<Link>(std::move(*dealer), stats_.send_failed);
+    return dealers_.emplace(endpoint, std::move(link)).first->second.get();
+}
+
+void Mesh::close_dealer(const std::string& endpoint) {
+    auto it = dealers_.find(endpoint);
+    if (it == dealers_.end()) return;
+    it->second->close();  // copies held by other threads must not send to a new owner
+    dealers_.erase(it);
 }
 
 bool Mesh::send_to_endpoint(const std::string& endpoint,
                             const flatbuffers::FlatBufferBuilder& fbb) {
-    zmq::socket_t* dealer = dealer_for(endpoint);
-    if (!dealer) return false;
-    zmq::message_t msg{fbb.GetBufferPointer(), fbb.GetSize()};
-    if (!dealer->send(msg, zmq::send_flags::dontwait)) {
-        ++stats_.send_failed;
-        return false;
-    }
-    return true;
+    Link* dealer = dealer_for(endpoint);
+    return dealer && dealer->send(fbb);
 }
 
 bool Mesh::send(std::string_view peer_id, const flatbuffers::FlatBufferBuilder& fbb) {
@@ -462,6 +465,13 @@ bool Mesh::send(std::string_view peer_id, const flatbuffers::FlatBufferBuilder& 
     const PeerInfo* peer = members_.find(peer_id);
     if (!peer) return false;
     return send_to_endpoint(peer->endpoint, fbb);
+}
+
+std::shared_ptr<Link> Mesh::link(std::string_view peer_id) {
+    assert(on_mesh_thread() || !running_);
+    const PeerInfo* peer = members_.find(peer_id);
+    if (!peer || !dealer_for(peer->endpoint)) return nullptr;
+    return dealers_.find(peer->endpoint)->second;
 }
 
 void Mesh::send_hello(const std::string& endpoint, bool reply, std::string_view answer_to) {

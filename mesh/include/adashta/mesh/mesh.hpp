@@ -26,6 +26,7 @@
 
 #include "adashta/mesh/beacon.hpp"
 #include "adashta/mesh/codec.hpp"
+#include "adashta/mesh/link.hpp"
 #include "adashta/mesh/membership.hpp"
 #include "adashta/mesh/transport.hpp"
 #include "adashta/result.hpp"
@@ -103,6 +104,9 @@ public:
     // Sends the finished message in fbb to a member; false when it is not a member, or its
     // connection is down or full (the caller decides whether to try another member).
     bool send(std::string_view peer_id, const flatbuffers::FlatBufferBuilder& fbb);
+    // The link to a member, for sending from another thread (link.hpp); null when it is not
+    // a member. The mesh closes it when the member leaves.
+    std::shared_ptr<Link> link(std::string_view peer_id);
     // Announces the queues this node consumes (a new Hello to every peer).
     void set_queues(std::vector<std::string> queues);
     const Membership& members() const { return members_; }
@@ -132,7 +136,8 @@ private:
     void handle_data(const PeerInfo& peer, const wire::Envelope& env);  // from a member
     void confirm(std::string_view id);  // the peer counts us as a member
 
-    zmq::socket_t* dealer_for(const std::string& endpoint);
+    Link* dealer_for(const std::string& endpoint);   // made on first use
+    void close_dealer(const std::string& endpoint);  // closes its Link and forgets it
     bool send_to_endpoint(const std::string& endpoint, const flatbuffers::FlatBufferBuilder& fbb);
     void send_hello(const std::string& endpoint, bool reply, std::string_view answer_to);
     void want(const std::string& endpoint, bool forever);
@@ -146,7 +151,7 @@ private:
 
     zmq::context_t ctx_{1};
     zmq::socket_t router_;
-    std::map<std::string, zmq::socket_t, std::less<>> dealers_;  // by endpoint
+    std::map<std::string, std::shared_ptr<Link>, std::less<>> dealers_;  // by endpoint
     std::unique_ptr<Beacon> beacon_;  // null unless beacon_interface is set
     int wake_fd_ = -1;                // eventfd: post() -> mesh thread
 
