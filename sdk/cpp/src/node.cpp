@@ -173,6 +173,12 @@ public:
     std::vector<Inbound> inbound_;
     std::set<std::string> edges_;  // live edge ids
 
+    // Where calls go: the link to the lowest live edge id, so that every node picks the same
+    // edge and work queues are one queue however many edges there are. Callers send on it
+    // from their own threads (no hop through the mesh thread); the mesh thread keeps it.
+    std::mutex call_link_mutex_;  // guards call_link_
+    std::shared_ptr<mesh::Link> call_link_;
+
     std::mutex edges_mutex_;  // guards edge_count_ waits
     std::condition_variable edges_changed_;
     std::size_t edge_count_ = 0;
@@ -194,12 +200,23 @@ public:
         return out;
     }
 
-    void set_edge_count(std::size_t n) {
+    // Mesh thread, after edges_ changed.
+    void edges_changed() {
+        auto link = edges_.empty() ? nullptr : mesh_->link(*edges_.begin());
+        {
+            std::lock_guard lock{call_link_mutex_};
+            call_link_ = std::move(link);
+        }
         {
             std::lock_guard lock{edges_mutex_};
-            edge_count_ = n;
+            edge_count_ = edges_.size();
         }
         edges_changed_.notify_all();
+    }
+
+    std::shared_ptr<mesh::Link> call_link() {
+        std::lock_guard lock{call_link_mutex_};
+        return call_link_;
     }
 
     // An edge counts once it knows us: before that it would drop what we send it.
@@ -207,14 +224,14 @@ public:
 
     void on_peer_changed(const PeerInfo& peer) override {
         if (peer.role != wire::Role::Edge || !peer.knows_us) return;
-        if (edges_.insert(peer.id).second) set_edge_count(edges_.size());
+        if (edges_.insert(peer.id).second) edges_changed();
     }
 
     void on_peer_down(const PeerInfo& peer) override {
         if (peer.role != wire::Role::Edge) return;
         edges_.erase(peer.id);
         std::erase_if(client_edge_, [&](const auto& entry) { return entry.second == peer.id; });
-        set_edge_count(edges_.size());
+        edges_changed();
     }
 
     void on_deliver(const PeerInfo& from, const wire::Deliver& msg) override {
@@ -299,26 +316,6 @@ public:
                                             std::string{mesh::view(response.detail())}));
         else
             it->second.set_value(std::string{mesh::view(response.result())});
-        calls_.erase(it);
-    }
-
-    // Mesh thread: sends a call to the edge that keeps shared state. Every node picks the
-    // same one (the lowest id), so work queues are one queue however many edges there are.
-    void send_call(std::uint64_t corr, const std::string& op, const std::string& args) {
-        if (edges_.empty()) {
-            finish_call(corr, make_error(Errc::no_edge));
-            return;
-        }
-        auto& fbb = mesh_->builder();
-        mesh::encode_request(fbb, corr, op, args);
-        if (!mesh_->send(*edges_.begin(), fbb)) finish_call(corr, make_error(Errc::no_edge));
-    }
-
-    void finish_call(std::uint64_t corr, Result<std::string> result) {
-        std::lock_guard lock{calls_mutex_};
-        auto it = calls_.find(corr);
-        if (it == calls_.end()) return;
-        it->second.set_value(std::move(result));
         calls_.erase(it);
     }
 
@@ -471,6 +468,8 @@ Result<std::string> Node::call(std::string_view op, std::string_view args_json,
             Errc::not_allowed,
             "a call waits for the edge's answer, which arrives on the node's mesh "
             "thread: call from a handler or your own thread, not from the mesh thread");
+    auto link = impl_->call_link();
+    if (!link) return make_error(Errc::no_edge);
     std::future<Result<std::string>> answer;
     std::uint64_t corr = 0;
     {
@@ -478,8 +477,13 @@ Result<std::string> Node::call(std::string_view op, std::string_view args_json,
         corr = impl_->next_corr_++;
         answer = impl_->calls_[corr].get_future();
     }
-    impl_->mesh_->post([impl = impl_.get(), corr, op = std::string{op},
-                        args = std::string{args_json}] { impl->send_call(corr, op, args); });
+    flatbuffers::FlatBufferBuilder fbb{op.size() + args_json.size() + 128};
+    mesh::encode_request(fbb, corr, op, args_json);
+    if (!link->send(fbb)) {
+        std::lock_guard lock{impl_->calls_mutex_};
+        impl_->calls_.erase(corr);
+        return make_error(Errc::no_edge);
+    }
     if (answer.wait_for(timeout) != std::future_status::ready) {
         std::lock_guard lock{impl_->calls_mutex_};
         impl_->calls_.erase(corr);
