@@ -494,17 +494,66 @@ void Router::on_request(const mesh::PeerInfo& from, const wire::Request& request
     calls_->call(mesh::view(request.op()), mesh::view(request.args()), answer_to(from, request));
 }
 
-// The answer goes out from the thread that has it (mostly the store thread) over the
-// member's link, not through a post to the mesh thread: one thread wake-up less per call.
-// A member that left meanwhile has a closed link, and its answer is dropped.
+// The answer goes out from the thread that has it over the member's link, not through a
+// post to the mesh thread. The store thread, which has most of them, keeps a round's answers
+// until the round ends and sends each node its answers in one frame: a frame per answer
+// would wake the ZeroMQ I/O thread (which on a busy core preempts the store thread) and
+// every thread of the node once per answer. A member that left meanwhile has a closed link,
+// and its answer is dropped.
 StoreCalls::Reply Router::answer_to(const mesh::PeerInfo& from, const wire::Request& request) {
-    return [link = mesh_->link(from.id), corr = request.corr()](int code, std::string detail,
-                                                                std::string result) {
+    auto link = mesh_->link(from.id);
+    const bool batched = (from.reads & wire::Reads::Responses) == wire::Reads::Responses;
+    return [this, link = std::move(link), batched, corr = request.corr()](
+               int code, std::string detail, std::string result) {
         if (!link) return;
-        flatbuffers::FlatBufferBuilder fbb{detail.size() + result.size() + 128};
-        mesh::encode_response(fbb, corr, code, detail, result);
-        link->send(fbb);
+        Answer answer{link, batched, corr, code, std::move(detail), std::move(result)};
+        if (store_->on_store_thread())
+            node_answers_.push_back(std::move(answer));
+        else
+            send_answers({&answer, 1});
     };
+}
+
+void Router::on_round_end() {
+    if (node_answers_.empty()) return;
+    // Grouped by node, each node's answers in the order they were given.
+    std::stable_sort(node_answers_.begin(), node_answers_.end(),
+                     [](const Answer& a, const Answer& b) { return a.link < b.link; });
+    for (auto first = node_answers_.begin(); first != node_answers_.end();) {
+        auto last = std::find_if(first, node_answers_.end(),
+                                 [&](const Answer& a) { return a.link != first->link; });
+        send_answers({first, last});
+        first = last;
+    }
+    node_answers_.clear();
+}
+
+void Router::send_answers(std::span<const Answer> answers) {
+    // A frame stays far below the receivers' 16 MiB cap; a larger answer goes alone.
+    constexpr std::size_t kFrameBytes = 1 << 20;
+    constexpr std::size_t kFrameAnswers = 1000;
+    flatbuffers::FlatBufferBuilder fbb;
+    std::vector<mesh::ResponseFields> frame;
+    std::size_t bytes = 0;
+    auto send_frame = [&] {
+        if (frame.size() == 1)
+            mesh::encode_response(fbb, frame[0].corr, frame[0].code, frame[0].detail,
+                                  frame[0].result);
+        else
+            mesh::encode_responses(fbb, frame);
+        answers.front().link->send(fbb);
+        frame.clear();
+        bytes = 0;
+    };
+    for (const Answer& a : answers) {
+        const std::size_t size = a.detail.size() + a.result.size() + 64;
+        if (!frame.empty() &&
+            (!a.batched || bytes + size > kFrameBytes || frame.size() == kFrameAnswers))
+            send_frame();
+        frame.push_back({a.corr, a.code, a.detail, a.result});
+        bytes += size;
+    }
+    if (!frame.empty()) send_frame();
 }
 
 void Router::recount() {

@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -135,6 +136,8 @@ public:
     void on_due(std::vector<store::Due> due) override;
     void on_scheduled(std::vector<store::StoredMessage> messages) override;
     void on_dead_lettered(std::vector<store::Due> messages) override;
+    // Sends the answers the round gathered (answer_to).
+    void on_round_end() override;
 
     // --- any thread ------------------------------------------------------------------------
     std::size_t node_count() const { return nodes_; }
@@ -169,8 +172,19 @@ private:
                             std::function<void(const Status&)> done);
     // The "produce" call: a node's message that the node wants confirmed once stored.
     void confirmed_produce(const mesh::PeerInfo& from, const wire::Request& request);
-    // Answers a node's request (Response with its corr), from any thread.
+    // Answers a node's request (Response with its corr), from any thread. On the store
+    // thread the answer waits for the end of the store's round (on_round_end), to go out
+    // with the round's other answers to the same node.
     StoreCalls::Reply answer_to(const mesh::PeerInfo& from, const wire::Request& request);
+    struct Answer {
+        std::shared_ptr<mesh::Link> link;  // to the node that asked
+        bool batched = false;              // the node reads wire::Responses
+        std::uint64_t corr = 0;
+        int code = 0;
+        std::string detail;
+        std::string result;
+    };
+    static void send_answers(std::span<const Answer> answers);  // all to one link
     void route(const store::Due& due);
     void to_clients(const store::StoredMessage& message);
     void tell_nodes(wire::ClientEventKind kind, const std::string& session, bool resumed);
@@ -187,6 +201,7 @@ private:
     std::vector<std::string> acks_;         // node acks not handed to the store yet (mesh thread)
     std::vector<ClientBound> answers_;      // answers to a batch of produces (mesh thread)
     std::vector<std::uint64_t> handed_on_;  // and the produces that wanted none (no ref)
+    std::vector<Answer> node_answers_;      // to node calls, gathered in this store round
     std::atomic<std::size_t> nodes_{0};     // live server nodes that know us
     std::atomic<std::size_t> edges_{0};     // other live edges
     RouterStats stats_;

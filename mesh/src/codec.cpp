@@ -31,7 +31,7 @@ void encode_hello(flatbuffers::FlatBufferBuilder& fbb, const HelloFields& h) {
     const auto answer_to = str(fbb, h.answer_to);
     finish(fbb, wire::Body::Hello,
            wire::CreateHello(fbb, id, endpoint, h.role, name, queues_vec, h.version, h.reply, via,
-                             answer_to, h.heartbeat_ms));
+                             answer_to, h.heartbeat_ms, h.reads));
 }
 
 void encode_heartbeat(flatbuffers::FlatBufferBuilder& fbb, std::string_view id,
@@ -89,6 +89,20 @@ void encode_response(flatbuffers::FlatBufferBuilder& fbb, std::uint64_t corr, in
     const auto result_off = str(fbb, result_json);
     finish(fbb, wire::Body::Response,
            wire::CreateResponse(fbb, corr, code, detail_off, result_off));
+}
+
+void encode_responses(flatbuffers::FlatBufferBuilder& fbb,
+                      std::span<const ResponseFields> responses) {
+    fbb.Clear();
+    std::vector<flatbuffers::Offset<wire::Response>> items;
+    items.reserve(responses.size());
+    for (const auto& r : responses) {
+        const auto detail_off = str(fbb, r.detail);
+        const auto result_off = str(fbb, r.result);
+        items.push_back(wire::CreateResponse(fbb, r.corr, r.code, detail_off, result_off));
+    }
+    const auto items_off = fbb.CreateVector(items);
+    finish(fbb, wire::Body::Responses, wire::CreateResponses(fbb, items_off));
 }
 
 void encode_client_event(flatbuffers::FlatBufferBuilder& fbb, wire::ClientEventKind kind,

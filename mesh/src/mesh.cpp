@@ -19,6 +19,8 @@ constexpr auto kRedial = std::chrono::milliseconds{250};  // between Hellos to o
 constexpr auto kGiveUp = std::chrono::seconds{30};        // on a non-seed endpoint
 constexpr int kMaxBatch = 4096;                           // messages per drain, for fairness
 constexpr std::string_view kBeaconPrefix = "ADASHTA1 ";
+// What this build reads beyond the first protocol, told to every peer in Hello.
+constexpr wire::Reads kReads = wire::Reads::Responses;
 
 // "tcp://0.0.0.0:7700" cannot be dialed; swap in a host that can.
 std::string with_host(const std::string& endpoint, const std::string& host) {
@@ -294,7 +296,8 @@ void Mesh::handle(std::string_view from, const wire::Envelope& env, Clock::time_
         case wire::Body::ClientEvent:
         case wire::Body::Ack:
         case wire::Body::Request:
-        case wire::Body::Response: {
+        case wire::Body::Response:
+        case wire::Body::Responses: {
             if (!peer) {
                 ++stats_.unknown_sender;
                 return;
@@ -321,6 +324,10 @@ void Mesh::handle_data(const PeerInfo& peer, const wire::Envelope& env) {
             return handler_.on_request(peer, *env.body_as_Request());
         case wire::Body::Response:
             return handler_.on_response(peer, *env.body_as_Response());
+        case wire::Body::Responses:
+            if (const auto* items = env.body_as_Responses()->items())
+                for (const wire::Response* response : *items) handler_.on_response(peer, *response);
+            return;
         default:
             assert(false && "handle_data: not a data message");
     }
@@ -341,6 +348,7 @@ void Mesh::handle_hello(const wire::Hello& hello) {
     info.role = hello.role();
     info.version = hello.version();
     info.heartbeat = std::chrono::milliseconds{hello.heartbeat_ms()};
+    info.reads = hello.reads();
     if (hello.queues())
         for (const auto* q : *hello.queues()) info.queues.emplace_back(view(q));
 
@@ -486,6 +494,7 @@ void Mesh::send_hello(const std::string& endpoint, bool reply, std::string_view 
     hello.via = endpoint;
     hello.answer_to = answer_to;
     hello.heartbeat_ms = static_cast<std::uint32_t>(options_.heartbeat.count());
+    hello.reads = kReads;
     // Hellos use their own builder: they are sent from inside handlers that may be in the
     // middle of using fbb_.
     static thread_local flatbuffers::FlatBufferBuilder hello_fbb{512};

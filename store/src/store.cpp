@@ -136,6 +136,7 @@ void Store::run() {
         batch.clear();
         run_reads(reads);
         reads.clear();
+        events_.on_round_end();
     }
 }
 

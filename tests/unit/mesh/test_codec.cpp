@@ -67,6 +67,44 @@ TEST_CASE("a hello carries identity, role and queues", "[codec]") {
     CHECK(view(h->via()) == "tcp://localhost:7700");
 }
 
+TEST_CASE("a hello says what its sender reads; an old hello reads as nothing extra", "[codec]") {
+    flatbuffers::FlatBufferBuilder fbb;
+    encode_hello(fbb, {.id = "0123456789abcdef0123456789abcdef",
+                       .endpoint = "tcp://127.0.0.1:7700",
+                       .queues = nullptr,
+                       .reads = adashta::wire::Reads::Responses});
+    auto bytes = bytes_of(fbb);
+    const auto* env = open_envelope(bytes.data(), bytes.size());
+    REQUIRE(env);
+    CHECK(env->body_as_Hello()->reads() == adashta::wire::Reads::Responses);
+    encode_hello(fbb, {.id = "0123456789abcdef0123456789abcdef",
+                       .endpoint = "tcp://127.0.0.1:7700",
+                       .queues = nullptr});
+    bytes = bytes_of(fbb);
+    env = open_envelope(bytes.data(), bytes.size());
+    REQUIRE(env);
+    CHECK(env->body_as_Hello()->reads() == adashta::wire::Reads::NONE);
+}
+
+TEST_CASE("several responses travel in one frame, in order", "[codec]") {
+    flatbuffers::FlatBufferBuilder fbb;
+    const std::vector<ResponseFields> answers{{.corr = 7, .result = R"({"id":"a"})"},
+                                              {.corr = 9, .code = 3, .detail = "no such queue"}};
+    encode_responses(fbb, answers);
+    const auto bytes = bytes_of(fbb);
+    const auto* env = open_envelope(bytes.data(), bytes.size());
+    REQUIRE(env);
+    REQUIRE(env->body_type() == Body::Responses);
+    const auto* items = env->body_as_Responses()->items();
+    REQUIRE(items);
+    REQUIRE(items->size() == 2);
+    CHECK(items->Get(0)->corr() == 7);
+    CHECK(view(items->Get(0)->result()) == R"({"id":"a"})");
+    CHECK(items->Get(1)->corr() == 9);
+    CHECK(items->Get(1)->code() == 3);
+    CHECK(view(items->Get(1)->detail()) == "no such queue");
+}
+
 TEST_CASE("empty, short and garbage frames are refused, not read", "[codec]") {
     CHECK_FALSE(open_envelope(nullptr, 0));
     const std::uint8_t four[] = {1, 2, 3, 4};

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,6 +31,7 @@ struct HelloFields {
     std::string_view via;                    // endpoint the sender dialed
     std::string_view answer_to;              // via of the Hello this answers
     std::uint32_t heartbeat_ms = 0;          // sender's heartbeat interval
+    wire::Reads reads = wire::Reads::NONE;   // what the sender reads beyond the first protocol
 };
 
 struct DeliverFields {
@@ -55,8 +57,18 @@ void encode_deliver(flatbuffers::FlatBufferBuilder& fbb, const DeliverFields& de
 void encode_ack(flatbuffers::FlatBufferBuilder& fbb, std::string_view id, std::string_view queue);
 void encode_request(flatbuffers::FlatBufferBuilder& fbb, std::uint64_t corr, std::string_view op,
                     std::string_view args_json);
+struct ResponseFields {
+    std::uint64_t corr = 0;
+    int code = 0;  // 0 or an error code (proto/errors.json)
+    std::string_view detail;
+    std::string_view result;  // JSON
+};
+
 void encode_response(flatbuffers::FlatBufferBuilder& fbb, std::uint64_t corr, int code,
                      std::string_view detail, std::string_view result_json);
+// Several answers in one frame (wire::Responses), for a peer that reads them.
+void encode_responses(flatbuffers::FlatBufferBuilder& fbb,
+                      std::span<const ResponseFields> responses);
 void encode_client_event(flatbuffers::FlatBufferBuilder& fbb, wire::ClientEventKind kind,
                          std::string_view client, bool resumed);
 

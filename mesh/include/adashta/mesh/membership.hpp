@@ -34,6 +34,7 @@ struct PeerInfo {
     bool knows_us = false;            // it has shown it counts us as a member (a heartbeat, an
                                       // answering Hello, data); until then it would drop what
                                       // we send, so nothing is routed to it
+    wire::Reads reads{};              // what it reads beyond the first protocol, from Hello
 };
 
 class Membership {

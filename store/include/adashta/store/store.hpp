@@ -78,6 +78,10 @@ public:
     virtual void on_scheduled(std::vector<StoredMessage> messages) { (void)messages; }
     // Messages that used up their receives: moved to a dead-letter queue or dropped.
     virtual void on_dead_lettered(std::vector<Due> messages) { (void)messages; }
+    // A round of the store thread (due timers, one transaction, the reads after it) has
+    // run every completion and the thread is about to wait: the moment to send what those
+    // completions gathered, together.
+    virtual void on_round_end() {}
 };
 
 struct StoreStats {
@@ -115,6 +119,8 @@ public:
     void after(std::chrono::milliseconds delay, std::function<void()> fn);
     // Something changed the clock's plan (a new schedule far from now): recompute wake-ups.
     void wake();
+    // True on the store thread: completions and StoreEvents run there.
+    bool on_store_thread() const { return std::this_thread::get_id() == thread_.get_id(); }
 
     const StoreStats& stats() const { return stats_; }
 
