@@ -171,6 +171,10 @@ void Store::run_batch(std::vector<Piece>& batch) {
     std::vector<Due> dead;
     std::size_t expired = 0;
     Status committed;
+    // Nothing is due before next_due_ms_ unless the batch changed the streams: then the
+    // queries for due and scheduled messages, and for the next due time, can be skipped
+    // (a batch of work-queue calls only touches other tables).
+    const std::uint64_t stream_writes = streams_->writes();
     {
         Transaction tx{*db_};
         committed = tx.begin_status();
@@ -198,7 +202,8 @@ void Store::run_batch(std::vector<Piece>& batch) {
                 }
             }
         }
-        if (committed) {
+        const bool look_for_due = due_now || streams_->writes() != stream_writes;
+        if (committed && look_for_due) {
             // What came in can go out: a big batch of new messages must not leave them
             // waiting behind a fixed hand-out size (delivery would fall behind ingress).
             const std::size_t due_limit = options_.due_batch + 2 * batch.size();
@@ -208,13 +213,16 @@ void Store::run_batch(std::vector<Piece>& batch) {
             }
             if (auto taken = streams_->take_scheduled(now, options_.due_batch); taken)
                 scheduled = std::move(*taken);
+        }
+        if (committed) {
             if (expire_now)
                 if (auto n = streams_->expire(now, options_.expire_budget); n) expired = *n;
             committed = tx.commit();
         }
     }
     if (expire_now) next_expire_ = SteadyClock::now() + options_.expire_every;
-    refresh_next_due();
+    // A failed commit may have undone changes to what is due: look again to be sure.
+    if (!committed || streams_->writes() != stream_writes || due_now) refresh_next_due();
 
     if (!committed) {
         log::error("store", "commit failed: " + committed.error().to_string());

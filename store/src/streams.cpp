@@ -477,6 +477,7 @@ QueueSettings Streams::settings(std::string_view queue) {
 }
 
 Status Streams::set_settings(std::string_view queue, const QueueSettings& settings) {
+    ++writes_;
     if (!is_valid_queue_name(queue)) return make_error(Errc::bad_queue, in_quotes(queue));
     if (auto ok = settings.validate(queue); !ok) return ok;
     Statement& upsert = sql_->upsert_settings;
@@ -517,6 +518,7 @@ Result<std::vector<QueueInfo>> Streams::queues() {
 
 Result<std::int64_t> Streams::append(StoredMessage& m, std::int64_t now_ms,
                                      std::vector<Due>* hand_out) {
+    ++writes_;
     if (!is_valid_queue_name(m.queue)) return make_error(Errc::bad_queue, in_quotes(m.queue));
     if (m.id.empty() || m.id.size() > kMaxIdBytes)
         return make_error(Errc::bad_frame,
@@ -741,15 +743,18 @@ Status Streams::dead_letter(Due& due, const std::string& target, std::int64_t no
 }
 
 Status Streams::ack(std::string_view id) {
+    ++writes_;
     return change_pending(sql_->ack.bind(1, id), db_, id);
 }
 
 Status Streams::extend(std::string_view id, std::int64_t visible_at_ms) {
+    ++writes_;
     if (visible_at_ms < 0) return make_error(Errc::bad_timeout, "visible_at is negative");
     return change_pending(sql_->extend.bind(1, id).bind(2, visible_at_ms), db_, id);
 }
 
 Status Streams::release(std::string_view id, std::int64_t visible_at_ms) {
+    ++writes_;
     if (visible_at_ms < 0) return make_error(Errc::bad_timeout, "visible_at is negative");
     return change_pending(sql_->release_pending.bind(1, id).bind(2, visible_at_ms), db_, id);
 }
@@ -821,6 +826,7 @@ Result<std::optional<std::int64_t>> Streams::next_scheduled_ms() {
 }
 
 Status Streams::cancel(std::string_view id) {
+    ++writes_;
     Savepoint savepoint{*this};
     if (!savepoint.began()) return savepoint.began();
     if (auto ok = sql_->cancel_scheduled.bind(1, id).run(); !ok) return ok;
@@ -966,6 +972,7 @@ Result<std::int64_t> Streams::next_offset(std::string_view queue) {
 // --- retention -------------------------------------------------------------------------
 
 Result<std::size_t> Streams::expire(std::int64_t now_ms, std::size_t budget) {
+    ++writes_;
     Savepoint savepoint{*this};
     if (!savepoint.began()) return savepoint.began().error();
     auto by_time = expire_by_time(now_ms, budget);

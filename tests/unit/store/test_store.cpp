@@ -133,6 +133,48 @@ TEST_CASE("messages handed out in a batch go out once it committed, failed piece
     CHECK(pending_orders(store, events) == 0);
 }
 
+TEST_CASE("a message comes due again while only work-queue calls keep the store busy", "[store]") {
+    TempDir dir;
+    Events events;
+    QueueSettings quick;
+    quick.visibility_ms = 50;
+    auto opened = Store::open(
+        {.path = (dir.path / "store.db").string(), .queues = {{"orders", quick}}}, events);
+    REQUIRE(opened);
+    Store& store = **opened;
+    store.start();
+    store.write(
+        [](Tx& tx) {
+            StoredMessage m = client_message("m1");
+            return ok_or_error(tx.streams.append(m, tx.now_ms, tx.hand_out));
+        },
+        events.record(), Atomic::ordered);
+    store.write([](Tx& tx) { return tx.work.create_queue("jobs", {}, tx.now_ms); },
+                events.record());
+    REQUIRE(events.wait_done(2, 1));
+    // Batches that touch no stream skip the look for due messages; the redelivery must come
+    // all the same, once its visibility timeout is over.
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds{10};
+    std::size_t sent = 0;
+    for (;;) {
+        {
+            std::lock_guard lock{events.mutex};
+            if (events.due.size() >= 2) break;
+        }
+        REQUIRE(std::chrono::steady_clock::now() < give_up);
+        store.write(
+            [](Tx& tx) -> Status {
+                auto id = tx.work.send("jobs", "a job", std::nullopt, tx.now_ms);
+                return id ? Status{} : Status{id.error()};
+            },
+            events.record());
+        REQUIRE(events.wait_done(2 + ++sent));
+    }
+    std::lock_guard lock{events.mutex};
+    CHECK(events.due[1].message.id == "m1");
+    CHECK(events.due[1].receive_count == 2);
+}
+
 TEST_CASE("the log is copied back into the database while the store keeps running", "[store]") {
     TempDir dir;
     Events events;

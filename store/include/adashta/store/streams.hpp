@@ -215,6 +215,11 @@ public:
     // may be more, so call again (in a later transaction, to let writes in between).
     Result<std::size_t> expire(std::int64_t now_ms, std::size_t budget);
 
+    // Counts the calls that may change what is due or scheduled (append, ack, extend,
+    // release, cancel, set_settings, expire), failed ones too: the store looks for due
+    // messages after a transaction only when this moved or the next due time came.
+    std::uint64_t writes() const { return writes_; }
+
 private:
     struct Statements;        // every prepared statement, made once by open()
     class Savepoint;          // SAVEPOINT ... RELEASE around one call that writes several rows
@@ -259,6 +264,7 @@ private:
     // (a queue that is not over is dropped from it), so rollbacks cannot make it wrong.
     std::unordered_set<std::int64_t> over_count_;
     bool seed_over_count_ = true;  // fill over_count_ from the table at the first expire()
+    std::uint64_t writes_ = 0;     // see writes()
 };
 
 }  // namespace adashta::store
