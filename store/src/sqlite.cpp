@@ -56,7 +56,24 @@ Result<std::unique_ptr<Db>> Db::open(const std::string& path, bool durable) {
 }
 
 Db::~Db() {
+    for (sqlite3_stmt* statement : control_) sqlite3_finalize(statement);
     sqlite3_close_v2(db_);
+}
+
+Status Db::run(Control control) {
+    static constexpr std::string_view kSql[] = {"BEGIN IMMEDIATE", "BEGIN", "COMMIT", "ROLLBACK"};
+    const auto index = static_cast<std::size_t>(control);
+    sqlite3_stmt*& statement = control_[index];
+    if (!statement) {
+        const std::string_view sql = kSql[index];
+        const int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
+                                          SQLITE_PREPARE_PERSISTENT, &statement, nullptr);
+        if (rc != SQLITE_OK) return last_error(sql);
+    }
+    const int rc = sqlite3_step(statement);
+    Status status = rc == SQLITE_DONE ? Status{} : Status{last_error(kSql[index])};
+    sqlite3_reset(statement);
+    return status;
 }
 
 Status Db::exec(std::string_view sql) {
@@ -176,17 +193,19 @@ bool Statement::is_null(int column) const {
 }
 
 Transaction::Transaction(Db& db, Kind kind)
-    : db_(db), began_(db.exec(kind == Kind::write ? "BEGIN IMMEDIATE" : "BEGIN")) {
+    : db_(db),
+      began_(db.run(kind == Kind::write ? Db::Control::begin_immediate
+                                        : Db::Control::begin_deferred)) {
     open_ = began_.ok();
 }
 
 Transaction::~Transaction() {
-    if (open_) (void)db_.exec("ROLLBACK");
+    if (open_) (void)db_.run(Db::Control::rollback);
 }
 
 Status Transaction::commit() {
     assert(open_ && "Transaction::commit without an open transaction");
-    auto ok = db_.exec("COMMIT");
+    auto ok = db_.run(Db::Control::commit);
     if (ok) open_ = false;  // on failure the destructor rolls back
     return ok;
 }

@@ -39,6 +39,10 @@ public:
 
     // Runs one or more statements without results (schema, pragmas).
     Status exec(std::string_view sql);
+    // Transaction control, each statement prepared once: the store runs a pair per batch,
+    // and parsing them anew each time showed in profiles.
+    enum class Control { begin_immediate, begin_deferred, commit, rollback };
+    Status run(Control control);
     // The error for the last failed call on this connection (SQLite's code and message).
     Error last_error(std::string_view doing) const;
     std::int64_t last_insert_rowid() const;
@@ -50,7 +54,8 @@ public:
 
 private:
     explicit Db(sqlite3* db) : db_(db) {}
-    sqlite3* db_;  // owned
+    sqlite3* db_;                    // owned
+    sqlite3_stmt* control_[4] = {};  // by Control, prepared on first use; owned
 };
 
 class Statement {
