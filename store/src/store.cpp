@@ -110,6 +110,7 @@ SteadyClock::time_point Store::next_wake() const {
 }
 
 void Store::run() {
+    thread_id_ = std::this_thread::get_id();
     next_expire_ = SteadyClock::now() + options_.expire_every;
     std::vector<Piece> batch;
     std::vector<std::pair<Work, Done>> reads;

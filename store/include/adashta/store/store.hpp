@@ -120,7 +120,7 @@ public:
     // Something changed the clock's plan (a new schedule far from now): recompute wake-ups.
     void wake();
     // True on the store thread: completions and StoreEvents run there.
-    bool on_store_thread() const { return std::this_thread::get_id() == thread_.get_id(); }
+    bool on_store_thread() const { return std::this_thread::get_id() == thread_id_.load(); }
 
     const StoreStats& stats() const { return stats_; }
 
@@ -165,6 +165,7 @@ private:
     std::uint64_t timer_seq_ = 0;
     bool stopping_ = false;
     std::thread thread_;
+    std::atomic<std::thread::id> thread_id_{};  // thread_'s, once it runs (on_store_thread)
 };
 
 }  // namespace adashta::store
