@@ -308,15 +308,21 @@ public:
 
     void on_response(const PeerInfo& from, const wire::Response& response) override {
         (void)from;
-        std::lock_guard lock{calls_mutex_};
-        auto it = calls_.find(response.corr());
-        if (it == calls_.end()) return;  // it timed out meanwhile
+        std::promise<Result<std::string>> answer;
+        {
+            std::lock_guard lock{calls_mutex_};
+            auto it = calls_.find(response.corr());
+            if (it == calls_.end()) return;  // it timed out meanwhile
+            answer = std::move(it->second);
+            calls_.erase(it);
+        }
+        // Outside the lock: the caller this wakes often runs at once, and its next call must
+        // not find the lock still held by this (preempted) thread.
         if (response.code() != 0)
-            it->second.set_value(make_error(static_cast<Errc>(response.code()),
-                                            std::string{mesh::view(response.detail())}));
+            answer.set_value(make_error(static_cast<Errc>(response.code()),
+                                        std::string{mesh::view(response.detail())}));
         else
-            it->second.set_value(std::string{mesh::view(response.result())});
-        calls_.erase(it);
+            answer.set_value(std::string{mesh::view(response.result())});
     }
 
     std::mutex calls_mutex_;  // guards calls_, next_corr_
