@@ -82,6 +82,19 @@ void encode_request(flatbuffers::FlatBufferBuilder& fbb, std::uint64_t corr, std
     finish(fbb, wire::Body::Request, wire::CreateRequest(fbb, corr, op_off, args_off));
 }
 
+void encode_requests(flatbuffers::FlatBufferBuilder& fbb, std::span<const RequestFields> requests) {
+    fbb.Clear();
+    std::vector<flatbuffers::Offset<wire::Request>> items;
+    items.reserve(requests.size());
+    for (const auto& r : requests) {
+        const auto op_off = str(fbb, r.op);
+        const auto args_off = str(fbb, r.args);
+        items.push_back(wire::CreateRequest(fbb, r.corr, op_off, args_off));
+    }
+    const auto items_off = fbb.CreateVector(items);
+    finish(fbb, wire::Body::Requests, wire::CreateRequests(fbb, items_off));
+}
+
 void encode_response(flatbuffers::FlatBufferBuilder& fbb, std::uint64_t corr, int code,
                      std::string_view detail, std::string_view result_json) {
     fbb.Clear();

@@ -20,7 +20,7 @@ constexpr auto kGiveUp = std::chrono::seconds{30};        // on a non-seed endpo
 constexpr int kMaxBatch = 4096;                           // messages per drain, for fairness
 constexpr std::string_view kBeaconPrefix = "ADASHTA1 ";
 // What this build reads beyond the first protocol, told to every peer in Hello.
-constexpr wire::Reads kReads = wire::Reads::Responses;
+const wire::Reads kReads = wire::Reads::Responses | wire::Reads::Requests;
 
 // "tcp://0.0.0.0:7700" cannot be dialed; swap in a host that can.
 std::string with_host(const std::string& endpoint, const std::string& host) {
@@ -297,7 +297,8 @@ void Mesh::handle(std::string_view from, const wire::Envelope& env, Clock::time_
         case wire::Body::Ack:
         case wire::Body::Request:
         case wire::Body::Response:
-        case wire::Body::Responses: {
+        case wire::Body::Responses:
+        case wire::Body::Requests: {
             if (!peer) {
                 ++stats_.unknown_sender;
                 return;
@@ -327,6 +328,10 @@ void Mesh::handle_data(const PeerInfo& peer, const wire::Envelope& env) {
         case wire::Body::Responses:
             if (const auto* items = env.body_as_Responses()->items())
                 for (const wire::Response* response : *items) handler_.on_response(peer, *response);
+            return;
+        case wire::Body::Requests:
+            if (const auto* items = env.body_as_Requests()->items())
+                for (const wire::Request* request : *items) handler_.on_request(peer, *request);
             return;
         default:
             assert(false && "handle_data: not a data message");

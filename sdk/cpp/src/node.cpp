@@ -176,8 +176,12 @@ public:
     // Where calls go: the link to the lowest live edge id, so that every node picks the same
     // edge and work queues are one queue however many edges there are. Callers send on it
     // from their own threads (no hop through the mesh thread); the mesh thread keeps it.
+    struct CallLink {
+        std::shared_ptr<mesh::Link> link;  // null: no edge
+        bool batched = false;              // the edge reads wire::Requests
+    };
     std::mutex call_link_mutex_;  // guards call_link_
-    std::shared_ptr<mesh::Link> call_link_;
+    CallLink call_link_;
 
     std::mutex edges_mutex_;  // guards edge_count_ waits
     std::condition_variable edges_changed_;
@@ -202,10 +206,15 @@ public:
 
     // Mesh thread, after edges_ changed.
     void edges_changed() {
-        auto link = edges_.empty() ? nullptr : mesh_->link(*edges_.begin());
+        CallLink call;
+        if (!edges_.empty()) {
+            call.link = mesh_->link(*edges_.begin());
+            const PeerInfo* edge = mesh_->members().find(*edges_.begin());
+            call.batched = edge && (edge->reads & wire::Reads::Requests) == wire::Reads::Requests;
+        }
         {
             std::lock_guard lock{call_link_mutex_};
-            call_link_ = std::move(link);
+            call_link_ = std::move(call);
         }
         {
             std::lock_guard lock{edges_mutex_};
@@ -214,7 +223,7 @@ public:
         edges_changed_.notify_all();
     }
 
-    std::shared_ptr<mesh::Link> call_link() {
+    CallLink call_link() {
         std::lock_guard lock{call_link_mutex_};
         return call_link_;
     }
@@ -325,9 +334,76 @@ public:
             answer.set_value(std::string{mesh::view(response.result())});
     }
 
+    void finish_call(std::uint64_t corr, Result<std::string> result) {
+        std::promise<Result<std::string>> answer;
+        {
+            std::lock_guard lock{calls_mutex_};
+            auto it = calls_.find(corr);
+            if (it == calls_.end()) return;
+            answer = std::move(it->second);
+            calls_.erase(it);
+        }
+        answer.set_value(std::move(result));
+    }
+
     std::mutex calls_mutex_;  // guards calls_, next_corr_
     std::map<std::uint64_t, std::promise<Result<std::string>>> calls_;
     std::uint64_t next_corr_ = 1;
+
+    // Calls are sent by the threads that make them, one thread at a time. A caller that
+    // finds another one sending (typically preempted by the ZeroMQ I/O thread its send woke
+    // up, while the callers woken by the same answers make their next calls) leaves its
+    // request here and waits for its answer; the sender sends what it finds here before it
+    // waits for its own, several in one frame when the edge reads them. No caller waits for
+    // another's send, and a burst of calls costs the I/O threads one frame.
+    struct OutgoingCall {
+        std::uint64_t corr = 0;
+        std::string op;
+        std::string args;  // JSON
+    };
+    std::mutex send_mutex_;  // guards sending_, queued_
+    bool sending_ = false;   // a caller is sending; others queue
+    std::vector<OutgoingCall> queued_;
+
+    // The sending caller: sends what others queued until none is left, then stops sending.
+    void send_queued(const CallLink& call) {
+        constexpr std::size_t kFrameBytes = 1 << 20;  // far below a receiver's 16 MiB cap
+        flatbuffers::FlatBufferBuilder fbb;
+        std::vector<OutgoingCall> calls;
+        std::vector<mesh::RequestFields> frame;
+        for (;;) {
+            calls.clear();
+            {
+                std::lock_guard lock{send_mutex_};
+                if (queued_.empty()) {
+                    sending_ = false;
+                    return;
+                }
+                calls.swap(queued_);
+            }
+            std::size_t first = 0;  // calls[first..] not sent yet
+            std::size_t bytes = 0;
+            auto send_frame = [&](std::size_t end) {
+                if (frame.size() == 1)
+                    mesh::encode_request(fbb, frame[0].corr, frame[0].op, frame[0].args);
+                else
+                    mesh::encode_requests(fbb, frame);
+                if (!call.link->send(fbb))
+                    for (std::size_t i = first; i < end; ++i)
+                        finish_call(calls[i].corr, make_error(Errc::no_edge));
+                frame.clear();
+                bytes = 0;
+                first = end;
+            };
+            for (std::size_t i = 0; i < calls.size(); ++i) {
+                const std::size_t size = calls[i].op.size() + calls[i].args.size() + 64;
+                if (!frame.empty() && (!call.batched || bytes + size > kFrameBytes)) send_frame(i);
+                frame.push_back({calls[i].corr, calls[i].op, calls[i].args});
+                bytes += size;
+            }
+            if (!frame.empty()) send_frame(calls.size());
+        }
+    }
 
     void on_client_event(const PeerInfo& from, const wire::ClientEvent& event) override {
         ClientEvent e;
@@ -474,8 +550,8 @@ Result<std::string> Node::call(std::string_view op, std::string_view args_json,
             Errc::not_allowed,
             "a call waits for the edge's answer, which arrives on the node's mesh "
             "thread: call from a handler or your own thread, not from the mesh thread");
-    auto link = impl_->call_link();
-    if (!link) return make_error(Errc::no_edge);
+    const auto call = impl_->call_link();
+    if (!call.link) return make_error(Errc::no_edge);
     std::future<Result<std::string>> answer;
     std::uint64_t corr = 0;
     {
@@ -483,12 +559,25 @@ Result<std::string> Node::call(std::string_view op, std::string_view args_json,
         corr = impl_->next_corr_++;
         answer = impl_->calls_[corr].get_future();
     }
-    flatbuffers::FlatBufferBuilder fbb{op.size() + args_json.size() + 128};
-    mesh::encode_request(fbb, corr, op, args_json);
-    if (!link->send(fbb)) {
-        std::lock_guard lock{impl_->calls_mutex_};
-        impl_->calls_.erase(corr);
-        return make_error(Errc::no_edge);
+    bool sender = false;  // this thread sends (its own call, then what others queue)
+    {
+        std::lock_guard lock{impl_->send_mutex_};
+        sender = !impl_->sending_;
+        if (sender)
+            impl_->sending_ = true;
+        else
+            impl_->queued_.push_back({corr, std::string{op}, std::string{args_json}});
+    }
+    if (sender) {
+        flatbuffers::FlatBufferBuilder fbb{op.size() + args_json.size() + 128};
+        mesh::encode_request(fbb, corr, op, args_json);
+        const bool sent = call.link->send(fbb);
+        impl_->send_queued(call);
+        if (!sent) {
+            std::lock_guard lock{impl_->calls_mutex_};
+            impl_->calls_.erase(corr);
+            return make_error(Errc::no_edge);
+        }
     }
     if (answer.wait_for(timeout) != std::future_status::ready) {
         std::lock_guard lock{impl_->calls_mutex_};

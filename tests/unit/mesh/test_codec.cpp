@@ -105,6 +105,25 @@ TEST_CASE("several responses travel in one frame, in order", "[codec]") {
     CHECK(view(items->Get(1)->detail()) == "no such queue");
 }
 
+TEST_CASE("several requests travel in one frame, in order", "[codec]") {
+    flatbuffers::FlatBufferBuilder fbb;
+    const std::vector<RequestFields> calls{{.corr = 1, .op = "wq.send", .args = R"({"qname":"a"})"},
+                                           {.corr = 2, .op = "wq.receive", .args = "{}"}};
+    encode_requests(fbb, calls);
+    const auto bytes = bytes_of(fbb);
+    const auto* env = open_envelope(bytes.data(), bytes.size());
+    REQUIRE(env);
+    REQUIRE(env->body_type() == Body::Requests);
+    const auto* items = env->body_as_Requests()->items();
+    REQUIRE(items);
+    REQUIRE(items->size() == 2);
+    CHECK(items->Get(0)->corr() == 1);
+    CHECK(view(items->Get(0)->op()) == "wq.send");
+    CHECK(view(items->Get(0)->args()) == R"({"qname":"a"})");
+    CHECK(items->Get(1)->corr() == 2);
+    CHECK(view(items->Get(1)->op()) == "wq.receive");
+}
+
 TEST_CASE("empty, short and garbage frames are refused, not read", "[codec]") {
     CHECK_FALSE(open_envelope(nullptr, 0));
     const std::uint8_t four[] = {1, 2, 3, 4};

@@ -57,6 +57,15 @@ void encode_deliver(flatbuffers::FlatBufferBuilder& fbb, const DeliverFields& de
 void encode_ack(flatbuffers::FlatBufferBuilder& fbb, std::string_view id, std::string_view queue);
 void encode_request(flatbuffers::FlatBufferBuilder& fbb, std::uint64_t corr, std::string_view op,
                     std::string_view args_json);
+
+struct RequestFields {
+    std::uint64_t corr = 0;
+    std::string_view op;
+    std::string_view args;  // JSON
+};
+
+// Several calls in one frame (wire::Requests), for a peer that reads them.
+void encode_requests(flatbuffers::FlatBufferBuilder& fbb, std::span<const RequestFields> requests);
 struct ResponseFields {
     std::uint64_t corr = 0;
     int code = 0;  // 0 or an error code (proto/errors.json)
