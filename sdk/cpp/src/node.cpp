@@ -361,6 +361,8 @@ public:
         std::string op;
         std::string args;  // JSON
     };
+    // Locks: calls_mutex_, send_mutex_, call_link_mutex_ and a Link's own mutex are never
+    // held together (each is taken alone, for a few lines).
     std::mutex send_mutex_;  // guards sending_, queued_
     bool sending_ = false;   // a caller is sending; others queue
     std::vector<OutgoingCall> queued_;
