@@ -37,8 +37,11 @@ const outDir = option('out', path.join(here, 'results'));
 
 const SUT_CPU = '1';
 const LOAD_CPU = '0';
+// Listen ports sit below Linux's ephemeral range (32768-60999 by default). A port inside it can
+// be the local end of any outgoing connection on the machine, and while that connection is open
+// or in TIME_WAIT (60 s) nothing can listen there: EADDRINUSE.
 const PORTS = {
-  http: 38080, mesh: 37700, socketio: 39001, ws: 39002, nats: 34222, natsWs: 38222, redis: 36379,
+  http: 28080, mesh: 27700, socketio: 29001, ws: 29002, nats: 24222, natsWs: 28222, redis: 26379,
 };
 const seeds = `tcp://127.0.0.1:${PORTS.mesh}`;
 
@@ -156,14 +159,23 @@ async function kernelBytes() {
   return slab + tcpPages * 4096;
 }
 
-async function waitHttp(url, test, timeoutMs, what) {
+/** Throws with the process's last words if it has exited, since waiting longer cannot help. */
+function checkAlive(proc, what) {
+  const { exitCode: code, signalCode: signal } = proc.child;
+  if (code !== null || signal !== null)
+    throw new Error(`${proc.name} exited (${code ?? signal}) before ${what}; stderr: ${proc.stderr.slice(-1500)}`);
+}
+
+/** Polls url until test(json) holds; proc is the process that should answer. */
+async function waitHttp(url, test, timeoutMs, what, proc) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
       const response = await fetch(url);
       if (response.ok && test(await response.json())) return;
     } catch { /* not up yet */ }
-    if (Date.now() > deadline) throw new Error(`no ${what} at ${url} within ${timeoutMs} ms`);
+    checkAlive(proc, what);
+    if (Date.now() > deadline) throw new Error(`no ${what} at ${url} within ${timeoutMs} ms; stderr: ${proc.stderr.slice(-1500)}`);
     await sleep(50);
   }
 }
@@ -191,14 +203,13 @@ async function startSystem(system, mode) {
       const edge = new Proc('edge', SUT_CPU, bin('adashta'), ['edge', '--http', `127.0.0.1:${PORTS.http}`,
         '--mesh', `127.0.0.1:${PORTS.mesh}`, '--data', data, ...config]);
       procs.push(edge);
-      // A machine just out of a 19,000-connection run can take a while to start anything.
-      await waitHttp(`http://127.0.0.1:${PORTS.http}/healthz`, () => true, 30000, 'edge');
+      await waitHttp(`http://127.0.0.1:${PORTS.http}/healthz`, () => true, 10000, 'healthz', edge);
       if (mode) {
         const node = new Proc('bench-node', SUT_CPU, bin('adashta-bench-node'), ['--mode', mode],
           { ADASHTA_SEEDS: seeds });
         procs.push(node);
         await node.waitLine((l) => l.event === 'ready', 10000, 'ready');
-        await waitHttp(`http://127.0.0.1:${PORTS.http}/healthz`, (h) => h.nodes >= 1, 10000, 'node');
+        await waitHttp(`http://127.0.0.1:${PORTS.http}/healthz`, (h) => h.nodes >= 1, 10000, 'a node', edge);
         await sleep(300);  // the edge learns the node's queues with its hello
       }
       return { procs, app: procs[1], url: `ws://127.0.0.1:${PORTS.http}/ws`, stop };
@@ -222,7 +233,7 @@ async function startSystem(system, mode) {
       ].join('\n'));
       const server = new Proc('nats-server', SUT_CPU, 'nats-server', ['-c', conf]);
       procs.push(server);
-      await waitPort(PORTS.natsWs, 30000, 'nats-server');
+      await waitPort(PORTS.natsWs, 10000, server);
       if (mode) {
         const app = new Proc('nats-app', SUT_CPU, bin('adashta-bench'), ['nats-app', '--url',
           `nats://127.0.0.1:${PORTS.nats}`, '--mode', mode]);
@@ -235,7 +246,7 @@ async function startSystem(system, mode) {
       const server = new Proc('redis-server', SUT_CPU, 'redis-server', ['--port', String(PORTS.redis),
         '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']);
       procs.push(server);
-      await waitPort(PORTS.redis, 10000, 'redis-server');
+      await waitPort(PORTS.redis, 10000, server);
       return { procs, stop };
     }
     throw new Error(`unknown system ${system}`);
@@ -245,8 +256,9 @@ async function startSystem(system, mode) {
   }
 }
 
-async function waitPort(port, timeoutMs, what) {
+async function waitPort(port, timeoutMs, proc) {
   const net = await import('node:net');
+  const what = `a listener on 127.0.0.1:${port}`;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const ok = await new Promise((resolve) => {
@@ -254,7 +266,8 @@ async function waitPort(port, timeoutMs, what) {
       socket.on('error', () => resolve(false));
     });
     if (ok) return;
-    if (Date.now() > deadline) throw new Error(`${what} did not listen on 127.0.0.1:${port} within ${timeoutMs} ms`);
+    checkAlive(proc, what);
+    if (Date.now() > deadline) throw new Error(`${proc.name}: no ${what} within ${timeoutMs} ms; stderr: ${proc.stderr.slice(-1500)}`);
     await sleep(50);
   }
 }
