@@ -2,6 +2,9 @@
 
 #include <arpa/inet.h>
 #include <libwebsockets.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
 #include <cstring>
 #include <iterator>
@@ -395,9 +398,32 @@ int HttpServer::on_receive(lws* wsi, PerSession& pss, const char* in, std::size_
     return 0;
 }
 
+namespace {
+
+/// Holds back a socket's small writes while it lives and sends them together when it ends:
+/// one segment and one wake-up of the reader instead of one per frame. Loopback send() costs
+/// most in waking the reader, and several acks often wait for the same connection.
+class Corked {
+public:
+    Corked(lws* wsi, bool worth_it) : fd_{worth_it ? lws_get_socket_fd(wsi) : -1} { set(1); }
+    ~Corked() { set(0); }
+    Corked(const Corked&) = delete;
+    Corked& operator=(const Corked&) = delete;
+
+private:
+    void set(int on) const {
+        // Failure only costs the saving (a socket that is not TCP, say): nothing to report.
+        if (fd_ >= 0) setsockopt(fd_, IPPROTO_TCP, TCP_CORK, &on, sizeof on);
+    }
+    int fd_;
+};
+
+}  // namespace
+
 int HttpServer::on_writeable(lws* wsi, PerSession& pss) {
     Connection* c = sessions_.find(pss.serial);
     if (!c) return -1;
+    const Corked corked{wsi, c->out.size() > 1};
     while (!c->out.empty()) {
         if (lws_send_pipe_choked(wsi)) {
             lws_callback_on_writable(wsi);
