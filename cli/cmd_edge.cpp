@@ -39,6 +39,8 @@ Options:
   --name NAME             label shown by `adashta peers` (default edge)
   --heartbeat-ms MS       heartbeat interval to peers (default 1000)
   --peer-timeout-ms MS    silence after which a peer is gone (default 3000)
+  --mesh-queue N          messages queued for one peer; when it is full, browsers that send
+                          to at-most-once queues wait (are read no further) (default 100000)
   --max-frame BYTES       largest browser frame accepted (default 1048576)
   --max-outbox BYTES      bytes queued for one slow client before it is dropped (default 8388608)
   --hello-timeout-s S     a connection must say hello within S seconds (default 10)
@@ -49,6 +51,8 @@ Example:
   adashta edge examples/chat/web --http 127.0.0.1:8080
 )";
 
+// One flag a line.
+// clang-format off
 constexpr Flag kFlags[] = {
     {"http", true},
     {"mesh", true},
@@ -60,6 +64,7 @@ constexpr Flag kFlags[] = {
     {"name", true},
     {"heartbeat-ms", true},
     {"peer-timeout-ms", true},
+    {"mesh-queue", true},
     {"max-frame", true},
     {"max-outbox", true},
     {"hello-timeout-s", true},
@@ -68,6 +73,7 @@ constexpr Flag kFlags[] = {
     {"durable", false},
     {"help", false},
 };
+// clang-format on
 
 Result<edge::EdgeOptions> edge_options(const Args& args) {
     edge::EdgeOptions o;
@@ -88,19 +94,22 @@ Result<edge::EdgeOptions> edge_options(const Args& args) {
     auto port = args.number("beacon-port", o.beacon_port, 1, 65535);
     auto heartbeat = args.number("heartbeat-ms", o.heartbeat.count(), 10, 60'000);
     auto timeout = args.number("peer-timeout-ms", o.peer_timeout.count(), 30, 600'000);
+    auto mesh_queue = args.number("mesh-queue", o.mesh_queue, 10, 10'000'000);
     auto max_frame =
         args.number("max-frame", static_cast<std::int64_t>(o.max_frame), 1024, 64 << 20);
     auto max_outbox =
         args.number("max-outbox", static_cast<std::int64_t>(o.max_outbox), 64 << 10, 1LL << 32);
     auto hello = args.number("hello-timeout-s", o.hello_timeout.count(), 1, 3600);
     auto ttl = args.number("session-ttl-s", o.session_ttl.count(), 1, 30 * 86400);
-    for (const auto* r : {&port, &heartbeat, &timeout, &max_frame, &max_outbox, &hello, &ttl})
+    for (const auto* r :
+         {&port, &heartbeat, &timeout, &mesh_queue, &max_frame, &max_outbox, &hello, &ttl})
         if (!*r) return r->error();
     if (*timeout <= *heartbeat)
         return make_error(Errc::bad_option, "--peer-timeout-ms must be longer than --heartbeat-ms");
     o.beacon_port = static_cast<std::uint16_t>(*port);
     o.heartbeat = std::chrono::milliseconds{*heartbeat};
     o.peer_timeout = std::chrono::milliseconds{*timeout};
+    o.mesh_queue = static_cast<int>(*mesh_queue);
     o.max_frame = static_cast<std::size_t>(*max_frame);
     o.max_outbox = static_cast<std::size_t>(*max_outbox);
     o.hello_timeout = std::chrono::seconds{*hello};

@@ -103,6 +103,7 @@ public:
             .name = options_.name,
             .heartbeat = options_.heartbeat,
             .peer_timeout = options_.peer_timeout,
+            .limits = {.high_water_mark = options_.mesh_queue},
         };
         mesh_ = std::make_unique<mesh::Mesh>(std::move(mesh_options), router_);
         router_.attach(*mesh_, *store_, std::move(at_most_once));
@@ -173,6 +174,9 @@ private:
                       "Messages the store could not take.", r.store_failed);
         append_metric(out, "adashta_edge_forwarded_total", "counter",
                       "Messages of at-most-once queues passed on without storing.", r.forwarded);
+        append_metric(out, "adashta_edge_waiting_for_nodes", "gauge",
+                      "At-most-once messages waiting for room in a node's mesh queue.",
+                      r.waiting);
         append_metric(out, "adashta_edge_acked_total", "counter",
                       "Client messages acknowledged by nodes.", r.acked);
         append_metric(out, "adashta_edge_redelivered_total", "counter",

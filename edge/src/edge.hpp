@@ -31,6 +31,7 @@ struct EdgeOptions {
     std::string name = "edge";  // label in `adashta peers`
     std::chrono::milliseconds heartbeat{1000};
     std::chrono::milliseconds peer_timeout{3000};
+    int mesh_queue = 100000;                 // messages queued for one peer (ZeroMQ HWM)
     std::size_t max_frame = 1 << 20;         // largest browser frame accepted, bytes
     std::size_t max_outbox = 8 << 20;        // bytes queued for one client before it is dropped
     std::chrono::seconds hello_timeout{10};  // a connection must say hello by then

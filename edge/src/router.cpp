@@ -46,15 +46,32 @@ Status check_unstored(const std::string& queue, const store::QueueSettings& sett
                                                        std::to_string(settings.max_message_bytes));
     return {};
 }
+// At-most-once messages that wait for a full node at most: beyond these, a sender is refused.
+// Back-pressure keeps the count near connections x the produces one may have unanswered.
+constexpr std::size_t kMaxParked = 100000;
+constexpr std::size_t kMaxParkedBytes = 64 << 20;
+constexpr std::chrono::seconds kMaxParkedFor{10};
 }  // namespace
 
 void Router::produce(std::vector<ClientProduce> produces) {
     mesh_->post([this, batch = std::move(produces)]() mutable {
         for (auto& p : batch) store_client_message(std::move(p));
-        // The answers given here (refusals, at-most-once acks) go back in one hand-off too.
-        if (!answers_.empty()) sink_.push_all(std::exchange(answers_, {}));
-        if (!handed_on_.empty()) sink_.handed_on(std::exchange(handed_on_, {}));
+        flush_answers();  // refusals and at-most-once acks go back in one hand-off too
     });
+}
+
+void Router::flush_answers() {
+    if (!answers_.empty()) sink_.push_all(std::exchange(answers_, {}));
+    if (!handed_on_.empty()) sink_.handed_on(std::exchange(handed_on_, {}));
+}
+
+void Router::refuse(const ClientProduce& p, Errc code, std::string detail) {
+    answers_.push_back({.kind = ClientBound::Kind::error,
+                        .connection = p.connection,
+                        .ref = p.ref,
+                        .produced = true,
+                        .code = code,
+                        .detail = std::move(detail)});
 }
 
 void Router::fetch(ClientFetch fetch) {
@@ -179,12 +196,7 @@ void Router::where(std::uint64_t connection, std::uint64_t ref, std::string queu
 void Router::store_client_message(ClientProduce p) {
     if (ring_for(p.queue).empty()) {
         ++stats_.no_consumer;
-        answers_.push_back({.kind = ClientBound::Kind::error,
-                            .connection = p.connection,
-                            .ref = p.ref,
-                            .produced = true,
-                            .code = Errc::no_consumer});
-        return;
+        return refuse(p, Errc::no_consumer);
     }
     if (const auto* settings = at_most_once(p.queue))
         return forward_client_message(std::move(p), *settings);
@@ -234,34 +246,81 @@ void Router::store_client_message(ClientProduce p) {
 }
 
 void Router::forward_client_message(ClientProduce p, const store::QueueSettings& settings) {
-    ClientBound answer{
-        .kind = ClientBound::Kind::ack, .connection = p.connection, .ref = p.ref, .produced = true};
-    const auto refuse = [&](Errc code, std::string detail) {
-        answer.kind = ClientBound::Kind::error;
-        answer.code = code;
-        answer.detail = std::move(detail);
-        answers_.push_back(std::move(answer));
-    };
     if (auto ok =
             check_unstored(p.queue, settings, p.data.size(), p.delay_ms > 0 || p.deliver_at_ms > 0);
         !ok)
-        return refuse(ok.error().code, ok.error().detail);
-    answer.id = p.id.empty() ? new_message_id() : std::move(p.id);
+        return refuse(p, ok.error().code, ok.error().detail);
+    if (p.id.empty()) p.id = new_message_id();
+    Forward f{.produce = std::move(p), .created_ms = now_ms()};
+    // Behind its queue's parked messages, if any, so that they keep their order.
+    const auto waiting = parked_.find(f.produce.queue);
+    if (waiting == parked_.end() && try_forward(f)) return;
+    if (parked_count_ >= kMaxParked || parked_bytes_ + f.produce.data.size() > kMaxParkedBytes) {
+        ++stats_.unavailable;
+        return refuse(f.produce, Errc::node_unavailable,
+                      std::to_string(parked_count_) + " messages (" +
+                          std::to_string(parked_bytes_) +
+                          " bytes) already wait for the nodes of at-most-once queues to catch "
+                          "up; send more slowly");
+    }
+    f.since = std::chrono::steady_clock::now();
+    ++parked_count_;
+    parked_bytes_ += f.produce.data.size();
+    stats_.waiting = parked_count_;
+    auto& queue = waiting != parked_.end() ? waiting->second : parked_[f.produce.queue];
+    queue.push_back(std::move(f));
+    mesh_->retry_soon();
+}
+
+bool Router::try_forward(const Forward& f) {
+    const ClientProduce& p = f.produce;
     // receive_count 0: not stored, so the node sends no ack and nothing comes again.
     if (!send_to_owner(ring_for(p.queue), p.session,
-                       {.id = answer.id,
+                       {.id = p.id,
                         .queue = p.queue,
                         .client = p.session,
                         .data = p.data,
-                        .created_ms = now_ms()})) {
-        ++stats_.unavailable;
-        return refuse(Errc::node_unavailable, {});
-    }
+                        .created_ms = f.created_ms}))
+        return false;
     ++stats_.forwarded;
-    if (answer.ref)
-        answers_.push_back(std::move(answer));
+    if (p.ref)
+        answers_.push_back({.kind = ClientBound::Kind::ack,
+                            .connection = p.connection,
+                            .ref = p.ref,
+                            .produced = true,
+                            .id = p.id});
     else
-        handed_on_.push_back(answer.connection);
+        handed_on_.push_back(p.connection);
+    return true;
+}
+
+void Router::on_retry() {
+    const auto now = std::chrono::steady_clock::now();
+    for (auto it = parked_.begin(); it != parked_.end();) {
+        auto& waiting = it->second;
+        const bool no_consumer = ring_for(it->first).empty();  // its nodes left meanwhile
+        while (!waiting.empty()) {
+            const Forward& f = waiting.front();
+            if (no_consumer) {
+                ++stats_.no_consumer;
+                refuse(f.produce, Errc::no_consumer);
+            } else if (!try_forward(f)) {
+                if (now - f.since < kMaxParkedFor) break;  // the rest waits behind it
+                ++stats_.unavailable;
+                refuse(f.produce, Errc::node_unavailable,
+                       "no node of queue \"" + f.produce.queue + "\" took it within " +
+                           std::to_string(kMaxParkedFor.count()) +
+                           " s (its mesh queue stayed full); the message is dropped");
+            }
+            --parked_count_;
+            parked_bytes_ -= f.produce.data.size();
+            waiting.pop_front();
+        }
+        it = waiting.empty() ? parked_.erase(it) : std::next(it);
+    }
+    stats_.waiting = parked_count_;
+    if (!parked_.empty()) mesh_->retry_soon();
+    flush_answers();
 }
 
 bool Router::send_to_owner(const mesh::Ring& ring, const std::string& client,

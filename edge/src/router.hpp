@@ -8,7 +8,9 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -83,6 +85,7 @@ struct RouterStats {
     std::atomic<std::uint64_t> redelivered{0};    // client messages sent again
     std::atomic<std::uint64_t> dead_lettered{0};  // client messages that used up their receives
     std::atomic<std::uint64_t> forwarded{0};  // messages of at-most-once queues, passed on unstored
+    std::atomic<std::uint64_t> waiting{0};    // of those, waiting for room (a gauge)
 };
 
 // A browser's produce, on its way to the store and then a node.
@@ -151,6 +154,8 @@ public:
     void on_deliver(const mesh::PeerInfo& from, const wire::Deliver& msg) override;
     void on_ack(const mesh::PeerInfo& from, const wire::Ack& ack) override;
     void on_request(const mesh::PeerInfo& from, const wire::Request& request) override;
+    // Hands on at-most-once messages that waited for room (parked_).
+    void on_retry() override;
 
 private:
     struct CachedRing {
@@ -161,8 +166,22 @@ private:
     // The settings of an at-most-once queue; null for a stored one. Any thread.
     const store::QueueSettings* at_most_once(const std::string& queue) const;
     void store_client_message(ClientProduce produce);
-    // A client message of an at-most-once queue: to its node now, stored nowhere.
+    // A client message of an at-most-once queue: to its node now, stored nowhere. When no
+    // node of the queue has room in its mesh queue, it waits in parked_, unanswered, so its
+    // client's connection stops being read: a slow node slows its senders down instead of
+    // failing them. Other queues' messages do not wait behind it.
     void forward_client_message(ClientProduce produce, const store::QueueSettings& settings);
+    struct Forward {
+        ClientProduce produce;  // with its id set
+        std::int64_t created_ms = 0;
+        std::chrono::steady_clock::time_point since;  // when it first could not go
+    };
+    // Hands f to the node its ring picks and answers its client; false if no node took it.
+    bool try_forward(const Forward& f);
+    // Answers a produce with an error (in answers_).
+    void refuse(const ClientProduce& p, Errc code, std::string detail = {});
+    // Sends the answers gathered in answers_ and handed_on_.
+    void flush_answers();
     // Sends d to the first node on ring that takes it, owner first; false if none did.
     bool send_to_owner(const mesh::Ring& ring, const std::string& client,
                        const mesh::DeliverFields& d);
@@ -201,9 +220,13 @@ private:
     std::vector<std::string> acks_;         // node acks not handed to the store yet (mesh thread)
     std::vector<ClientBound> answers_;      // answers to a batch of produces (mesh thread)
     std::vector<std::uint64_t> handed_on_;  // and the produces that wanted none (no ref)
-    std::vector<Answer> node_answers_;      // to node calls, gathered in this store round
-    std::atomic<std::size_t> nodes_{0};     // live server nodes that know us
-    std::atomic<std::size_t> edges_{0};     // other live edges
+    // At-most-once messages waiting for room, by queue, in order.
+    std::unordered_map<std::string, std::deque<Forward>> parked_;
+    std::size_t parked_count_ = 0;       // their number
+    std::size_t parked_bytes_ = 0;       // and their data
+    std::vector<Answer> node_answers_;   // to node calls, gathered in this store round
+    std::atomic<std::size_t> nodes_{0};  // live server nodes that know us
+    std::atomic<std::size_t> edges_{0};  // other live edges
     RouterStats stats_;
 };
 

@@ -15,6 +15,7 @@ namespace adashta::mesh {
 namespace {
 
 constexpr auto kTick = std::chrono::milliseconds{100};    // dial and expiry granularity
+constexpr auto kRetry = std::chrono::milliseconds{1};     // retry_soon()
 constexpr auto kRedial = std::chrono::milliseconds{250};  // between Hellos to one endpoint
 constexpr auto kGiveUp = std::chrono::seconds{30};        // on a non-seed endpoint
 constexpr int kMaxBatch = 4096;                           // messages per drain, for fairness
@@ -150,9 +151,11 @@ void Mesh::run() {
 
     auto next_tick = Clock::now();
     while (running_) {
-        const auto wait = std::max(
-            std::chrono::milliseconds{0},
-            std::chrono::duration_cast<std::chrono::milliseconds>(next_tick - Clock::now()));
+        const auto wake = retry_at_ ? std::min(next_tick, *retry_at_) : next_tick;
+        // Rounded up: rounding down would spin for the last fraction of a millisecond.
+        const auto wait =
+            std::max(std::chrono::milliseconds{0},
+                     std::chrono::ceil<std::chrono::milliseconds>(wake - Clock::now()));
         try {
             zmq::poll(items.data(), items.size(), wait);
         } catch (const zmq::error_t& e) {
@@ -163,11 +166,20 @@ void Mesh::run() {
         if (items[1].revents & ZMQ_POLLIN) drain_tasks();
         if (beacon_ && (items[2].revents & ZMQ_POLLIN)) drain_beacon();
         const auto now = Clock::now();
+        if (retry_at_ && now >= *retry_at_) {
+            retry_at_.reset();  // the handler asks again if it still waits
+            handler_.on_retry();
+        }
         if (now >= next_tick) {
             tick(now);
             next_tick = now + kTick;
         }
     }
+}
+
+void Mesh::retry_soon() {
+    assert(on_mesh_thread() || !running_);
+    if (!retry_at_) retry_at_ = Clock::now() + kRetry;
 }
 
 void Mesh::drain_tasks() {

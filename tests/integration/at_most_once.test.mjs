@@ -9,6 +9,8 @@
 //     oversized data are refused with errors that say why
 //   - nothing comes again: a message its node holds for long is not redelivered, and an
 //     answer sent to a client while it is offline is gone (a resume gets live messages only)
+//   - a node that stops reading slows its senders down: while its mesh queue is full their
+//     messages wait at the edge, unacked, and none is refused or lost
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -106,5 +108,48 @@ test('nothing comes again: a held message is not redelivered, and an offline cli
       assert.equal(await metric(edge, 'adashta_edge_redelivered_total'), 0);
       assert.equal(await metric(edge, 'adashta_edge_stored_total'), 0);
       t.diagnostic(`held ${HOLD_MS} ms without an ack: not redelivered; the answer to the offline session was dropped`);
+    });
+  });
+
+test('a node that stops reading slows its senders down: nothing is refused, nothing is lost',
+  { timeout: 60000 }, async (t) => {
+    const COUNT = 3000;
+    const PAD = 'x'.repeat(4000);  // 12 MB in all: more than the sockets between edge and node hold
+    const cluster = await Cluster.start(t, {
+      queues: { ticks: { durable: false } },
+      edgeArgs: ['--mesh-queue', '10'],
+    });
+    await explained(cluster, async () => {
+      const { edge } = cluster;
+      const node = cluster.node('n1', 'ticks');
+      await edge.waitReady({ nodes: 1 });
+      await waitNodesHearClients(edge, [node.child]);
+      const client = await cluster.client();
+      const errors = [];
+      client.onmessage = (frame) => { if (frame.type === 'error') errors.push(frame); };
+
+      // Stopped, the node reads nothing, so its queue at the edge fills. It must go on
+      // within ZeroMQ's heartbeat timeout (3 s), or the edge drops its connection.
+      node.child.process.kill('SIGSTOP');
+      t.after(() => node.child.process.kill('SIGCONT'));
+      for (const i of range(COUNT)) client.send({ type: 'produce', queue: 'ticks', data: { i, pad: PAD } });
+      let lastAck = null;
+      const last = client.request({ type: 'produce', queue: 'ticks', data: { i: COUNT } })
+        .then((answer) => { lastAck = answer; return answer; });
+      await waitFor(async () => (await metric(edge, 'adashta_edge_waiting_for_nodes')) > 0,
+        { what: 'messages waiting at the edge for the stopped node', timeout: 1500, interval: 20 });
+      await sleep(200);
+      assert.equal(lastAck, null, 'the last message is not acked while its node cannot take it');
+      assert.deepEqual(errors, [], 'and nothing is refused');
+      node.child.process.kill('SIGCONT');
+
+      assert.equal((await last).type, 'ack');
+      await waitFor(() => node.got.list.length >= COUNT + 1, { what: `the node to get ${COUNT + 1} messages` });
+      await sleep(300);
+      assert.deepEqual(errors, []);
+      assert.deepEqual(node.got.list.map((m) => m.data.i), range(COUNT + 1), 'every message, once, in order');
+      assert.equal(await metric(edge, 'adashta_edge_unavailable_total'), 0);
+      assert.equal(await metric(edge, 'adashta_edge_waiting_for_nodes'), 0);
+      t.diagnostic(`${COUNT + 1} messages of 4 KB sent while the node was stopped: held at the edge, then all delivered`);
     });
   });

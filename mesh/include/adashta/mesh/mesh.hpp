@@ -17,6 +17,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -74,6 +75,8 @@ public:
         (void)from;
         (void)event;
     }
+    // About a millisecond after retry_soon(): a send refused earlier may go through now.
+    virtual void on_retry() {}
 };
 
 struct MeshStats {
@@ -107,6 +110,10 @@ public:
     // The link to a member, for sending from another thread (link.hpp); null when it is not
     // a member. The mesh closes it when the member leaves.
     std::shared_ptr<Link> link(std::string_view peer_id);
+    // Calls the handler's on_retry() once, about a millisecond from now. For a handler that
+    // holds messages a full peer refused (send() false) until its queue drains; asking again
+    // before the call comes changes nothing.
+    void retry_soon();
     // Announces the queues this node consumes (a new Hello to every peer).
     void set_queues(std::vector<std::string> queues);
     const Membership& members() const { return members_; }
@@ -165,7 +172,8 @@ private:
     std::map<std::string, Wanted> wanted_;            // endpoints to dial until reached
     std::map<std::string, std::string> reached_via_;  // dialed endpoint -> member id that answered
     flatbuffers::FlatBufferBuilder fbb_{1024};
-    std::vector<std::uint64_t> aligned_;  // aligned copy of a misaligned received frame
+    std::vector<std::uint64_t> aligned_;         // aligned copy of a misaligned received frame
+    std::optional<Clock::time_point> retry_at_;  // when on_retry() is due, if asked
     MeshStats stats_;
 
     std::mutex tasks_mutex_;  // guards tasks_ and accepting_
