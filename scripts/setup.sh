@@ -7,7 +7,7 @@ source "$here/scripts/apt_packages.sh"
 
 packages=(
   build-essential cmake ninja-build pkg-config git
-  libzmq3-dev cppzmq-dev libczmq-dev libwebsockets-dev
+  libzmq3-dev cppzmq-dev libczmq-dev libwebsockets-dev libwebsockets-evlib-ev libev-dev
   libflatbuffers-dev flatbuffers-compiler libsqlite3-dev catch2 liblua5.4-dev
   chromium iproute2 nodejs npm
 )

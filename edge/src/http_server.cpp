@@ -1,6 +1,7 @@
 #include "http_server.hpp"
 
 #include <arpa/inet.h>
+#include <ev.h>
 #include <libwebsockets.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -96,6 +97,13 @@ struct HttpServer::PerSession {
     std::string* body;     // HTTP: the response body still to write (LWS_PRE in front), owned
 };
 
+// Wakes the service thread from others (libwebsockets' own wake-up, lws_cancel_service, does
+// not reach a loop it did not make).
+struct HttpServer::Waker {
+    ev_async async;  // first member: the callback gets its address
+    HttpServer* server;
+};
+
 struct HttpServer::SweepTimer {
     lws_sorted_usec_list_t sul;  // first member: the timer callback gets its address
     HttpServer* server;
@@ -109,6 +117,8 @@ HttpServer::HttpServer(const EdgeOptions& options, Router& router, Report health
 
 HttpServer::~HttpServer() {
     if (context_) lws_context_destroy(context_);
+    if (waker_) ev_async_stop(loop_, &waker_->async);
+    if (loop_) ev_loop_destroy(loop_);
 }
 
 namespace {
@@ -167,6 +177,16 @@ Status HttpServer::start() {
     // socket to [::] for it: every interface instead of the one asked for, and a larger
     // kernel socket per connection (TCPv6).
     if (info.iface && is_ipv4_address(host)) info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+    // libwebsockets' own loop poll()s every connection on each wake-up, so its cost grows
+    // with the idle connections. On libev's epoll it does not. The loop is ours ("foreign")
+    // so that libwebsockets leaves SIGINT alone: the CLI takes signals in its own thread.
+    loop_ = ev_loop_new(EVBACKEND_EPOLL);
+    if (!loop_)  // out of descriptors or memory, which stops the listener too
+        return make_error(Errc::bind_failed,
+                          "cannot make an epoll event loop (libev) for " + options_.http);
+    void* loops[] = {loop_};
+    info.options |= LWS_SERVER_OPTION_LIBEV;
+    info.foreign_loops = loops;
     info.retry_and_idle_policy = &kIdlePolicy;
     info.timeout_secs = 10;
     info.max_http_header_data = 4096;
@@ -174,6 +194,13 @@ Status HttpServer::start() {
     context_ = lws_create_context(&info);
     if (!context_)
         return make_error(Errc::bind_failed, "cannot listen for HTTP on " + options_.http);
+
+    waker_ = std::make_unique<Waker>();
+    waker_->server = this;
+    ev_async_init(&waker_->async, [](struct ev_loop*, ev_async* async, int) {
+        reinterpret_cast<Waker*>(async)->server->drain_inbox();
+    });
+    ev_async_start(loop_, &waker_->async);
 
     sweep_timer_ = std::make_unique<SweepTimer>();
     std::memset(&sweep_timer_->sul, 0, sizeof sweep_timer_->sul);
@@ -184,7 +211,8 @@ Status HttpServer::start() {
 
 void HttpServer::run() {
     while (!stop_) {
-        if (lws_service(context_, 0) < 0) break;
+        // One pass of the loop (lws_service would run libev until it has no watchers left).
+        ev_run(loop_, EVRUN_ONCE);
         // One service round reads every connection that is ready: their produces go on
         // together, one hand-off to the mesh thread instead of one each.
         flush_produced();
@@ -194,7 +222,11 @@ void HttpServer::run() {
 
 void HttpServer::request_stop() {
     stop_ = true;
-    if (context_) lws_cancel_service(context_);
+    wake();
+}
+
+void HttpServer::wake() {
+    if (waker_) ev_async_send(loop_, &waker_->async);
 }
 
 void HttpServer::shut_down_clients() {
@@ -205,7 +237,7 @@ void HttpServer::shut_down_clients() {
     });
     const auto deadline = Clock::now() + kShutdownGrace;
     while (sessions_.connection_count() > 0 && Clock::now() < deadline) {
-        lws_service(context_, 0);
+        ev_run(loop_, EVRUN_ONCE);
         flush_produced();
     }
 }
@@ -234,7 +266,7 @@ void HttpServer::add_to_inbox(Add&& add) {
         add();
         if (woken) return;  // a wake-up is already on its way
     }
-    if (context_) lws_cancel_service(context_);
+    wake();
 }
 
 void HttpServer::push(ClientBound&& event) {
@@ -255,9 +287,6 @@ int HttpServer::dispatch(lws* wsi, int reason_number, void* user, void* in, std:
     const auto reason = static_cast<lws_callback_reasons>(reason_number);
     auto* pss = static_cast<PerSession*>(user);
     switch (reason) {
-        case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
-            drain_inbox();
-            return 0;
         case LWS_CALLBACK_HTTP:
             return on_http(wsi, *pss, std::string_view{static_cast<const char*>(in)});
         case LWS_CALLBACK_HTTP_WRITEABLE:

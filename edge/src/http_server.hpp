@@ -20,6 +20,7 @@
 #include "router.hpp"
 #include "sessions.hpp"
 
+struct ev_loop;
 struct lws;
 struct lws_context;
 
@@ -78,6 +79,7 @@ private:
     template <class Add>
     void add_to_inbox(Add&& add);
     void drain_inbox();
+    void wake();  // the service thread, from any thread
     // Hands the produces read since the last call to the router, in one go.
     void flush_produced();
     void deliver(ClientBound& event);
@@ -95,11 +97,14 @@ private:
     Report metrics_;
     std::filesystem::path app_root_;  // canonical app folder; empty = built-in page
     lws_context* context_ = nullptr;
+    struct ev_loop* loop_ = nullptr;  // libev (epoll) under libwebsockets
     Sessions sessions_;
     HttpStats stats_;
     std::atomic<std::size_t> connections_{0};
     std::atomic<std::size_t> sessions_count_{0};
     std::atomic<bool> stop_{false};
+    struct Waker;
+    std::unique_ptr<Waker> waker_;  // after loop_: other threads' way in
     struct SweepTimer;
     std::unique_ptr<SweepTimer> sweep_timer_;
 
