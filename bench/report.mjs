@@ -126,6 +126,19 @@ export function summarize(results) {
     });
     charts.push({ title: 'Mesh hop (msg/s)', bars: [['mesh', m?.rate ?? 0], ['zmq', z?.rate ?? 0]] });
   }
+  if (s.crowd && !s.crowd.error) {
+    const amo = s.crowd['adashta-amo']?.cpu_us_per_request;
+    const n = Object.values(s.crowd).find((r) => r.idle)?.idle;
+    const rows = Object.entries(s.crowd).map(([sys, r]) => [label(sys), r.error ? `error: ${r.error.slice(0, 80)}` : us(r.latency_us?.p50),
+      us(r.latency_us?.p99), r.lost !== undefined ? fmt(r.lost) : '—', fmt(r.cpu_us_per_request), ratio(r.cpu_us_per_request, amo)]);
+    sections.push({
+      title: `8. Request → reply among ${fmt(n)} idle connections (2,000 msg/s offered, 100 clients)`,
+      head: ['system', 'p50', 'p99', 'lost', 'SUT CPU µs per request', 'system ÷ Adashta at most once (CPU)'], rows, targets: [],
+      note: 'Not one of the issue\'s scenarios: what a request costs while the server also holds connections that say nothing.',
+    });
+    charts.push({ title: `CPU per request among ${fmt(n)} idle (µs, lower is better)`,
+      bars: Object.entries(s.crowd).map(([k, r]) => [k === 'adashta-amo' ? 'adashta·amo' : k, r.cpu_us_per_request ?? 0]) });
+  }
   for (const [name, v] of Object.entries(s)) if (v?.error) sections.push({ title: name, head: ['error'], rows: [[v.error]], targets: [] });
   return { sections, charts };
 }

@@ -47,10 +47,10 @@ const seeds = `tcp://127.0.0.1:${PORTS.mesh}`;
 
 // Scenario sizes: full run, and --quick.
 const SIZE = quick
-  ? { duration: 2, ingressConns: 100, reqrepConns: 20, rates: [1000, 5000], idle: [1000],
+  ? { duration: 2, ingressConns: 100, reqrepConns: 20, rates: [1000, 5000], idle: [1000], crowd: 1000,
     durableConns: 20, wqMessages: 2000, schedMessages: 5000, schedSpread: 2000, schedLead: 2000,
     hopMessages: 20000 }
-  : { duration: 10, ingressConns: 1000, reqrepConns: 100, rates: [1000, 20000], idle: [10000, 50000],
+  : { duration: 10, ingressConns: 1000, reqrepConns: 100, rates: [1000, 20000], idle: [10000, 50000], crowd: 10000,
     durableConns: 100, wqMessages: 20000, schedMessages: 100000, schedSpread: 30000, schedLead: 15000,
     hopMessages: 500000 };
 
@@ -387,6 +387,45 @@ async function idle() {
   return rows;
 }
 
+/**
+ * Request → reply among many idle connections (not one of the issue's seven): what one
+ * request costs the server while it also holds SIZE.crowd connections that say nothing. A
+ * server whose event loop looks at every connection on each wake-up pays for all of them.
+ */
+async function crowd() {
+  const rows = {};
+  const rate = 2000;
+  for (const system of wsSystems) {
+    let sut;
+    let holder;
+    try {
+      sut = await startSystem(system, 'echo');
+      const pids = sut.procs.map((p) => p.pid);
+      holder = loadgen(['idle', '--proto', protoOf(system), '--url', sut.url, '--connections', String(SIZE.crowd),
+        '--hold', String(SIZE.duration + 60), '--source-ips', '8'], 'adashta-bench idle');
+      await holder.waitLine((l) => l.event === 'connected', 120000, 'all idle connections up');
+      await sleep(1000);
+      const cpu0 = await cpuSeconds(pids);
+      const gen = loadgen(['reqrep', '--proto', protoOf(system), '--url', sut.url,
+        '--connections', String(SIZE.reqrepConns), '--duration', String(SIZE.duration),
+        '--rate', String(rate), '--size', '64']);
+      const r = await gen.result((SIZE.duration + 60) * 1000);
+      const cpu = (await cpuSeconds(pids)) - cpu0;
+      rows[system] = { idle: SIZE.crowd, offered_rate: rate, answered: r.answered, lost: r.lost,
+        latency_us: r.latency_us, cpu_us_per_request: r.answered ? (cpu / r.answered) * 1e6 : null };
+      log(`crowd ${system}: ${Math.round(rows[system].cpu_us_per_request)} us CPU per request, p99 ${r.latency_us?.p99} us`);
+    } catch (error) {
+      rows[system] = { error: String(error.message ?? error) };
+      log(`crowd ${system}: ${rows[system].error}`);
+    } finally {
+      await holder?.stop();
+      await sut?.stop();
+    }
+    await sleep(5000);  // TIME_WAIT sockets and slab settle
+  }
+  return rows;
+}
+
 async function durable() {
   const rows = {};
   for (const system of systems.filter((s) => s === 'adashta' || s === 'nats')) {
@@ -455,7 +494,7 @@ async function hop() {
   return result;
 }
 
-const SCENARIOS = { ingress, reqrep, idle, durable, workqueue: workQueue, scheduled, hop };
+const SCENARIOS = { ingress, reqrep, idle, durable, workqueue: workQueue, scheduled, hop, crowd };
 
 async function main() {
   scratch = await mkdtemp(path.join(os.tmpdir(), 'adashta-bench-'));

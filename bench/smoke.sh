@@ -40,6 +40,7 @@ const idle = rowsOf('idle');
 const idleRows = Object.keys(idle).filter((k) => k.startsWith('adashta@'));
 if (!idleRows.some((k) => !idle[k].error && !idle[k].blocked)) failures.push(`idle: no adashta size measured: ${JSON.stringify(idle).slice(0, 300)}`);
 need('hop', 'mesh', rowsOf('hop').mesh, (r) => r.rate);
+for (const system of ['adashta', 'adashta-amo']) need('crowd', system, rowsOf('crowd')[system], (r) => r.answered);
 for (const file of ['results.md', 'chart.png'])
   if (!fs.existsSync(path.join(out, file))) failures.push(`no ${file}`);
 if (failures.length) {
