@@ -327,15 +327,20 @@ bool Router::send_to_owner(const mesh::Ring& ring, const std::string& client,
                            const mesh::DeliverFields& d) {
     auto& fbb = mesh_->builder();
     mesh::encode_deliver(fbb, d);
-    // The owner first; if its connection refuses (it just died and has not expired yet),
-    // the node that will own the session once it is gone.
-    for (std::string_view node : ring.owners(client, ring.members().size())) {
-        if (mesh_->send(node, fbb)) {
-            ++stats_.routed;
-            return true;
-        }
-    }
-    return false;
+    // The owner first; if its connection refuses (it just died and has not expired yet, or
+    // its queue is full), the node that will own the session once it is gone. The full list
+    // costs two allocations, so it is made only when the owner refused.
+    const std::string_view owner = ring.owner(client);
+    if (owner.empty()) return false;
+    bool sent = mesh_->send(owner, fbb);
+    if (!sent)
+        for (std::string_view node : ring.owners(client, ring.members().size()))
+            if (node != owner && mesh_->send(node, fbb)) {
+                sent = true;
+                break;
+            }
+    if (sent) ++stats_.routed;
+    return sent;
 }
 
 void Router::on_due(std::vector<store::Due> due) {
