@@ -32,15 +32,25 @@ export function requireBinaries() {
   }
 }
 
-/** A loopback port nobody listens on right now (the OS picks it for a throwaway listener). */
-export function freePort() {
-  return new Promise((resolve, reject) => {
+/**
+ * A loopback port nobody listens on right now, below Linux's ephemeral range (32768-60999).
+ * A port the OS picks (listen on 0) lies inside that range, where any outgoing connection
+ * can take it as its local end, or hold it in TIME_WAIT for 60 s: an edge that restarts on
+ * it, or starts a moment after the check, then cannot bind it.
+ */
+export async function freePort() {
+  for (let tries = 0; tries < 200; tries++) {
+    const port = 20000 + Math.floor(Math.random() * 12000);
+    if (await canListen(port)) return port;
+  }
+  throw new Error('no free loopback port between 20000 and 32000: is something holding them all?');
+}
+
+function canListen(port) {
+  return new Promise((resolve) => {
     const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
 }
 
