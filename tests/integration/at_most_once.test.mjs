@@ -10,11 +10,12 @@
 //   - nothing comes again: a message its node holds for long is not redelivered, and an
 //     answer sent to a client while it is offline is gone (a resume gets live messages only)
 //   - a node that stops reading slows its senders down: while its mesh queue is full their
-//     messages wait at the edge, unacked, and none is refused or lost
+//     messages wait at the edge, unacked, and none is refused or lost; if the node dies
+//     instead, the waiting ones are refused with no_consumer once the edge counts it gone
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Cluster, explained, metric, waitFor, waitNodesHearClients } from '../lib/cluster.mjs';
+import { Cluster, explained, metric, waitFor, waitNodesHearClients, withTimeout } from '../lib/cluster.mjs';
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const range = (n) => Array.from({ length: n }, (_, i) => i);
@@ -151,5 +152,38 @@ test('a node that stops reading slows its senders down: nothing is refused, noth
       assert.equal(await metric(edge, 'adashta_edge_unavailable_total'), 0);
       assert.equal(await metric(edge, 'adashta_edge_waiting_for_nodes'), 0);
       t.diagnostic(`${COUNT + 1} messages of 4 KB sent while the node was stopped: held at the edge, then all delivered`);
+    });
+  });
+
+test('messages waiting for a node that dies are answered: no_consumer once it is gone',
+  { timeout: 60000 }, async (t) => {
+    const COUNT = 3000;
+    const PAD = 'x'.repeat(4000);
+    const cluster = await Cluster.start(t, {
+      queues: { ticks: { durable: false } },
+      edgeArgs: ['--mesh-queue', '10', '--heartbeat-ms', '200', '--peer-timeout-ms', '1000'],
+    });
+    await explained(cluster, async () => {
+      const { edge } = cluster;
+      const node = cluster.node('n1', 'ticks');
+      await edge.waitReady({ nodes: 1 });
+      await waitNodesHearClients(edge, [node.child]);
+      const client = await cluster.client();
+
+      node.child.process.kill('SIGSTOP');
+      const answers = range(COUNT).map((i) => client.request({ type: 'produce', queue: 'ticks', data: { i, pad: PAD } }));
+      await waitFor(async () => (await metric(edge, 'adashta_edge_waiting_for_nodes')) > 0,
+        { what: 'messages waiting at the edge for the stopped node', timeout: 1500, interval: 20 });
+      node.child.process.kill('SIGKILL');
+
+      // Every produce gets its answer: those handed on before are acked, the waiting ones
+      // are refused once the edge counts the node gone.
+      const all = await withTimeout(Promise.all(answers), 15000, 'an answer to every produce');
+      const acked = all.filter((a) => a.type === 'ack').length;
+      const refused = all.filter((a) => a.name === 'no_consumer').length;
+      assert.equal(acked + refused, COUNT, JSON.stringify(all.find((a) => a.type !== 'ack' && a.name !== 'no_consumer')));
+      assert.ok(refused > 0, 'some were still waiting when the node died');
+      assert.equal(await metric(edge, 'adashta_edge_waiting_for_nodes'), 0);
+      t.diagnostic(`node killed while ${refused} messages waited: ${acked} acked before, ${refused} refused with no_consumer`);
     });
   });
