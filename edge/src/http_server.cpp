@@ -213,6 +213,7 @@ void HttpServer::run() {
     while (!stop_) {
         // One pass of the loop (lws_service would run libev until it has no watchers left).
         ev_run(loop_, EVRUN_ONCE);
+        uncork_all();
         // One service round reads every connection that is ready: their produces go on
         // together, one hand-off to the mesh thread instead of one each.
         flush_produced();
@@ -238,6 +239,7 @@ void HttpServer::shut_down_clients() {
     const auto deadline = Clock::now() + kShutdownGrace;
     while (sessions_.connection_count() > 0 && Clock::now() < deadline) {
         ev_run(loop_, EVRUN_ONCE);
+        uncork_all();
         flush_produced();
     }
 }
@@ -429,30 +431,30 @@ int HttpServer::on_receive(lws* wsi, PerSession& pss, const char* in, std::size_
 
 namespace {
 
-/// Holds back a socket's small writes while it lives and sends them together when it ends:
-/// one segment and one wake-up of the reader instead of one per frame. Loopback send() costs
-/// most in waking the reader, and several acks often wait for the same connection.
-class Corked {
-public:
-    Corked(lws* wsi, bool worth_it) : fd_{worth_it ? lws_get_socket_fd(wsi) : -1} { set(1); }
-    ~Corked() { set(0); }
-    Corked(const Corked&) = delete;
-    Corked& operator=(const Corked&) = delete;
-
-private:
-    void set(int on) const {
-        // Failure only costs the saving (a socket that is not TCP, say): nothing to report.
-        if (fd_ >= 0) setsockopt(fd_, IPPROTO_TCP, TCP_CORK, &on, sizeof on);
-    }
-    int fd_;
-};
+// Failure only costs the saving (a socket that is not TCP, say): nothing to report.
+void set_cork(int fd, int on) {
+    setsockopt(fd, IPPROTO_TCP, TCP_CORK, &on, sizeof on);
+}
 
 }  // namespace
+
+void HttpServer::uncork_all() {
+    for (int fd : corked_) set_cork(fd, 0);
+    corked_.clear();
+}
 
 int HttpServer::on_writeable(lws* wsi, PerSession& pss) {
     Connection* c = sessions_.find(pss.serial);
     if (!c) return -1;
-    const Corked corked{wsi, c->out.size() > 1};
+    // Several frames for one connection are held back (corked) until the end of the service
+    // round (uncork_all): they leave in one segment, with one wake-up of the reader, and the
+    // round's other connections go out together with them. On loopback, most of a send's
+    // cost is waking the reader.
+    if (c->out.size() > 1) {
+        const int fd = lws_get_socket_fd(wsi);
+        set_cork(fd, 1);
+        corked_.push_back(fd);
+    }
     while (!c->out.empty()) {
         if (lws_send_pipe_choked(wsi)) {
             lws_callback_on_writable(wsi);

@@ -80,6 +80,9 @@ private:
     void add_to_inbox(Add&& add);
     void drain_inbox();
     void wake();  // the service thread, from any thread
+    // Sends what the round's writes held back (on_writeable corks a socket for them). A
+    // socket closed meanwhile gets EBADF, and one reopened under the same fd was not corked.
+    void uncork_all();
     // Hands the produces read since the last call to the router, in one go.
     void flush_produced();
     void deliver(ClientBound& event);
@@ -103,6 +106,7 @@ private:
     std::atomic<std::size_t> connections_{0};
     std::atomic<std::size_t> sessions_count_{0};
     std::atomic<bool> stop_{false};
+    std::vector<int> corked_;  // sockets corked in this service round
     struct Waker;
     std::unique_ptr<Waker> waker_;  // after loop_: other threads' way in
     struct SweepTimer;
