@@ -1,7 +1,7 @@
 // The edge's HTTP thread: libwebsockets serving /adashta.js, /adashta.mjs, /healthz,
 // /metrics, the app folder, and the browser protocol on /ws. It owns every browser
 // connection (Sessions); the mesh side (Router) answers through push(), which wakes the
-// service loop with lws_cancel_service.
+// service loop (libev on epoll, with libwebsockets on it) through an ev_async.
 //
 // The libwebsockets callback is a switch over reasons that hands each to a named member;
 // nothing in it throws.
