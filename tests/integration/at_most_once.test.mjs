@@ -20,17 +20,27 @@ import { Cluster, explained, metric, waitFor, waitNodesHearClients, withTimeout 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const range = (n) => Array.from({ length: n }, (_, i) => i);
 
+/**
+ * An edge whose queue "ticks" has the settings `ticks` (edge flags `edgeArgs`), one node on it
+ * that hears clients (`holdMs`: it keeps each message that long) and one client; runs
+ * body({ cluster, edge, node, client }) and explains a failure with the processes' output.
+ */
+async function withTicks(t, { ticks = { durable: false }, edgeArgs = [], name = 'n1', holdMs } = {}, body) {
+  const cluster = await Cluster.start(t, { queues: { ticks }, edgeArgs });
+  await explained(cluster, async () => {
+    const { edge } = cluster;
+    const node = cluster.node(name, 'ticks', { holdMs });
+    await edge.waitReady({ nodes: 1 });
+    await waitNodesHearClients(edge, [node.child]);
+    const client = await cluster.client();
+    await body({ cluster, edge, node, client });
+  });
+}
+
 test('an at-most-once queue: messages reach the node in order and unstored, answers come back without offsets',
   { timeout: 60000 }, async (t) => {
     const COUNT = 500;
-    const cluster = await Cluster.start(t, { queues: { ticks: { durable: false, maxMessageBytes: 1000 } } });
-    await explained(cluster, async () => {
-      const { edge } = cluster;
-      const node = cluster.node('n1', 'ticks');
-      await edge.waitReady({ nodes: 1 });
-      await waitNodesHearClients(edge, [node.child]);
-
-      const client = await cluster.client();
+    await withTicks(t, { ticks: { durable: false, maxMessageBytes: 1000 } }, async ({ cluster, edge, node, client }) => {
       const consumed = await client.request({ type: 'consume', queue: 'ticks' });
       assert.equal(consumed.type, 'ack');
       assert.equal(consumed.next, undefined, 'no offsets, so no "next" to resume from');
@@ -82,14 +92,7 @@ test('an at-most-once queue: messages reach the node in order and unstored, answ
 test('nothing comes again: a held message is not redelivered, and an offline client misses its answer',
   { timeout: 60000 }, async (t) => {
     const HOLD_MS = 1500;
-    const cluster = await Cluster.start(t, { queues: { ticks: { durable: false } } });
-    await explained(cluster, async () => {
-      const { edge } = cluster;
-      const node = cluster.node('holder', 'ticks', { holdMs: HOLD_MS });
-      await edge.waitReady({ nodes: 1 });
-      await waitNodesHearClients(edge, [node.child]);
-
-      const client = await cluster.client();
+    await withTicks(t, { name: 'holder', holdMs: HOLD_MS }, async ({ cluster, edge, node, client }) => {
       const session = client.session;
       assert.equal((await client.request({ type: 'consume', queue: 'ticks' })).type, 'ack');
       const ack = await client.request({ type: 'produce', queue: 'ticks', data: { k: 1 } });
@@ -116,16 +119,7 @@ test('a node that stops reading slows its senders down: nothing is refused, noth
   { timeout: 60000 }, async (t) => {
     const COUNT = 3000;
     const PAD = 'x'.repeat(4000);  // 12 MB in all: more than the sockets between edge and node hold
-    const cluster = await Cluster.start(t, {
-      queues: { ticks: { durable: false } },
-      edgeArgs: ['--mesh-queue', '10'],
-    });
-    await explained(cluster, async () => {
-      const { edge } = cluster;
-      const node = cluster.node('n1', 'ticks');
-      await edge.waitReady({ nodes: 1 });
-      await waitNodesHearClients(edge, [node.child]);
-      const client = await cluster.client();
+    await withTicks(t, { edgeArgs: ['--mesh-queue', '10'] }, async ({ edge, node, client }) => {
       const errors = [];
       client.onmessage = (frame) => { if (frame.type === 'error') errors.push(frame); };
 
@@ -159,21 +153,15 @@ test('messages waiting for a node that dies are answered: no_consumer once it is
   { timeout: 60000 }, async (t) => {
     const COUNT = 3000;
     const PAD = 'x'.repeat(4000);
-    const cluster = await Cluster.start(t, {
-      queues: { ticks: { durable: false } },
-      edgeArgs: ['--mesh-queue', '10', '--heartbeat-ms', '200', '--peer-timeout-ms', '1000'],
-    });
-    await explained(cluster, async () => {
-      const { edge } = cluster;
-      const node = cluster.node('n1', 'ticks');
-      await edge.waitReady({ nodes: 1 });
-      await waitNodesHearClients(edge, [node.child]);
-      const client = await cluster.client();
+    // The node must stay a member until messages wait for it (a loaded machine can take a
+    // second to send them), then be counted gone soon after it is killed.
+    const edgeArgs = ['--mesh-queue', '10', '--heartbeat-ms', '500', '--peer-timeout-ms', '4000'];
+    await withTicks(t, { edgeArgs }, async ({ edge, node, client }) => {
 
       node.child.process.kill('SIGSTOP');
       const answers = range(COUNT).map((i) => client.request({ type: 'produce', queue: 'ticks', data: { i, pad: PAD } }));
       await waitFor(async () => (await metric(edge, 'adashta_edge_waiting_for_nodes')) > 0,
-        { what: 'messages waiting at the edge for the stopped node', timeout: 1500, interval: 20 });
+        { what: 'messages waiting at the edge for the stopped node', timeout: 3000, interval: 20 });
       node.child.process.kill('SIGKILL');
 
       // Every produce gets its answer: those handed on before are acked, the waiting ones
