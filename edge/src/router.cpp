@@ -253,7 +253,8 @@ void Router::forward_client_message(ClientProduce p, const store::QueueSettings&
     if (p.id.empty()) p.id = new_message_id();
     Forward f{.produce = std::move(p), .created_ms = now_ms()};
     // Behind its queue's parked messages, if any, so that they keep their order.
-    const auto waiting = parked_.find(f.produce.queue);
+    // (Nearly always nothing waits: then the queue name is not even hashed.)
+    const auto waiting = parked_.empty() ? parked_.end() : parked_.find(f.produce.queue);
     if (waiting == parked_.end() && try_forward(f)) return;
     if (parked_count_ >= kMaxParked || parked_bytes_ + f.produce.data.size() > kMaxParkedBytes) {
         ++stats_.unavailable;

@@ -317,23 +317,14 @@ public:
 
     void on_response(const PeerInfo& from, const wire::Response& response) override {
         (void)from;
-        std::promise<Result<std::string>> answer;
-        {
-            std::lock_guard lock{calls_mutex_};
-            auto it = calls_.find(response.corr());
-            if (it == calls_.end()) return;  // it timed out meanwhile
-            answer = std::move(it->second);
-            calls_.erase(it);
-        }
-        // Outside the lock: the caller this wakes often runs at once, and its next call must
-        // not find the lock still held by this (preempted) thread.
         if (response.code() != 0)
-            answer.set_value(make_error(static_cast<Errc>(response.code()),
-                                        std::string{mesh::view(response.detail())}));
+            finish_call(response.corr(), make_error(static_cast<Errc>(response.code()),
+                                                    std::string{mesh::view(response.detail())}));
         else
-            answer.set_value(std::string{mesh::view(response.result())});
+            finish_call(response.corr(), std::string{mesh::view(response.result())});
     }
 
+    // Wakes the caller waiting for corr with result; nothing if it timed out meanwhile.
     void finish_call(std::uint64_t corr, Result<std::string> result) {
         std::promise<Result<std::string>> answer;
         {
@@ -343,6 +334,8 @@ public:
             answer = std::move(it->second);
             calls_.erase(it);
         }
+        // Outside the lock: the caller this wakes often runs at once, and its next call must
+        // not find the lock still held by this (preempted) thread.
         answer.set_value(std::move(result));
     }
 
