@@ -132,7 +132,7 @@ std::string usage() {
     return "usage: adashta-bench ingress|reqrep|idle|durable --proto adashta|socketio|ws|nats "
            "--url URL\n"
            "         [--connections N=100] [--duration S=10] [--rate R=0] [--size B=64]\n"
-           "         [--window W=16] [--hold S=10] [--source-ips K=1]\n"
+           "         [--window W=16] [--hold S=10] [--source-ips K=1] [--token JWT]\n"
            "       adashta-bench nats-app --url nats://127.0.0.1:4222 --mode sink|echo\n";
 }
 
@@ -189,6 +189,12 @@ ParsedArgs parse_args(int argc, char** argv) {
             } else if (flag == "--source-ips") {
                 ok = parse_int(value, integer) && integer >= 1 && integer <= 254;
                 o.source_ips = static_cast<int>(integer);
+            } else if (flag == "--token") {
+                // A JWT is base64url in three dot-separated parts: nothing to escape in JSON.
+                ok = !value.empty() && value.find_first_not_of(
+                                           "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                           "0123456789-_.") == std::string_view::npos;
+                o.token = value;
             } else {
                 return "unknown flag " + std::string{flag};
             }

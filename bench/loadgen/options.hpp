@@ -28,6 +28,7 @@ struct BenchOptions {
     int window = 16;                        // durable: outstanding acked publishes per socket
     double hold_s = 10;                     // idle: seconds to hold after all are up
     int source_ips = 1;                     // spread over 127.0.0.1..127.0.0.K
+    std::string token;  // adashta: a connection token (JWT) sent in every hello; empty = none
 };
 
 // The NATS-side application: adashta-bench nats-app --url nats://H:P --mode sink|echo.

@@ -116,6 +116,8 @@ Runner::Runner(const BenchOptions& options, Url url)
     conns_.resize(static_cast<std::size_t>(options_.connections));
     pad_.assign(options_.size, 'x');
     opcode_ = options_.proto == Proto::nats ? ws_opcode::binary : ws_opcode::text;
+    hello_ = options_.token.empty() ? std::string{R"({"type":"hello"})"}
+                                    : R"({"type":"hello","token":")" + options_.token + "\"}";
 }
 
 // ---------------------------------------------------------------------------------------
@@ -548,7 +550,7 @@ void Runner::start_protocol(Conn& c) {
     c.step = 0;
     switch (options_.proto) {
         case Proto::adashta:
-            send_message(c, R"({"type":"hello"})");
+            send_message(c, hello_);
             return;
         case Proto::ws:
             mark_ready(c);

@@ -118,6 +118,7 @@ private:
     uint64_t errors() const { return failed_connects_ + dropped_ + protocol_errors_; }
 
     const BenchOptions options_;
+    std::string hello_;  // adashta: the hello frame every connection opens with (token or not)
     const Url url_;
     int epoll_fd_ = -1;
     bool have_epoll_pwait2_ = true;     // kernel/glibc offer nanosecond waits
