@@ -19,7 +19,11 @@ const yes = (ok) => (ok === undefined ? '—' : ok ? 'met' : '**not met**');
 
 // Adashta runs ingress and request→reply twice: with its queues stored (at least once, the
 // default) and at most once ("durable": false), the delivery the peers in those tables give.
-const label = (sys) => ({ adashta: 'adashta (stored)', 'adashta-amo': 'adashta (at most once)' })[sys] ?? sys;
+// The "-sec" rows are the same with security on: tokens for every browser, a CURVE mesh.
+const label = (sys) => ({
+  adashta: 'adashta (stored)', 'adashta-amo': 'adashta (at most once)',
+  'adashta-sec': 'adashta (stored, tokens + CURVE)', 'adashta-amo-sec': 'adashta (at most once, tokens + CURVE)',
+})[sys] ?? sys;
 const modes = (rows, key = (sys) => sys) => [['stored', rows[key('adashta')]], ['at most once', rows[key('adashta-amo')]]]
   .filter(([, r]) => r && !r.error);
 
@@ -62,6 +66,32 @@ export function summarize(results) {
     charts.push({ title: `Request→reply p99 at ${fmt(top)}/s (µs, lower is better)`,
       bars: Object.entries(s.reqrep).filter(([k]) => k.endsWith(`@${top}`))
         .map(([k, r]) => [k.split('@')[0].replace('adashta-amo', 'adashta·amo'), r.latency_us?.p99 ?? 0]) });
+  }
+  const ingressSec = s.ingress && !s.ingress.error ? s.ingress : {};
+  const reqrepSec = s.reqrep && !s.reqrep.error ? s.reqrep : {};
+  const secRows = [];
+  for (const base of ['adashta', 'adashta-amo']) {
+    const off = ingressSec[base];
+    const on = ingressSec[`${base}-sec`];
+    if (off && on) secRows.push([label(base), 'ingress msg/s', fmt(off.rate), fmt(on.rate), ratio(on.rate, off.rate)]);
+    if (off?.cpu_s_per_million && on?.cpu_s_per_million)
+      secRows.push([label(base), 'ingress CPU-s per million', fmt(off.cpu_s_per_million, 2), fmt(on.cpu_s_per_million, 2), ratio(on.cpu_s_per_million, off.cpu_s_per_million)]);
+    for (const key of Object.keys(reqrepSec).filter((k) => k.startsWith(`${base}@`))) {
+      const rate = key.split('@')[1];
+      const a = reqrepSec[key]?.latency_us;
+      const b = reqrepSec[`${base}-sec@${rate}`]?.latency_us;
+      if (a && b) {
+        secRows.push([label(base), `request→reply p50 at ${fmt(Number(rate))}/s`, us(a.p50), us(b.p50), ratio(b.p50, a.p50)]);
+        secRows.push([label(base), `request→reply p99 at ${fmt(Number(rate))}/s`, us(a.p99), us(b.p99), ratio(b.p99, a.p99)]);
+      }
+    }
+  }
+  if (secRows.length) {
+    sections.push({
+      title: '2a. What security costs — tokens (HS256, --auth required) and a CURVE mesh, against the same runs without',
+      head: ['Adashta', 'measure', 'security off', 'security on', 'on ÷ off'], rows: secRows, targets: [],
+      note: 'The token is checked once per connection (hello); CURVE encrypts every mesh frame between the edge and the node.',
+    });
   }
   if (s.idle && !s.idle.error) {
     const rows = Object.entries(s.idle).map(([key, r]) => {

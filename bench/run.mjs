@@ -28,11 +28,20 @@ const quick = flag('quick');
 const only = option('only', '').split(',').filter(Boolean);
 // adashta-amo: Adashta with its bench queues at most once ("durable": false: nothing stored),
 // the delivery NATS core, ws and Socket.IO give; "adashta" stores every message first.
-const systems = option('systems', 'adashta,adashta-amo,socketio,ws,nats,rsmq').split(',');
+// "-sec" (adashta-sec, adashta-amo-sec): the same with security on — every browser presents a
+// token (--auth required, HS256) and the mesh is CURVE-encrypted with an allow-list — to show
+// what security costs; they run in ingress and request -> reply only.
+const systems = option('systems', 'adashta,adashta-amo,adashta-sec,adashta-amo-sec,socketio,ws,nats,rsmq').split(',');
+const secure = (system) => system.endsWith('-sec');
+const baseOf = (system) => system.replace(/-sec$/, '');
 // Those spoken to over WebSocket (rsmq is only in the work-queue and scheduling scenarios).
 const wsSystems = systems.filter((s) => s !== 'rsmq');
+// The other scenarios run each system once, without the security variants.
+const plainWsSystems = wsSystems.filter((s) => !secure(s));
 // The protocol the load generator speaks to a system.
-const protoOf = (system) => (system === 'adashta-amo' ? 'adashta' : system);
+const protoOf = (system) => (baseOf(system) === 'adashta-amo' ? 'adashta' : baseOf(system));
+// The load generator's extra flags for a started system (its connection token).
+const tokenArgs = (sut) => (sut.token ? ['--token', sut.token] : []);
 const outDir = option('out', path.join(here, 'results'));
 
 const SUT_CPU = '1';
@@ -184,7 +193,41 @@ async function waitHttp(url, test, timeoutMs, what, proc) {
 
 let scratch;
 
-/** Starts a system with its server application; returns {pids, url, stop()}. */
+/** Runs an adashta command to its end; its stdout. */
+function adashtaTool(argv) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin('adashta'), argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c) => { out += c; });
+    child.stderr.on('data', (c) => { err += c; });
+    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`adashta ${argv[0]} failed (${code}): ${err.slice(-800)}`))));
+  });
+}
+
+/**
+ * Security on, as a production edge runs it: an HS256 token for every connection (--auth
+ * required) and a CURVE mesh whose allow-list names the edge and the bench node.
+ */
+async function securitySetup(dir) {
+  const edgeKey = path.join(dir, 'edge.key');
+  const nodeKey = path.join(dir, 'node.key');
+  await adashtaTool(['keys', 'new', edgeKey, '--name', 'bench-edge']);
+  await adashtaTool(['keys', 'new', nodeKey, '--name', 'bench-node']);
+  const publicKey = async (file) => (await adashtaTool(['keys', 'show', file])).match(/[0-9A-Za-z.\-:+=^!/*?&<>()[\]{}@%$#]{40}/)[0];
+  const allow = path.join(dir, 'mesh-allow');
+  await writeFile(allow, `${await publicKey(edgeKey)} edge tcp://127.0.0.1:${PORTS.mesh}\n${await publicKey(nodeKey)} node\n`);
+  const secret = 'bench-secret-0123456789abcdef0123456789abcdef';
+  const token = (await adashtaTool(['token', '--sub', 'bench', '--produce', '*', '--consume', '*', '--fetch', '*',
+    '--ttl-s', '3600', '--secret', secret])).trim();
+  return {
+    edgeArgs: ['--auth', 'required', '--token-secret', secret, '--mesh-key', `${edgeKey}_secret`, '--mesh-allow', allow],
+    nodeEnv: { ADASHTA_MESH_KEY: `${nodeKey}_secret`, ADASHTA_MESH_ALLOW: allow },
+    token,
+  };
+}
+
+/** Starts a system with its server application; returns {pids, url, token, stop()}. */
 async function startSystem(system, mode) {
   const procs = [];
   const stop = async () => {
@@ -193,26 +236,27 @@ async function startSystem(system, mode) {
     return results;
   };
   try {
-    if (system === 'adashta' || system === 'adashta-amo') {
+    if (baseOf(system) === 'adashta' || baseOf(system) === 'adashta-amo') {
       const data = await mkdtemp(path.join(scratch, 'edge-'));
       const config = [];
-      if (system === 'adashta-amo') {
+      const sec = secure(system) ? await securitySetup(data) : { edgeArgs: [], nodeEnv: {} };
+      if (baseOf(system) === 'adashta-amo') {
         config.push('--config', path.join(data, 'queues.json'));
         await writeFile(config[1], JSON.stringify({ queues: { bench: { durable: false }, echo: { durable: false } } }));
       }
       const edge = new Proc('edge', SUT_CPU, bin('adashta'), ['edge', '--http', `127.0.0.1:${PORTS.http}`,
-        '--mesh', `127.0.0.1:${PORTS.mesh}`, '--data', data, ...config]);
+        '--mesh', `127.0.0.1:${PORTS.mesh}`, '--data', data, ...config, ...sec.edgeArgs]);
       procs.push(edge);
       await waitHttp(`http://127.0.0.1:${PORTS.http}/healthz`, () => true, 10000, 'healthz', edge);
       if (mode) {
         const node = new Proc('bench-node', SUT_CPU, bin('adashta-bench-node'), ['--mode', mode],
-          { ADASHTA_SEEDS: seeds });
+          { ADASHTA_SEEDS: seeds, ...sec.nodeEnv });
         procs.push(node);
         await node.waitLine((l) => l.event === 'ready', 10000, 'ready');
         await waitHttp(`http://127.0.0.1:${PORTS.http}/healthz`, (h) => h.nodes >= 1, 10000, 'a node', edge);
         await sleep(300);  // the edge learns the node's queues with its hello
       }
-      return { procs, app: procs[1], url: `ws://127.0.0.1:${PORTS.http}/ws`, stop };
+      return { procs, app: procs[1], url: `ws://127.0.0.1:${PORTS.http}/ws`, token: sec.token, stop };
     }
     if (system === 'socketio' || system === 'ws') {
       const port = PORTS[system];
@@ -286,7 +330,7 @@ async function ingress() {
       sut = await startSystem(system, 'sink');
       const pids = sut.procs.map((p) => p.pid);
       const cpu0 = await cpuSeconds(pids);
-      const gen = loadgen(['ingress', '--proto', protoOf(system), '--url', sut.url,
+      const gen = loadgen(['ingress', '--proto', protoOf(system), '--url', sut.url, ...tokenArgs(sut),
         '--connections', String(SIZE.ingressConns), '--duration', String(SIZE.duration), '--size', '64']);
       const load = await gen.result((SIZE.duration + 60) * 1000);
       await sleep(1000);  // let the backlog drain into the application
@@ -321,7 +365,7 @@ async function reqrep() {
       let sut;
       try {
         sut = await startSystem(system, 'echo');
-        const gen = loadgen(['reqrep', '--proto', protoOf(system), '--url', sut.url,
+        const gen = loadgen(['reqrep', '--proto', protoOf(system), '--url', sut.url, ...tokenArgs(sut),
           '--connections', String(SIZE.reqrepConns), '--duration', String(SIZE.duration),
           '--rate', String(rate), '--size', '64']);
         rows[key] = await gen.result((SIZE.duration + 60) * 1000);
@@ -352,7 +396,7 @@ async function idle() {
   }
   for (const count of sizes) {
     // An idle connection costs the same whatever its queues' durability.
-    for (const system of wsSystems.filter((s) => s !== 'adashta-amo')) {
+    for (const system of plainWsSystems.filter((s) => s !== 'adashta-amo')) {
       const key = `${system}@${count}`;
       let sut;
       try {
@@ -395,7 +439,7 @@ async function idle() {
 async function crowd() {
   const rows = {};
   const rate = 2000;
-  for (const system of wsSystems) {
+  for (const system of plainWsSystems) {
     let sut;
     let holder;
     try {
