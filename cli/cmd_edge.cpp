@@ -45,6 +45,14 @@ Options:
   --max-outbox BYTES      bytes queued for one slow client before it is dropped (default 8388608)
   --hello-timeout-s S     a connection must say hello within S seconds (default 10)
   --session-ttl-s S       an offline session is remembered for S seconds (default 300)
+
+The mesh (docs/security.md):
+  --mesh-key FILE         this edge's CURVE key: the FILE_secret `adashta keys new` wrote
+                          (default: $ADASHTA_MESH_KEY; or the Z85 secret in $ADASHTA_MESH_SECRET)
+  --mesh-allow FILE       the members' public keys and the roles each may take, one a line:
+                          KEY edge|node|tool[,...] [tcp://HOST:PORT] [# name]
+                          (default: $ADASHTA_MESH_ALLOW)
+  --require-curve         refuse to start when the mesh listens beyond loopback without a key
   --help                  this text
 
 Example:
@@ -71,6 +79,9 @@ constexpr Flag kFlags[] = {
     {"session-ttl-s", true},
     {"config", true},
     {"durable", false},
+    {"mesh-key", true},
+    {"mesh-allow", true},
+    {"require-curve", false},
     {"help", false},
 };
 // clang-format on
@@ -91,6 +102,14 @@ Result<edge::EdgeOptions> edge_options(const Args& args) {
     o.seeds = split_list(args.value("seeds", env_seeds ? env_seeds : ""));
     o.beacon_interface = args.value("beacon");
     o.name = args.value("name", o.name);
+    auto env = [](const char* name) {
+        const char* v = std::getenv(name);
+        return std::string{v ? v : ""};
+    };
+    o.mesh_key = args.value("mesh-key", env("ADASHTA_MESH_KEY"));
+    o.mesh_secret = env("ADASHTA_MESH_SECRET");
+    o.mesh_allow = args.value("mesh-allow", env("ADASHTA_MESH_ALLOW"));
+    o.require_curve = args.has("require-curve");
     auto port = args.number("beacon-port", o.beacon_port, 1, 65535);
     auto heartbeat = args.number("heartbeat-ms", o.heartbeat.count(), 10, 60'000);
     auto timeout = args.number("peer-timeout-ms", o.peer_timeout.count(), 30, 600'000);

@@ -58,7 +58,7 @@ Options:
 
 int cmd_produce(int argc, char** argv) {
     static constexpr Flag kFlags[] = {{"to", true},    {"delay", true},      {"deliver-at", true},
-                                      {"seeds", true}, {"timeout-ms", true}, {"help", false}};
+                                      {"seeds", true}, {"mesh-key", true}, {"mesh-allow", true}, {"timeout-ms", true}, {"help", false}};
     auto args = parse_args(argc, argv, kFlags);
     if (!args) return fail(args.error());
     if (int code = help_or_usage(*args, kProduceHelp, 2); code >= 0) return code;
@@ -90,7 +90,7 @@ int cmd_produce(int argc, char** argv) {
 
 int cmd_consume(int argc, char** argv) {
     static constexpr Flag kFlags[] = {
-        {"count", true}, {"name", true}, {"seeds", true}, {"timeout-ms", true}, {"help", false}};
+        {"count", true}, {"name", true}, {"seeds", true}, {"mesh-key", true}, {"mesh-allow", true}, {"timeout-ms", true}, {"help", false}};
     auto args = parse_args(argc, argv, kFlags);
     if (!args) return fail(args.error());
     if (int code = help_or_usage(*args, kConsumeHelp, 1); code >= 0) return code;
@@ -136,7 +136,7 @@ int cmd_consume(int argc, char** argv) {
 
 int cmd_peers(int argc, char** argv) {
     static constexpr Flag kFlags[] = {
-        {"json", false}, {"seeds", true}, {"timeout-ms", true}, {"help", false}};
+        {"json", false}, {"seeds", true}, {"mesh-key", true}, {"mesh-allow", true}, {"timeout-ms", true}, {"help", false}};
     auto args = parse_args(argc, argv, kFlags);
     if (!args) return fail(args.error());
     if (int code = help_or_usage(*args, kPeersHelp, 0); code >= 0) return code;

@@ -84,7 +84,7 @@ Status add_duration(std::string& out, const Args& args, std::string_view flag,
 
 int cmd_fetch(int argc, char** argv) {
     static constexpr Flag kFlags[] = {{"from", true},  {"since", true},      {"limit", true},
-                                      {"seeds", true}, {"timeout-ms", true}, {"help", false}};
+                                      {"seeds", true}, {"mesh-key", true}, {"mesh-allow", true}, {"timeout-ms", true}, {"help", false}};
     auto args = parse_args(argc, argv, kFlags);
     if (!args) return fail(args.error());
     if (int code = help_or_usage(*args, kFetchHelp, 1); code >= 0) return code;
@@ -102,7 +102,7 @@ int cmd_fetch(int argc, char** argv) {
 }
 
 int cmd_cancel(int argc, char** argv) {
-    static constexpr Flag kFlags[] = {{"seeds", true}, {"timeout-ms", true}, {"help", false}};
+    static constexpr Flag kFlags[] = {{"seeds", true}, {"mesh-key", true}, {"mesh-allow", true}, {"timeout-ms", true}, {"help", false}};
     auto args = parse_args(argc, argv, kFlags);
     if (!args) return fail(args.error());
     if (int code = help_or_usage(*args, kCancelHelp, 1); code >= 0) return code;
@@ -113,7 +113,7 @@ int cmd_cancel(int argc, char** argv) {
 int cmd_queues(int argc, char** argv) {
     static constexpr Flag kFlags[] = {{"vt", true},    {"delay", true},       {"maxsize", true},
                                       {"wait", true},  {"max-receive", true}, {"dead-letter", true},
-                                      {"seeds", true}, {"timeout-ms", true},  {"help", false}};
+                                      {"seeds", true}, {"mesh-key", true}, {"mesh-allow", true}, {"timeout-ms", true},  {"help", false}};
     auto args = parse_args(argc, argv, kFlags);
     if (!args) return fail(args.error());
     const auto& p = args->positional;

@@ -20,6 +20,7 @@ Commands:
   fetch QUEUE             print what the edge keeps of QUEUE, consumed or not
   cancel ID               drop a scheduled message before its time
   queues COMMAND          RSMQ-style work queues: create, send, receive, delete, ...
+  keys new|show FILE      make or show a mesh member's CURVE key pair
 
 Options:
   --help                  this text; `adashta COMMAND --help` explains one command
@@ -53,6 +54,7 @@ int main(int argc, char** argv) {
     if (command == "fetch") return cmd_fetch(argc - 2, argv + 2);
     if (command == "cancel") return cmd_cancel(argc - 2, argv + 2);
     if (command == "queues") return cmd_queues(argc - 2, argv + 2);
+    if (command == "keys") return cmd_keys(argc - 2, argv + 2);
     std::cerr << "adashta: unknown command \"" << command
               << "\"; run `adashta --help` for the list\n";
     return 2;

@@ -9,6 +9,8 @@ namespace adashta::cli {
 NodeOptions join_options(const Args& args, bool tool, std::string name) {
     NodeOptions o = NodeOptions::from_env();
     if (args.has("seeds")) o.seeds = split_list(args.value("seeds"));
+    if (args.has("mesh-key")) o.mesh_key = args.value("mesh-key");
+    if (args.has("mesh-allow")) o.mesh_allow = args.value("mesh-allow");
     o.tool = tool;
     if (o.name.empty() || args.has("name")) o.name = args.value("name", std::move(name));
     return o;

@@ -13,6 +13,9 @@ namespace adashta::cli {
 inline constexpr std::string_view kJoinHelp = R"(
   --seeds LIST            comma-separated mesh endpoints to join
                           (default: $ADASHTA_SEEDS, else tcp://127.0.0.1:7700)
+  --mesh-key FILE         this tool's CURVE key, FILE_secret of `adashta keys new`
+                          (default: $ADASHTA_MESH_KEY, or $ADASHTA_MESH_SECRET)
+  --mesh-allow FILE       the allow-list of member keys (default: $ADASHTA_MESH_ALLOW)
   --timeout-ms MS         how long to wait for an edge (default 5000)
   --help                  this text
 )";

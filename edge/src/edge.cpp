@@ -16,6 +16,12 @@ namespace adashta::edge {
 
 namespace {
 
+// Whether HOST:PORT names a loopback address only.
+bool loopback_host(const std::string& address) {
+    const std::string host = address.substr(0, address.rfind(':'));
+    return host == "localhost" || host.starts_with("127.") || host == "[::1]" || host == "::1";
+}
+
 // The data folder must exist (it is created) and take writes: durable state lives there.
 Status check_data_dir(const std::string& dir) {
     namespace fs = std::filesystem;
@@ -104,7 +110,22 @@ public:
             .heartbeat = options_.heartbeat,
             .peer_timeout = options_.peer_timeout,
             .limits = {.high_water_mark = options_.mesh_queue},
+            .key_file = options_.mesh_key,
+            .secret_key = options_.mesh_secret,
+            .allow_file = options_.mesh_allow,
         };
+        const bool curve = !options_.mesh_key.empty() || !options_.mesh_secret.empty();
+        if (!curve && !loopback_host(options_.mesh)) {
+            if (options_.require_curve)
+                return make_error(Errc::mesh_insecure,
+                                  "--mesh " + options_.mesh +
+                                      " is reachable beyond loopback and --require-curve is set");
+            log::warn("edge", "THE MESH IS OPEN: " + options_.mesh +
+                                  " listens beyond loopback without CURVE, so anyone who can "
+                                  "reach it can join as a server node and read every message. "
+                                  "Give --mesh-key and --mesh-allow (docs/security.md), or "
+                                  "--require-curve to refuse to start like this");
+        }
         mesh_ = std::make_unique<mesh::Mesh>(std::move(mesh_options), router_);
         router_.attach(*mesh_, *store_, std::move(at_most_once));
         if (auto ok = mesh_->start(); !ok) {

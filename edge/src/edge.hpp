@@ -36,6 +36,13 @@ struct EdgeOptions {
     std::size_t max_outbox = 8 << 20;        // bytes queued for one client before it is dropped
     std::chrono::seconds hello_timeout{10};  // a connection must say hello by then
     std::chrono::seconds session_ttl{300};   // how long an offline session is remembered
+    // The mesh (docs/security.md): this edge's CURVE key (file, or the Z85 secret itself),
+    // the allow-list of members' keys, and whether to refuse to listen beyond loopback
+    // without them.
+    std::string mesh_key;     // --mesh-key, ADASHTA_MESH_KEY
+    std::string mesh_secret;  // ADASHTA_MESH_SECRET
+    std::string mesh_allow;   // --mesh-allow, ADASHTA_MESH_ALLOW
+    bool require_curve = false;
 };
 
 class Edge {

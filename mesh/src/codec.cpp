@@ -29,9 +29,11 @@ void encode_hello(flatbuffers::FlatBufferBuilder& fbb, const HelloFields& h) {
     const auto name = str(fbb, h.name);
     const auto via = str(fbb, h.via);
     const auto answer_to = str(fbb, h.answer_to);
+    const auto key = h.public_key.empty() ? flatbuffers::Offset<flatbuffers::String>{}
+                                          : str(fbb, h.public_key);
     finish(fbb, wire::Body::Hello,
            wire::CreateHello(fbb, id, endpoint, h.role, name, queues_vec, h.version, h.reply, via,
-                             answer_to, h.heartbeat_ms, h.reads));
+                             answer_to, h.heartbeat_ms, h.reads, key));
 }
 
 void encode_heartbeat(flatbuffers::FlatBufferBuilder& fbb, std::string_view id,
@@ -43,10 +45,14 @@ void encode_heartbeat(flatbuffers::FlatBufferBuilder& fbb, std::string_view id,
 }
 
 void encode_peer_list(flatbuffers::FlatBufferBuilder& fbb,
-                      const std::vector<std::string>& endpoints) {
+                      const std::vector<std::string>& endpoints,
+                      const std::vector<std::string>& keys) {
     fbb.Clear();
     const auto list = fbb.CreateVectorOfStrings(endpoints);
-    finish(fbb, wire::Body::PeerList, wire::CreatePeerList(fbb, list));
+    const auto key_list = keys.empty() ? flatbuffers::Offset<flatbuffers::Vector<
+                                             flatbuffers::Offset<flatbuffers::String>>>{}
+                                       : fbb.CreateVectorOfStrings(keys);
+    finish(fbb, wire::Body::PeerList, wire::CreatePeerList(fbb, list, key_list));
 }
 
 void encode_bye(flatbuffers::FlatBufferBuilder& fbb, std::string_view id) {

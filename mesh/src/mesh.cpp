@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cerrno>
+#include <array>
 #include <cstring>
 
 #include "adashta/ids.hpp"
@@ -47,8 +48,54 @@ Mesh::~Mesh() {
     stop();
 }
 
+Status Mesh::load_keys() {
+    const bool has_key = !options_.key_file.empty() || !options_.secret_key.empty();
+    if (!has_key && options_.allow_file.empty()) return {};
+    if (!has_key)
+        return make_error(Errc::bad_key, "a mesh allow-list (" + options_.allow_file +
+                                             ") needs this member's own key too (--mesh-key)");
+    if (options_.allow_file.empty())
+        return make_error(Errc::bad_key,
+                          "a mesh key needs the allow-list of the members' keys (--mesh-allow)");
+    auto pair = options_.key_file.empty() ? KeyPair::from_secret(options_.secret_key)
+                                          : KeyPair::load(options_.key_file);
+    if (!pair) return pair.error();
+    auto allowed = AllowList::load(options_.allow_file);
+    if (!allowed) return allowed.error();
+    const AllowedKey* own = allowed->find(pair->public_key);
+    if (!own || !own->may(options_.role))
+        return make_error(Errc::bad_key,
+                          "this member's own key " + pair->public_key + " is not allowed as " +
+                              (options_.role == wire::Role::Edge   ? "edge"
+                               : options_.role == wire::Role::Node ? "node"
+                                                                   : "tool") +
+                              " in " + options_.allow_file + "; add it there");
+    curve_ = std::move(*pair);
+    allowed_ = std::move(*allowed);
+    return {};
+}
+
+std::string Mesh::key_of(const std::string& endpoint) const {
+    if (auto it = endpoint_keys_.find(endpoint); it != endpoint_keys_.end()) return it->second;
+    if (allowed_)
+        if (const AllowedKey* k = allowed_->find_by_endpoint(endpoint)) return k->key;
+    return {};
+}
+
+void Mesh::learn_key(const std::string& endpoint, std::string_view key, bool authoritative) {
+    if (key.empty()) return;
+    if (!authoritative && !key_of(endpoint).empty()) return;
+    auto [it, inserted] = endpoint_keys_.try_emplace(endpoint, key);
+    if (inserted || it->second == key) return;
+    // A new key at a known endpoint (the member there restarted with another key): the
+    // DEALER made for the old key can never complete its handshake.
+    it->second = key;
+    close_dealer(endpoint);
+}
+
 Status Mesh::start() {
     assert(!running_ && "Mesh::start called twice");
+    if (auto keys = load_keys(); !keys) return keys;
     auto bind = normalize_endpoint(options_.bind);
     if (!bind) return bind.error();
     std::string bind_at = *bind;
@@ -65,12 +112,32 @@ Status Mesh::start() {
             bind_at = with_host(bind_at, beacon_->address());
     }
 
-    auto router = bind_router(ctx_, bind_at, options_.limits);
+    if (curve_) {
+        // The ZAP handler must be bound before the first connection arrives: libzmq asks
+        // inproc://zeromq.zap.01 of the ROUTER's context about every CURVE handshake.
+        zap_ = zmq::socket_t{ctx_, zmq::socket_type::rep};
+        zap_.set(zmq::sockopt::linger, 0);
+        try {
+            zap_.bind("inproc://zeromq.zap.01");
+        } catch (const zmq::error_t& e) {
+            return make_error(Errc::bind_failed, std::string{"ZAP handler: "} + e.what());
+        }
+    }
+    auto router = bind_router(ctx_, bind_at, options_.limits, curve_ ? &*curve_ : nullptr);
     if (!router) {
         beacon_.reset();
         return router.error();
     }
     router_ = std::move(*router);
+    if (curve_) {
+        // Handshakes that fail before ZAP (a peer without CURVE) are seen only here.
+        const std::string monitor_at = "inproc://adashta-mesh-monitor-" + id_;
+        zmq_socket_monitor(router_.handle(), monitor_at.c_str(),
+                           ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL);
+        monitor_ = zmq::socket_t{ctx_, zmq::socket_type::pair};
+        monitor_.set(zmq::sockopt::linger, 0);
+        monitor_.connect(monitor_at);
+    }
     endpoint_ = bound_endpoint(router_);
     if (!options_.advertise.empty()) {
         auto advertised = normalize_endpoint(options_.advertise);
@@ -81,14 +148,24 @@ Status Mesh::start() {
     }
 
     for (const auto& seed : options_.seeds) {
-        auto normalized = normalize_endpoint(seed);
+        auto split = split_seed(seed);
+        if (!split) return split.error();
+        auto normalized = normalize_endpoint(split->first);
         if (!normalized) return normalized.error();
+        learn_key(*normalized, split->second, true);
+        if (curve_ && key_of(*normalized).empty())
+            return make_error(Errc::bad_key,
+                              "seed " + *normalized +
+                                  ": its public key is unknown; list its endpoint in " +
+                                  options_.allow_file + ", or write the seed as " + *normalized +
+                                  "|KEY");
         if (*normalized != endpoint_) want(*normalized, true);
     }
 
     wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (beacon_)
-        beacon_->publish(std::string{kBeaconPrefix} + id_ + " " + endpoint_,
+        beacon_->publish(std::string{kBeaconPrefix} + id_ + " " + endpoint_ +
+                             (curve_ ? " " + curve_->public_key : std::string{}),
                          std::chrono::milliseconds{500});
     {
         std::lock_guard lock{tasks_mutex_};
@@ -122,6 +199,8 @@ void Mesh::stop() {
     for (auto& [endpoint, dealer] : dealers_) dealer->close();
     dealers_.clear();
     router_.close();
+    if (monitor_) monitor_.close();
+    if (zap_) zap_.close();
     beacon_.reset();
     ::close(wake_fd_);
     wake_fd_ = -1;
@@ -147,7 +226,13 @@ void Mesh::run() {
         {router_.handle(), 0, ZMQ_POLLIN, 0},
         {nullptr, wake_fd_, ZMQ_POLLIN, 0},
     };
+    const std::size_t beacon_at = items.size();
     if (beacon_) items.push_back({beacon_->socket(), 0, ZMQ_POLLIN, 0});
+    const std::size_t zap_at = items.size();
+    if (curve_) {
+        items.push_back({zap_.handle(), 0, ZMQ_POLLIN, 0});
+        items.push_back({monitor_.handle(), 0, ZMQ_POLLIN, 0});
+    }
 
     auto next_tick = Clock::now();
     while (running_) {
@@ -164,7 +249,9 @@ void Mesh::run() {
         }
         if (items[0].revents & ZMQ_POLLIN) drain_router();
         if (items[1].revents & ZMQ_POLLIN) drain_tasks();
-        if (beacon_ && (items[2].revents & ZMQ_POLLIN)) drain_beacon();
+        if (beacon_ && (items[beacon_at].revents & ZMQ_POLLIN)) drain_beacon();
+        if (curve_ && (items[zap_at].revents & ZMQ_POLLIN)) drain_zap();
+        if (curve_ && (items[zap_at + 1].revents & ZMQ_POLLIN)) drain_monitor();
         const auto now = Clock::now();
         if (retry_at_ && now >= *retry_at_) {
             retry_at_.reset();  // the handler asks again if it still waits
@@ -225,7 +312,14 @@ void Mesh::drain_router() {
             continue;
         }
         ++stats_.received;
-        handle(std::string_view{from.data<char>(), from.size()}, *env, now);
+        // With CURVE every frame carries the key its connection authenticated with (the
+        // User-Id our ZAP handler gave it): that, not the routing id, says who sent it.
+        std::string_view key;
+        if (curve_) {
+            const char* user_id = zmq_msg_gets(frame.handle(), "User-Id");
+            key = user_id ? std::string_view{user_id} : std::string_view{};
+        }
+        handle(std::string_view{from.data<char>(), from.size()}, *env, now, key);
     }
 }
 
@@ -237,9 +331,97 @@ void Mesh::drain_beacon() {
         const auto space = payload.find(' ');
         if (space == std::string_view::npos) continue;
         const std::string id{payload.substr(0, space)};
-        auto endpoint = normalize_endpoint(payload.substr(space + 1));
-        if (id == id_ || !endpoint || members_.find(id) || *endpoint == endpoint_) continue;
+        std::string_view rest = payload.substr(space + 1);
+        std::string_view key;
+        if (const auto key_at = rest.find(' '); key_at != std::string_view::npos) {
+            key = rest.substr(key_at + 1);
+            rest = rest.substr(0, key_at);
+        }
+        auto endpoint = normalize_endpoint(rest);
+        if (id == id_ || !endpoint || *endpoint == endpoint_) continue;
+        if (curve_) {
+            const AllowedKey* allowed = allowed_->find(key);
+            if (!allowed) {
+                ++stats_.denied;
+                if (ignored_beacons_.insert(std::string{key}).second)
+                    log::warn("mesh", "ignored beacons from " + heard->address + " (" + *endpoint +
+                                          "): " +
+                                          (key.empty() ? std::string{"they carry no key"}
+                                                       : "key " + std::string{key} +
+                                                             " is not in the allow-list"));
+                continue;
+            }
+            learn_key(*endpoint, key, false);
+        }
+        if (members_.find(id)) continue;
         want(*endpoint, false);
+    }
+}
+
+void Mesh::drain_zap() {
+    // RFC 27: version, request id, domain, address, routing id, mechanism, credentials; the
+    // answer: version, request id, status code, status text, user id, metadata. Our answer
+    // makes the client's public key the User-Id of every frame of that connection.
+    for (;;) {
+        std::vector<zmq::message_t> request;
+        zmq::message_t part;
+        if (!zap_.recv(part, zmq::recv_flags::dontwait)) return;
+        request.push_back(std::move(part));
+        while (request.back().more()) {
+            zmq::message_t next;
+            if (!zap_.recv(next)) break;
+            request.push_back(std::move(next));
+        }
+        auto text = [&](std::size_t i) {
+            return i < request.size() ? request[i].to_string() : std::string{};
+        };
+        const std::string mechanism = text(5);
+        std::string key;
+        if (mechanism == "CURVE" && request.size() >= 7 && request[6].size() == 32) {
+            char z85[41] = {};
+            zmq_z85_encode(z85, request[6].data<std::uint8_t>(), 32);
+            key = z85;
+        }
+        const AllowedKey* allowed = key.empty() ? nullptr : allowed_->find(key);
+        if (!allowed) {
+            ++stats_.denied;
+            log::warn("mesh", "refused a mesh connection from " + text(3) + ": " +
+                                  (key.empty() ? "it does not speak CURVE"
+                                               : "key " + key + " is not in the allow-list (" +
+                                                     options_.allow_file + ")"));
+        }
+        const std::array<std::string, 6> reply{
+            "1.0", text(1), allowed ? "200" : "400", allowed ? "OK" : "key not allowed",
+            allowed ? key : std::string{}, std::string{}};
+        for (std::size_t i = 0; i < reply.size(); ++i)
+            zap_.send(zmq::buffer(reply[i]),
+                      i + 1 < reply.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
+    }
+}
+
+void Mesh::drain_monitor() {
+    for (;;) {
+        zmq::message_t event;
+        if (!monitor_.recv(event, zmq::recv_flags::dontwait)) return;
+        zmq::message_t address;
+        if (event.more()) (void)monitor_.recv(address);
+        if (event.size() < 6) continue;
+        std::uint16_t kind = 0;
+        std::memcpy(&kind, event.data(), sizeof kind);
+        if (kind != ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL && kind != ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)
+            continue;
+        ++stats_.denied;
+        // A refused peer redials every few hundred ms: one line per 10 s, with the count.
+        static thread_local Clock::time_point last{};
+        static thread_local std::uint64_t since_last = 0;
+        ++since_last;
+        if (Clock::now() - last < std::chrono::seconds{10}) continue;
+        last = Clock::now();
+        log::warn("mesh", "refused " + std::to_string(since_last) + " mesh connection(s) on " +
+                              address.to_string() +
+                              ": the handshake was not CURVE with this member's key (a member "
+                              "without --mesh-key, or one that dialed with another server key)");
+        since_last = 0;
     }
 }
 
@@ -283,18 +465,33 @@ void Mesh::dial_unreached() {
     }
 }
 
-void Mesh::handle(std::string_view from, const wire::Envelope& env, Clock::time_point now) {
-    const PeerInfo* peer = members_.touch(from, now);  // the frame's only membership lookup
-    switch (env.body_type()) {
-        case wire::Body::Hello: {
-            const auto* hello = env.body_as_Hello();
-            if (view(hello->node_id()) != from) {
-                ++stats_.invalid;  // a Hello must come from the node it names
-                return;
-            }
-            handle_hello(*hello);
+void Mesh::handle(std::string_view from, const wire::Envelope& env, Clock::time_point now,
+                  std::string_view key) {
+    if (env.body_type() == wire::Body::Hello) {
+        const auto* hello = env.body_as_Hello();
+        if (view(hello->node_id()) != from) {
+            ++stats_.invalid;  // a Hello must come from the node it names
             return;
         }
+        members_.touch(from, now);
+        handle_hello(*hello, key);
+        return;
+    }
+    // Anything else from a member must come over a connection with that member's key: a
+    // member that takes another's routing id is not that member.
+    if (curve_) {
+        const PeerInfo* known = members_.find(from);
+        if (known && known->key != key) {
+            ++stats_.refused;
+            log::debug("mesh", "dropped a frame sent as " + known->id + " by key " +
+                                   std::string{key} + " (the member has key " + known->key + ")");
+            return;
+        }
+    }
+    const PeerInfo* peer = members_.touch(from, now);  // the frame's only membership lookup
+    switch (env.body_type()) {
+        case wire::Body::Hello:
+            return;  // handled above
         case wire::Body::Heartbeat:
             handle_heartbeat(from, *env.body_as_Heartbeat());
             return;
@@ -350,7 +547,33 @@ void Mesh::handle_data(const PeerInfo& peer, const wire::Envelope& env) {
     }
 }
 
-void Mesh::handle_hello(const wire::Hello& hello) {
+std::string Mesh::refusal(const wire::Hello& hello, const std::string& id,
+                          const std::string& endpoint, std::string_view key) const {
+    const PeerInfo* same_id = members_.find(id);
+    if (!curve_) {
+        // No keys to bind an id to: an id keeps the endpoint it announced while it lives.
+        if (same_id && same_id->endpoint != endpoint)
+            return "its id " + id + " is live at " + same_id->endpoint;
+        return {};
+    }
+    const AllowedKey* allowed = allowed_->find(key);
+    if (!allowed) return "key " + std::string{key} + " is not in the allow-list";
+    if (!allowed->may(hello.role()))
+        return "key " + std::string{key} + (allowed->name.empty() ? "" : " (" + allowed->name + ")") +
+               " may join as " + allowed->roles() + " only";
+    if (view(hello.public_key()) != key)
+        return "it names key " + std::string{view(hello.public_key())} +
+               " but its connection authenticated with " + std::string{key};
+    if (same_id && same_id->key != key)
+        return "its id " + id + " belongs to the live member with key " + same_id->key;
+    const PeerInfo* same_endpoint = members_.find_by_endpoint(endpoint);
+    if (same_endpoint && same_endpoint->key != key)
+        return "endpoint " + endpoint + " belongs to the live member with key " +
+               same_endpoint->key;
+    return {};
+}
+
+void Mesh::handle_hello(const wire::Hello& hello, std::string_view key) {
     auto endpoint = normalize_endpoint(view(hello.endpoint()));
     const std::string id{view(hello.node_id())};
     if (!endpoint || id.empty()) {
@@ -358,6 +581,20 @@ void Mesh::handle_hello(const wire::Hello& hello) {
         return;
     }
     if (id == id_) return;  // we dialed ourselves through some alias of our address
+    if (const std::string why = refusal(hello, id, *endpoint, key); !why.empty()) {
+        ++stats_.refused;
+        // Once per id and reason would be kinder to logs; a refused member retries every
+        // 250 ms, so say it at most once a second per id.
+        static thread_local std::map<std::string, Clock::time_point> said;
+        auto& last = said[id + why];
+        if (Clock::now() - last > std::chrono::seconds{1}) {
+            last = Clock::now();
+            log::warn("mesh", "refused a Hello from " + *endpoint + " (id " + id + ", role " +
+                                  wire::EnumNameRole(hello.role()) + "): " + why);
+        }
+        return;
+    }
+    learn_key(*endpoint, key, true);
     PeerInfo info;
     info.id = id;
     info.endpoint = *endpoint;
@@ -366,6 +603,7 @@ void Mesh::handle_hello(const wire::Hello& hello) {
     info.version = hello.version();
     info.heartbeat = std::chrono::milliseconds{hello.heartbeat_ms()};
     info.reads = hello.reads();
+    info.key = key;
     if (hello.queues())
         for (const auto* q : *hello.queues()) info.queues.emplace_back(view(q));
 
@@ -399,11 +637,15 @@ void Mesh::handle_hello(const wire::Hello& hello) {
     // the connection back to it is still being made; so every answer carries the list.
     if (change == Membership::Change::joined || hello.reply()) {
         std::vector<std::string> endpoints;
+        std::vector<std::string> keys;
         for (const auto& [other_id, other] : members_.peers())
-            if (other_id != id) endpoints.push_back(other.endpoint);
+            if (other_id != id) {
+                endpoints.push_back(other.endpoint);
+                if (curve_) keys.push_back(other.key);
+            }
         if (hello.reply()) send_hello(peer.endpoint, false, view(hello.via()));
         if (!endpoints.empty()) {
-            encode_peer_list(fbb_, endpoints);
+            encode_peer_list(fbb_, endpoints, keys);
             send_to_endpoint(peer.endpoint, fbb_);
         }
     }
@@ -428,9 +670,16 @@ void Mesh::confirm(std::string_view id) {
 
 void Mesh::handle_peer_list(const wire::PeerList& list) {
     if (!list.endpoints()) return;
-    for (const auto* e : *list.endpoints()) {
-        auto endpoint = normalize_endpoint(view(e));
+    const auto* keys = list.keys();
+    for (flatbuffers::uoffset_t i = 0; i < list.endpoints()->size(); ++i) {
+        auto endpoint = normalize_endpoint(view(list.endpoints()->Get(i)));
         if (!endpoint || *endpoint == endpoint_ || members_.find_by_endpoint(*endpoint)) continue;
+        if (curve_) {
+            // Only keys of the allow-list are worth dialing; a wrong one never completes.
+            const std::string_view key = keys && i < keys->size() ? view(keys->Get(i)) : "";
+            if (!allowed_->find(key)) continue;
+            learn_key(*endpoint, key, false);
+        }
         want(*endpoint, false);
     }
     dial_unreached();
@@ -463,7 +712,13 @@ bool Mesh::reached(const std::string& endpoint) const {
 Link* Mesh::dealer_for(const std::string& endpoint) {
     auto it = dealers_.find(endpoint);
     if (it != dealers_.end()) return it->second.get();
-    auto dealer = connect_dealer(ctx_, id_, endpoint, options_.limits);
+    const std::string key = curve_ ? key_of(endpoint) : std::string{};
+    if (curve_ && key.empty()) {
+        log::debug("mesh", "cannot dial " + endpoint + ": its public key is unknown");
+        return nullptr;
+    }
+    auto dealer =
+        connect_dealer(ctx_, id_, endpoint, options_.limits, curve_ ? &*curve_ : nullptr, key);
     if (!dealer) {
         log::warn("mesh", dealer.error().to_string());
         return nullptr;
@@ -512,6 +767,7 @@ void Mesh::send_hello(const std::string& endpoint, bool reply, std::string_view 
     hello.answer_to = answer_to;
     hello.heartbeat_ms = static_cast<std::uint32_t>(options_.heartbeat.count());
     hello.reads = kReads;
+    if (curve_) hello.public_key = curve_->public_key;
     // Hellos use their own builder: they are sent from inside handlers that may be in the
     // middle of using fbb_.
     static thread_local flatbuffers::FlatBufferBuilder hello_fbb{512};

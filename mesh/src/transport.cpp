@@ -35,8 +35,13 @@ Result<std::string> normalize_endpoint(std::string_view text) {
 }
 
 Result<zmq::socket_t> bind_router(zmq::context_t& ctx, const std::string& endpoint,
-                                  const SocketLimits& limits) {
+                                  const SocketLimits& limits, const KeyPair* curve) {
     zmq::socket_t router{ctx, zmq::socket_type::router};
+    if (curve) {
+        router.set(zmq::sockopt::curve_server, 1);
+        router.set(zmq::sockopt::curve_secretkey, curve->secret_key);
+        router.set(zmq::sockopt::zap_domain, kZapDomain);
+    }
     router.set(zmq::sockopt::router_mandatory, 1);
     router.set(zmq::sockopt::router_handover, 1);
     router.set(zmq::sockopt::maxmsgsize, limits.max_message_size);
@@ -57,8 +62,16 @@ std::string bound_endpoint(zmq::socket_t& socket) {
 }
 
 Result<zmq::socket_t> connect_dealer(zmq::context_t& ctx, std::string_view self_id,
-                                     const std::string& endpoint, const SocketLimits& limits) {
+                                     const std::string& endpoint, const SocketLimits& limits,
+                                     const KeyPair* curve, std::string_view server_key) {
     zmq::socket_t dealer{ctx, zmq::socket_type::dealer};
+    if (curve) {
+        if (!is_z85_key(server_key))
+            return make_error(Errc::bad_key, endpoint + ": the public key of the member there is unknown");
+        dealer.set(zmq::sockopt::curve_serverkey, std::string{server_key});
+        dealer.set(zmq::sockopt::curve_publickey, curve->public_key);
+        dealer.set(zmq::sockopt::curve_secretkey, curve->secret_key);
+    }
     dealer.set(zmq::sockopt::routing_id, zmq::buffer(self_id.data(), self_id.size()));
     dealer.set(zmq::sockopt::immediate, 1);
     dealer.set(zmq::sockopt::sndhwm, limits.high_water_mark);

@@ -67,6 +67,9 @@ NodeOptions NodeOptions::from_env() {
     if (const char* v = std::getenv("ADASHTA_ADVERTISE"); v && *v) o.advertise = v;
     if (const char* v = std::getenv("ADASHTA_BEACON"); v && *v) o.beacon_interface = v;
     if (const char* v = std::getenv("ADASHTA_NAME"); v && *v) o.name = v;
+    if (const char* v = std::getenv("ADASHTA_MESH_KEY"); v && *v) o.mesh_key = v;
+    if (const char* v = std::getenv("ADASHTA_MESH_SECRET"); v && *v) o.mesh_secret = v;
+    if (const char* v = std::getenv("ADASHTA_MESH_ALLOW"); v && *v) o.mesh_allow = v;
     long long port = o.beacon_port;
     read_number("ADASHTA_BEACON_PORT", port, o.env_error);
     if (port > 65535) o.env_error = "ADASHTA_BEACON_PORT must be at most 65535";
@@ -486,6 +489,9 @@ Status Node::start() {
     m.name = o.name;
     m.heartbeat = o.heartbeat;
     m.peer_timeout = o.peer_timeout;
+    m.key_file = o.mesh_key;
+    m.secret_key = o.mesh_secret;
+    m.allow_file = o.mesh_allow;
     // Everything the mesh thread may touch is in place before it starts.
     impl_->mesh_ = std::make_unique<mesh::Mesh>(std::move(m), *impl_);
     impl_->mesh_->set_queues(impl_->queue_names());

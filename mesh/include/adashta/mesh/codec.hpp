@@ -32,6 +32,7 @@ struct HelloFields {
     std::string_view answer_to;              // via of the Hello this answers
     std::uint32_t heartbeat_ms = 0;          // sender's heartbeat interval
     wire::Reads reads = wire::Reads::NONE;   // what the sender reads beyond the first protocol
+    std::string_view public_key;             // with CURVE: the sender's key (Z85)
 };
 
 struct DeliverFields {
@@ -50,8 +51,10 @@ struct DeliverFields {
 void encode_hello(flatbuffers::FlatBufferBuilder& fbb, const HelloFields& hello);
 void encode_heartbeat(flatbuffers::FlatBufferBuilder& fbb, std::string_view id,
                       std::string_view endpoint, std::uint32_t version);
+// keys: empty, or the key of each endpoint ("" when unknown).
 void encode_peer_list(flatbuffers::FlatBufferBuilder& fbb,
-                      const std::vector<std::string>& endpoints);
+                      const std::vector<std::string>& endpoints,
+                      const std::vector<std::string>& keys = {});
 void encode_bye(flatbuffers::FlatBufferBuilder& fbb, std::string_view id);
 void encode_deliver(flatbuffers::FlatBufferBuilder& fbb, const DeliverFields& deliver);
 void encode_ack(flatbuffers::FlatBufferBuilder& fbb, std::string_view id, std::string_view queue);

@@ -35,6 +35,8 @@ struct PeerInfo {
                                       // answering Hello, data); until then it would drop what
                                       // we send, so nothing is routed to it
     wire::Reads reads{};              // what it reads beyond the first protocol, from Hello
+    std::string key;                  // its CURVE public key (Z85), the one its connection
+                                      // authenticated with; empty without CURVE
 };
 
 class Membership {

@@ -18,6 +18,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -27,6 +28,7 @@
 
 #include "adashta/mesh/beacon.hpp"
 #include "adashta/mesh/codec.hpp"
+#include "adashta/mesh/keys.hpp"
 #include "adashta/mesh/link.hpp"
 #include "adashta/mesh/membership.hpp"
 #include "adashta/mesh/transport.hpp"
@@ -45,6 +47,12 @@ struct MeshOptions {
     std::chrono::milliseconds heartbeat{1000};     // interval of heartbeats to every peer
     std::chrono::milliseconds peer_timeout{3000};  // silence after which a peer is gone
     SocketLimits limits{};                         // per-socket limits (transport.hpp)
+    // CURVE (docs/security.md): this member's key pair — a key file (keys.hpp) or the Z85
+    // secret key itself — and the allow-list of the keys that may join, with their roles.
+    // Either both a key and an allow-list, or neither (no encryption, no checks).
+    std::string key_file;    // FILE_secret written by `adashta keys new`
+    std::string secret_key;  // or the secret key, Z85 (ADASHTA_MESH_SECRET)
+    std::string allow_file;  // the allow-list
 };
 
 // Callbacks from the mesh thread. They must not block: the mesh waits for them.
@@ -84,6 +92,9 @@ struct MeshStats {
     std::atomic<std::uint64_t> invalid{0};         // frames that failed verification
     std::atomic<std::uint64_t> unknown_sender{0};  // data messages from non-members, dropped
     std::atomic<std::uint64_t> send_failed{0};     // sends refused (peer down or queue full)
+    std::atomic<std::uint64_t> refused{0};         // Hellos refused: role, id or endpoint not
+                                                   // the key's; frames whose key is not their id's
+    std::atomic<std::uint64_t> denied{0};          // connections refused: unknown key, no CURVE
 };
 
 class Mesh {
@@ -93,8 +104,9 @@ public:
     Mesh(const Mesh&) = delete;
     Mesh& operator=(const Mesh&) = delete;
 
-    // Binds, starts discovery and the mesh thread. Fails with bind_failed, bad_endpoint or
-    // beacon_failed; then nothing is left running.
+    // Binds, starts discovery and the mesh thread. Fails with bind_failed, bad_endpoint,
+    // beacon_failed or bad_key (a key, allow-list or seed key that cannot be used); then
+    // nothing is left running.
     Status start();
     // Says Bye to every peer and joins the thread. Idempotent; not from the mesh thread.
     void stop();
@@ -125,18 +137,40 @@ public:
     const std::string& endpoint() const { return endpoint_; }
     const MeshOptions& options() const { return options_; }
     const MeshStats& stats() const { return stats_; }
+    // Whether the mesh is CURVE-encrypted with an allow-list.
+    bool secure() const { return curve_.has_value(); }
+    // This member's public key (Z85); empty without CURVE.
+    std::string public_key() const { return curve_ ? curve_->public_key : std::string{}; }
 
 private:
     void run();
     void drain_router();
     void drain_tasks();
     void drain_beacon();
+    void drain_zap();      // answers libzmq's ZAP requests: is this key allowed?
+    void drain_monitor();  // logs handshakes the ROUTER refused (no CURVE, bad key)
+    Status load_keys();    // key pair and allow-list from options_, before start
+    // The CURVE key of the member at endpoint, as far as we know it; empty if unknown.
+    std::string key_of(const std::string& endpoint) const;
+    // Remembers that the member at endpoint has key. authoritative: the key authenticated
+    // itself (a Hello) or the operator gave it (a seed), and replaces what was known; else
+    // (a peer list, a beacon) it only fills in a key not known yet, so another member
+    // cannot make us dial an endpoint with the wrong key.
+    void learn_key(const std::string& endpoint, std::string_view key, bool authoritative);
+    // Why a Hello with these fields, whose frame came with key, must be refused; empty if
+    // it may go on. Checks the role against the key, and that the id and the endpoint are
+    // not those of a live member with another key (or, without CURVE, the id another
+    // endpoint's).
+    std::string refusal(const wire::Hello& hello, const std::string& id,
+                        const std::string& endpoint, std::string_view key) const;
     void tick(Clock::time_point now);
     void dial_unreached();
 
     // from is the frame's routing id, valid for the call; now is when the batch was read.
-    void handle(std::string_view from, const wire::Envelope& env, Clock::time_point now);
-    void handle_hello(const wire::Hello& hello);
+    // key: the CURVE key the frame's connection authenticated with (empty without CURVE).
+    void handle(std::string_view from, const wire::Envelope& env, Clock::time_point now,
+                std::string_view key);
+    void handle_hello(const wire::Hello& hello, std::string_view key);
     void handle_heartbeat(std::string_view from, const wire::Heartbeat& beat);
     void handle_peer_list(const wire::PeerList& list);
     void handle_bye(std::string_view from);
@@ -160,6 +194,12 @@ private:
     zmq::socket_t router_;
     std::map<std::string, std::shared_ptr<Link>, std::less<>> dealers_;  // by endpoint
     std::unique_ptr<Beacon> beacon_;  // null unless beacon_interface is set
+    std::optional<KeyPair> curve_;      // this member's key pair; empty: no CURVE
+    std::optional<AllowList> allowed_;  // set with curve_: the keys that may join
+    zmq::socket_t zap_;                 // REP on inproc://zeromq.zap.01, with curve_
+    zmq::socket_t monitor_;             // PAIR: the ROUTER's failed handshakes, with curve_
+    std::map<std::string, std::string> endpoint_keys_;  // endpoint -> public key, as learned
+    std::set<std::string> ignored_beacons_;  // keys whose beacons were refused (logged once)
     int wake_fd_ = -1;                // eventfd: post() -> mesh thread
 
     Membership members_;

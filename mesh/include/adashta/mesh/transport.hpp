@@ -14,6 +14,7 @@
 
 #include <zmq.hpp>
 
+#include "adashta/mesh/keys.hpp"
 #include "adashta/result.hpp"
 
 namespace adashta::mesh {
@@ -29,15 +30,23 @@ struct SocketLimits {
 // otherwise (only tcp is spoken between machines; ipc and inproc are refused).
 Result<std::string> normalize_endpoint(std::string_view text);
 
+// The ZAP domain of mesh ROUTERs: the ZAP handler (mesh.cpp) answers for it.
+inline constexpr const char* kZapDomain = "adashta";
+
 // Binds a ROUTER on endpoint (port * or 0 picks a free one). Errc::bind_failed when the
-// address is taken or not local.
+// address is taken or not local. With curve, the ROUTER is a CURVE server with that key
+// pair, and every connection is checked by the ZAP handler of ctx (domain kZapDomain).
 Result<zmq::socket_t> bind_router(zmq::context_t& ctx, const std::string& endpoint,
-                                  const SocketLimits& limits);
+                                  const SocketLimits& limits, const KeyPair* curve = nullptr);
 // The endpoint a socket is bound to, with the real port.
 std::string bound_endpoint(zmq::socket_t& socket);
 // A DEALER connected to endpoint, identified to its ROUTER as self_id. Connecting never
 // fails for a well-formed endpoint: ZeroMQ dials in the background and keeps redialing.
+// With curve, the DEALER is a CURVE client with that key pair, and server_key is the
+// public key of the member listening at endpoint.
 Result<zmq::socket_t> connect_dealer(zmq::context_t& ctx, std::string_view self_id,
-                                     const std::string& endpoint, const SocketLimits& limits);
+                                     const std::string& endpoint, const SocketLimits& limits,
+                                     const KeyPair* curve = nullptr,
+                                     std::string_view server_key = {});
 
 }  // namespace adashta::mesh

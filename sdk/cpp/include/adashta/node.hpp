@@ -39,10 +39,15 @@ struct NodeOptions {
     std::chrono::milliseconds peer_timeout{3000};
     bool tool = false;  // a short-lived tool (the CLI): peers list it
                         // as "tool", edges never count it as a node
+    // CURVE (docs/security.md): this node's key — the FILE_secret of `adashta keys new`, or
+    // the Z85 secret key itself — and the allow-list of members' keys. Both, or neither.
+    std::string mesh_key;     // ADASHTA_MESH_KEY
+    std::string mesh_secret;  // ADASHTA_MESH_SECRET
+    std::string mesh_allow;   // ADASHTA_MESH_ALLOW
 
     // Defaults overridden by ADASHTA_SEEDS (comma-separated), ADASHTA_BIND, ADASHTA_ADVERTISE,
     // ADASHTA_BEACON (interface), ADASHTA_BEACON_PORT, ADASHTA_NAME, ADASHTA_HEARTBEAT_MS,
-    // ADASHTA_PEER_TIMEOUT_MS. A malformed number is reported by start() as bad_option.
+    // ADASHTA_PEER_TIMEOUT_MS, ADASHTA_MESH_KEY, ADASHTA_MESH_SECRET, ADASHTA_MESH_ALLOW. A malformed number is reported by start() as bad_option.
     static NodeOptions from_env();
     std::string env_error;  // set by from_env when a variable was bad
 };
@@ -121,7 +126,8 @@ public:
     void on_connection(ClientHandler handler);
     void on_disconnection(ClientHandler handler);
 
-    // Joins the mesh. Fails with bad_option, bad_endpoint, bind_failed or beacon_failed.
+    // Joins the mesh. Fails with bad_option, bad_endpoint, bind_failed, beacon_failed or
+    // bad_key (a mesh key, allow-list or seed key that cannot be used).
     Status start();
     // Leaves the mesh (peers are told at once). Idempotent.
     void stop();
