@@ -27,6 +27,10 @@
 # WebSocket sessions and gets every message acked and answered, by both nodes; then the
 # beacon containment checks described at check_containment.
 #
+# With ADASHTA_NETNS_CURVE=1 the same runs on a CURVE mesh (docs/security.md): each member
+# has its own key and the allow-list; beacons carry the keys, and a forged beacon sent from
+# the switch namespace with a key the allow-list does not know is ignored and logged.
+#
 # Prints "beacon discovery: PASS" and exits 0, or "FAIL: <why>" (with the tails of the
 # processes' logs) and exits 1; also exits 1 when it cannot run (not root, no `ip netns`).
 # Everything it starts or creates is removed on exit, also on failure or Ctrl-C; namespaces
@@ -297,7 +301,7 @@ PEERS_OUT=""
 peers_lists_everyone() {
     PEERS_OUT=$(ip netns exec "${HOST_NS[n1]}" env -i PATH="$PATH" HOME="$TMP_DIR" \
         ADASHTA_BEACON="$BEACON_IF" ADASHTA_BEACON_PORT="$BEACON_PORT" \
-        ADASHTA_HEARTBEAT_MS=200 ADASHTA_PEER_TIMEOUT_MS=1000 \
+        ADASHTA_HEARTBEAT_MS=200 ADASHTA_PEER_TIMEOUT_MS=1000 "${TOOL_CURVE[@]}" \
         timeout 6 "$BUILD_DIR/adashta" peers --json --timeout-ms 4000 2>"$TMP_DIR/peers.log")
     echo "$PEERS_OUT" >>"$TMP_DIR/peers.log"
     node -e "$PEERS_MATCH_JS" "[
@@ -343,6 +347,57 @@ check_containment() {
     for name in "$BEACON_IF" br0 p-edge p-n1 p-n2; do
         ! ip link show "$name" >/dev/null 2>&1 || fail "link $name appeared in the host's namespace"
     done
+}
+
+# --- CURVE (ADASHTA_NETNS_CURVE=1) ----------------------------------------------------
+
+readonly CURVE=${ADASHTA_NETNS_CURVE:-0}
+EDGE_CURVE=()
+declare -A NODE_CURVE=()
+TOOL_CURVE=()
+STRANGER_KEY=""
+
+new_key() {  # new_key NAME: makes $TMP_DIR/NAME.key(_secret), prints the public key
+    "$BUILD_DIR/adashta" keys new "$TMP_DIR/$1.key" --name "$1" >/dev/null || fail "adashta keys new failed"
+    "$BUILD_DIR/adashta" keys show "$TMP_DIR/$1.key"
+}
+
+setup_curve() {
+    local allow="$TMP_DIR/mesh-allow" name
+    {
+        echo "$(new_key edge) edge  # the edge (found by beacon, so no endpoint is needed)"
+        for name in n1 n2; do echo "$(new_key "$name") node  # $name"; done
+        echo "$(new_key tool) tool  # adashta peers"
+    } >"$allow"
+    STRANGER_KEY=$(new_key stranger)  # made, never allowed
+    EDGE_CURVE=(--mesh-key "$TMP_DIR/edge.key_secret" --mesh-allow "$allow")
+    for name in n1 n2; do
+        NODE_CURVE[$name]="ADASHTA_MESH_KEY=$TMP_DIR/$name.key_secret ADASHTA_MESH_ALLOW=$allow"
+    done
+    TOOL_CURVE=(ADASHTA_MESH_KEY="$TMP_DIR/tool.key_secret" ADASHTA_MESH_ALLOW="$allow")
+    say "CURVE on: keys for edge, n1, n2 and the tool in $allow"
+}
+
+# Broadcasts, from the switch namespace, beacons that name a member the allow-list does not
+# know; the edge must ignore them and say so once.
+forge_beacons() {
+    ip netns exec "$NS_SWITCH" node -e '
+        const s = require("node:dgram").createSocket("udp4");
+        const [, port, to, payload] = process.argv;
+        s.bind(() => {
+            s.setBroadcast(true);
+            let n = 0;
+            const t = setInterval(() => {
+                s.send(payload, Number(port), to);
+                if (++n === 10) { clearInterval(t); setTimeout(() => s.close(), 100); }
+            }, 100);
+        });' "$BEACON_PORT" "$SUBNET.255" "ADASHTA1 0123456789abcdef0123456789abcdef tcp://$SUBNET.254:7799 $STRANGER_KEY" ||
+        fail "could not send the forged beacons"
+    wait_until 5 "the edge to log the forged beacons as ignored" \
+        grep -q "ignored beacons from $SUBNET.254 .*key $STRANGER_KEY is not in the allow-list" "$TMP_DIR/edge.log"
+    say "forged beacons from $SUBNET.254 with an unknown key: ignored and logged by the edge"
+    grep -q "0123456789abcdef0123456789abcdef" <<<"$(health)" && fail "the forged member reached the edge"
+    return 0
 }
 
 # --- cleanup ------------------------------------------------------------------------
@@ -401,16 +456,18 @@ main() {
     build_topology
     start_listener "$NS_SWITCH"
     say "namespaces ${RUN}-{sw,edge,n1,n2} on $SUBNET.0/24, bridge in $NS_SWITCH"
+    [[ $CURVE == 1 ]] && setup_curve
 
     start edge "${HOST_NS[edge]}" "$BUILD_DIR/adashta" edge \
         --http "127.0.0.1:$HTTP_PORT" --mesh "${HOST_IP[edge]}:7700" --data "$TMP_DIR/edge-data" \
-        --beacon "$BEACON_IF" --beacon-port "$BEACON_PORT" --heartbeat-ms 200 --peer-timeout-ms 1000
+        --beacon "$BEACON_IF" --beacon-port "$BEACON_PORT" --heartbeat-ms 200 --peer-timeout-ms 1000 \
+        "${EDGE_CURVE[@]}"
     local node
     for node in n1 n2; do
         start "$node" "${HOST_NS[$node]}" \
             ADASHTA_BEACON="$BEACON_IF" ADASHTA_BEACON_PORT="$BEACON_PORT" \
             ADASHTA_BIND="tcp://${HOST_IP[$node]}:7701" \
-            ADASHTA_HEARTBEAT_MS=200 ADASHTA_PEER_TIMEOUT_MS=1000 \
+            ADASHTA_HEARTBEAT_MS=200 ADASHTA_PEER_TIMEOUT_MS=1000 ${NODE_CURVE[$node]:-} \
             "$BUILD_DIR/adashta-test-node" --name "$node" --queue work
     done
     sleep 0.1
@@ -432,6 +489,7 @@ main() {
         --url "ws://127.0.0.1:$HTTP_PORT/ws" --queue work --nodes n1,n2 --timeout-ms 15000 \
         >"$TMP_DIR/exchange.log" 2>&1 || fail "message exchange failed: $(tail -n 3 "$TMP_DIR/exchange.log")"
     say "$(tail -n 1 "$TMP_DIR/exchange.log")"
+    [[ $CURVE == 1 ]] && forge_beacons
     check_alive
 
     # Stop the beaconing processes while both listeners still listen, then judge.
