@@ -206,6 +206,15 @@ private:
                       "Client messages that used up their receives.", r.dead_lettered);
         append_metric(out, "adashta_edge_node_bad_data_total", "counter",
                       "Messages from nodes dropped because their data was not JSON.", r.bad_data);
+        if (mesh_) {
+            const mesh::MeshStats& m = mesh_->stats();
+            append_metric(out, "adashta_mesh_refused_total", "counter",
+                          "Mesh Hellos and frames refused: role, id or endpoint not the key's.",
+                          m.refused);
+            append_metric(out, "adashta_mesh_denied_total", "counter",
+                          "Mesh connections and beacons refused: key not allowed, or none.",
+                          m.denied);
+        }
         if (store_) {
             const store::StoreStats& st = store_->stats();
             append_metric(out, "adashta_store_commits_total", "counter",
