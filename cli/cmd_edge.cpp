@@ -45,6 +45,21 @@ Options:
   --max-outbox BYTES      bytes queued for one slow client before it is dropped (default 8388608)
   --hello-timeout-s S     a connection must say hello within S seconds (default 10)
   --session-ttl-s S       an offline session is remembered for S seconds (default 300)
+
+Browsers (docs/security.md):
+  --auth MODE             required: every connection presents a token in hello;
+                          optional: a token is checked when given, anonymous sessions get the
+                          config's auth.anonymous grants; off: no tokens, every client may do
+                          everything (local development; logged as a warning when --http is
+                          not loopback). Default: required with a token key, off without
+  --token-secret SECRET   HS256 key that signs tokens, at least 32 bytes
+                          (default: $ADASHTA_TOKEN_SECRET)
+  --token-secret-file F   the same, read from a file
+  --token-public-key F    PEM public key of RS256 or ES256 tokens (the signer keeps the
+                          private one); `adashta token` mints tokens for tests
+  --allowed-origins LIST  comma-separated origins whose pages may connect (http://app.example);
+                          * for any. Default: the edge's own origin. Clients that send no
+                          Origin (servers, the CLI) are not affected
   --help                  this text
 
 Example:
@@ -71,6 +86,11 @@ constexpr Flag kFlags[] = {
     {"session-ttl-s", true},
     {"config", true},
     {"durable", false},
+    {"auth", true},
+    {"token-secret", true},
+    {"token-secret-file", true},
+    {"token-public-key", true},
+    {"allowed-origins", true},
     {"help", false},
 };
 // clang-format on
@@ -91,6 +111,12 @@ Result<edge::EdgeOptions> edge_options(const Args& args) {
     o.seeds = split_list(args.value("seeds", env_seeds ? env_seeds : ""));
     o.beacon_interface = args.value("beacon");
     o.name = args.value("name", o.name);
+    o.auth = args.value("auth");
+    const char* env_secret = std::getenv("ADASHTA_TOKEN_SECRET");
+    o.token_secret = args.value("token-secret", env_secret ? env_secret : "");
+    o.token_secret_file = args.value("token-secret-file");
+    o.token_public_key = args.value("token-public-key");
+    o.allowed_origins = split_list(args.value("allowed-origins"));
     auto port = args.number("beacon-port", o.beacon_port, 1, 65535);
     auto heartbeat = args.number("heartbeat-ms", o.heartbeat.count(), 10, 60'000);
     auto timeout = args.number("peer-timeout-ms", o.peer_timeout.count(), 30, 600'000);

@@ -36,6 +36,14 @@ struct EdgeOptions {
     std::size_t max_outbox = 8 << 20;        // bytes queued for one client before it is dropped
     std::chrono::seconds hello_timeout{10};  // a connection must say hello by then
     std::chrono::seconds session_ttl{300};   // how long an offline session is remembered
+    // Browsers (docs/security.md): the authentication mode ("", off, optional, required;
+    // "" = required with a key, off without), the key that checks tokens (one of the three),
+    // and the origins whose pages may connect (empty: the edge's own origin only).
+    std::string auth;
+    std::string token_secret;       // HS256 secret (ADASHTA_TOKEN_SECRET)
+    std::string token_secret_file;  // a file holding it
+    std::string token_public_key;   // PEM file: RS256 or ES256 public key
+    std::vector<std::string> allowed_origins;
 };
 
 class Edge {
