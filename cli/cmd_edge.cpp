@@ -53,6 +53,21 @@ The mesh (docs/security.md):
                           KEY edge|node|tool[,...] [tcp://HOST:PORT] [# name]
                           (default: $ADASHTA_MESH_ALLOW)
   --require-curve         refuse to start when the mesh listens beyond loopback without a key
+
+Browsers (docs/security.md):
+  --auth MODE             required: every connection presents a token in hello;
+                          optional: a token is checked when given, anonymous sessions get the
+                          config's auth.anonymous grants; off: no tokens, every client may do
+                          everything (local development; logged as a warning when --http is
+                          not loopback). Default: required with a token key, off without
+  --token-secret SECRET   HS256 key that signs tokens, at least 32 bytes
+                          (default: $ADASHTA_TOKEN_SECRET)
+  --token-secret-file F   the same, read from a file
+  --token-public-key F    PEM public key of RS256 or ES256 tokens (the signer keeps the
+                          private one); `adashta token` mints tokens for tests
+  --allowed-origins LIST  comma-separated origins whose pages may connect (http://app.example);
+                          * for any. Default: the edge's own origin. Clients that send no
+                          Origin (servers, the CLI) are not affected
   --help                  this text
 
 Example:
@@ -82,6 +97,11 @@ constexpr Flag kFlags[] = {
     {"mesh-key", true},
     {"mesh-allow", true},
     {"require-curve", false},
+    {"auth", true},
+    {"token-secret", true},
+    {"token-secret-file", true},
+    {"token-public-key", true},
+    {"allowed-origins", true},
     {"help", false},
 };
 // clang-format on
@@ -110,6 +130,12 @@ Result<edge::EdgeOptions> edge_options(const Args& args) {
     o.mesh_secret = env("ADASHTA_MESH_SECRET");
     o.mesh_allow = args.value("mesh-allow", env("ADASHTA_MESH_ALLOW"));
     o.require_curve = args.has("require-curve");
+    o.auth = args.value("auth");
+    const char* env_secret = std::getenv("ADASHTA_TOKEN_SECRET");
+    o.token_secret = args.value("token-secret", env_secret ? env_secret : "");
+    o.token_secret_file = args.value("token-secret-file");
+    o.token_public_key = args.value("token-public-key");
+    o.allowed_origins = split_list(args.value("allowed-origins"));
     auto port = args.number("beacon-port", o.beacon_port, 1, 65535);
     auto heartbeat = args.number("heartbeat-ms", o.heartbeat.count(), 10, 60'000);
     auto timeout = args.number("peer-timeout-ms", o.peer_timeout.count(), 30, 600'000);

@@ -91,11 +91,32 @@
     setTimeout(() => { throw err; });
   }
 
+  // When to refresh a token that expires at expMs: 30 s before the end, or at 80 % of what
+  // is left for a token that has less than 150 s to go.
+  function refreshDelay(expMs, now) {
+    const left = Math.max(0, expMs - now);
+    return left > 150000 ? left - 30000 : left * 0.8;
+  }
+
+  // The `exp` of a JWT (ms since the epoch), or 0 when it cannot be read. Not a check: the
+  // edge verifies the token; the client only needs to know when to ask for a new one.
+  function tokenExpiry(token) {
+    try {
+      const part = token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+      const payload = JSON.parse(atob(part + '='.repeat((4 - part.length % 4) % 4)));
+      return typeof payload.exp === 'number' ? payload.exp * 1000 : 0;
+    } catch (err) {
+      return 0;
+    }
+  }
+
   /**
    * Opens a client. Options: url (default: /ws of the origin that served adashta.js),
-   * session (resume this id), protocols (WebSocket subprotocols), persistSession (default
-   * true), maxBuffered (default 1000 requests waiting while disconnected), WebSocket (an
-   * implementation, for use outside browsers).
+   * token (a connection token, JWT) or getToken() (returns one, or a Promise of one: called
+   * before the first connection, before the token expires, and after the edge refused it),
+   * session (resume this id, with secret), protocols (WebSocket subprotocols),
+   * persistSession (default true), maxBuffered (default 1000 requests waiting while
+   * disconnected), WebSocket (an implementation, for use outside browsers).
    */
   function connect(options) {
     options = options || {};
@@ -108,6 +129,13 @@
     if (persist) claimedStorageKeys.add(storageKey);
 
     let session = options.session || (persist ? loadSession() : undefined);
+    // The resume secret the edge gave the session: without it the edge resumes nothing.
+    let secret = options.secret || (persist && session ? loadSecret() : undefined);
+    const getToken = typeof options.getToken === 'function' ? options.getToken : null;
+    let token = typeof options.token === 'string' ? options.token : undefined;
+    let tokenStale = !token;   // ask getToken() before the next hello
+    let refreshTimer = null;
+    let user;                  // the token's sub, from welcome
     let socket = null;         // the current WebSocket, null between attempts
     let connected = false;     // true between welcome and close
     let closedByUser = false;
@@ -127,13 +155,14 @@
     // message at or below it (a duplicate after a reconnect) is dropped.
     const offsets = new Map(persist && session ? loadOffsets() : []);
     let offsetsSaveTimer = null; // a write of offsets to sessionStorage is on its way
-    const listeners = { connect: new Set(), disconnect: new Set(), error: new Set(), gap: new Set() };
+    const listeners = { connect: new Set(), disconnect: new Set(), error: new Set(), gap: new Set(), token: new Set() };
 
     const client = {
       get session() { return session; },
+      get user() { return user; },
       get connected() { return connected; },
       get url() { return url; },
-      produce, consume, unconsume, fetch, on, off, close,
+      produce, consume, unconsume, fetch, on, off, close, refresh,
     };
 
     if (typeof WebSocketImpl !== 'function') throw new TypeError('adashta: no WebSocket implementation; pass options.WebSocket');
@@ -207,10 +236,45 @@
       return client;
     }
 
+    /**
+     * Replaces the connection's token without reconnecting: with `newToken`, or with what
+     * getToken() returns. Resolves when the edge took it. Called by itself before expiry.
+     */
+    function refresh(newToken) {
+      clearTimeout(refreshTimer);
+      refreshTimer = null;
+      const next = newToken !== undefined ? Promise.resolve(newToken)
+        : getToken ? Promise.resolve().then(() => getToken()) : Promise.resolve(token);
+      return next.then((value) => {
+        if (typeof value !== 'string' || !value) {
+          throw sdkError('token_invalid', 'getToken() gave no token', 'return the JWT as a string', 4013);
+        }
+        token = value;
+        tokenStale = false;
+        if (!connected) return undefined; // the next hello carries it
+        return request({ type: 'refresh', token: value }).then(() => {
+          scheduleRefresh();
+          emit('token', { refreshed: true });
+        });
+      });
+    }
+
+    function scheduleRefresh() {
+      clearTimeout(refreshTimer);
+      refreshTimer = null;
+      const exp = token ? tokenExpiry(token) : 0;
+      if (!exp || closedByUser) return;
+      refreshTimer = setTimeout(() => {
+        if (!getToken) return; // a fixed token cannot be renewed: the edge closes at exp
+        refresh().catch((err) => emit('error', err));
+      }, refreshDelay(exp, Date.now()));
+    }
+
     /** Closes for good: code 1000, no reconnect, waiting requests are rejected. */
     function close() {
       if (closedByUser) return;
       closedByUser = true;
+      clearTimeout(refreshTimer);
       clearTimeout(reconnectTimer);
       clearTimeout(welcomeTimer);
       stopKeepalive();
@@ -314,6 +378,24 @@
 
     function openSocket() {
       reconnectTimer = null;
+      if (getToken && tokenStale) {
+        // Ask for a token first; the hello needs it. A failing getToken() is retried with
+        // the same backoff as a failing connection.
+        let asked;
+        try { asked = Promise.resolve(getToken()); } catch (err) { asked = Promise.reject(err); }
+        asked.then((value) => {
+          if (closedByUser) return;
+          if (typeof value !== 'string' || !value) throw new Error('getToken() gave no token');
+          token = value;
+          tokenStale = false;
+          openSocket();
+        }).catch((err) => {
+          if (closedByUser) return;
+          emit('error', sdkError('token_unavailable', 'getToken() failed: ' + (err && err.message), 'make getToken() return a JWT'));
+          scheduleReconnect();
+        });
+        return;
+      }
       let ws;
       try {
         ws = options.protocols ? new WebSocketImpl(url, options.protocols) : new WebSocketImpl(url);
@@ -323,7 +405,12 @@
         return;
       }
       socket = ws;
-      ws.onopen = () => ws.send(JSON.stringify(session ? { type: 'hello', session } : { type: 'hello' }));
+      ws.onopen = () => {
+        const hello = { type: 'hello' };
+        if (session) { hello.session = session; if (secret) hello.secret = secret; }
+        if (token) hello.token = token;
+        ws.send(JSON.stringify(hello));
+      };
       ws.onmessage = (event) => { if (ws === socket) onFrame(event.data); };
       ws.onclose = (event) => onSocketClosed(ws, event.code, event.reason);
       ws.onerror = () => {}; // a close event always follows; it is handled there
@@ -347,9 +434,20 @@
       connected = false;
       if (wasConnected) emit('disconnect', { code, reason });
       if (closedByUser) return;
+      clearTimeout(refreshTimer);
       // 4005: the edge refuses our id. 4011: another connection took this session over (a
       // duplicated tab shares sessionStorage); taking it back would make the two fight.
       if (code === 4005 || code === 4011) forgetSession();
+      // 4012-4014: no token, a token the edge refuses, or one that expired: ask for a new
+      // one. Without getToken() nothing would change on a retry: stop, and say why.
+      if (code === 4012 || code === 4013 || code === 4014) {
+        tokenStale = true;
+        if (!getToken) {
+          emit('error', sdkError(code === 4014 ? 'token_expired' : code === 4012 ? 'token_required' : 'token_invalid',
+            'the edge closed the connection: ' + reason, 'pass getToken() to adashta.connect() so the client can get a new token', code));
+          return;
+        }
+      }
       scheduleReconnect();
     }
 
@@ -388,6 +486,8 @@
     function onWelcome(frame) {
       clearTimeout(welcomeTimer);
       session = frame.session;
+      if (typeof frame.secret === 'string') secret = frame.secret;
+      user = frame.user;
       saveSession();
       if (typeof frame.maxFrame === 'number') maxFrame = frame.maxFrame;
       connected = true;
@@ -395,7 +495,8 @@
       startKeepalive();
       resubscribe();
       flush();
-      emit('connect', { session, resumed: frame.resumed === true });
+      scheduleRefresh();
+      emit('connect', { session, resumed: frame.resumed === true, user });
     }
 
     function onError(frame) {
@@ -453,7 +554,7 @@
 
     function listenersOf(event) {
       const set = listeners[event];
-      if (!set) throw new TypeError(`adashta: unknown event "${event}"; events are connect, disconnect, error, gap`);
+      if (!set) throw new TypeError(`adashta: unknown event "${event}"; events are connect, disconnect, error, gap, token`);
       return set;
     }
 
@@ -472,7 +573,14 @@
 
     function saveSession() {
       if (!persist) return;
-      try { globalThis.sessionStorage.setItem(storageKey, session); } catch (err) { /* not persisted */ }
+      try {
+        globalThis.sessionStorage.setItem(storageKey, session);
+        if (secret) globalThis.sessionStorage.setItem(storageKey + ':secret', secret);
+      } catch (err) { /* not persisted */ }
+    }
+
+    function loadSecret() {
+      try { return globalThis.sessionStorage.getItem(storageKey + ':secret') || undefined; } catch (err) { return undefined; }
     }
 
     // Offsets are kept with the session, for a reload to resume where the page was.
@@ -490,10 +598,12 @@
 
     function forgetSession() {
       session = undefined;
+      secret = undefined;
       offsets.clear();
       if (!persist) return;
       try {
         globalThis.sessionStorage.removeItem(storageKey);
+        globalThis.sessionStorage.removeItem(storageKey + ':secret');
         globalThis.sessionStorage.removeItem(storageKey + ':offsets');
       } catch (err) { /* nothing stored */ }
     }

@@ -1,15 +1,20 @@
 #include "adashta/ids.hpp"
 
 #include <array>
+#include <cassert>
 #include <chrono>
 #include <mutex>
 #include <random>
 
+#include <sodium.h>
+
 namespace adashta {
 namespace {
 
-// One generator per process, seeded from the OS; ids need uniqueness, not secrecy,
-// except session ids, which also take 128 bits so they cannot be guessed.
+// Message ids need uniqueness, not secrecy: a generator seeded from the OS, per thread.
+// Session and node ids are secrets (a session id plus its resume secret is a session; a
+// node id is what a mesh member answers to), so they come from the OS's CSPRNG through
+// libsodium, never from a seeded PRNG whose state its outputs give away.
 std::mt19937_64& rng() {
     static thread_local std::mt19937_64 gen{[] {
         std::random_device dev;
@@ -19,18 +24,21 @@ std::mt19937_64& rng() {
     return gen;
 }
 
-std::string random_hex(std::size_t bytes) {
+// bytes from the CSPRNG, as hex.
+std::string secure_random_hex(std::size_t bytes) {
+    [[maybe_unused]] static const int ready = sodium_init();  // idempotent, thread-safe
+    assert(ready >= 0 && "libsodium could not start (no entropy source)");
+    std::array<unsigned char, 64> raw{};
+    assert(bytes <= raw.size());
+    randombytes_buf(raw.data(), bytes);
     static constexpr char kHex[] = "0123456789abcdef";
     std::string out;
     out.reserve(bytes * 2);
-    for (std::size_t i = 0; i < bytes; i += 8) {
-        std::uint64_t r = rng()();
-        for (std::size_t j = 0; j < 8 && i + j < bytes; ++j) {
-            out += kHex[(r >> 4) & 0xF];
-            out += kHex[r & 0xF];
-            r >>= 8;
-        }
+    for (std::size_t i = 0; i < bytes; ++i) {
+        out += kHex[raw[i] >> 4];
+        out += kHex[raw[i] & 0xF];
     }
+    sodium_memzero(raw.data(), raw.size());
     return out;
 }
 
@@ -78,11 +86,11 @@ std::string new_message_id() {
 }
 
 std::string new_session_id() {
-    return "s-" + random_hex(16);
+    return "s-" + secure_random_hex(16);
 }
 
 std::string new_node_id() {
-    return random_hex(16);
+    return secure_random_hex(16);
 }
 
 }  // namespace adashta

@@ -9,7 +9,9 @@
 #include "adashta/store/queue_settings.hpp"
 #include "adashta/store/store.hpp"
 #include "adashta/version.hpp"
+#include "access.hpp"
 #include "http_server.hpp"
+#include "resume_secrets.hpp"
 #include "router.hpp"
 
 namespace adashta::edge {
@@ -77,9 +79,13 @@ public:
     }
 
     Status start() {
+        auto access = Access::make(options_);
+        if (!access) return access.error();
+        access_ = std::move(*access);
         // HTTP first: it checks the address and app folder before anything is created on disk.
         if (auto ok = http_.start(); !ok) return ok;
         if (auto ok = check_data_dir(options_.data_dir); !ok) return ok;
+
         store::StoreOptions store_options{
             .path = (std::filesystem::path{options_.data_dir} / "store.db").string(),
             .durable = options_.durable};
@@ -99,6 +105,12 @@ public:
         auto opened = store::Store::open(std::move(store_options), router_);
         if (!opened) return opened.error();
         store_ = std::move(*opened);
+        // After the store: its checks say what is wrong with a data folder more precisely.
+        auto secrets =
+            ResumeSecrets::open((std::filesystem::path{options_.data_dir} / "session.key").string());
+        if (!secrets) return secrets.error();
+        secrets_ = std::move(*secrets);
+        http_.secure(access_, *secrets_);
         mesh::MeshOptions mesh_options{
             .bind = "tcp://" + options_.mesh,
             .advertise = options_.advertise,
@@ -143,6 +155,21 @@ public:
     }
 
     void request_stop() { http_.request_stop(); }
+
+    // Authentication off is for one machine: say so when browsers elsewhere can reach us.
+    void warn_if_open() const {
+        const std::string host = options_.http.substr(0, options_.http.rfind(':'));
+        const bool loopback = host == "127.0.0.1" || host == "localhost" || host == "[::1]" ||
+                              host == "::1" || host.starts_with("127.");
+        if (access_.mode() == AuthMode::off && !loopback)
+            log::warn("edge", "authentication is off (--auth off) and browsers can reach " +
+                                  options_.http +
+                                  ": any page may read and write every queue. Give a token key "
+                                  "(--token-secret or --token-public-key) for production; see "
+                                  "docs/security.md");
+        else
+            log::info("edge", "authentication: " + std::string{auth_mode_name(access_.mode())});
+    }
 
     std::string mesh_endpoint() const { return mesh_ ? mesh_->endpoint() : std::string{}; }
     const EdgeOptions& options() const { return options_; }
@@ -232,6 +259,8 @@ private:
     }
 
     EdgeOptions options_;
+    Access access_;                            // read-only once start() made it
+    std::unique_ptr<ResumeSecrets> secrets_;  // likewise
     Router router_;
     HttpServer http_;
     std::unique_ptr<store::Store> store_;
@@ -247,6 +276,7 @@ Status Edge::start() {
         log::info("edge",
                   "serving browsers on http://" + impl_->options().http + " (WebSocket /ws)");
         log::info("edge", "mesh listening on " + impl_->mesh_endpoint());
+        impl_->warn_if_open();
     }
     return started;
 }

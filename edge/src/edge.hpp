@@ -43,6 +43,14 @@ struct EdgeOptions {
     std::string mesh_secret;  // ADASHTA_MESH_SECRET
     std::string mesh_allow;   // --mesh-allow, ADASHTA_MESH_ALLOW
     bool require_curve = false;
+    // Browsers (docs/security.md): the authentication mode ("", off, optional, required;
+    // "" = required with a key, off without), the key that checks tokens (one of the three),
+    // and the origins whose pages may connect (empty: the edge's own origin only).
+    std::string auth;
+    std::string token_secret;       // HS256 secret (ADASHTA_TOKEN_SECRET)
+    std::string token_secret_file;  // a file holding it
+    std::string token_public_key;   // PEM file: RS256 or ES256 public key
+    std::vector<std::string> allowed_origins;
 };
 
 class Edge {

@@ -7,6 +7,7 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
+#include <cassert>
 #include <cstring>
 #include <iterator>
 #include <utility>
@@ -304,6 +305,8 @@ int HttpServer::dispatch(lws* wsi, int reason_number, void* user, void* in, std:
             if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) <= 0) return 1;
             return std::string_view{uri} == "/ws" ? 0 : 1;  // WebSockets live on /ws only
         }
+        case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+            return on_confirm_upgrade(wsi);
         case LWS_CALLBACK_ESTABLISHED:
             return on_established(wsi, *pss);
         case LWS_CALLBACK_RECEIVE:
@@ -378,6 +381,41 @@ int HttpServer::on_http_writeable(lws* wsi, PerSession& pss) {
     pss.body = nullptr;
     if (written < static_cast<int>(size)) return -1;
     return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+void HttpServer::secure(const Access& access, const ResumeSecrets& secrets) {
+    access_ = &access;
+    secrets_ = &secrets;
+}
+
+namespace {
+
+// A request header as a string; empty when absent or longer than max.
+std::string header(lws* wsi, lws_token_indexes token, std::size_t max = 512) {
+    const int size = lws_hdr_total_length(wsi, token);
+    if (size <= 0 || static_cast<std::size_t>(size) > max) return {};
+    std::string out(static_cast<std::size_t>(size) + 1, '\0');
+    if (lws_hdr_copy(wsi, out.data(), size + 1, token) != size) return {};
+    out.resize(static_cast<std::size_t>(size));
+    return out;
+}
+
+}  // namespace
+
+int HttpServer::on_confirm_upgrade(lws* wsi) {
+    assert(access_ && "HttpServer::secure() was not called");
+    const std::string origin = header(wsi, WSI_TOKEN_ORIGIN);
+    // An Origin too long to copy counts as present (and not allowed), never as absent.
+    const bool has_origin = lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) > 0;
+    if (!has_origin || access_->origin_allowed(origin, header(wsi, WSI_TOKEN_HOST))) return 0;
+    ++stats_.origin_refused;
+    log::info("edge", "refused a WebSocket from origin \"" + origin.substr(0, 128) +
+                          "\": not in allowedOrigins");
+    // >0: we answered the request ourselves (libwebsockets then drops the upgrade).
+    lws_return_http_status(wsi, HTTP_STATUS_FORBIDDEN,
+                           "origin_refused: this page's origin may not connect to this edge "
+                           "(allowedOrigins)");
+    return 1;
 }
 
 int HttpServer::on_established(lws* wsi, PerSession& pss) {
@@ -517,29 +555,12 @@ void HttpServer::handle_frame(Connection& c, std::string_view text) {
         return;
     }
     switch (f.type) {
-        case FrameType::hello: {
-            if (!c.session.empty()) {
-                ++stats_.bad_frames;
-                answer([&](std::string& out) {
-                    encode_error(out, f.ref, Errc::bad_frame,
-                                 "hello was already sent on this connection");
-                });
-                return;
-            }
-            const std::string session = f.session.empty() ? new_session_id() : f.session;
-            const Sessions::Bound bound = sessions_.bind(c, session);
-            sessions_count_ = sessions_.session_count();
-            if (bound.replaced)
-                close_connection(*bound.replaced, static_cast<int>(Errc::session_replaced),
-                                 "session_replaced");
-            answer([&](std::string& out) {
-                encode_welcome(out, session, bound.resumed, options_.max_frame);
-            });
-            // A reconnect that took over a live connection is not news to the nodes.
-            if (!bound.replaced) router_.client_connected(session, bound.resumed);
-            return;
-        }
+        case FrameType::hello:
+            return handle_hello(c, f);
+        case FrameType::refresh:
+            return handle_refresh(c, f);
         case FrameType::produce:
+            if (refused(c, Action::produce, f)) return;
             // Back-pressure: a client that produces faster than the store commits stops
             // being read (TCP then slows it down) instead of piling frames up in memory.
             if (++c.producing >= kMaxProducing && !c.rx_paused) {
@@ -549,6 +570,7 @@ void HttpServer::handle_frame(Connection& c, std::string_view text) {
             produced_.push_back({.connection = c.serial,
                                  .ref = f.ref,
                                  .session = c.session,
+                                 .user = c.admission.user,
                                  .queue = std::move(f.queue),
                                  .data = std::string{f.data},
                                  .id = std::move(f.id),
@@ -556,12 +578,13 @@ void HttpServer::handle_frame(Connection& c, std::string_view text) {
                                  .deliver_at_ms = f.deliver_at_ms});
             return;
         case FrameType::consume:
+            if (refused(c, Action::consume, f)) return;
             sessions_.subscribe(c, f.queue);
             // A resume: what the client missed comes from the store first; live messages
             // wait behind it (deliver() holds them while the queue is replaying).
             if (f.from && !c.replaying.contains(f.queue)) {
                 c.replaying[f.queue];
-                router_.replay(c.serial, c.session, f.queue, *f.from);
+                router_.replay(c.serial, c.session, c.admission.user, f.queue, *f.from);
             }
             // A first consume learns where the stream stands (ack "next"), so that after a
             // drop the client resumes from there and gets what came while it was away.
@@ -571,9 +594,11 @@ void HttpServer::handle_frame(Connection& c, std::string_view text) {
                 router_.where(c.serial, *f.ref, f.queue);
             return;
         case FrameType::fetch:
+            if (refused(c, Action::fetch, f)) return;
             router_.fetch({.connection = c.serial,
                            .ref = f.ref,
                            .session = c.session,
+                           .user = c.admission.user,
                            .queue = std::move(f.queue),
                            .from = f.from,
                            .since_ms = f.since_ms,
@@ -588,6 +613,90 @@ void HttpServer::handle_frame(Connection& c, std::string_view text) {
             answer([&](std::string& out) { encode_pong(out, f.ref.value_or(0)); });
             return;
     }
+}
+
+namespace {
+
+std::int64_t now_s() {
+    return now_ms() / 1000;
+}
+
+// The close that goes with a failed admission: the token errors end the connection.
+bool closes(Errc code) {
+    return code == Errc::token_required || code == Errc::token_invalid ||
+           code == Errc::token_expired || code == Errc::bad_session;
+}
+
+}  // namespace
+
+void HttpServer::handle_hello(Connection& c, ClientFrame& f) {
+    assert(access_ && secrets_ && "HttpServer::secure() was not called");
+    auto refuse = [&](Errc code, std::string detail) {
+        ++stats_.bad_frames;
+        auto frame = new_frame();
+        encode_error(*frame, f.ref, code, detail);
+        send_frame(c, std::move(frame));
+        if (closes(code)) close_connection(c, static_cast<int>(code), error_info(code).name);
+    };
+    if (!c.session.empty()) return refuse(Errc::bad_frame, "hello was already sent on this connection");
+    auto admitted = access_->admit(f.token, now_s());
+    if (!admitted) {
+        ++stats_.auth_refused;
+        return refuse(admitted.error().code, admitted.error().detail);
+    }
+    c.admission = std::move(*admitted);
+    // A resume shows the secret the edge gave the session, for the same user. A failure
+    // touches nothing: the session's owner, if any, stays connected.
+    std::string session = std::move(f.session);
+    if (!session.empty() && !secrets_->check(session, c.admission.user, f.secret)) {
+        ++stats_.resume_refused;
+        c.admission = {};
+        return refuse(Errc::bad_session,
+                      f.secret.empty() ? "a resume needs the session's secret (welcome.secret)"
+                                       : "the secret is not this session's, or the session "
+                                         "belongs to another user");
+    }
+    if (session.empty()) session = new_session_id();
+    const Sessions::Bound bound = sessions_.bind(c, session);
+    sessions_count_ = sessions_.session_count();
+    if (bound.replaced)
+        close_connection(*bound.replaced, static_cast<int>(Errc::session_replaced),
+                         "session_replaced");
+    auto frame = new_frame();
+    encode_welcome(*frame, session, bound.resumed, options_.max_frame,
+                   secrets_->issue(session, c.admission.user), c.admission.user,
+                   c.admission.expires_s);
+    send_frame(c, std::move(frame));
+    // A reconnect that took over a live connection is not news to the nodes.
+    if (!bound.replaced) router_.client_connected(session, c.admission.user, bound.resumed);
+}
+
+void HttpServer::handle_refresh(Connection& c, ClientFrame& f) {
+    auto next = access_->refresh(f.token, c.admission, now_s());
+    auto frame = new_frame();
+    if (!next) {
+        ++stats_.bad_frames;
+        ++stats_.auth_refused;
+        // The connection goes on under its current token, which still ends at its expiry.
+        encode_error(*frame, f.ref, next.error().code, next.error().detail);
+    } else {
+        c.admission = std::move(*next);
+        encode_ack(*frame, f.ref.value_or(0));
+    }
+    if (next || f.ref) send_frame(c, std::move(frame));
+}
+
+bool HttpServer::refused(Connection& c, Action action, const ClientFrame& f) {
+    if (c.admission.may(action, f.queue)) return false;
+    ++stats_.bad_frames;
+    ++stats_.not_granted;
+    static constexpr const char* kVerb[] = {"produce to", "consume", "fetch from"};
+    auto frame = new_frame();
+    encode_error(*frame, f.ref, Errc::not_granted,
+                 std::string{"the token does not let this connection "} +
+                     kVerb[static_cast<int>(action)] + " \"" + f.queue + "\"");
+    send_frame(c, std::move(frame));
+    return true;
 }
 
 void HttpServer::send_frame(Connection& c, std::shared_ptr<std::string> frame) {
@@ -660,6 +769,14 @@ void HttpServer::deliver(ClientBound& event) {
             send_live(*c, event.queue, event.offset, std::move(frame));
             return;
         }
+        case Kind::user: {
+            auto frame = new_frame();
+            encode_message(*frame, event.queue, event.id, event.data, event.ts, event.offset);
+            sessions_.for_each_connection_of_user(event.user, [&](Connection& c) {
+                send_live(c, event.queue, event.offset, frame);
+            });
+            return;
+        }
         case Kind::fanout: {
             auto frame = new_frame();
             encode_message(*frame, event.queue, event.id, event.data, event.ts, event.offset);
@@ -728,11 +845,18 @@ void HttpServer::schedule_sweep() {
 
 void HttpServer::sweep() {
     const auto now = Clock::now();
+    const std::int64_t now_seconds = now_s();
     sessions_.for_each_connection([&](Connection& c) {
         if (c.session.empty() && now - c.opened > options_.hello_timeout)
             close_connection(c, static_cast<int>(Errc::hello_timeout), "hello_timeout");
+        // A token ends the connection at its exp unless a refresh replaced it in time.
+        if (c.admission.expires_s > 0 && c.admission.expires_s <= now_seconds && !c.close_code) {
+            ++stats_.expired_closed;
+            close_connection(c, static_cast<int>(Errc::token_expired), "token_expired");
+        }
     });
-    sessions_.expire(now, options_.session_ttl);
+    if (auto gone = sessions_.expire(now, options_.session_ttl); !gone.empty())
+        router_.sessions_expired(std::move(gone));
     sessions_count_ = sessions_.session_count();
     schedule_sweep();
 }

@@ -16,7 +16,10 @@
 #include <string_view>
 #include <vector>
 
+#include "access.hpp"
 #include "edge.hpp"
+#include "protocol.hpp"
+#include "resume_secrets.hpp"
 #include "router.hpp"
 #include "sessions.hpp"
 
@@ -31,6 +34,11 @@ struct HttpStats {
     std::atomic<std::uint64_t> frames_out{0};   // frames queued to clients
     std::atomic<std::uint64_t> bad_frames{0};   // frames answered with an error
     std::atomic<std::uint64_t> slow_closed{0};  // connections closed as slow consumers
+    std::atomic<std::uint64_t> auth_refused{0};    // hellos and refreshes whose token failed
+    std::atomic<std::uint64_t> resume_refused{0};  // resumes without the session's secret
+    std::atomic<std::uint64_t> not_granted{0};     // frames for queues the token does not grant
+    std::atomic<std::uint64_t> expired_closed{0};  // connections closed at their token's exp
+    std::atomic<std::uint64_t> origin_refused{0};  // upgrades refused for their Origin
 };
 
 class HttpServer final : public ClientSink {
@@ -41,6 +49,8 @@ public:
     ~HttpServer() override;
 
     Status start();       // binds; Errc::bind_failed when the address is taken
+    // Who may connect and how sessions resume; before run(), and both outlive the server.
+    void secure(const Access& access, const ResumeSecrets& secrets);
     void run();           // serves until request_stop()
     void request_stop();  // any thread, or a signal handler
 
@@ -62,12 +72,18 @@ private:
     int respond(lws* wsi, PerSession& pss, int status, std::string_view mime,
                 std::string_view body);
     int on_http_writeable(lws* wsi, PerSession& pss);
+    // A WebSocket upgrade: refused with 403 when its Origin is not allowed.
+    int on_confirm_upgrade(lws* wsi);
     int on_established(lws* wsi, PerSession& pss);
     int on_receive(lws* wsi, PerSession& pss, const char* in, std::size_t len);
     int on_writeable(lws* wsi, PerSession& pss);
     void on_closed(PerSession& pss);
 
     void handle_frame(Connection& c, std::string_view text);
+    void handle_hello(Connection& c, ClientFrame& f);
+    void handle_refresh(Connection& c, ClientFrame& f);
+    // Answers a frame for a queue the connection's token does not grant; false if granted.
+    bool refused(Connection& c, Action action, const ClientFrame& f);
     void send_frame(Connection& c, std::shared_ptr<std::string> frame);
     // A message of queue from a node: held while the queue replays, else sent.
     void send_live(Connection& c, const std::string& queue, std::int64_t offset,
@@ -95,6 +111,8 @@ private:
     void shut_down_clients();
 
     const EdgeOptions& options_;
+    const Access* access_ = nullptr;           // see secure()
+    const ResumeSecrets* secrets_ = nullptr;   // see secure()
     Router& router_;
     Report health_;
     Report metrics_;

@@ -52,6 +52,7 @@ std::optional<FrameType> frame_type(std::string_view name) {
     if (name == "unconsume") return FrameType::unconsume;
     if (name == "fetch") return FrameType::fetch;
     if (name == "ping") return FrameType::ping;
+    if (name == "refresh") return FrameType::refresh;
     return std::nullopt;
 }
 
@@ -66,6 +67,32 @@ std::optional<FrameError> read_session(const json::ObjectView& obj, ClientFrame&
                            frame.ref);
     frame.session = std::move(*session);
     return std::nullopt;
+}
+
+// An optional string member of at most max bytes (token, secret), into out.
+std::optional<FrameError> read_text(const json::ObjectView& obj, std::string_view key,
+                                    std::size_t max, Errc code, std::string& out,
+                                    const ClientFrame& frame) {
+    const auto raw = obj.raw(key);
+    if (!raw || *raw == "null") return std::nullopt;
+    auto text = obj.string(key);
+    if (!text || text->size() > max)
+        return frame_error(code,
+                           "\"" + std::string{key} + "\" must be a string of at most " +
+                               std::to_string(max) + " bytes",
+                           frame.ref);
+    out = std::move(*text);
+    return std::nullopt;
+}
+
+constexpr std::size_t kMaxToken = 8192;
+constexpr std::size_t kMaxSecret = 128;
+
+std::optional<FrameError> read_hello(const json::ObjectView& obj, ClientFrame& frame) {
+    if (auto bad = read_session(obj, frame)) return bad;
+    if (auto bad = read_text(obj, "secret", kMaxSecret, Errc::bad_session, frame.secret, frame))
+        return bad;
+    return read_text(obj, "token", kMaxToken, Errc::token_invalid, frame.token, frame);
 }
 
 std::optional<FrameError> read_queue(const json::ObjectView& obj, ClientFrame& frame) {
@@ -128,7 +155,13 @@ std::optional<FrameError> read_fetch(const json::ObjectView& obj, ClientFrame& f
 std::optional<FrameError> read_fields(const json::ObjectView& obj, ClientFrame& frame) {
     switch (frame.type) {
         case FrameType::hello:
-            return read_session(obj, frame);
+            return read_hello(obj, frame);
+        case FrameType::refresh:
+            if (auto bad = read_text(obj, "token", kMaxToken, Errc::token_invalid, frame.token, frame))
+                return bad;
+            if (frame.token.empty())
+                return frame_error(Errc::bad_frame, "\"token\" is missing", frame.ref);
+            return std::nullopt;
         case FrameType::produce: {
             if (auto bad = read_queue(obj, frame)) return bad;
             const auto data = obj.raw("data");
@@ -203,10 +236,23 @@ std::variant<ClientFrame, FrameError> parse_client_frame(std::string_view text) 
 }
 
 void encode_welcome(std::string& out, std::string_view session, bool resumed,
-                    std::size_t max_frame) {
+                    std::size_t max_frame, std::string_view secret, std::string_view user,
+                    std::int64_t expires_s) {
     out += "{\"type\":\"welcome\"";
     append_key(out, "session");
     json::append_quoted(out, session);
+    if (!secret.empty()) {
+        append_key(out, "secret");
+        json::append_quoted(out, secret);
+    }
+    if (!user.empty()) {
+        append_key(out, "user");
+        json::append_quoted(out, user);
+    }
+    if (expires_s > 0) {
+        append_key(out, "expires");
+        append_number(out, expires_s);
+    }
     append_key(out, "resumed");
     out += resumed ? "true" : "false";
     append_key(out, "maxFrame");

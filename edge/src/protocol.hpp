@@ -16,12 +16,14 @@
 
 namespace adashta::edge {
 
-enum class FrameType { hello, produce, consume, unconsume, fetch, ping };
+enum class FrameType { hello, produce, consume, unconsume, fetch, ping, refresh };
 
 struct ClientFrame {
     FrameType type = FrameType::ping;
     std::optional<std::uint64_t> ref;  // echoed in the answer; absent when the client sent none
     std::string session;               // hello: the session to resume, empty for a new one
+    std::string secret;                // hello: the resume secret the edge gave session
+    std::string token;                 // hello, refresh: the connection token (JWT), if any
     std::string queue;                 // produce, consume, unconsume, fetch
     std::string_view data;             // produce: raw JSON text of "data", a view into the frame
     std::string id;                    // produce: the client's id for the message, so that a
@@ -52,12 +54,16 @@ struct FrameError {
 // Reads one text frame. Rules: the frame is a JSON object with a string "type"; "ref", when
 // present, is a non-negative integer (else bad_frame); produce needs "queue" and "data";
 // consume and unconsume need "queue"; queue names follow is_valid_queue_name (else bad_queue);
-// hello's "session", when present and not null, must pass is_valid_session_id (else bad_session).
+// hello's "session", when present and not null, must pass is_valid_session_id (else bad_session);
+// hello's "secret" and "token", and refresh's "token" (required), are strings when present.
 std::variant<ClientFrame, FrameError> parse_client_frame(std::string_view text);
 
 // Encoders append one complete JSON frame to out.
+// secret: the session's resume secret; user: the token's sub (left out when empty);
+// expires_s: the token's exp (left out when 0).
 void encode_welcome(std::string& out, std::string_view session, bool resumed,
-                    std::size_t max_frame);
+                    std::size_t max_frame, std::string_view secret = {},
+                    std::string_view user = {}, std::int64_t expires_s = 0);
 // next > 0 (an ack to consume): the offset the queue's next message will get.
 void encode_ack(std::string& out, std::uint64_t ref, std::string_view message_id = {},
                 std::int64_t next = 0);

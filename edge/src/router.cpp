@@ -88,6 +88,7 @@ void Router::fetch(ClientFetch fetch) {
     filter.since_ms = fetch.since_ms.value_or(0);
     filter.limit = static_cast<std::size_t>(fetch.limit);
     filter.session = fetch.session;
+    filter.user = fetch.user;
     auto answer = std::make_shared<ClientBound>();
     answer->kind = ClientBound::Kind::fetched;
     answer->connection = fetch.connection;
@@ -121,8 +122,8 @@ void Router::fetch(ClientFetch fetch) {
         });
 }
 
-void Router::replay(std::uint64_t connection, std::string session, std::string queue,
-                    std::int64_t from) {
+void Router::replay(std::uint64_t connection, std::string session, std::string user,
+                    std::string queue, std::int64_t from) {
     auto slice = std::make_shared<ClientBound>();
     slice->kind = ClientBound::Kind::replay;
     slice->connection = connection;
@@ -133,7 +134,7 @@ void Router::replay(std::uint64_t connection, std::string session, std::string q
         return;
     }
     store_->write(
-        [slice, session, from](store::Tx& tx) -> Status {
+        [slice, session, user, from](store::Tx& tx) -> Status {
             auto oldest = tx.streams.oldest_offset(slice->queue, tx.now_ms);
             if (!oldest) return oldest.error();
             std::int64_t start = std::max<std::int64_t>(from, 1);
@@ -146,6 +147,7 @@ void Router::replay(std::uint64_t connection, std::string session, std::string q
             filter.from_offset = start;
             filter.limit = store::kMaxRead;
             filter.session = session;
+            filter.user = user;
             auto read = tx.streams.read(slice->queue, filter, tx.now_ms);
             if (!read) return read.error();
             slice->more = read->size() == filter.limit;
@@ -155,7 +157,7 @@ void Router::replay(std::uint64_t connection, std::string session, std::string q
             slice->next = slice->messages.empty() ? start : slice->messages.back().offset + 1;
             return {};
         },
-        [this, slice, session](const Status& status) {
+        [this, slice, session, user](const Status& status) {
             if (!status) {
                 log::warn("edge",
                           "replay of " + slice->queue + " failed: " + status.error().to_string());
@@ -167,7 +169,7 @@ void Router::replay(std::uint64_t connection, std::string session, std::string q
             const auto to = slice->connection;
             std::string queue_name = slice->queue;
             sink_.push(std::move(*slice));
-            if (more) replay(to, session, std::move(queue_name), next);
+            if (more) replay(to, session, user, std::move(queue_name), next);
         });
 }
 
@@ -362,10 +364,26 @@ void Router::on_scheduled(std::vector<store::StoredMessage> messages) {
     for (const auto& m : messages) to_clients(m);
 }
 
-void Router::client_connected(std::string session, bool resumed) {
-    mesh_->post([this, session = std::move(session), resumed] {
+void Router::client_connected(std::string session, std::string user, bool resumed) {
+    mesh_->post([this, session = std::move(session), user = std::move(user), resumed]() mutable {
+        if (!user.empty())
+            users_[session] = std::move(user);
+        else
+            users_.erase(session);
         tell_nodes(wire::ClientEventKind::Connected, session, resumed);
     });
+}
+
+void Router::sessions_expired(std::vector<std::string> sessions) {
+    mesh_->post([this, sessions = std::move(sessions)] {
+        for (const auto& session : sessions) users_.erase(session);
+    });
+}
+
+const std::string& Router::user_of(const std::string& session) const {
+    static const std::string kNone;
+    auto it = users_.find(session);
+    return it == users_.end() ? kNone : it->second;
 }
 
 void Router::client_disconnected(std::string session) {
@@ -395,7 +413,8 @@ void Router::route(const store::Due& due) {
                        .data = m.data,
                        .created_ms = m.created_ms,
                        .offset = m.offset,
-                       .receive_count = static_cast<std::uint32_t>(due.receive_count)}))
+                       .receive_count = static_cast<std::uint32_t>(due.receive_count),
+                       .user = user_of(m.client)}))
         return;
     // Nobody could take it now (no consumer, or every connection down): it stays pending
     // and is offered again shortly, without counting this as a receive.
@@ -406,7 +425,7 @@ void Router::route(const store::Due& due) {
 
 void Router::tell_nodes(wire::ClientEventKind kind, const std::string& session, bool resumed) {
     auto& fbb = mesh_->builder();
-    mesh::encode_client_event(fbb, kind, session, resumed);
+    mesh::encode_client_event(fbb, kind, session, resumed, user_of(session));
     for (const auto& [id, peer] : mesh_->members().peers())
         if (peer.role == wire::Role::Node) mesh_->send(id, fbb);
 }
@@ -426,6 +445,10 @@ void Router::on_deliver(const mesh::PeerInfo& from, const wire::Deliver& msg) {
     message->queue = mesh::view(msg.queue());
     message->direction = msg.fanout() ? store::Direction::to_all : store::Direction::to_client;
     message->client = mesh::view(msg.client());
+    if (!msg.fanout() && message->client.empty() && !mesh::view(msg.user()).empty()) {
+        message->direction = store::Direction::to_user;
+        message->client = mesh::view(msg.user());
+    }
     message->data = data;
     message->created_ms = msg.created_ms() > 0 ? msg.created_ms() : now_ms();
     message->deliver_at_ms = msg.deliver_at_ms();
@@ -481,6 +504,7 @@ void Router::confirmed_produce(const mesh::PeerInfo& from, const wire::Request& 
     const auto data = parsed->raw("data");
     const auto id = parsed->string("id");
     const auto to = parsed->string("to");
+    const auto to_user = parsed->string("toUser");
     const auto raw_at = parsed->raw("deliverAt");
     const auto deliver_at = parsed->integer("deliverAt");
     if (!queue || !is_valid_queue_name(*queue)) return refuse(Errc::bad_queue, "\"queue\"");
@@ -495,6 +519,11 @@ void Router::confirmed_produce(const mesh::PeerInfo& from, const wire::Request& 
     message->client = to.value_or("");
     message->direction =
         message->client.empty() ? store::Direction::to_all : store::Direction::to_client;
+    if (to && to_user) return refuse(Errc::bad_frame, "give \"to\" or \"toUser\", not both");
+    if (to_user) {
+        message->direction = store::Direction::to_user;
+        message->client = *to_user;
+    }
     message->data = *data;
     message->created_ms = now_ms();
     message->deliver_at_ms = deliver_at.value_or(0);
@@ -510,9 +539,20 @@ void Router::confirmed_produce(const mesh::PeerInfo& from, const wire::Request& 
 
 void Router::to_clients(const store::StoredMessage& m) {
     ClientBound event;
-    event.kind = m.direction == store::Direction::to_all ? ClientBound::Kind::fanout
-                                                         : ClientBound::Kind::direct;
-    event.session = m.client;
+    switch (m.direction) {
+        case store::Direction::to_all:
+            event.kind = ClientBound::Kind::fanout;
+            break;
+        case store::Direction::to_user:
+            event.kind = ClientBound::Kind::user;
+            // The store keeps user_key(user); an at-most-once message has the user as given.
+            event.user = m.client.starts_with("u:") ? m.client.substr(2) : m.client;
+            break;
+        default:
+            event.kind = ClientBound::Kind::direct;
+            event.session = m.client;
+            break;
+    }
     event.queue = m.queue;
     event.id = m.id;
     event.data = m.data;

@@ -36,7 +36,7 @@ struct StoredFrame {
 };
 
 struct ClientBound {
-    enum class Kind { ack, error, direct, fanout, fetched, replay };
+    enum class Kind { ack, error, direct, fanout, user, fetched, replay };
     Kind kind = Kind::ack;
     std::uint64_t connection = 0;       // ack, error, fetched, replay: the connection that asked
     std::optional<std::uint64_t> ref;   // ack, error, fetched: the frame's ref; none = no answer
@@ -44,11 +44,12 @@ struct ClientBound {
     Errc code = Errc::ok;               // error
     std::string detail;                 // error: what exactly, for people
     std::string session;                // direct: the receiving session
-    std::string queue;                  // direct, fanout, fetched, replay
-    std::string id;                     // ack, direct, fanout: message id
-    std::string data;                   // direct, fanout: JSON text
-    std::int64_t ts = 0;                // direct, fanout: ms since the epoch
-    std::int64_t offset = 0;            // direct, fanout: place in the queue's stream
+    std::string user;                   // user: every live session of this user receives it
+    std::string queue;                  // direct, fanout, user, fetched, replay
+    std::string id;                     // ack, direct, fanout, user: message id
+    std::string data;                   // direct, fanout, user: JSON text
+    std::int64_t ts = 0;                // direct, fanout, user: ms since the epoch
+    std::int64_t offset = 0;            // direct, fanout, user: place in the queue's stream
     std::vector<StoredFrame> messages;  // fetched, replay: in offset order
     std::int64_t gap_from = 0;          // replay: [gap_from, gap_to] are gone (retention)
     std::int64_t gap_to = 0;
@@ -93,6 +94,7 @@ struct ClientProduce {
     std::uint64_t connection = 0;
     std::optional<std::uint64_t> ref;
     std::string session;
+    std::string user;  // the sender's token sub; empty when anonymous
     std::string queue;
     std::string data;           // JSON text
     std::string id;             // the client's id for it; empty: the edge makes one
@@ -105,6 +107,7 @@ struct ClientFetch {
     std::uint64_t connection = 0;
     std::optional<std::uint64_t> ref;
     std::string session;
+    std::string user;  // the reader's token sub: it also sees messages for its user
     std::string queue;
     std::optional<std::int64_t> from;      // first offset
     std::optional<std::int64_t> since_ms;  // or first creation time
@@ -127,13 +130,17 @@ public:
     // Takes many at once (one hand-off to the mesh thread), in order.
     void produce(std::vector<ClientProduce> produces);
     void fetch(ClientFetch fetch);
-    // Sends connection what session missed on queue since offset from, as a replay event.
-    void replay(std::uint64_t connection, std::string session, std::string queue,
-                std::int64_t from);
+    // Sends connection what session (of user) missed on queue since offset from, as a
+    // replay event.
+    void replay(std::uint64_t connection, std::string session, std::string user,
+                std::string queue, std::int64_t from);
     // Acks a consume with the offset the queue's next message will get.
     void where(std::uint64_t connection, std::uint64_t ref, std::string queue);
-    void client_connected(std::string session, bool resumed);
+    // Nodes hear of it; the session's user goes with its messages to nodes from now on.
+    void client_connected(std::string session, std::string user, bool resumed);
     void client_disconnected(std::string session);
+    // The HTTP thread forgot these offline sessions (session_ttl).
+    void sessions_expired(std::vector<std::string> sessions);
 
     // --- store thread (StoreEvents) --------------------------------------------------------
     void on_due(std::vector<store::Due> due) override;
@@ -207,6 +214,8 @@ private:
     void route(const store::Due& due);
     void to_clients(const store::StoredMessage& message);
     void tell_nodes(wire::ClientEventKind kind, const std::string& session, bool resumed);
+    // The user of a session the edge knows (empty: anonymous, or not known since a restart).
+    const std::string& user_of(const std::string& session) const;
     // Writes the acks that came in since the last call, in one piece of work.
     void write_acks();
     void recount();
@@ -216,6 +225,9 @@ private:
     store::Store* store_ = nullptr;
     std::unique_ptr<StoreCalls> calls_;                  // node requests to the store
     std::unordered_map<std::string, CachedRing> rings_;  // by queue
+    // Users of the sessions with one (mesh thread): what nodes are told a message's sender
+    // is. Filled at hello, emptied when the HTTP thread forgets the session.
+    std::unordered_map<std::string, std::string> users_;
     std::unordered_map<std::string, store::QueueSettings> at_most_once_;  // set before traffic
     std::vector<std::string> acks_;         // node acks not handed to the store yet (mesh thread)
     std::vector<ClientBound> answers_;      // answers to a batch of produces (mesh thread)

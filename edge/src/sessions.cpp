@@ -21,6 +21,13 @@ void Sessions::close(Connection& connection, Clock::time_point now) {
         it->second.erase(&connection);
         if (it->second.empty()) subscribers_.erase(it);
     }
+    if (!connection.admission.user.empty()) {
+        auto it = users_.find(connection.admission.user);
+        if (it != users_.end()) {
+            it->second.erase(&connection);
+            if (it->second.empty()) users_.erase(it);
+        }
+    }
     if (!connection.session.empty()) {
         auto it = sessions_.find(connection.session);
         if (it != sessions_.end() && it->second.connection == &connection) {
@@ -44,7 +51,15 @@ Sessions::Bound Sessions::bind(Connection& connection, const std::string& sessio
         bound.replaced = it->second.connection;
     it->second.connection = &connection;
     connection.session = session;
+    if (!connection.admission.user.empty()) users_[connection.admission.user].insert(&connection);
     return bound;
+}
+
+void Sessions::for_each_connection_of_user(const std::string& user,
+                                           const std::function<void(Connection&)>& fn) {
+    auto it = users_.find(user);
+    if (it == users_.end()) return;
+    for (Connection* c : it->second) fn(*c);
 }
 
 Connection* Sessions::connection_of(const std::string& session) {
@@ -76,12 +91,12 @@ void Sessions::for_each_connection(const std::function<void(Connection&)>& fn) {
     for (auto& [serial, connection] : connections_) fn(*connection);
 }
 
-std::size_t Sessions::expire(Clock::time_point now, Clock::duration ttl) {
-    std::size_t n = 0;
+std::vector<std::string> Sessions::expire(Clock::time_point now, Clock::duration ttl) {
+    std::vector<std::string> n;
     for (auto it = sessions_.begin(); it != sessions_.end();) {
         if (!it->second.connection && now - it->second.offline_since > ttl) {
+            n.push_back(it->first);
             it = sessions_.erase(it);
-            ++n;
         } else {
             ++it;
         }

@@ -20,6 +20,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "access.hpp"
 #include "frame_queue.hpp"
 
 namespace adashta::edge {
@@ -30,6 +31,7 @@ struct Connection {
     std::uint64_t serial = 0;      // unique in this process; answers find their connection by it
     void* wsi = nullptr;           // the libwebsockets connection (opaque here)
     std::string session;           // empty until hello
+    Admission admission;           // its user and grants, from hello (and refresh)
     std::set<std::string> queues;  // queues it consumes
     // Queues being replayed from the store after a resume: live messages wait here (with
     // their offsets) until the replay caught up, so the client sees one ordered stream.
@@ -63,6 +65,9 @@ public:
     Bound bind(Connection& connection, const std::string& session);
     // The live connection of a session, or nullptr when it is offline or unknown.
     Connection* connection_of(const std::string& session);
+    // Every live connection whose token names user (admission.user), in no order.
+    void for_each_connection_of_user(const std::string& user,
+                                     const std::function<void(Connection&)>& fn);
 
     void subscribe(Connection& connection, const std::string& queue);
     void unsubscribe(Connection& connection, const std::string& queue);
@@ -70,8 +75,8 @@ public:
     // Every open connection (for shutdown and hello timeouts).
     void for_each_connection(const std::function<void(Connection&)>& fn);
 
-    // Forgets sessions offline for longer than ttl; returns how many.
-    std::size_t expire(Clock::time_point now, Clock::duration ttl);
+    // Forgets sessions offline for longer than ttl; returns their ids.
+    std::vector<std::string> expire(Clock::time_point now, Clock::duration ttl);
 
     std::size_t connection_count() const { return connections_.size(); }
     std::size_t session_count() const { return sessions_.size(); }
@@ -86,6 +91,7 @@ private:
     std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> connections_;    // by serial
     std::unordered_map<std::string, SessionRecord> sessions_;                       // by session id
     std::unordered_map<std::string, std::unordered_set<Connection*>> subscribers_;  // by queue
+    std::unordered_map<std::string, std::unordered_set<Connection*>> users_;  // bound, by user
 };
 
 }  // namespace adashta::edge

@@ -68,9 +68,10 @@ void encode_deliver(flatbuffers::FlatBufferBuilder& fbb, const DeliverFields& d)
     const auto id = str(fbb, d.id);
     const auto queue = str(fbb, d.queue);
     const auto client = str(fbb, d.client);
+    const auto user = d.user.empty() ? flatbuffers::Offset<flatbuffers::String>{} : str(fbb, d.user);
     finish(fbb, wire::Body::Deliver,
            wire::CreateDeliver(fbb, id, queue, client, data, d.created_ms, d.fanout, 0, d.offset,
-                               d.receive_count, d.deliver_at_ms));
+                               d.receive_count, d.deliver_at_ms, user));
 }
 
 void encode_ack(flatbuffers::FlatBufferBuilder& fbb, std::string_view id, std::string_view queue) {
@@ -125,10 +126,12 @@ void encode_responses(flatbuffers::FlatBufferBuilder& fbb,
 }
 
 void encode_client_event(flatbuffers::FlatBufferBuilder& fbb, wire::ClientEventKind kind,
-                         std::string_view client, bool resumed) {
+                         std::string_view client, bool resumed, std::string_view user) {
     fbb.Clear();
     const auto client_off = str(fbb, client);
-    finish(fbb, wire::Body::ClientEvent, wire::CreateClientEvent(fbb, kind, client_off, resumed));
+    const auto user_off = user.empty() ? flatbuffers::Offset<flatbuffers::String>{} : str(fbb, user);
+    finish(fbb, wire::Body::ClientEvent,
+           wire::CreateClientEvent(fbb, kind, client_off, resumed, user_off));
 }
 
 const wire::Envelope* open_envelope(const void* bytes, std::size_t size) {

@@ -43,8 +43,14 @@
 #include "adashta/names.hpp"
 
 namespace adashta::store {
+
+std::string user_key(std::string_view user) {
+    return "u:" + std::string{user};
+}
+
 namespace {
 
+constexpr std::size_t kMaxUserBytes = 256;  // a token's sub, as the edge stores it
 constexpr std::int64_t kSchemaVersion = 1;
 constexpr std::string_view kSchemaKey = "streams.schema_version";
 
@@ -213,13 +219,16 @@ constexpr Sql kSql[] = {
     // ?1 queue, ?2 from offset, ?3 now, ?4 include scheduled, ?5 limit
     {"read_all", "SELECT " MESSAGE_COLUMNS " FROM messages WHERE queue_id = ?1 AND offset >= ?2 "
                  "AND expires_ms > ?3 AND (deliver_at_ms <= ?3 OR ?4) ORDER BY offset LIMIT ?5"},
-    // ?1 queue, ?2 from offset, ?3 now, ?4 session, ?5 limit. Two range scans of
-    // messages_for_clients (to_all rows, then the session's rows) merged by offset.
+    // ?1 queue, ?2 from offset, ?3 now, ?4 session, ?5 limit, ?6 user key. Three range scans
+    // of messages_for_clients (to_all rows, the session's, its user's) merged by offset.
     {"read_client", "SELECT " MESSAGE_COLUMNS " FROM messages WHERE queue_id = ?1 AND client = '' "
                     "AND direction <> 0 AND offset >= ?2 AND expires_ms > ?3 "
                     "UNION ALL "
                     "SELECT " MESSAGE_COLUMNS " FROM messages WHERE queue_id = ?1 AND client = ?4 "
                     "AND direction <> 0 AND offset >= ?2 AND expires_ms > ?3 AND ?4 <> '' "
+                    "UNION ALL "
+                    "SELECT " MESSAGE_COLUMNS " FROM messages WHERE queue_id = ?1 AND client = ?6 "
+                    "AND direction <> 0 AND offset >= ?2 AND expires_ms > ?3 AND ?6 <> '' "
                     "ORDER BY 1 LIMIT ?5"},
     // The probe of the binary searches over a stream (first_offset_where); columns 1 and 2
     // never decrease along it.
@@ -534,6 +543,12 @@ Result<std::int64_t> Streams::append(StoredMessage& m, std::int64_t now_ms,
             break;
         case Direction::to_all:
             m.client.clear();  // for everyone: no client, whatever the sender put there
+            break;
+        case Direction::to_user:
+            if (m.client.empty() || m.client.size() > kMaxUserBytes)
+                return make_error(Errc::bad_session, "a message for a user needs the user's id (1 to " +
+                                                         std::to_string(kMaxUserBytes) + " bytes)");
+            if (!m.client.starts_with("u:")) m.client = user_key(m.client);
             break;
         default:
             return make_error(Errc::bad_frame, "unknown direction");
@@ -903,6 +918,7 @@ Result<std::vector<StoredMessage>> Streams::read(std::string_view queue, const R
     else
         select.bind(4, filter.session);
     select.bind(5, static_cast<std::int64_t>(limit));
+    if (!filter.everything) select.bind(6, filter.user.empty() ? std::string{} : user_key(filter.user));
     for (;;) {
         auto step = select.step();
         if (!step) return step.error();

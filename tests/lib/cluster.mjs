@@ -198,6 +198,10 @@ export function runCli(args, { timeout = 10000 } = {}) {
  * Frames answering a `request` (same ref) go to that request; `message` frames go to
  * `onmessage` when it is set; every other frame waits in an inbox for `take`.
  */
+// The resume secret of every session a test's clients were welcomed to, so a later client
+// resumes with hello(session) as a browser that kept its session would.
+const secretsSeen = new Map();
+
 export class WsClient {
   /** Opens ws://EDGE/ws; resolves once the WebSocket is open (no hello sent yet). */
   static async connect(edge, { timeout = 10000, protocols } = {}) {
@@ -293,13 +297,25 @@ export class WsClient {
     });
   }
 
-  /** Sends hello (resuming `session` when given); resolves with the welcome frame. */
-  async hello(session, { timeout = 10000 } = {}) {
-    this.send(session ? { type: 'hello', session } : { type: 'hello' });
+  /**
+   * Sends hello (resuming `session` when given, with the secret its welcome carried, or
+   * `secret`; with `token` when given); resolves with the welcome frame.
+   */
+  async hello(session, { timeout = 10000, secret, token } = {}) {
+    const hello = { type: 'hello' };
+    if (session) {
+      hello.session = session;
+      const known = secret ?? secretsSeen.get(session);
+      if (known) hello.secret = known;
+    }
+    if (token) hello.token = token;
+    this.send(hello);
     const welcome = await this.take((f) => f.type === 'welcome' || f.type === 'error',
       { timeout, what: 'welcome' });
     if (welcome.type !== 'welcome') throw new Error(`hello refused: ${JSON.stringify(welcome)}`);
     this.session = welcome.session;
+    this.secret = welcome.secret;
+    secretsSeen.set(welcome.session, welcome.secret);
     return welcome;
   }
 

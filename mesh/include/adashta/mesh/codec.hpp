@@ -46,6 +46,8 @@ struct DeliverFields {
     std::uint32_t receive_count = 0;  // edge -> node: 1 on first delivery; 0: not stored
                                       // (at-most-once queue), so the node does not ack it
     std::int64_t deliver_at_ms = 0;   // node -> edge: hold until then (0: now)
+    std::string_view user;            // client -> node: the sender's user; node -> edge: the
+                                      // target user (every session of it)
 };
 
 void encode_hello(flatbuffers::FlatBufferBuilder& fbb, const HelloFields& hello);
@@ -82,7 +84,7 @@ void encode_response(flatbuffers::FlatBufferBuilder& fbb, std::uint64_t corr, in
 void encode_responses(flatbuffers::FlatBufferBuilder& fbb,
                       std::span<const ResponseFields> responses);
 void encode_client_event(flatbuffers::FlatBufferBuilder& fbb, wire::ClientEventKind kind,
-                         std::string_view client, bool resumed);
+                         std::string_view client, bool resumed, std::string_view user = {});
 
 // The verified envelope inside bytes, or nullptr when they are not a valid Envelope (or
 // its body is missing). The pointer is valid while bytes are. bytes must be 8-byte aligned:

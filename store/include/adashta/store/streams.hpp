@@ -64,14 +64,20 @@ enum class Direction : int {
     to_server = 0,  // a client's message for a node; waits in pending until acknowledged
     to_client = 1,  // a node's message for one client
     to_all = 2,     // a node's message for every client consuming the queue
+    to_user = 3,    // a node's message for every session of one user (client: "u:" + user)
 };
+
+// The client column of a to_user message: session ids start "s-", so the two never meet.
+std::string user_key(std::string_view user);
 
 struct StoredMessage {
     std::string id;           // unique within the queue; see "Ids" above
     std::string queue;        // the stream it belongs to
     std::int64_t offset = 0;  // its place in the stream, from 1; 0 while scheduled
     Direction direction = Direction::to_server;  // who it is for
-    std::string client;              // sender (to_server), target session (to_client), "" (to_all)
+    std::string client;  // sender (to_server), target session (to_client), "" (to_all), the
+                         // target user (to_user: append() stores user_key(user), read() gives
+                         // that back)
     std::string data;                // JSON text, stored as given
     std::int64_t created_ms = 0;     // when it was produced; append() sets now_ms if 0
     std::int64_t deliver_at_ms = 0;  // not delivered before this; 0 = at once
@@ -83,6 +89,7 @@ struct ReadFilter {
     std::int64_t since_ms = 0;       // > 0: only messages stored at or after this time
     std::size_t limit = 100;         // most messages wanted; capped at kMaxRead
     std::string session;             // the reading client: sees to_all and its own to_client
+    std::string user;                // and, when not empty, to_user messages for this user
     bool everything = false;         // a server-side reader: every direction, every client
     bool include_scheduled = false;  // with everything: also to_server messages not yet due
 };
