@@ -30,6 +30,7 @@ edge has stored it; fails with the edge's error (storage_full, ...) if it could 
 
 Options:
   --to CLIENT             one client's id (its session id, "s-...")
+  --to-user USER          every session of one user (the sub of its token), also offline ones
   --delay DURATION        deliver after this long: 1500, 1500ms, 30s, 5m, 2h, 1d
   --deliver-at MS         deliver at this time (ms since the Unix epoch)
 )";
@@ -37,7 +38,7 @@ Options:
 constexpr std::string_view kConsumeHelp = R"(Usage: adashta consume QUEUE [--count N] [OPTIONS]
 
 Joins the mesh as a server node that consumes QUEUE and prints each message browser
-clients produce to it as one JSON line: {"id","queue","client","data","ts"}. Stops after
+clients produce to it as one JSON line: {"id","queue","client","user","data","ts"}. Stops after
 N messages (--count), or on Ctrl-C.
 
 Options:
@@ -57,13 +58,13 @@ Options:
 }  // namespace
 
 int cmd_produce(int argc, char** argv) {
-    static constexpr Flag kFlags[] = {{"to", true},    {"delay", true},      {"deliver-at", true},
+    static constexpr Flag kFlags[] = {{"to", true},    {"to-user", true}, {"delay", true},      {"deliver-at", true},
                                       {"seeds", true}, {"mesh-key", true}, {"mesh-allow", true}, {"timeout-ms", true}, {"help", false}};
     auto args = parse_args(argc, argv, kFlags);
     if (!args) return fail(args.error());
     if (int code = help_or_usage(*args, kProduceHelp, 2); code >= 0) return code;
     // The CLI waits for the edge to store the message, so a refusal (a full disk) is shown.
-    ProduceOptions produce{.to = args->value("to"), .confirm = true};
+    ProduceOptions produce{.to = args->value("to"), .to_user = args->value("to-user"), .confirm = true};
     if (args->has("delay")) {
         auto delay = store::parse_duration_ms(args->value("delay"));
         if (!delay) return fail(delay.error());
@@ -109,6 +110,8 @@ int cmd_consume(int argc, char** argv) {
         json::append_quoted(line, m.queue);
         line += ",\"client\":";
         json::append_quoted(line, m.client);
+        line += ",\"user\":";
+        json::append_quoted(line, m.user);
         line += ",\"data\":" + m.data + ",\"ts\":" + std::to_string(m.created_ms) + "}\n";
         std::cout << line << std::flush;
         std::lock_guard lock{mutex};

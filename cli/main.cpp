@@ -21,6 +21,7 @@ Commands:
   cancel ID               drop a scheduled message before its time
   queues COMMAND          RSMQ-style work queues: create, send, receive, delete, ...
   keys new|show FILE      make or show a mesh member's CURVE key pair
+  token --sub USER ...    mint a browser connection token (JWT) for development and tests
 
 Options:
   --help                  this text; `adashta COMMAND --help` explains one command
@@ -55,6 +56,7 @@ int main(int argc, char** argv) {
     if (command == "cancel") return cmd_cancel(argc - 2, argv + 2);
     if (command == "queues") return cmd_queues(argc - 2, argv + 2);
     if (command == "keys") return cmd_keys(argc - 2, argv + 2);
+    if (command == "token") return cmd_token(argc - 2, argv + 2);
     std::cerr << "adashta: unknown command \"" << command
               << "\"; run `adashta --help` for the list\n";
     return 2;

@@ -266,6 +266,7 @@ public:
         m.id = mesh::view(msg.id());
         m.queue = it->first;
         m.client = mesh::view(msg.client());
+        m.user = mesh::view(msg.user());
         m.data = mesh::view(msg.data());
         m.created_ms = msg.created_ms();
         m.offset = msg.offset();
@@ -406,6 +407,7 @@ public:
     void on_client_event(const PeerInfo& from, const wire::ClientEvent& event) override {
         ClientEvent e;
         e.client = mesh::view(event.client());
+        e.user = mesh::view(event.user());
         e.resumed = event.resumed();
         ClientHandler handler;
         if (event.kind() == wire::ClientEventKind::Connected) {
@@ -422,17 +424,20 @@ public:
         in.client = std::move(e);
     }
 
-    // Mesh thread: one client through the edge that holds it, or every edge when unknown.
+    // Mesh thread: one client through the edge that holds it, or every edge when unknown;
+    // a user's sessions (to_user) and fan-outs through every edge.
     void send_produce(const std::string& id, const std::string& queue, const std::string& data,
-                      const std::string& to, std::int64_t deliver_at_ms) {
+                      const std::string& to, const std::string& to_user,
+                      std::int64_t deliver_at_ms) {
         auto& fbb = mesh_->builder();
         mesh::encode_deliver(fbb, {.id = id,
                                    .queue = queue,
                                    .client = to,
                                    .data = data,
                                    .created_ms = now_ms(),
-                                   .fanout = to.empty(),
-                                   .deliver_at_ms = deliver_at_ms});
+                                   .fanout = to.empty() && to_user.empty(),
+                                   .deliver_at_ms = deliver_at_ms,
+                                   .user = to_user});
         if (!to.empty()) {
             auto it = client_edge_.find(to);
             if (it != client_edge_.end() && mesh_->send(it->second, fbb)) return;
@@ -520,6 +525,8 @@ Result<std::string> Node::produce(std::string_view queue, std::string_view data,
                           "delay must be 0 to 365 days, deliver_at_ms not negative");
     if (options.delay.count() > 0 && options.deliver_at_ms > 0)
         return make_error(Errc::bad_timeout, "give delay or deliver_at_ms, not both");
+    if (!options.to.empty() && !options.to_user.empty())
+        return make_error(Errc::bad_option, "give to (one client) or to_user (a user), not both");
     {
         std::lock_guard lock{impl_->edges_mutex_};
         if (impl_->edge_count_ == 0) return make_error(Errc::no_edge);
@@ -531,6 +538,7 @@ Result<std::string> Node::produce(std::string_view queue, std::string_view data,
         std::string args = "{\"id\":" + json::quote(id) + ",\"queue\":" + json::quote(queue) +
                            ",\"data\":" + std::string{data};
         if (!options.to.empty()) args += ",\"to\":" + json::quote(options.to);
+        if (!options.to_user.empty()) args += ",\"toUser\":" + json::quote(options.to_user);
         if (deliver_at > 0) args += ",\"deliverAt\":" + std::to_string(deliver_at);
         args += "}";
         auto stored = call("produce", args);
@@ -538,8 +546,8 @@ Result<std::string> Node::produce(std::string_view queue, std::string_view data,
         return id;
     }
     impl_->on_thread([impl = impl_.get(), id, q = std::string{queue}, d = std::string{data},
-                      to = options.to,
-                      deliver_at] { impl->send_produce(id, q, d, to, deliver_at); });
+                      to = options.to, to_user = options.to_user,
+                      deliver_at] { impl->send_produce(id, q, d, to, to_user, deliver_at); });
     return id;
 }
 

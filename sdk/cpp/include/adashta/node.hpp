@@ -57,6 +57,8 @@ struct Message {
     std::string id;  // unique message id, for dropping duplicates
     std::string queue;
     std::string client;               // the sender's client (session) id: reply to it
+    std::string user;                 // the sender's user (its token's sub); empty when
+                                      // anonymous, or not known to an edge restarted since
     std::string data;                 // JSON text
     std::int64_t created_ms = 0;      // when the edge accepted it, ms since the epoch
     std::int64_t offset = 0;          // its place in the queue's stream at the edge; 0 on an
@@ -67,11 +69,14 @@ struct Message {
 // A browser client connected to or disconnected from an edge.
 struct ClientEvent {
     std::string client;    // client (session) id
+    std::string user;      // the client's user (its token's sub); empty when anonymous
     bool resumed = false;  // connection: the session existed before (a reconnect)
 };
 
 struct ProduceOptions {
     std::string to;                      // client id; empty = every client consuming the queue
+    std::string to_user;                 // or: every session of this user (token sub), live
+                                         // ones now, offline ones when they resume
     std::chrono::milliseconds delay{0};  // hold it at the edge this long
     std::int64_t deliver_at_ms = 0;      // or until then (ms since the epoch); not both
     // Wait until the edge has stored it (the edge's answer), and fail with the edge's error
