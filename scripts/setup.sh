@@ -10,7 +10,7 @@ packages=(
   libzmq3-dev cppzmq-dev libczmq-dev libwebsockets-dev libwebsockets-evlib-ev libev-dev
   libflatbuffers-dev flatbuffers-compiler libsqlite3-dev catch2 liblua5.4-dev
   libjwt-dev libsodium-dev
-  chromium iproute2 nodejs npm
+  chromium iproute2 nodejs npm openssl
 )
 
 apt_install "${packages[@]}"
