@@ -208,6 +208,19 @@ private:
                       h.bad_frames);
         append_metric(out, "adashta_edge_slow_consumers_total", "counter",
                       "Connections closed for reading too slowly.", h.slow_closed);
+        append_metric(out, "adashta_edge_auth_refused_total", "counter",
+                      "Hellos and refreshes whose token was missing, invalid or expired.",
+                      h.auth_refused);
+        append_metric(out, "adashta_edge_resume_refused_total", "counter",
+                      "Resumes refused: no secret, or not the session's (or user's).",
+                      h.resume_refused);
+        append_metric(out, "adashta_edge_not_granted_total", "counter",
+                      "Frames refused for a queue the connection's token does not grant.",
+                      h.not_granted);
+        append_metric(out, "adashta_edge_token_expired_total", "counter",
+                      "Connections closed when their token expired.", h.expired_closed);
+        append_metric(out, "adashta_edge_origin_refused_total", "counter",
+                      "WebSocket upgrades refused for their Origin (403).", h.origin_refused);
         append_metric(out, "adashta_edge_routed_total", "counter",
                       "Client messages handed to nodes.", r.routed);
         append_metric(out, "adashta_edge_no_consumer_total", "counter",
