@@ -10,6 +10,8 @@ export ADASHTA_BENCH_NOFILE="$(ulimit -n)"
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 node "$here/run.mjs" --quick --systems adashta,adashta-amo --out "$out"
+# Security on (tokens and a CURVE mesh): the two scenarios it runs in, into the same report.
+node "$here/run.mjs" --quick --only ingress,reqrep --systems adashta-amo-sec --merge --out "$out"
 node - "$out" <<'CHECK'
 // Every scenario has an Adashta row with a measurement and no error, and the report exists.
 const fs = require('node:fs');
@@ -30,6 +32,7 @@ const need = (name, key, row, field) => {
 for (const name of ['ingress', 'durable', 'workqueue', 'scheduled'])
   need(name, 'adashta', rowsOf(name).adashta, (r) => r.rate ?? r.received ?? r.messages);
 need('ingress', 'adashta-amo', rowsOf('ingress')['adashta-amo'], (r) => r.rate);
+need('ingress', 'adashta-amo-sec', rowsOf('ingress')['adashta-amo-sec'], (r) => r.rate);
 const reqrep = rowsOf('reqrep');
 for (const system of ['adashta', 'adashta-amo']) {
   for (const key of Object.keys(reqrep).filter((k) => k.startsWith(`${system}@`)))
