@@ -769,20 +769,16 @@ void HttpServer::deliver(ClientBound& event) {
             send_live(*c, event.queue, event.offset, std::move(frame));
             return;
         }
-        case Kind::user: {
-            auto frame = new_frame();
-            encode_message(*frame, event.queue, event.id, event.data, event.ts, event.offset);
-            sessions_.for_each_connection_of_user(event.user, [&](Connection& c) {
-                send_live(c, event.queue, event.offset, frame);
-            });
-            return;
-        }
+        case Kind::user:
         case Kind::fanout: {
+            // One frame, shared by every receiver: a user's live connections, or the queue's.
             auto frame = new_frame();
             encode_message(*frame, event.queue, event.id, event.data, event.ts, event.offset);
-            sessions_.for_each_subscriber(event.queue, [&](Connection& c) {
-                send_live(c, event.queue, event.offset, frame);
-            });
+            const auto send = [&](Connection& c) { send_live(c, event.queue, event.offset, frame); };
+            if (event.kind == Kind::user)
+                sessions_.for_each_connection_of_user(event.user, send);
+            else
+                sessions_.for_each_subscriber(event.queue, send);
             return;
         }
         case Kind::fetched: {

@@ -359,6 +359,9 @@ void Mesh::drain_beacon() {
 }
 
 void Mesh::drain_zap() {
+    // Our own ZAP handler rather than CZMQ's zauth: zauth answers a CURVE request with an
+    // empty User-Id and no metadata, so a frame could not say which key sent it, and it has
+    // no roles per key nor log lines we could word. The keys themselves are CZMQ zcerts.
     // RFC 27: version, request id, domain, address, routing id, mechanism, credentials; the
     // answer: version, request id, status code, status text, user id, metadata. Our answer
     // makes the client's public key the User-Id of every frame of that connection.
