@@ -110,3 +110,18 @@ TEST_CASE("an empty ring owns nothing", "[ring]") {
     CHECK(ring.owner("s-anything").empty());
     CHECK(ring.owners("s-anything", 3).empty());
 }
+
+// The values docs/mesh.md gives SDK authors: a change here breaks every other ring.
+TEST_CASE("ring_hash and owners match the test vectors of docs/mesh.md", "[ring]") {
+    using adashta::mesh::ring_hash;
+    CHECK(ring_hash("") == 0x952f14f1e8ddc491ULL);
+    CHECK(ring_hash("a") == 0x1eeb38211206682eULL);
+    CHECK(ring_hash(std::string_view{"a\0", 2}) == 0x03e8e86afd382d71ULL);
+    CHECK(ring_hash("0123456789abcdef0123456789abcdef") == 0xd8aa555630846c3cULL);
+    CHECK(ring_hash("s-3e8d0c1a9b7f4c2d8e6a5b4c3d2e1f0a") == 0xfc747fb3acbc0e06ULL);
+    const Ring ring{{"00000000000000000000000000000001", "0123456789abcdef0123456789abcdef",
+                     "fedcba9876543210fedcba9876543210"}};
+    CHECK(ring.owner("s-1") == "0123456789abcdef0123456789abcdef");
+    CHECK(ring.owner("s-2") == "fedcba9876543210fedcba9876543210");
+    CHECK(ring.owner("s-6") == "00000000000000000000000000000001");
+}
