@@ -1,11 +1,37 @@
 # Writes a C++ file that holds web files as string_views (run with cmake -P).
-# Inputs: OUT (the .cpp), FILES (a ;-list of NAME=PATH, NAME becoming kNAME).
+# Inputs: OUT (the .cpp), FILES (a ;-list of NAME=PATH, NAME becoming kNAME), CATALOGUE
+# (proto/errors.json): in each file, the placeholder /*ADASHTA_CATALOGUE*/{} becomes the
+# catalogue as a JavaScript object {name: [code, message, hint], ...}, so the browser SDK
+# takes its codes from the one catalogue with no build step of its own.
+set(catalogue "{")
+if(CATALOGUE)
+  file(READ "${CATALOGUE}" json)
+  string(JSON count LENGTH "${json}" errors)
+  math(EXPR last "${count} - 1")
+  foreach(i RANGE ${last})
+    string(JSON code GET "${json}" errors ${i} code)
+    string(JSON name GET "${json}" errors ${i} name)
+    string(JSON message GET "${json}" errors ${i} message)
+    string(JSON hint GET "${json}" errors ${i} hint)
+    foreach(var message hint)
+      string(REPLACE "\\" "\\\\" ${var} "${${var}}")
+      string(REPLACE "\"" "\\\"" ${var} "${${var}}")
+    endforeach()
+    if(i GREATER 0)
+      string(APPEND catalogue ",")
+    endif()
+    string(APPEND catalogue "\n    ${name}: [${code}, \"${message}\", \"${hint}\"]")
+  endforeach()
+endif()
+string(APPEND catalogue "\n  }")
 set(body "")
 foreach(entry ${FILES})
   string(REPLACE "=" ";" pair "${entry}")
   list(GET pair 0 name)
   list(GET pair 1 path)
-  file(READ "${path}" hex HEX)
+  file(READ "${path}" text)
+  string(REPLACE "/*ADASHTA_CATALOGUE*/{}" "${catalogue}" text "${text}")
+  string(HEX "${text}" hex)
   string(REGEX REPLACE "([0-9a-f][0-9a-f])" "'\\\\x\\1'," bytes "${hex}")
   string(APPEND body "namespace { constexpr char k${name}Bytes[] = {${bytes} '\\0'}; }
 extern const std::string_view k${name};

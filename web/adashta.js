@@ -41,19 +41,26 @@
   // not resume (and so steal) the first one's session.
   const claimedStorageKeys = new Set();
 
-  /** An error answered by the edge (code/name from proto/errors.json) or raised here (code 0). */
+  // proto/errors.json, filled in when the edge embeds this file (cmake/embed.cmake):
+  // name -> [code, message, hint]. Empty when the file is loaded from the source tree.
+  const CATALOGUE = /*ADASHTA_CATALOGUE*/{};
+
+  /** An error answered by the edge or raised here; code and name from proto/errors.json. */
   class AdashtaError extends Error {
     constructor(fields) {
       super(fields.message || fields.name);
       this.name = fields.name;     // e.g. 'no_consumer'
-      this.code = fields.code;     // e.g. 4104; 0 for errors the SDK raises itself
+      this.code = fields.code;     // e.g. 4104; 4700-4799 for errors the SDK raises itself
       this.hint = fields.hint;     // what to do about it
       this.detail = fields.detail; // extra context, when the edge sends some
     }
   }
 
-  function sdkError(name, message, hint, code) {
-    return new AdashtaError({ code: code || 0, name, message, hint });
+  // An error of the catalogue's entry `name`, raised by the SDK: message says what happened
+  // here, hint defaults to the catalogue's.
+  function sdkError(name, message, hint) {
+    const [code, text, advice] = CATALOGUE[name] || [0, name, undefined];
+    return new AdashtaError({ code, name, message: message || text, hint: hint || advice });
   }
 
   /** Resolves `url` against `base` and turns http(s) into ws(s). */
@@ -177,7 +184,7 @@
      * the queue lets clients schedule.
      */
     function produce(queue, data, options) {
-      if (data === undefined) return Promise.reject(sdkError('bad_data', 'produce(queue, data): data is undefined', 'pass any JSON value', 4600));
+      if (data === undefined) return Promise.reject(sdkError('bad_data', 'produce(queue, data): data is undefined', 'pass any JSON value'));
       // Our own id: a produce sent again after a reconnect is stored once, not twice.
       const frame = { type: 'produce', queue, data, id: messageId() };
       if (options && options.delay !== undefined) frame.delay = options.delay;
@@ -247,7 +254,7 @@
         : getToken ? Promise.resolve().then(() => getToken()) : Promise.resolve(token);
       return next.then((value) => {
         if (typeof value !== 'string' || !value) {
-          throw sdkError('token_invalid', 'getToken() gave no token', 'return the JWT as a string', 4013);
+          throw sdkError('token_invalid', 'getToken() gave no token', 'return the JWT as a string');
         }
         token = value;
         tokenStale = false;
@@ -303,7 +310,7 @@
         try {
           text = JSON.stringify(Object.assign({ type: frame.type, ref }, frame));
         } catch (err) {
-          reject(sdkError('bad_data', 'data cannot be written as JSON: ' + err.message, 'pass plain JSON values', 4600));
+          reject(sdkError('bad_data', 'data cannot be written as JSON: ' + err.message, 'pass plain JSON values'));
           return;
         }
         const req = { text, type: frame.type, queue: frame.queue, sent: false, resolve, reject };
@@ -318,7 +325,7 @@
       if (longerThan(req.text, maxFrame)) {
         requests.delete(ref);
         req.reject(sdkError('frame_too_large', `the frame is larger than the edge accepts (${maxFrame} bytes)`,
-          'split the data or raise the edge\'s --max-frame', 4009));
+          'split the data or raise the edge\'s --max-frame'));
         return;
       }
       socket.send(req.text);
@@ -444,7 +451,7 @@
         tokenStale = true;
         if (!getToken) {
           emit('error', sdkError(code === 4014 ? 'token_expired' : code === 4012 ? 'token_required' : 'token_invalid',
-            'the edge closed the connection: ' + reason, 'pass getToken() to adashta.connect() so the client can get a new token', code));
+            'the edge closed the connection: ' + reason, 'pass getToken() to adashta.connect() so the client can get a new token'));
           return;
         }
       }
@@ -609,5 +616,9 @@
     }
   }
 
-  globalThis.adashta = Object.freeze({ version: VERSION, connect, socketUrl, AdashtaError });
+  // name -> code, e.g. adashta.errors.no_consumer === 4104, to compare with err.code.
+  const errors = Object.freeze(Object.fromEntries(
+    Object.entries(CATALOGUE).map(([name, [code]]) => [name, code])));
+
+  globalThis.adashta = Object.freeze({ version: VERSION, connect, socketUrl, AdashtaError, errors });
 })();

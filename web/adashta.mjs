@@ -25,4 +25,5 @@ export function connect(options) {
 
 export const AdashtaError = classic.AdashtaError;
 export const version = classic.version;
+export const errors = classic.errors;
 export default Object.freeze(Object.assign({}, classic, { connect }));

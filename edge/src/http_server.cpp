@@ -22,6 +22,7 @@ namespace adashta::edge {
 
 extern const std::string_view kAdashtaJs;
 extern const std::string_view kAdashtaMjs;
+extern const std::string_view kAdashtaDts;
 
 namespace {
 
@@ -329,6 +330,9 @@ int HttpServer::on_http(lws* wsi, PerSession& pss, std::string_view uri) {
         return respond(wsi, pss, HTTP_STATUS_OK, "text/javascript; charset=utf-8", kAdashtaJs);
     if (uri == "/adashta.mjs")
         return respond(wsi, pss, HTTP_STATUS_OK, "text/javascript; charset=utf-8", kAdashtaMjs);
+    if (uri == "/adashta.d.ts")
+        return respond(wsi, pss, HTTP_STATUS_OK, "application/typescript; charset=utf-8",
+                       kAdashtaDts);
     if (uri == "/ws")
         return respond(wsi, pss, 426, "text/plain; charset=utf-8",
                        "/ws is the Adashta Queue WebSocket endpoint: connect with a WebSocket "
