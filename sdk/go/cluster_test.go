@@ -310,3 +310,12 @@ func (c *client) waitErr(timeout time.Duration, match func(map[string]interface{
 		}
 	}
 }
+
+// writeConfig writes an edge --config file and returns the flags for it.
+func writeConfig(t *testing.T, config string) []string {
+	path := filepath.Join(t.TempDir(), "edge.json")
+	if err := os.WriteFile(path, []byte(config), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return []string{"--config", path}
+}
