@@ -353,25 +353,35 @@ func (m *mesh) drainTasks() {
 func (m *mesh) drainRouter() {
 	now := time.Now()
 	for i := 0; i < 4096; i++ {
-		var parts [][]byte
-		var meta map[string]string
-		var err error
-		if m.curve != nil {
-			parts, meta, err = m.router.RecvMessageBytesWithMetadata(zmq.DONTWAIT, "User-Id")
-		} else {
-			parts, err = m.router.RecvMessageBytes(zmq.DONTWAIT)
-		}
+		from, err := m.router.RecvBytes(zmq.DONTWAIT)
 		if err != nil {
 			return
 		}
-		if len(parts) != 2 {
-			continue // our peers send [routing id, one frame]; anything else is not ours
+		if more, _ := m.router.GetRcvmore(); !more {
+			continue
 		}
-		f, err := decodeFrame(parts[1])
+		// With CURVE every frame carries the key its connection authenticated with (the
+		// User-Id our ZAP handler gave it): that, not the routing id, says who sent it. The
+		// ROUTER's routing-id part carries no metadata, so it is read from the frame itself.
+		body, meta, err := m.router.RecvBytesWithMetadata(zmq.DONTWAIT, "User-Id")
+		if err != nil {
+			return
+		}
+		extra := false
+		for more, _ := m.router.GetRcvmore(); more; more, _ = m.router.GetRcvmore() {
+			extra = true // our peers send one frame; anything more is not ours
+			if _, err := m.router.RecvBytes(zmq.DONTWAIT); err != nil {
+				break
+			}
+		}
+		if extra {
+			continue
+		}
+		f, err := decodeFrame(body)
 		if err != nil {
 			continue
 		}
-		m.handle(string(parts[0]), &f, now, meta["User-Id"])
+		m.handle(string(from), &f, now, meta["User-Id"])
 	}
 }
 
