@@ -130,8 +130,10 @@ func (n *Node) WaitForEdges(ctx context.Context, count int) error {
 	}
 }
 
-// Close leaves the mesh (Bye to every peer), waits for running handlers and stops.
-// Unacknowledged messages come again, to another node. Idempotent.
+// Close leaves the mesh (Bye to every peer), fails calls still waiting with ErrNotStarted,
+// waits for the handlers that are running (ctx of each is cancelled) and stops; messages not
+// handled yet are dropped unacknowledged and come again, to another node. Idempotent. Do
+// not call it from a handler: it would wait for that handler to return.
 func (n *Node) Close() error {
 	n.closeOnce.Do(func() {
 		n.mesh.stop()

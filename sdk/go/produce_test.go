@@ -90,3 +90,39 @@ func TestProduceToUserReachesTheUsersSessions(t *testing.T) {
 	}
 	alice.wait(5*time.Second, "alice's message", func(f map[string]interface{}) bool { return f["type"] == "message" })
 }
+
+func TestProduceWithoutAnEdgeFailsWithNoEdge(t *testing.T) {
+	edge := startEdge(t)
+	node := connectNode(t, edge, adashta.Options{})
+	edge.stop()
+	waitFor(t, 5*time.Second, "the node to notice the edge is gone", func() bool {
+		_, err := node.Produce(context.Background(), "q", 1, adashta.ProduceOptions{})
+		return errors.Is(err, adashta.ErrNoEdge)
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if _, err := node.Fetch(ctx, "q", adashta.FetchOptions{}); !errors.Is(err, adashta.ErrNoEdge) {
+		t.Fatalf("a call without an edge: %v", err)
+	}
+}
+
+func TestAtMostOnceMessagesAreNeverAcked(t *testing.T) {
+	edge := startEdge(t, writeConfig(t, `{"queues":{"ticks":{"durable":false}}}`)...)
+	node := connectNode(t, edge, adashta.Options{})
+	got := make(chan *adashta.Message, 1)
+	if err := node.Consume("ticks", func(ctx context.Context, m *adashta.Message) error {
+		got <- m
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	newClient(t, edge).produce("ticks", 42)
+	select {
+	case m := <-got:
+		if m.ReceiveCount != 0 || m.Offset != 0 {
+			t.Fatalf("an at-most-once message: %+v", m)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no tick")
+	}
+}
