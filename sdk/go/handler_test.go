@@ -132,9 +132,18 @@ func TestADeferredMessageIsAckedLater(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	next := func() *adashta.Held {
+		select {
+		case h := <-held:
+			return h
+		case <-time.After(5 * time.Second):
+			t.Fatal("no delivery")
+			return nil
+		}
+	}
 	newClient(t, edge).produce("held", 1)
-	(<-held).Release()
-	if got := <-counts; got != 1 {
+	next().Release()
+	if got := <-counts; got != 1 { // sent before the Defer that next() waited for
 		t.Fatalf("first delivery %d", got)
 	}
 	select { // released: it comes again after the visibility timeout
@@ -145,7 +154,7 @@ func TestADeferredMessageIsAckedLater(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("a released message never came again")
 	}
-	(<-held).Ack()
+	next().Ack()
 	select {
 	case got := <-counts:
 		t.Fatalf("an acked message came again (%d)", got)
