@@ -3,6 +3,7 @@ package adashta_test
 import (
 	"context"
 	"errors"
+	"strconv"
 	"testing"
 	"time"
 
@@ -158,5 +159,44 @@ func TestJobsPastMaxReceiveMoveToTheDeadLetterQueue(t *testing.T) {
 	attrs, err := jobs.GetQueueAttributes(ctx, "risky")
 	if err != nil || attrs.TotalDead != 1 || attrs.DeadLetter != "dead" || attrs.MaxReceive != 1 {
 		t.Fatalf("attributes: %+v %v", attrs, err)
+	}
+}
+
+func TestManyConcurrentCallsAllGetTheirAnswers(t *testing.T) {
+	edge := startEdge(t)
+	node := connectNode(t, edge, adashta.Options{})
+	jobs := node.WorkQueues()
+	ctx := context.Background()
+	if err := jobs.CreateQueue(ctx, "burst", adashta.QueueOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// Calls made while others are in flight go out together (Requests frames): each
+	// caller must still get its own answer.
+	const callers = 64
+	ids := make(chan string, callers)
+	errs := make(chan error, callers)
+	for i := 0; i < callers; i++ {
+		go func(i int) {
+			id, err := jobs.SendMessage(ctx, "burst", strconv.Itoa(i), 0)
+			if err != nil {
+				errs <- err
+				return
+			}
+			ids <- id
+		}(i)
+	}
+	seen := map[string]bool{}
+	for i := 0; i < callers; i++ {
+		select {
+		case id := <-ids:
+			seen[id] = true
+		case err := <-errs:
+			t.Fatal(err)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%d of %d calls answered", i, callers)
+		}
+	}
+	if attrs, err := jobs.GetQueueAttributes(ctx, "burst"); err != nil || attrs.Msgs != callers || len(seen) != callers {
+		t.Fatalf("%d distinct ids, attributes %+v %v", len(seen), attrs, err)
 	}
 }
