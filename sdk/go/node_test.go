@@ -70,3 +70,51 @@ func TestProduceRefusesBadInput(t *testing.T) {
 		t.Errorf("negative delay: %v", err)
 	}
 }
+
+func TestUnconsumeStopsTheRouting(t *testing.T) {
+	edge := startEdge(t)
+	node := connectNode(t, edge, adashta.Options{})
+	if err := node.Consume("brief", func(ctx context.Context, m *adashta.Message) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	c := newClient(t, edge)
+	c.produce("brief", 1)
+	if err := node.Unconsume("brief"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "the edge to see no consumer of brief", func() bool {
+		answer := c.request(map[string]interface{}{"type": "produce", "queue": "brief", "data": 2})
+		return answer["name"] == "no_consumer"
+	})
+	if err := node.Consume("", func(ctx context.Context, m *adashta.Message) error { return nil }); !errors.Is(err, adashta.ErrBadQueue) {
+		t.Fatalf("an empty queue name: %v", err)
+	}
+}
+
+func TestACancelledCallReturnsContextCanceled(t *testing.T) {
+	edge := startEdge(t)
+	node := connectNode(t, edge, adashta.Options{})
+	jobs := node.WorkQueues()
+	if err := jobs.CreateQueue(context.Background(), "idle", adashta.QueueOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := jobs.ReceiveMessage(ctx, "idle", adashta.ReceiveOptions{Wait: 10 * time.Second})
+		done <- err
+	}()
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("got %v, want context.Canceled", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a cancelled call kept waiting")
+	}
+	node.Close()
+	if _, err := node.Produce(context.Background(), "idle", 1, adashta.ProduceOptions{}); !errors.Is(err, adashta.ErrNotStarted) {
+		t.Fatalf("Produce after Close: %v", err)
+	}
+}

@@ -98,8 +98,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.OnError == nil {
 		o.OnError = func(err error, m *Message) {
+			var stack []byte
+			if p, ok := err.(*PanicError); ok {
+				stack = p.Stack
+			}
 			if m != nil {
-				log.Printf("adashta: handler for %s failed on message %s (it comes again): %v", m.Queue, m.ID, err)
+				log.Printf("adashta: handler for %s failed on message %s (it comes again): %v\n%s", m.Queue, m.ID, err, stack)
 			} else {
 				log.Printf("adashta: %v", err)
 			}
