@@ -67,31 +67,36 @@ type mesh struct {
 	handler  meshHandler
 
 	// mesh goroutine
-	zctx         *zmq.Context
-	router       *zmq.Socket
-	zap          *zmq.Socket // nil without CURVE
-	wakeRecv     *zmq.Socket
-	dealers      map[string]*zmq.Socket // by endpoint
-	peers        map[string]*peer       // by id
-	wanted       map[string]*wanted     // endpoints to dial until reached
-	lastDial     map[string]time.Time
-	reachedVia   map[string]string // an endpoint we dialed -> the id that answered there
-	endpointKeys map[string]string // with CURVE: endpoint -> public key to dial it with
-	queues       []string          // what we consume, sorted
-	version      uint32            // bumps with queues
-	curve        *keyPair
-	allowed      allowList
-	lastBeat     time.Time
-	refusedSaid  map[string]time.Time // log rate limit for refusals
-	pendingCalls []requestFrame       // requests posted since the last flush
-	stopping     bool
+	zctx           *zmq.Context
+	router         *zmq.Socket
+	zap            *zmq.Socket // nil without CURVE
+	wakeRecv       *zmq.Socket
+	dealers        map[string]*zmq.Socket // by endpoint
+	peers          map[string]*peer       // by id
+	wanted         map[string]*wanted     // endpoints to dial until reached
+	lastDial       map[string]time.Time
+	reachedVia     map[string]string // an endpoint we dialed -> the id that answered there
+	endpointKeys   map[string]string // with CURVE: endpoint -> public key to dial it with
+	queues         []string          // what we consume, sorted
+	version        uint32            // bumps with queues
+	curve          *keyPair
+	allowed        allowList
+	lastBeat       time.Time
+	refusedSaid    map[string]time.Time // log rate limit for refusals
+	ignoredBeacons map[string]bool      // keys whose beacons were logged as ignored
+	beacon         *beacon              // nil without Options.Beacon; its socket is its goroutine's
+	pendingCalls   []requestFrame       // requests posted since the last flush
+	stopping       bool
+
+	beaconOnce sync.Once
 
 	tasksMu  sync.Mutex // guards tasks, wakeSend, closed
 	tasks    []func()
 	wakeSend *zmq.Socket
 	closed   bool
 
-	done chan struct{} // closed when run() has returned and closed its sockets
+	done       chan struct{} // closed when run() has returned and closed its sockets
+	beaconStop chan struct{} // closed at stop: the beacon stops publishing
 }
 
 // newMesh loads keys, binds the ROUTER (and ZAP handler) and learns the seeds; start()
@@ -100,18 +105,30 @@ func newMesh(o Options, role roleKind, h meshHandler) (*mesh, error) {
 	m := &mesh{id: newNodeID(), opts: o, role: role, handler: h,
 		dealers: map[string]*zmq.Socket{}, peers: map[string]*peer{}, wanted: map[string]*wanted{},
 		lastDial: map[string]time.Time{}, reachedVia: map[string]string{}, endpointKeys: map[string]string{},
-		refusedSaid: map[string]time.Time{}, done: make(chan struct{})}
-	if o.Beacon != "" {
-		return nil, errorf(ErrBadOption, "UDP beacons (%s) are not supported by the Go SDK; give seeds (ADASHTA_SEEDS)", o.Beacon)
-	}
+		refusedSaid: map[string]time.Time{}, ignoredBeacons: map[string]bool{}, done: make(chan struct{}),
+		beaconStop: make(chan struct{})}
 	if err := m.loadKeys(); err != nil {
 		return nil, err
+	}
+	if o.Beacon != "" {
+		port := o.BeaconPort
+		if port == 0 {
+			port = 5670
+		}
+		b, err := openBeacon(o.Beacon, port)
+		if err != nil {
+			return nil, err
+		}
+		m.beacon = b
 	}
 	var err error
 	if m.zctx, err = zmq.NewContext(); err != nil {
 		return nil, errorf(ErrBindFailed, "ZeroMQ context: %v", err)
 	}
 	fail := func(e error) (*mesh, error) {
+		if m.beacon != nil {
+			_ = m.beacon.conn.Close()
+		}
 		m.closeSockets()
 		return nil, e
 	}
@@ -130,6 +147,13 @@ func newMesh(o Options, role roleKind, h meshHandler) (*mesh, error) {
 	bind, err := normalizeEndpoint(o.Bind)
 	if err != nil {
 		return fail(err)
+	}
+	if m.beacon != nil {
+		// Peers find us on the beacon's interface, so we must listen there: a loopback bind
+		// moves to the interface's address; a wildcard bind already covers it.
+		if h := hostOf(bind); h == "127.0.0.1" || h == "localhost" {
+			bind = withHost(bind, m.beacon.address)
+		}
 	}
 	if m.router, err = m.zctx.NewSocket(zmq.ROUTER); err != nil {
 		return fail(errorf(ErrBindFailed, "%v", err))
@@ -155,7 +179,11 @@ func newMesh(o Options, role roleKind, h meshHandler) (*mesh, error) {
 			return fail(err)
 		}
 	} else if h := hostOf(m.endpoint); h == "0.0.0.0" || h == "*" {
-		m.endpoint = withHost(m.endpoint, "127.0.0.1")
+		host := "127.0.0.1"
+		if m.beacon != nil {
+			host = m.beacon.address
+		}
+		m.endpoint = withHost(m.endpoint, host)
 	}
 	wakeAt := "inproc://adashta-wake-" + m.id
 	if m.wakeRecv, err = m.zctx.NewSocket(zmq.PAIR); err == nil {
@@ -253,8 +281,19 @@ func (m *mesh) post(fn func()) bool {
 	return true
 }
 
-// start runs the mesh goroutine.
-func (m *mesh) start() { go m.run() }
+// start runs the mesh goroutine (and the beacon's).
+func (m *mesh) start() {
+	go m.run()
+	if m.beacon != nil {
+		payload := beaconPrefix + m.id + " " + m.endpoint
+		if m.curve != nil {
+			payload += " " + m.curve.public
+		}
+		go m.beacon.run(payload, func(from, heard string) {
+			m.post(func() { m.heardBeacon(from, heard) })
+		}, m.beaconStop)
+	}
+}
 
 // stop says Bye to the peers and closes every socket; idempotent, not from the mesh goroutine.
 func (m *mesh) stop() {
@@ -267,6 +306,12 @@ func (m *mesh) stop() {
 	}
 	m.tasksMu.Unlock()
 	<-m.done
+	if m.beacon != nil {
+		m.beaconOnce.Do(func() {
+			close(m.beaconStop)
+			_ = m.beacon.conn.Close()
+		})
+	}
 }
 
 func (m *mesh) run() {

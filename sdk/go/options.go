@@ -78,7 +78,7 @@ func OptionsFromEnv() Options {
 
 // withDefaults fills what the caller left zero.
 func (o Options) withDefaults() Options {
-	if len(o.Seeds) == 0 {
+	if len(o.Seeds) == 0 && o.Beacon == "" { // with a beacon, members meet by beacon alone
 		o.Seeds = []string{"tcp://127.0.0.1:7700"}
 	}
 	if o.Bind == "" {
