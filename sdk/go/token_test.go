@@ -1,7 +1,14 @@
 package adashta_test
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -49,5 +56,42 @@ func TestTheEdgeRefusesATokenSignedWithAnotherSecret(t *testing.T) {
 	token, _ = adashta.MintToken(adashta.Claims{Subject: "eve", Expires: time.Now().Add(time.Hour)}, good)
 	if _, err := dial(t, edge, map[string]interface{}{"token": token}); err != nil {
 		t.Fatalf("the edge refused a token minted with its secret: %v", err)
+	}
+}
+
+func TestAnES256TokenMintedHereIsAcceptedByTheEdge(t *testing.T) {
+	private, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, _ := x509.MarshalECPrivateKey(private)
+	signer, err := adashta.TokenKeyFromPEM(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, _ := x509.MarshalPKIXPublicKey(&private.PublicKey)
+	publicPEM := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub})
+	path := filepath.Join(t.TempDir(), "token.pub")
+	if err := os.WriteFile(path, publicPEM, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	edge := startEdge(t, "--auth", "required", "--token-public-key", path)
+	token, err := adashta.MintToken(adashta.Claims{Subject: "carol", Expires: time.Now().Add(time.Hour)}, signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := dial(t, edge, map[string]interface{}{"token": token})
+	if err != nil || c.user != "carol" {
+		t.Fatalf("the edge and an ES256 token: %v", err)
+	}
+	verifier, err := adashta.TokenKeyFromPEM(publicPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if claims, err := adashta.VerifyToken(token, verifier); err != nil || claims.Subject != "carol" {
+		t.Fatalf("VerifyToken with the public key: %+v %v", claims, err)
+	}
+	if _, err := adashta.MintToken(adashta.Claims{Subject: "x", Expires: time.Now().Add(time.Hour)}, verifier); !errors.Is(err, adashta.ErrBadOption) {
+		t.Fatalf("minting with a public key: %v", err)
 	}
 }
