@@ -12,14 +12,14 @@ import (
 // Options say how a node joins the mesh. The zero value joins an edge on
 // tcp://127.0.0.1:7700; OptionsFromEnv fills them from ADASHTA_* variables.
 type Options struct {
-	Seeds           []string                    // edges or nodes to join (tcp://HOST:PORT, with CURVE optionally tcp://HOST:PORT|KEY); default tcp://127.0.0.1:7700
+	Seeds           []string                    // edges or nodes to join (tcp://HOST:PORT, with CURVE optionally tcp://HOST:PORT|KEY); default tcp://127.0.0.1:7700 unless Beacon is set
 	Bind            string                      // this node's ROUTER; default tcp://127.0.0.1:* (any free port)
 	Advertise       string                      // the endpoint peers dial, when Bind is not it
 	Name            string                      // a label shown by `adashta peers`
 	Heartbeat       time.Duration               // heartbeat to peers; default 1 s
 	PeerTimeout     time.Duration               // silence after which a peer is gone; default 3 s (at least 3 of the peer's heartbeats)
-	Beacon          string                      // UDP beacon discovery: not supported by this SDK; an error if set
-	BeaconPort      int                         // ADASHTA_BEACON_PORT, kept for symmetry with the C++ SDK
+	Beacon          string                      // find peers by UDP beacon on this network interface (zbeacon-compatible); the mesh then listens on its address. Default off
+	BeaconPort      int                         // the beacon\'s UDP port; default 5670
 	Tool            bool                        // join as a short-lived tool (role Tool): edges never route clients to it
 	MeshKey         string                      // CURVE: this node's key file (the FILE_secret of `adashta keys new`, or FILE beside it)
 	MeshSecret      string                      // CURVE: or this node's Z85 secret key itself
