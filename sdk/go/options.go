@@ -19,7 +19,7 @@ type Options struct {
 	Heartbeat       time.Duration               // heartbeat to peers; default 1 s
 	PeerTimeout     time.Duration               // silence after which a peer is gone; default 3 s (at least 3 of the peer's heartbeats)
 	Beacon          string                      // find peers by UDP beacon on this network interface (zbeacon-compatible); the mesh then listens on its address. Default off
-	BeaconPort      int                         // the beacon\'s UDP port; default 5670
+	BeaconPort      int                         // the beacon's UDP port; default 5670
 	Tool            bool                        // join as a short-lived tool (role Tool): edges never route clients to it
 	MeshKey         string                      // CURVE: this node's key file (the FILE_secret of `adashta keys new`, or FILE beside it)
 	MeshSecret      string                      // CURVE: or this node's Z85 secret key itself
