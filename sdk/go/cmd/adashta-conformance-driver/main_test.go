@@ -26,7 +26,7 @@ func TestTheDriverAnswersCommandsAndExitsOnClose(t *testing.T) {
 		t.Fatalf("%s is missing: build the project or set ADASHTA_BUILD_DIR", adashtaBin)
 	}
 	driverBin := filepath.Join(t.TempDir(), "driver")
-	if out, err := exec.Command("go", "build", "-o", driverBin, ".").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-buildvcs=false", "-o", driverBin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v: %s", err, out)
 	}
 	mesh, web := port(t), port(t)
