@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"testing"
 	"time"
@@ -26,7 +27,11 @@ func TestTheDriverAnswersCommandsAndExitsOnClose(t *testing.T) {
 		t.Fatalf("%s is missing: build the project or set ADASHTA_BUILD_DIR", adashtaBin)
 	}
 	driverBin := filepath.Join(t.TempDir(), "driver")
-	if out, err := exec.Command("go", "build", "-buildvcs=false", "-o", driverBin, ".").CombinedOutput(); err != nil {
+	goBin := filepath.Join(runtime.GOROOT(), "bin", "go") // the toolchain running this test, on PATH or not
+	if _, err := os.Stat(goBin); err != nil {
+		goBin = "go"
+	}
+	if out, err := exec.Command(goBin, "build", "-buildvcs=false", "-o", driverBin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v: %s", err, out)
 	}
 	mesh, web := port(t), port(t)
