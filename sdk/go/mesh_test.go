@@ -54,3 +54,34 @@ func TestJoiningOneEdgeIsEnoughToReachTheOthers(t *testing.T) {
 	}
 	c.wait(5*time.Second, "the fan-out through the second edge", func(f map[string]interface{}) bool { return f["type"] == "message" })
 }
+
+func TestNodesLearnEachOtherThroughTheEdge(t *testing.T) {
+	edge := startEdge(t)
+	first := connectNode(t, edge, adashta.Options{Name: "first"})
+	if err := first.Consume("billing", func(ctx context.Context, m *adashta.Message) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	second := connectNode(t, edge, adashta.Options{Name: "second"})
+	waitFor(t, 5*time.Second, "the second node to list the first with its queue", func() bool {
+		peers, err := second.Peers(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range peers {
+			if p.Name == "first" && p.Role == "node" && len(p.Queues) == 1 && p.Queues[0] == "billing" {
+				return true
+			}
+		}
+		return false
+	})
+	first.Close()
+	waitFor(t, 5*time.Second, "the second node to drop the first (Bye)", func() bool {
+		peers, _ := second.Peers(context.Background())
+		for _, p := range peers {
+			if p.Name == "first" {
+				return false
+			}
+		}
+		return true
+	})
+}
