@@ -22,3 +22,7 @@ if [[ ! -d $here/tests/node_modules ]] || [[ $here/tests/package-lock.json -nt $
 else
   echo "setup: npm packages present"
 fi
+
+# The Go SDK's toolchain and modules (sdk/go/setup.sh: apt only for what is missing).
+echo "setup: Go SDK modules"
+"$here/sdk/go/setup.sh"

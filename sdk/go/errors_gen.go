@@ -80,6 +80,16 @@ var (
 	ErrMeshInsecure = &Error{Code: 4609, Name: "mesh_insecure"}
 	// ErrBadKey bad_key (4610): a mesh key or allow-list is missing or malformed. make keys with adashta keys new, list them in the allow-list as KEY ROLES [ENDPOINT].
 	ErrBadKey = &Error{Code: 4610, Name: "bad_key"}
+	// ErrClosed closed (4700): the client or node was closed. connect again (adashta.connect / a new node) to go on.
+	ErrClosed = &Error{Code: 4700, Name: "closed"}
+	// ErrBufferFull buffer_full (4701): too many requests wait for the connection. wait for the connection (the connect event), or raise maxBuffered.
+	ErrBufferFull = &Error{Code: 4701, Name: "buffer_full"}
+	// ErrTokenUnavailable token_unavailable (4702): getToken() failed or gave no token. make getToken() return (or resolve to) the JWT as a string.
+	ErrTokenUnavailable = &Error{Code: 4702, Name: "token_unavailable"}
+	// ErrSocketFailed socket_failed (4703): the WebSocket to the edge could not be opened. check the url and that the edge runs; the client retries with backoff.
+	ErrSocketFailed = &Error{Code: 4703, Name: "socket_failed"}
+	// ErrHandlerFailed handler_failed (4704): a message handler threw, rejected or returned an error. the message was not acknowledged and comes again after the visibility timeout; fix the handler.
+	ErrHandlerFailed = &Error{Code: 4704, Name: "handler_failed"}
 )
 
 // catalogue maps each code to its entry, for errors that arrive as a bare code.
@@ -122,4 +132,9 @@ var catalogue = map[int]catalogueEntry{
 	4608: {name: "storage_corrupt", message: "the data folder holds a damaged or foreign database", hint: "restore the data folder from a backup, or move it aside to start empty"},
 	4609: {name: "mesh_insecure", message: "the mesh would listen beyond loopback without CURVE", hint: "give --mesh-key and --mesh-allow (docs/security.md), or listen on 127.0.0.1"},
 	4610: {name: "bad_key", message: "a mesh key or allow-list is missing or malformed", hint: "make keys with adashta keys new, list them in the allow-list as KEY ROLES [ENDPOINT]"},
+	4700: {name: "closed", message: "the client or node was closed", hint: "connect again (adashta.connect / a new node) to go on"},
+	4701: {name: "buffer_full", message: "too many requests wait for the connection", hint: "wait for the connection (the connect event), or raise maxBuffered"},
+	4702: {name: "token_unavailable", message: "getToken() failed or gave no token", hint: "make getToken() return (or resolve to) the JWT as a string"},
+	4703: {name: "socket_failed", message: "the WebSocket to the edge could not be opened", hint: "check the url and that the edge runs; the client retries with backoff"},
+	4704: {name: "handler_failed", message: "a message handler threw, rejected or returned an error", hint: "the message was not acknowledged and comes again after the visibility timeout; fix the handler"},
 }

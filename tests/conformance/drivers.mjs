@@ -27,7 +27,8 @@ export async function prepare(kind) {
     if (!existsSync(path.join(sdkRoot, 'sdk/js/node_modules')) || !existsSync(path.join(sdkRoot, 'sdk/js/dist')))
       throw new Error('sdk/js is not built: run sdk/js/setup.sh');
   } else if (kind === 'go') {
-    goBuilt ??= promisify(execFile)('go', ['build', '-o', goDriver, './cmd/adashta-conformance-driver'],
+    const go = existsSync('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : 'go';
+    goBuilt ??= promisify(execFile)(go, ['build', '-buildvcs=false', '-o', goDriver, './cmd/adashta-conformance-driver'],
       { cwd: path.join(sdkRoot, 'sdk/go'), timeout: 240000 });
     await goBuilt;
   } else {
