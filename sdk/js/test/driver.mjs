@@ -11,6 +11,10 @@
 import readline from 'node:readline';
 import { Adashta, AdashtaError } from 'adashta';
 
+// `node --test test/` runs every file under test/, this one too, without a node's
+// environment: it is not a test then. (Whoever starts it for real sets ADASHTA_SEEDS.)
+if (process.env.NODE_TEST_CONTEXT && !process.env.ADASHTA_SEEDS) process.exit(0);
+
 let node = null;
 let queues = null;                // the node's work queues, in ms as DRIVER.md says
 const held = new Map();           // message id -> { ack, release }
