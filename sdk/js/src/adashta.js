@@ -79,7 +79,12 @@ export class Adashta extends EventEmitter {
     this.mesh = new Mesh({
       bind: o.bind, advertise: o.advertise, seeds: o.seeds, name: o.name, role: Role.Node,
       heartbeatMs: o.heartbeatMs, peerTimeoutMs: o.peerTimeoutMs, curve, meshAllow: o.meshAllow,
-      log: (line) => this.emit('log', line),
+      // Diagnostics go to 'log' listeners; without one, refusals (someone is misconfigured
+      // or hostile) still reach stderr, as the C++ members log them as warnings.
+      log: (line) => {
+        if (this.listenerCount('log') > 0) this.emit('log', line);
+        else if (/^refused|^cannot/.test(line)) process.stderr.write(`adashta: ${line}\n`);
+      },
     });
     this.mesh.onPeer = (peer, change) => this.onPeer(peer, change);
     this.mesh.onData = (peer, type, body) => this.onData(peer, type, body);
@@ -169,7 +174,12 @@ export class Adashta extends EventEmitter {
       if (to) args += `,"to":${JSON.stringify(to)}`;
       if (toUser) args += `,"toUser":${JSON.stringify(toUser)}`;
       if (at > 0) args += `,"deliverAt":${at}`;
-      await this.callText('produce', args + '}');
+      // The store op delivers to the clients of the edge that stores it: a confirmed message
+      // goes where an unconfirmed one would (the client's edge, else every edge), and is
+      // confirmed once every one of them stored it.
+      const holder = to && this.clientEdge.get(to);
+      const targets = holder && this.edges.has(holder) ? [holder] : [...this.edges];
+      await Promise.all(targets.map((edge) => this.callText('produce', args + '}', { edge })));
       return id;
     }
     const frame = encode('Deliver', {
@@ -224,9 +234,8 @@ export class Adashta extends EventEmitter {
     return text ? JSON.parse(text) : {};
   }
 
-  callText(op, args, { timeoutMs = this.options.callTimeoutMs } = {}) {
+  callText(op, args, { timeoutMs = this.options.callTimeoutMs, edge = [...this.edges].sort()[0] } = {}) {
     if (this.edges.size === 0) return Promise.reject(new AdashtaError('no_edge', this.mesh ? 'no edge counts this node in right now' : 'call connect() first'));
-    const edge = [...this.edges].sort()[0];
     const corr = this.nextCorr++;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {

@@ -1,0 +1,51 @@
+// Two edges: a node seeded with one learns the other (PeerList), replies to a client through
+// the edge that holds it, fans out through both, and sends every call to the lowest edge id.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Edge, WsClient, joinedNode, produceUntilSeen, startEdge, waitFor } from './helpers.mjs';
+
+test('a node joins both edges through one seed and reaches clients on either', { timeout: 60000 }, async (t) => {
+  const first = await startEdge(t);
+  const second = new Edge({ args: ['--heartbeat-ms', '200', '--peer-timeout-ms', '1000', '--seeds', first.meshEndpoint] });
+  t.after(() => second.destroy());
+  await second.start();
+  await second.waitReady();
+  const node = await joinedNode(t, first);
+  await waitFor(() => node.peers().filter((p) => p.role === 'edge').length === 2 && node.edges.size === 2,
+    { what: 'the node to count both edges (the second learnt from PeerList)' });
+  const seen = [];
+  node.consume('chat', async (msg) => {
+    seen.push(msg);
+    await node.produce('chat', { echo: msg.data }, { to: msg.client });
+  });
+  const clients = [];
+  for (const edge of [first, second]) {
+    const ws = await WsClient.connect(edge);
+    t.after(() => ws.close());
+    await ws.hello();
+    await ws.request({ type: 'consume', queue: 'chat' });
+    clients.push(ws);
+  }
+  for (const ws of clients) {
+    await produceUntilSeen(ws, 'chat', ws.session, () => seen.some((m) => m.client === ws.session));
+    assert.deepEqual((await ws.take((f) => f.type === 'message')).data, { echo: ws.session });
+  }
+  await node.produce('chat', 'to all', { confirm: true });
+  for (const ws of clients) assert.equal((await ws.take((f) => f.type === 'message' && f.data === 'to all')).data, 'to all');
+  // Calls go to the lowest id: a work queue made through one call is there for the next.
+  const wq = node.workQueues();
+  await Promise.all([wq.createQueue({ qname: 'shared' }), wq.sendMessage({ qname: 'shared', message: 'x' }).catch(() => null)]);
+  await wq.sendMessage({ qname: 'shared', message: 'y' });
+  assert.ok((await wq.getQueueAttributes({ qname: 'shared' })).totalsent >= 1);
+});
+
+test('many calls made at once go out together and all get their answers', { timeout: 60000 }, async (t) => {
+  const edge = await startEdge(t);
+  const node = await joinedNode(t, edge);
+  const wq = node.workQueues();
+  await wq.createQueue({ qname: 'burst' });
+  const ids = await Promise.all(Array.from({ length: 500 }, (_, i) => wq.sendMessage({ qname: 'burst', message: String(i) })));
+  assert.equal(new Set(ids).size, 500);
+  assert.equal((await wq.getQueueAttributes({ qname: 'burst' })).msgs, 500);
+});
