@@ -3,7 +3,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { browser, joinedNode, nextEvent, produceUntilSeen, startEdge, waitFor } from './helpers.mjs';
+import { browser, joinedNode, metric, nextEvent, produceUntilSeen, startEdge, waitFor } from './helpers.mjs';
 
 test('a reply to the sender reaches it; the message is acked', { timeout: 60000 }, async (t) => {
   const edge = await startEdge(t);
@@ -21,6 +21,7 @@ test('a reply to the sender reaches it; the message is acked', { timeout: 60000 
   assert.equal(seen[0].client, ws.session);
   assert.equal(seen[0].receiveCount, 1);
   assert.match(seen[0].id, /^[0-9A-HJKMNP-TV-Z]{26}$/);
+  await waitFor(async () => (await metric(edge, 'adashta_edge_acked_total')) >= 1, { what: 'the edge to count the ack' });
 });
 
 test('a throwing handler: error event, the message comes again with a higher receiveCount', { timeout: 60000 }, async (t) => {
@@ -75,4 +76,35 @@ test('concurrency runs clients side by side, each client in order', { timeout: 6
     assert.deepEqual(mine, [0, 1, 2, 3, 4]);
   }
   assert.ok(most > 1, `handlers ran one at a time (most ${most})`);
+});
+
+test('at-most-once messages reach the handler once and are never acked, even when it throws', { timeout: 60000 }, async (t) => {
+  const edge = await startEdge(t, { queues: { ticks: { durable: false } } });
+  const node = await joinedNode(t, edge);
+  const seen = [];
+  node.on('error', () => {});
+  node.consume('ticks', async (msg) => {
+    seen.push(msg);
+    throw new Error('an unstored message is not redelivered anyway');
+  });
+  const ws = await browser(t, edge);
+  await produceUntilSeen(ws, 'ticks', 'tick', () => seen.length > 0);
+  for (let i = 0; i < 20; i++) ws.send({ type: 'produce', queue: 'ticks', data: i });
+  await waitFor(() => seen.filter((m) => typeof m.data === 'number').length === 20, { what: 'twenty ticks' });
+  assert.ok(seen.every((m) => m.offset === 0 && m.receiveCount === 1), JSON.stringify(seen.slice(0, 2)));
+  assert.deepEqual(seen.filter((m) => typeof m.data === 'number').map((m) => m.data), Array.from({ length: 20 }, (_, i) => i));
+});
+
+test('a burst of 2000 messages is handled and acked', { timeout: 60000 }, async (t) => {
+  const edge = await startEdge(t);
+  const node = await joinedNode(t, edge);
+  let handled = 0;
+  node.consume('burst', async () => { handled++; }, { concurrency: 16 });
+  const ws = await browser(t, edge);
+  await produceUntilSeen(ws, 'burst', -1, () => handled > 0);
+  const start = Date.now();
+  for (let i = 0; i < 2000; i++) ws.send({ type: 'produce', queue: 'burst', data: { i } });
+  await waitFor(() => handled >= 2001, { interval: 20, what: '2000 messages handled' });
+  t.diagnostic(`2000 messages in ${Date.now() - start} ms`);
+  await waitFor(async () => (await metric(edge, 'adashta_edge_acked_total')) >= 2001, { what: 'the edge to count 2001 acks' });
 });
