@@ -108,3 +108,41 @@ test('a burst of 2000 messages is handled and acked', { timeout: 60000 }, async 
   t.diagnostic(`2000 messages in ${Date.now() - start} ms`);
   await waitFor(async () => (await metric(edge, 'adashta_edge_acked_total')) >= 2001, { what: 'the edge to count 2001 acks' });
 });
+
+test('a deferred message is acked later, or released to come again', { timeout: 60000 }, async (t) => {
+  const edge = await startEdge(t, { queues: { held: { visibility: '500ms' } } });
+  const node = await joinedNode(t, edge);
+  const seen = [];
+  const later = new Map();
+  node.consume('held', async (msg) => {
+    seen.push(msg);
+    later.set(`${msg.data}:${msg.receiveCount}`, msg.defer());
+  });
+  const ws = await browser(t, edge);
+  await produceUntilSeen(ws, 'held', 'keep', () => seen.length > 0);
+  const keep = [...later.entries()].find(([k]) => k.startsWith('keep'))[1];
+  const acked = await metric(edge, 'adashta_edge_acked_total');
+  keep.ack();
+  await waitFor(async () => (await metric(edge, 'adashta_edge_acked_total')) > acked, { what: 'the later ack' });
+  ws.send({ type: 'produce', queue: 'held', data: 'drop' });
+  await waitFor(() => later.has('drop:1'), { what: 'the second message' });
+  later.get('drop:1').release();
+  await waitFor(() => later.has('drop:2'), { what: 'the released message to come again' });
+  later.get('drop:2').ack();
+});
+
+test('unconsume stops the handler; consume again takes the queue back', { timeout: 60000 }, async (t) => {
+  const edge = await startEdge(t);
+  const node = await joinedNode(t, edge);
+  const seen = [];
+  node.consume('switch', async (msg) => { seen.push(msg.data); });
+  const ws = await browser(t, edge);
+  await produceUntilSeen(ws, 'switch', 'on', () => seen.includes('on'));
+  node.unconsume('switch');
+  await waitFor(async () => {
+    const answer = await ws.request({ type: 'produce', queue: 'switch', data: 'off' });
+    return answer.type === 'error' && answer.name === 'no_consumer';
+  }, { what: 'the edge to see no consumer' });
+  node.consume('switch', async (msg) => { seen.push(msg.data); });
+  await produceUntilSeen(ws, 'switch', 'again', () => seen.includes('again'));
+});
