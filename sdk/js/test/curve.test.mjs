@@ -8,7 +8,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Adashta } from 'adashta';
-import { Edge, WsClient, freePort, produceUntilSeen, runCli } from './helpers.mjs';
+import { Edge, WsClient, freePort, produceUntilSeen, requireEdge, runCli } from './helpers.mjs';
 
 async function newKey(dir, name) {
   const file = path.join(dir, name);
@@ -34,6 +34,7 @@ describe('a node on a CURVE mesh', () => {
       `${keys.edge.key} edge tcp://127.0.0.1:${meshPort}  # edge`,
       `${keys.node.key} node  # the JS node`,
       `${keys.tool.key} tool`, ''].join('\n'));
+    requireEdge();
     edge = new Edge({ meshPort, args: ['--mesh-key', keys.edge.file, '--mesh-allow', allow, '--heartbeat-ms', '200', '--peer-timeout-ms', '1000'] });
     await edge.start();
     await edge.waitReady();

@@ -6,13 +6,28 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Edge, WsClient, waitFor } from '../../../tests/lib/cluster.mjs';
+import { existsSync } from 'node:fs';
+import { Edge, WsClient, adashtaBin, runCli as runCliOf, waitFor } from '../../../tests/lib/cluster.mjs';
 import { Adashta } from '../src/index.js';
 
 export * from '../../../tests/lib/cluster.mjs';
 
+/** Throws how to get the edge binary, instead of a bare ENOENT later. */
+export function requireEdge() {
+  if (!existsSync(adashtaBin)) {
+    throw new Error(`${adashtaBin} is missing: build the tree (scripts/build.sh) and set ADASHTA_BUILD_DIR to the build directory`);
+  }
+}
+
+/** `adashta ARGS...` of the build (see tests/lib/cluster.mjs), after checking it is there. */
+export function runCli(args, options) {
+  requireEdge();
+  return runCliOf(args, options);
+}
+
 /** An edge on free loopback ports, with `queues` as its queue config; destroyed after the test. */
 export async function startEdge(t, { queues, args = [] } = {}) {
+  requireEdge();
   const dir = await mkdtemp(path.join(os.tmpdir(), 'adashta-js-'));
   const extra = [];
   if (queues) {
