@@ -27,6 +27,7 @@ import { WorkQueues } from './work-queues.js';
 
 const kQueueName = /^[A-Za-z0-9._:/-]{1,128}$/;
 const kYearMs = 365 * 24 * 3600 * 1000;
+const kFrameBytes = 1 << 20; // a Requests frame holds calls up to this size
 
 export function checkQueue(queue) {
   if (typeof queue !== 'string' || !kQueueName.test(queue)) {
@@ -261,9 +262,26 @@ export class Adashta extends EventEmitter {
     for (const [edge, list] of byEdge) {
       const peer = this.mesh?.peers.get(edge);
       const batched = peer && (peer.reads & Reads.Requests) === Reads.Requests;
-      const frames = batched && list.length > 1
-        ? [[encode('Requests', { items: list }), list]]
-        : list.map((call) => [encode('Request', call), [call]]);
+      const frames = [];
+      if (batched) {
+        // Frames far below a receiver's 16 MiB cap, as the C++ SDK's (1 MiB).
+        let group = [];
+        let bytes = 0;
+        const close = () => {
+          if (group.length) frames.push([group.length === 1 ? encode('Request', group[0]) : encode('Requests', { items: group }), group]);
+          group = [];
+          bytes = 0;
+        };
+        for (const call of list) {
+          const size = call.op.length + Buffer.byteLength(call.args) + 64;
+          if (group.length && bytes + size > kFrameBytes) close();
+          group.push(call);
+          bytes += size;
+        }
+        close();
+      } else {
+        for (const call of list) frames.push([encode('Request', call), [call]]);
+      }
       for (const [frame, sentCalls] of frames) {
         (this.mesh ? this.mesh.send(edge, frame) : Promise.resolve(false)).then((sent) => {
           if (!sent) for (const call of sentCalls) this.finishCall(call.corr, new AdashtaError('no_edge', `the edge ${edge} could not be reached`));

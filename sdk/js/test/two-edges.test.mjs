@@ -56,3 +56,13 @@ test('many calls made at once go out together and all get their answers', { time
   assert.equal(new Set(ids).size, 500);
   assert.equal((await wq.getQueueAttributes({ qname: 'burst' })).msgs, 500);
 });
+
+test('a burst of large calls is split into frames the edge accepts', { timeout: 60000 }, async (t) => {
+  const edge = await startEdge(t);
+  const node = await joinedNode(t, edge);
+  const wq = node.workQueues();
+  await wq.createQueue({ qname: 'big', maxsize: -1 });
+  const big = 'x'.repeat(200 * 1024);
+  const ids = await Promise.all(Array.from({ length: 100 }, () => wq.sendMessage({ qname: 'big', message: big })));
+  assert.equal(ids.length, 100);
+});
