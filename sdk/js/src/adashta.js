@@ -28,6 +28,7 @@ import { WorkQueues } from './work-queues.js';
 const kQueueName = /^[A-Za-z0-9._:/-]{1,128}$/;
 const kYearMs = 365 * 24 * 3600 * 1000;
 const kFrameBytes = 1 << 20; // a Requests frame holds calls up to this size
+const kMaxData = 16 * 1024 * 1024 - 64 * 1024; // what fits a 16 MiB frame with the Deliver around it
 
 export function checkQueue(queue) {
   if (typeof queue !== 'string' || !kQueueName.test(queue)) {
@@ -161,6 +162,9 @@ export class Adashta extends EventEmitter {
       JSON.parse(text);
     } catch (err) {
       throw new AdashtaError('bad_data', err.message);
+    }
+    if (Buffer.byteLength(text) > kMaxData) {
+      throw new AdashtaError('message_too_large', `${Buffer.byteLength(text)} bytes of data; a mesh frame holds at most 16 MiB`);
     }
     if (!Number.isInteger(delay) || delay < 0 || delay > kYearMs || !Number.isInteger(deliverAt) || deliverAt < 0) {
       throw new AdashtaError('bad_timeout', 'delay must be 0 to 365 days in ms, deliverAt ms since the epoch');

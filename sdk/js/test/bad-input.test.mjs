@@ -51,6 +51,7 @@ test('bad queue names, data that is not JSON, bad times', { timeout: 30000 }, as
   await assert.rejects(node.produce('q', 1, { delay: 5, deliverAt: Date.now() }), is('bad_timeout'));
   await assert.rejects(node.produce('q', 1, { to: 'a', toUser: 'b' }), is('bad_option'));
   await assert.rejects(node.cancel('01NOPE'), is('unknown_message'));
+  await assert.rejects(node.produce('q', 'x'.repeat(17 * 1024 * 1024)), is('message_too_large'));
 });
 
 test('a call the edge does not answer in time is timed_out', { timeout: 30000 }, async (t) => {
