@@ -4,7 +4,7 @@
 //
 //   adashta::Node node;                                    // options from ADASHTA_* env
 //   node.consume("echo", [&](const adashta::Message& m) {
-//       node.produce("echo", m.data, {.to = m.client});    // reply to the sender
+//       (void)node.produce("echo", m.data, {.to = m.client});  // reply to the sender
 //   });
 //   if (auto ok = node.start(); !ok) { std::cerr << ok.error().to_string() << "\n"; return 1; }
 //   adashta::wait_for_signal();
@@ -42,37 +42,38 @@
 namespace adashta {
 
 struct NodeOptions {
-    std::vector<std::string> seeds;          // edges or nodes to join; default tcp://127.0.0.1:7700
+    std::vector<std::string> seeds{};        // edges or nodes to join; default
+                                             // tcp://127.0.0.1:7700
     std::string bind = "tcp://127.0.0.1:*";  // this node's ROUTER (* = any free port)
-    std::string advertise;                   // endpoint peers dial, when bind is not it
-    std::string beacon_interface;            // discover peers by UDP beacon here; empty = off
+    std::string advertise{};                 // endpoint peers dial, when bind is not it
+    std::string beacon_interface{};          // discover peers by UDP beacon here; empty = off
     std::uint16_t beacon_port = 5670;
-    std::string name;  // label shown by `adashta peers`
+    std::string name{};  // label shown by `adashta peers`
     std::chrono::milliseconds heartbeat{1000};
     std::chrono::milliseconds peer_timeout{3000};
     bool tool = false;  // a short-lived tool (the CLI): peers list it
                         // as "tool", edges never count it as a node
     // CURVE (docs/security.md): this node's key — the FILE_secret of `adashta keys new`, or
     // the Z85 secret key itself — and the allow-list of members' keys. Both, or neither.
-    std::string mesh_key;     // ADASHTA_MESH_KEY
-    std::string mesh_secret;  // ADASHTA_MESH_SECRET
-    std::string mesh_allow;   // ADASHTA_MESH_ALLOW
+    std::string mesh_key{};     // ADASHTA_MESH_KEY
+    std::string mesh_secret{};  // ADASHTA_MESH_SECRET
+    std::string mesh_allow{};   // ADASHTA_MESH_ALLOW
 
     // Defaults overridden by ADASHTA_SEEDS (comma-separated), ADASHTA_BIND, ADASHTA_ADVERTISE,
     // ADASHTA_BEACON (interface), ADASHTA_BEACON_PORT, ADASHTA_NAME, ADASHTA_HEARTBEAT_MS,
     // ADASHTA_PEER_TIMEOUT_MS, ADASHTA_MESH_KEY, ADASHTA_MESH_SECRET, ADASHTA_MESH_ALLOW. A malformed number is reported by start() as bad_option.
     static NodeOptions from_env();
-    std::string env_error;  // set by from_env when a variable was bad
+    std::string env_error{};  // set by from_env when a variable was bad
 };
 
 // A message a browser client produced to a queue this node consumes.
 struct Message {
-    std::string id;  // unique message id, for dropping duplicates
-    std::string queue;
-    std::string client;               // the sender's client (session) id: reply to it
-    std::string user;                 // the sender's user (its token's sub); empty when
+    std::string id{};  // unique message id, for dropping duplicates
+    std::string queue{};
+    std::string client{};             // the sender's client (session) id: reply to it
+    std::string user{};               // the sender's user (its token's sub); empty when
                                       // anonymous, or not known to an edge restarted since
-    std::string data;                 // JSON text
+    std::string data{};               // JSON text
     std::int64_t created_ms = 0;      // when the edge accepted it, ms since the epoch
     std::int64_t offset = 0;          // its place in the queue's stream at the edge; 0 on an
                                       // at-most-once queue (not stored, not acked, never again)
@@ -81,8 +82,8 @@ struct Message {
 
 // A browser client connected to or disconnected from an edge.
 struct ClientEvent {
-    std::string client;    // client (session) id
-    std::string user;      // the client's user (its token's sub); empty when anonymous
+    std::string client{};  // client (session) id
+    std::string user{};    // the client's user (its token's sub); empty when anonymous
     bool resumed = false;  // connection: the session existed before (a reconnect)
 };
 
@@ -90,13 +91,13 @@ struct ClientEvent {
 struct HandlerError {
     enum class Source { message, connection, disconnection };
     Source source = Source::message;  // which handler threw
-    std::string queue;                // message: its queue
-    std::string message_id;           // message: its id (it stays unacked, comes again)
+    std::string queue{};              // message: its queue
+    std::string message_id{};         // message: its id (it stays unacked, comes again)
     std::uint32_t receive_count = 0;  // message: which delivery of it this was
-    std::string client;               // the sender, or the client that (dis)connected
-    std::string what;                 // e.what() of a std::exception, else a note that the
+    std::string client{};             // the sender, or the client that (dis)connected
+    std::string what{};               // e.what() of a std::exception, else a note that the
                                       // exception was not one
-    std::exception_ptr exception;     // what was thrown, to rethrow and inspect
+    std::exception_ptr exception{};   // what was thrown, to rethrow and inspect
 };
 
 // A message a handler took with Node::defer, to acknowledge later. Movable, not copyable;
@@ -134,8 +135,8 @@ private:
 };
 
 struct ProduceOptions {
-    std::string to;                      // client id; empty = every client consuming the queue
-    std::string to_user;                 // or: every session of this user (token sub), live
+    std::string to{};                    // client id; empty = every client consuming the queue
+    std::string to_user{};               // or: every session of this user (token sub), live
                                          // ones now, offline ones when they resume
     std::chrono::milliseconds delay{0};  // hold it at the edge this long
     std::int64_t deliver_at_ms = 0;      // or until then (ms since the epoch); not both
@@ -147,10 +148,10 @@ struct ProduceOptions {
 
 // A message kept by the edge's store, as fetch returns it.
 struct StoredMessage {
-    std::string id;
+    std::string id{};
     std::int64_t offset = 0;
-    std::string client;  // the sender (client -> server) or the receiver (server -> one client)
-    std::string data;    // JSON text
+    std::string client{};  // the sender (client -> server) or the receiver (server -> one client)
+    std::string data{};  // JSON text
     std::int64_t created_ms = 0;
 };
 
@@ -161,16 +162,16 @@ struct FetchOptions {
 };
 
 struct FetchResult {
-    std::vector<StoredMessage> messages;  // in offset order
+    std::vector<StoredMessage> messages{};  // in offset order
     std::int64_t next = 0;                // fetch from here for what comes after
 };
 
 struct PeerSummary {
-    std::string id;
-    std::string name;
-    std::string endpoint;
-    std::string role;  // "node", "edge" or "tool"
-    std::vector<std::string> queues;
+    std::string id{};
+    std::string name{};
+    std::string endpoint{};
+    std::string role{};  // "node", "edge" or "tool"
+    std::vector<std::string> queues{};
 };
 
 class Node {
