@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -111,39 +112,49 @@ std::optional<Behavior> behavior_of(std::string_view name) {
 
 struct Panic {};  // not a std::exception: the "panic" behavior throws it
 
-// A pool of threads for one queue consumed with concurrency above 1.
+// The threads of one queue consumed with concurrency above 1: one lane per thread, and each
+// client's messages always on the same lane, so they are handled in the order they came
+// while different clients' messages are handled at once.
 class Pool {
 public:
     explicit Pool(std::size_t threads) {
-        for (std::size_t i = 0; i < threads; ++i)
-            threads_.emplace_back([this] { run(); });
-        for (auto& t : threads_) t.detach();  // the driver ends with _Exit, never joins
-    }
-    void post(std::function<void()> task) {
-        {
-            std::lock_guard lock{mutex_};
-            tasks_.push_back(std::move(task));
+        for (std::size_t i = 0; i < threads; ++i) {
+            lanes_.push_back(std::make_unique<Lane>());
+            std::thread{[lane = lanes_.back().get()] { lane->run(); }}
+                .detach();  // the driver ends with _Exit, never joins
         }
-        wakeup_.notify_one();
+    }
+    void post(const std::string& client, std::function<void()> task) {
+        lanes_[std::hash<std::string>{}(client) % lanes_.size()]->post(std::move(task));
     }
 
 private:
-    void run() {
-        for (;;) {
-            std::function<void()> task;
+    struct Lane {
+        std::mutex mutex;  // guards tasks
+        std::condition_variable wakeup;
+        std::deque<std::function<void()>> tasks;
+
+        void post(std::function<void()> task) {
             {
-                std::unique_lock lock{mutex_};
-                wakeup_.wait(lock, [&] { return !tasks_.empty(); });
-                task = std::move(tasks_.front());
-                tasks_.pop_front();
+                std::lock_guard lock{mutex};
+                tasks.push_back(std::move(task));
             }
-            task();
+            wakeup.notify_one();
         }
-    }
-    std::mutex mutex_;  // guards tasks_
-    std::condition_variable wakeup_;
-    std::deque<std::function<void()>> tasks_;
-    std::vector<std::thread> threads_;
+        void run() {
+            for (;;) {
+                std::function<void()> task;
+                {
+                    std::unique_lock lock{mutex};
+                    wakeup.wait(lock, [&] { return !tasks.empty(); });
+                    task = std::move(tasks.front());
+                    tasks.pop_front();
+                }
+                task();
+            }
+        }
+    };
+    std::vector<std::unique_ptr<Lane>> lanes_;  // never destroyed while the driver runs
 };
 
 class Driver {
@@ -299,12 +310,13 @@ private:
                 perform(node, b, m, nullptr);  // what it throws, the node reports (on_error)
             });
         } else {
-            // Handlers run one at a time: take each message, and let the pool work on it.
+            // Handlers run one at a time: take each message, and let the pool work on it
+            // (one client's messages in order, different clients' at once).
             auto pool = std::make_shared<Pool>(static_cast<std::size_t>(concurrency));
             consumed = node.consume(queue, [this, &node, pool, b = *behavior](const Message& m) {
                 report_message(m);
                 auto d = std::make_shared<Delivery>(node.defer(m));
-                pool->post([this, &node, b, m, d] {
+                pool->post(m.client, [this, &node, b, m, d] {
                     try {
                         perform(node, b, m, d.get());
                         d->ack();  // after hold: empty, so nothing
