@@ -216,6 +216,7 @@ private:
         std::lock_guard connect_lock{connect_mutex_};
         if (node_ptr()) return make_error(Errc::not_allowed, "connected already");
         NodeOptions options = NodeOptions::from_env();
+        milliseconds edge_wait{10000};  // options.connectTimeout (ms) may shorten it
         if (auto raw = c.raw("options")) {
             auto o = json::ObjectView::parse(*raw);
             if (!o) return o.error();
@@ -223,6 +224,8 @@ private:
             if (o->has("seeds")) options.seeds = strings_of(*o, "seeds");
             if (auto bind = o->string("bind")) options.bind = *bind;
             if (auto advertise = o->string("advertise")) options.advertise = *advertise;
+            if (auto wait = o->integer("connectTimeout"); wait && *wait > 0)
+                edge_wait = milliseconds{*wait};
         }
         name_ = options.name;
         auto node = std::make_unique<Node>(options);
@@ -242,8 +245,9 @@ private:
             std::lock_guard lock{mutex_};
             node_ = std::move(node);
         }
-        if (!running.wait_for_edges(1, std::chrono::seconds{10}))
-            return make_error(Errc::no_edge, "no edge counted this node in within 10 s");
+        if (!running.wait_for_edges(1, edge_wait))
+            return make_error(Errc::no_edge, "no edge counted this node in within " +
+                                                 std::to_string(edge_wait.count()) + " ms");
         return "{\"id\":" + json::quote(running.id()) +
                ",\"endpoint\":" + json::quote(running.endpoint()) + "}";
     }
