@@ -59,7 +59,7 @@ export class Adashta extends EventEmitter {
 
   /**
    * Joins the mesh; resolves once an edge counts this node in. Rejects with bad_option,
-   * bad_key, bad_endpoint or bind_failed at once, or no_edge after connectTimeoutMs (the
+   * bad_key, bad_endpoint, bind_failed or beacon_failed at once, or no_edge after connectTimeoutMs (the
    * node is closed then).
    */
   async connect() {
@@ -80,12 +80,13 @@ export class Adashta extends EventEmitter {
     }
     this.mesh = new Mesh({
       bind: o.bind, advertise: o.advertise, seeds: o.seeds, name: o.name, role: Role.Node,
+      beacon: o.beacon, beaconPort: o.beaconPort,
       heartbeatMs: o.heartbeatMs, peerTimeoutMs: o.peerTimeoutMs, curve, meshAllow: o.meshAllow,
       // Diagnostics go to 'log' listeners; without one, refusals (someone is misconfigured
       // or hostile) still reach stderr, as the C++ members log them as warnings.
       log: (line) => {
         if (this.listenerCount('log') > 0) this.emit('log', line);
-        else if (/^refused|^cannot/.test(line)) process.stderr.write(`adashta: ${line}\n`);
+        else if (/^refused|^cannot|^ignored beacons/.test(line)) process.stderr.write(`adashta: ${line}\n`);
       },
     });
     this.mesh.onPeer = (peer, change) => this.onPeer(peer, change);
@@ -108,7 +109,10 @@ export class Adashta extends EventEmitter {
       const wake = () => { clearTimeout(timer); this.edgeWaiters.delete(wake); resolve(); };
       const timer = setTimeout(() => {
         this.edgeWaiters.delete(wake);
-        reject(new AdashtaError('no_edge', `none of ${this.options.seeds.join(', ')} answered within ${timeoutMs} ms`));
+        const { seeds, beacon } = this.options;
+        const asked = [seeds.length ? `none of ${seeds.join(', ')}` : '', beacon ? `no member heard by beacon on ${beacon}` : '']
+          .filter(Boolean).join(' and ');
+        reject(new AdashtaError('no_edge', asked ? `${asked} answered within ${timeoutMs} ms` : 'no seeds and no beacon were given'));
       }, timeoutMs);
       this.edgeWaiters.add(wake);
     });

@@ -15,14 +15,15 @@ export declare class AdashtaError extends Error {
 
 /** Options; each defaults to its ADASHTA_* variable, then to the default shown. */
 export interface AdashtaOptions {
-  /** Edges (or nodes) to join, tcp://HOST:PORT[|KEY]. ADASHTA_SEEDS (comma-separated); default ['tcp://127.0.0.1:7700']. */
+  /** Edges (or nodes) to join, tcp://HOST:PORT[|KEY]. ADASHTA_SEEDS (comma-separated); default ['tcp://127.0.0.1:7700'], or none with a beacon. */
   seeds?: string[] | string;
   /** Where this node's ROUTER listens. ADASHTA_BIND; default 'tcp://127.0.0.1:*'. */
   bind?: string;
   /** The endpoint peers dial, when bind is not it. ADASHTA_ADVERTISE. */
   advertise?: string;
-  /** Not supported by this SDK yet (bad_option). ADASHTA_BEACON. */
+  /** Find peers by UDP beacon on this network interface (zbeacon-compatible); the mesh then listens on its address. ADASHTA_BEACON; default off. */
   beacon?: string;
+  /** The beacon's UDP port. ADASHTA_BEACON_PORT; default 5670. */
   beaconPort?: number;
   /** Label shown by `adashta peers`. ADASHTA_NAME. */
   name?: string;

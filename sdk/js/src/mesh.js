@@ -2,7 +2,8 @@
 // does it: a ROUTER that peers send to, one DEALER per peer (routing id = our node id),
 // Hello / Heartbeat / PeerList / Bye, seeds dialed forever, peers expired after
 // max(peerTimeout, 3 x their heartbeat), and with CURVE a ZAP handler that admits only
-// allow-listed keys.
+// allow-listed keys; with a beacon interface, UDP beacons announce us and what is heard is
+// dialed (beacon.js).
 //
 //   const mesh = new Mesh({ bind, seeds, name, role: Role.Node, heartbeatMs, peerTimeoutMs, curve });
 //   mesh.onData = (peer, type, body) => ...;  mesh.onPeer = (peer, change) => ...;
@@ -13,9 +14,11 @@
 // so a handler sees membership as of the frame it handles. `dealers` (endpoint -> Dealer
 // link) is written only by dealerFor/closeDealer; sends go through a link's own promise
 // chain, because a zeromq.js socket takes one send at a time. The tick timer dials,
-// heartbeats and expires. No locks: nothing here runs off the event loop.
+// heartbeats and expires; the beacon's socket hands what it hears to heardBeacon. No locks:
+// nothing here runs off the event loop.
 
 import * as zmq from 'zeromq';
+import { Beacon, kBeaconIntervalMs, kBeaconPrefix, parseBeacon } from './beacon.js';
 import { encode, decode, Role, Reads } from './codec.js';
 import { AdashtaError } from './errors.js';
 import { hostOf, normalizeEndpoint, withHost } from './endpoint.js';
@@ -60,7 +63,8 @@ class Link {
 export class Mesh {
   /**
    * @param {object} o bind, advertise, seeds ([string]), name, role, heartbeatMs, peerTimeoutMs,
-   *   curve ({ publicKey, secretKey, allowed: Map }) or null, log (line) => void
+   *   beacon (interface name, '' = off), beaconPort, curve ({ publicKey, secretKey, allowed: Map })
+   *   or null, log (line) => void
    */
   constructor(o) {
     this.options = o;
@@ -73,6 +77,8 @@ export class Mesh {
     this.lastDial = new Map();     // endpoint -> ms
     this.endpointKeys = new Map(); // endpoint -> public key (CURVE)
     this.reachedVia = new Map();   // endpoint we dialed -> id of the member that answered there
+    this.beacon = null;            // Beacon while o.beacon names an interface
+    this.ignoredBeacons = new Set(); // keys whose beacons were logged as ignored (CURVE)
     this.queues = [];
     this.version = 0;
     this.running = false;
@@ -81,16 +87,27 @@ export class Mesh {
     this.log = o.log ?? (() => {});
   }
 
-  /** Binds, starts the ZAP handler (CURVE) and the receive loop, dials the seeds. Throws AdashtaError. */
+  /**
+   * Opens the beacon (if asked), binds, starts the ZAP handler (CURVE) and the receive loop,
+   * dials the seeds, starts beaconing. Throws AdashtaError (beacon_failed, bind_failed, ...).
+   */
   async start() {
     const o = this.options;
     const curve = o.curve;
     let bindAt = normalizeEndpoint(o.bind);
+    if (o.beacon) {
+      this.beacon = await Beacon.open(o.beacon, o.beaconPort ?? 5670);
+      // Peers find us on the beacon's interface, so we must listen there: a loopback bind
+      // moves to the interface's address; a wildcard bind already covers it (and keeps
+      // loopback, so local members can still join) and advertises that address.
+      if (['127.0.0.1', 'localhost'].includes(hostOf(bindAt))) bindAt = withHost(bindAt, this.beacon.address);
+    }
     if (curve) {
       this.zap = new zmq.Reply({ context: this.context, linger: 0 });
       try {
         await this.zap.bind('inproc://zeromq.zap.01');
       } catch (err) {
+        this.closeSockets();
         throw new AdashtaError('bind_failed', `ZAP handler: ${err.message}`);
       }
       this.zapLoop();
@@ -103,13 +120,12 @@ export class Mesh {
     try {
       await this.router.bind(bindAt);
     } catch (err) {
-      this.router.close();
-      this.zap?.close();
+      this.closeSockets();
       throw new AdashtaError('bind_failed', `${bindAt}: ${err.message}`);
     }
     this.endpoint = this.router.lastEndpoint;
     if (o.advertise) this.endpoint = normalizeEndpoint(o.advertise);
-    else if (['*', '0.0.0.0'].includes(hostOf(this.endpoint))) this.endpoint = withHost(this.endpoint, '127.0.0.1');
+    else if (['*', '0.0.0.0'].includes(hostOf(this.endpoint))) this.endpoint = withHost(this.endpoint, this.beacon?.address ?? '127.0.0.1');
 
     for (const seed of o.seeds) {
       const [address, key] = splitSeed(seed);
@@ -126,6 +142,11 @@ export class Mesh {
     this.lastHeartbeat = 0;
     this.timer = setInterval(() => this.tick(), kTickMs);
     this.dialUnreached();
+    if (this.beacon) {
+      this.beacon.onHeard = (from, payload) => this.heardBeacon(from, payload);
+      this.beacon.onError = (line) => this.log(line);
+      this.beacon.publish(`${kBeaconPrefix}${this.id} ${this.endpoint}${curve ? ` ${curve.publicKey}` : ''}`, kBeaconIntervalMs);
+    }
   }
 
   /** Sends Bye to every peer, closes every socket. */
@@ -133,6 +154,7 @@ export class Mesh {
     if (!this.running) return;
     this.running = false;
     clearInterval(this.timer);
+    this.beacon?.close(); // no more announcing, nor dialing what is heard
     const bye = encode('Bye', { nodeId: this.id });
     const sends = [];
     for (const peer of this.peers.values()) {
@@ -150,6 +172,7 @@ export class Mesh {
     this.dealers.clear();
     try { this.router?.close(); } catch { /* closed */ }
     try { this.zap?.close(); } catch { /* closed */ }
+    this.beacon?.close();
   }
 
   /** Sends bytes to a live peer; resolves false when it could not. */
@@ -339,6 +362,33 @@ export class Mesh {
       }
       this.want(endpoint, false);
     });
+    this.dialUnreached();
+  }
+
+  /**
+   * A beacon from `from` (IP address): dial the member it announces, if it is new and not
+   * us; with CURVE only members whose key is in the allow-list (learnt, not authoritative),
+   * the others logged once per key, as mesh.cpp drain_beacon does.
+   */
+  heardBeacon(from, payload) {
+    if (!this.running) return;
+    const heard = parseBeacon(payload);
+    if (!heard) return;
+    const endpoint = normalizeEndpoint(heard.endpoint, { quiet: true });
+    if (heard.id === this.id || !endpoint || endpoint === this.endpoint) return;
+    const curve = this.options.curve;
+    if (curve) {
+      if (!curve.allowed.has(heard.key)) {
+        if (!this.ignoredBeacons.has(heard.key)) {
+          this.ignoredBeacons.add(heard.key);
+          this.log(`ignored beacons from ${from} (${endpoint}): ${heard.key ? `key ${heard.key} is not in the allow-list` : 'they carry no key'}`);
+        }
+        return;
+      }
+      this.learnKey(endpoint, heard.key, false);
+    }
+    if (this.peers.has(heard.id)) return;
+    this.want(endpoint, false);
     this.dialUnreached();
   }
 

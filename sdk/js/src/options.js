@@ -4,13 +4,13 @@
 
 import { AdashtaError } from './errors.js';
 
-/** Option name -> [environment variable, kind]. */
+/** Option name -> [environment variable, kind, largest value (numbers)]. */
 const table = {
   seeds: ['ADASHTA_SEEDS', 'list'],
   bind: ['ADASHTA_BIND', 'string'],
   advertise: ['ADASHTA_ADVERTISE', 'string'],
   beacon: ['ADASHTA_BEACON', 'string'],
-  beaconPort: ['ADASHTA_BEACON_PORT', 'number'],
+  beaconPort: ['ADASHTA_BEACON_PORT', 'number', 65535],
   name: ['ADASHTA_NAME', 'string'],
   heartbeatMs: ['ADASHTA_HEARTBEAT_MS', 'number'],
   peerTimeoutMs: ['ADASHTA_PEER_TIMEOUT_MS', 'number'],
@@ -46,22 +46,27 @@ const positive = (name, value, max = 3600000) => {
 /** The effective options; throws bad_option naming the variable or option that is wrong. */
 export function resolveOptions(given = {}, env = process.env) {
   const out = { ...defaults };
-  for (const [option, [variable, kind]] of Object.entries(table)) {
+  for (const [option, [variable, kind, max]] of Object.entries(table)) {
     const text = env[variable];
     if (text === undefined || text === '') continue;
     if (kind === 'list') out[option] = text.split(',').map((s) => s.trim()).filter(Boolean);
     else if (kind === 'number') {
       if (!/^\d+$/.test(text)) throw new AdashtaError('bad_option', `${variable}=${text} is not a positive number`);
-      out[option] = positive(variable, Number(text));
+      out[option] = positive(variable, Number(text), max);
     } else out[option] = text;
   }
+  let seedsGiven = env.ADASHTA_SEEDS !== undefined && env.ADASHTA_SEEDS !== '';
   for (const [option, value] of Object.entries(given)) {
     if (value === undefined) continue;
+    if (option === 'seeds') seedsGiven = true;
     if (!(option in defaults)) {
       throw new AdashtaError('bad_option', `unknown option "${option}"; options are ${Object.keys(defaults).join(', ')}`);
     }
     out[option] = value;
   }
+  // With a beacon, members meet by beacon alone: no fallback to the local edge's default
+  // address (as sdk/cpp/src/node.cpp and sdk/go/options.go do).
+  if (!seedsGiven && out.beacon) out.seeds = [];
   if (typeof out.seeds === 'string') out.seeds = out.seeds.split(',').map((s) => s.trim()).filter(Boolean);
   if (!Array.isArray(out.seeds) || out.seeds.some((s) => typeof s !== 'string')) {
     throw new AdashtaError('bad_option', 'seeds must be an array of endpoints like tcp://127.0.0.1:7700');
@@ -72,8 +77,5 @@ export function resolveOptions(given = {}, env = process.env) {
   for (const key of ['heartbeatMs', 'peerTimeoutMs', 'connectTimeoutMs', 'callTimeoutMs']) positive(key, out[key]);
   positive('beaconPort', out.beaconPort, 65535);
   positive('concurrency', out.concurrency, 100000);
-  if (out.beacon) {
-    throw new AdashtaError('bad_option', 'beacon discovery is not supported by the JavaScript SDK yet; give seeds (ADASHTA_SEEDS)');
-  }
   return out;
 }
