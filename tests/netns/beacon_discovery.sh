@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Beacon discovery: in network namespaces this script creates (a bridge, no seeds), an edge
-# and two server nodes find each other by UDP beacon and exchange messages, and no beacon
-# ever leaves those namespaces.
+# and four server nodes (two C++, one Node.js, one Go) find each other by UDP beacon and
+# exchange messages, and no beacon ever leaves those namespaces.
 #
-#   sudo tests/netns/beacon_discovery.sh        # needs root and `ip netns`; about 3 s
+#   sudo tests/netns/beacon_discovery.sh        # needs root and `ip netns`; about 5 s
 #
 # Topology (every link lives in a namespace created here; nothing is added to the namespace
 # the script runs in, called "the host" below):
@@ -12,24 +12,34 @@
 #   adq-beacon 10.77.S.1  adq-beacon 10.77.S.11 adq-beacon 10.77.S.12
 #        |  veth               |  veth               |  veth
 #   p-edge ------------- br0 10.77.S.254 ---------- p-n2       (adashta-t-PID-sw)
-#                              |
-#                            p-n1
+#                           |       |
+#                        p-js       p-go
+#        adq-beacon 10.77.S.13 |       | adq-beacon 10.77.S.14
+#          adashta-t-PID-js         adashta-t-PID-go
 #
 # S is derived from the script's PID, so a leaked beacon can be told apart from any other.
 # Processes: `adashta edge --beacon adq-beacon` in the edge namespace, `adashta-test-node`
-# with ADASHTA_BEACON=adq-beacon in n1 and n2, all started with an empty environment (no
-# ADASHTA_SEEDS, no ZSYS_INTERFACE), so beacons are the only way they can meet. A node with
-# a beacon and no seeds does not fall back to tcp://127.0.0.1:7700 (sdk/cpp/src/node.cpp).
+# with ADASHTA_BEACON=adq-beacon in n1 and n2, and with the same variable the conformance
+# drivers (tests/conformance/DRIVER.md) of the JavaScript SDK (sdk/js/test/driver.mjs) in js
+# and of the Go SDK (built here from sdk/go with `go build`) in go, told over a FIFO to
+# connect and to consume "work" answering like the test node. All are started with an empty
+# environment (no ADASHTA_SEEDS, no ZSYS_INTERFACE), so beacons are the only way they can
+# meet. A node with a beacon and no seeds does not fall back to tcp://127.0.0.1:7700
+# (sdk/cpp/src/node.cpp, sdk/js/src/options.js, sdk/go/options.go). The js node binds
+# loopback (tcp://127.0.0.1:7701), which the beacon moves to its interface address; the go
+# node binds the wildcard (tcp://*:7701) and advertises the interface address.
 #
-# Checks, in order: the edge's /healthz reports nodes=2; `adashta peers --json`, run in n1
-# with only ADASHTA_BEACON set (it too finds the mesh by beacon), lists the edge, n1 and n2;
-# tests/netns/exchange.mjs, run in the edge namespace, produces on "work" from several
-# WebSocket sessions and gets every message acked and answered, by both nodes; then the
-# beacon containment checks described at check_containment.
+# Checks, in order: the JS and Go drivers' connect succeeds (an edge counts each in); the
+# edge's /healthz reports nodes=4; `adashta peers --json`, run in n1 with only
+# ADASHTA_BEACON set (it too finds the mesh by beacon), lists the edge and the four nodes at
+# their interface addresses; tests/netns/exchange.mjs, run in the edge namespace, produces on
+# "work" from several WebSocket sessions and gets every message acked and answered, by every
+# node; then the beacon containment checks described at check_containment.
 #
 # With ADASHTA_NETNS_CURVE=1 the same runs on a CURVE mesh (docs/security.md): each member
 # has its own key and the allow-list; beacons carry the keys, and a forged beacon sent from
-# the switch namespace with a key the allow-list does not know is ignored and logged.
+# the switch namespace with a key the allow-list does not know is ignored and logged by the
+# edge and by the JS and Go nodes.
 #
 # Prints "beacon discovery: PASS" and exits 0, or "FAIL: <why>" (with the tails of the
 # processes' logs) and exits 1; also exits 1 when it cannot run (not root, no `ip netns`).
@@ -52,11 +62,15 @@ readonly NS_SWITCH=$RUN-sw
 readonly TMP_PARENT=${TMPDIR:-/tmp}
 
 # host name -> namespace, address; the edge is a host like the nodes.
-declare -A HOST_NS=([edge]=$RUN-edge [n1]=$RUN-n1 [n2]=$RUN-n2)
-declare -A HOST_IP=([edge]=$SUBNET.1 [n1]=$SUBNET.11 [n2]=$SUBNET.12)
-readonly HOSTS=(edge n1 n2)
+declare -A HOST_NS=([edge]=$RUN-edge [n1]=$RUN-n1 [n2]=$RUN-n2 [js]=$RUN-js [go]=$RUN-go)
+declare -A HOST_IP=([edge]=$SUBNET.1 [n1]=$SUBNET.11 [n2]=$SUBNET.12 [js]=$SUBNET.13 [go]=$SUBNET.14)
+readonly HOSTS=(edge n1 n2 js go)
+readonly DRIVERS=(js go)                   # SDK conformance drivers, commanded over a FIFO
 
 declare -A PIDS=()        # name -> pid of every long-running process started here
+declare -A STDIN_OF=()    # name -> what start gives as stdin (default /dev/null)
+declare -A COMMAND_FD=()  # driver name -> fd of this script's end of its FIFO
+GO_DRIVER=""              # the Go SDK's conformance driver, built into TMP_DIR
 CREATED_NS=()             # namespaces to delete on exit
 TMP_DIR=""
 WATCHDOG_PID=""
@@ -131,14 +145,15 @@ stop() {
 start() {
     local name=$1 ns=$2
     shift 2
-    setsid ip netns exec "$ns" env -i PATH="$PATH" HOME="$TMP_DIR" "$@" >"$TMP_DIR/$name.log" 2>&1 &
+    setsid ip netns exec "$ns" env -i PATH="$PATH" HOME="$TMP_DIR" "$@" \
+        <"${STDIN_OF[$name]:-/dev/null}" >"$TMP_DIR/$name.log" 2>&1 &
     PIDS[$name]=$!
 }
 
 # Fails the test when one of the adashta processes has died on its own.
 check_alive() {
     local name
-    for name in edge n1 n2; do
+    for name in "${HOSTS[@]}"; do
         [[ -n ${PIDS[$name]:-} ]] || continue
         is_running "${PIDS[$name]}" && continue
         wait "${PIDS[$name]}"
@@ -174,6 +189,56 @@ start_watchdog() {
         if [[ $? == 124 && $(start_time_of $$) == "$script_start" ]]; then kill -TERM $$; fi
     ) </dev/null >/dev/null 2>&1 &
     WATCHDOG_PID=$!
+}
+
+# --- SDK drivers --------------------------------------------------------------------
+
+# The Go SDK's conformance driver, built from this tree's sdk/go (what is under test).
+build_go_driver() {
+    GO_DRIVER=$TMP_DIR/adashta-go-conformance-driver
+    (cd "$REPO_DIR/sdk/go" && go build -buildvcs=false -o "$GO_DRIVER" ./cmd/adashta-conformance-driver) \
+        >"$TMP_DIR/go-build.log" 2>&1 ||
+        fail "go build of sdk/go/cmd/adashta-conformance-driver failed: $(tail -n 5 "$TMP_DIR/go-build.log")"
+}
+
+# start_driver NAME [VAR=VALUE...] PROGRAM ARGS...: start in NAME's namespace, reading
+# commands from a FIFO that this script holds open read-write (so opening it never waits
+# for the other side, and the driver never sees end of input while the script runs).
+start_driver() {
+    local name=$1 fifo="$TMP_DIR/$1.in" fd
+    shift
+    mkfifo "$fifo" || fail "mkfifo $fifo failed"
+    exec {fd}<>"$fifo"
+    COMMAND_FD[$name]=$fd
+    STDIN_OF[$name]=$fifo
+    start "$name" "${HOST_NS[$name]}" "$@"
+}
+
+# send_command NAME JSON: one command line (DRIVER.md) to driver NAME.
+send_command() { echo "$2" >&"${COMMAND_FD[$1]}"; }
+
+# driver_ok NAME REF: true once driver NAME answered command REF with ok; fails the test on
+# an error answer. (Go's driver writes keys sorted, JS's in its own order.)
+driver_ok() {
+    local answer
+    answer=$(grep -E "^\{.*\"ref\":$2[,}]" "$TMP_DIR/$1.log")
+    [[ -n $answer ]] || return 1
+    grep -q '"ok":true' <<<"$answer" || fail "the $1 driver refused command $2: $answer"
+}
+
+# command_drivers: each driver connects (it resolves once an edge counts it in: found by
+# beacon, since it has no seeds) and consumes "work", answering every message to its sender
+# with {"node": NAME, "data": DATA}, as adashta-test-node does.
+command_drivers() {
+    local name
+    for name in "${DRIVERS[@]}"; do send_command "$name" '{"cmd":"connect","ref":1}'; done
+    for name in "${DRIVERS[@]}"; do
+        wait_until 12 "the $name driver to connect (an edge found by beacon)" driver_ok "$name" 1
+        send_command "$name" '{"cmd":"consume","ref":2,"queue":"work","behavior":"echo"}'
+    done
+    for name in "${DRIVERS[@]}"; do
+        wait_until 5 "the $name driver to consume work" driver_ok "$name" 2
+    done
 }
 
 # --- namespaces ---------------------------------------------------------------------
@@ -273,7 +338,7 @@ start_listener() {
 # --- checks -------------------------------------------------------------------------
 
 health() { ip netns exec "${HOST_NS[edge]}" curl -s --max-time 1 "http://127.0.0.1:$HTTP_PORT/healthz"; }
-edge_sees_two_nodes() { health | grep -q '"nodes":2[,}]'; }
+edge_sees_every_node() { health | grep -q "\"nodes\":$(( ${#HOSTS[@]} - 1 ))[,}]"; }
 
 # Every adashta process must run in the namespace made for it, not in the host's: this is
 # what makes --beacon adq-beacon mean the veth and nothing else.
@@ -307,7 +372,9 @@ peers_lists_everyone() {
     node -e "$PEERS_MATCH_JS" "[
         {\"name\":\"edge\",\"role\":\"edge\",\"endpoint\":\"tcp://${HOST_IP[edge]}:7700\"},
         {\"name\":\"n1\",\"role\":\"node\",\"endpoint\":\"tcp://${HOST_IP[n1]}:7701\",\"queue\":\"work\"},
-        {\"name\":\"n2\",\"role\":\"node\",\"endpoint\":\"tcp://${HOST_IP[n2]}:7701\",\"queue\":\"work\"}]" <<<"$PEERS_OUT"
+        {\"name\":\"n2\",\"role\":\"node\",\"endpoint\":\"tcp://${HOST_IP[n2]}:7701\",\"queue\":\"work\"},
+        {\"name\":\"js\",\"role\":\"node\",\"endpoint\":\"tcp://${HOST_IP[js]}:7701\",\"queue\":\"work\"},
+        {\"name\":\"go\",\"role\":\"node\",\"endpoint\":\"tcp://${HOST_IP[go]}:7701\",\"queue\":\"work\"}]" <<<"$PEERS_OUT"
 }
 
 # Why these checks prove containment, and why they are not vacuous:
@@ -325,14 +392,14 @@ peers_lists_everyone() {
 #     machine are reported, not failed on: they are not ours, and this run cannot stop them.)
 #     Counters such as /proc/net/dev or ip -s link are too noisy on a busy host for this.
 #  3. Non-vacuity. A listener in the switch namespace, on the same port, must have heard
-#     beacons from the edge, n1 and n2: beacons were really sent, and on the bridge.
+#     beacons from the edge and every node: beacons were really sent, and on the bridge.
 check_containment() {
     local host name leaked foreign
     for host in "${HOSTS[@]}"; do
         grep -q "\"from\":\"${HOST_IP[$host]}\",\"data\":\"ADASHTA1 " "$TMP_DIR/udp-$NS_SWITCH.log" ||
             fail "the switch namespace heard no beacon from $host (${HOST_IP[$host]}); the containment check would be vacuous"
     done
-    say "switch namespace heard $(grep -c '"from"' "$TMP_DIR/udp-$NS_SWITCH.log") beacons from edge, n1 and n2"
+    say "switch namespace heard $(grep -c '"from"' "$TMP_DIR/udp-$NS_SWITCH.log") beacons from ${HOSTS[*]}"
 
     leaked=$(grep -F -e "\"from\":\"$SUBNET." -e "tcp://$SUBNET." "$TMP_DIR/udp-host.log")
     [[ -z $leaked ]] || fail "beacons of this run reached the host's namespace:"$'\n'"$leaked"
@@ -344,7 +411,7 @@ check_containment() {
         say "host namespace heard 0 datagrams on UDP $BEACON_PORT"
     fi
 
-    for name in "$BEACON_IF" br0 p-edge p-n1 p-n2; do
+    for name in "$BEACON_IF" br0 "${HOSTS[@]/#/p-}"; do
         ! ip link show "$name" >/dev/null 2>&1 || fail "link $name appeared in the host's namespace"
     done
 }
@@ -366,26 +433,27 @@ setup_curve() {
     local allow="$TMP_DIR/mesh-allow" name
     {
         echo "$(new_key edge) edge  # the edge (found by beacon, so no endpoint is needed)"
-        for name in n1 n2; do echo "$(new_key "$name") node  # $name"; done
+        for name in n1 n2 "${DRIVERS[@]}"; do echo "$(new_key "$name") node  # $name"; done
         echo "$(new_key tool) tool  # adashta peers"
     } >"$allow"
     STRANGER_KEY=$(new_key stranger)  # made, never allowed
     EDGE_CURVE=(--mesh-key "$TMP_DIR/edge.key_secret" --mesh-allow "$allow")
-    for name in n1 n2; do
+    for name in n1 n2 "${DRIVERS[@]}"; do
         NODE_CURVE[$name]="ADASHTA_MESH_KEY=$TMP_DIR/$name.key_secret ADASHTA_MESH_ALLOW=$allow"
     done
     TOOL_CURVE=(ADASHTA_MESH_KEY="$TMP_DIR/tool.key_secret" ADASHTA_MESH_ALLOW="$allow")
-    say "CURVE on: keys for edge, n1, n2 and the tool in $allow"
+    say "CURVE on: keys for edge, n1, n2, ${DRIVERS[*]} and the tool in $allow"
 }
 
-# The edge's line about the forged beacons; fixed strings: a Z85 key holds [ ] * . and such.
+# forged_beacons_logged NAME: NAME's line about the forged beacons; fixed strings: a Z85
+# key holds [ ] * . and such.
 forged_beacons_logged() {
-    grep -F "ignored beacons from $SUBNET.254 " "$TMP_DIR/edge.log" |
+    grep -F "ignored beacons from $SUBNET.254 " "$TMP_DIR/$1.log" |
         grep -qF "key $STRANGER_KEY is not in the allow-list"
 }
 
 # Broadcasts, from the switch namespace, beacons that name a member the allow-list does not
-# know; the edge must ignore them and say so once.
+# know; the edge and the JS and Go nodes must ignore them and say so once.
 forge_beacons() {
     ip netns exec "$NS_SWITCH" node -e '
         const s = require("node:dgram").createSocket("udp4");
@@ -399,8 +467,13 @@ forge_beacons() {
             }, 100);
         });' "$BEACON_PORT" "$SUBNET.255" "ADASHTA1 0123456789abcdef0123456789abcdef tcp://$SUBNET.254:7799 $STRANGER_KEY" ||
         fail "could not send the forged beacons"
-    wait_until 5 "the edge to log the forged beacons as ignored" forged_beacons_logged
-    say "forged beacons from $SUBNET.254 with an unknown key: ignored and logged by the edge"
+    local name
+    for name in edge "${DRIVERS[@]}"; do
+        wait_until 5 "the $name to log the forged beacons as ignored" forged_beacons_logged "$name"
+        (( $(grep -cF "key $STRANGER_KEY is not in the allow-list" "$TMP_DIR/$name.log") == 1 )) ||
+            fail "the $name logged the forged beacons more than once"
+    done
+    say "forged beacons from $SUBNET.254 with an unknown key: ignored and logged once by edge ${DRIVERS[*]}"
     grep -q "0123456789abcdef0123456789abcdef" <<<"$(health)" && fail "the forged member reached the edge"
     return 0
 }
@@ -443,6 +516,9 @@ main() {
     for tool in "$BUILD_DIR/adashta" "$BUILD_DIR/adashta-test-node"; do
         [[ -x $tool ]] || { echo "FAIL: cannot run: $tool is missing; build first (or set ADASHTA_BUILD_DIR)"; exit 1; }
     done
+    command -v go >/dev/null || { echo "FAIL: cannot run: go is not installed (see sdk/go/setup.sh)"; exit 1; }
+    [[ -d $REPO_DIR/sdk/js/node_modules && -d $REPO_DIR/sdk/js/generated ]] ||
+        { echo "FAIL: cannot run: the JavaScript SDK is not set up; run sdk/js/setup.sh"; exit 1; }
     if ip link show "$BEACON_IF" >/dev/null 2>&1; then
         # Harmless (processes run in their own namespaces), but it would make check 1 moot.
         echo "FAIL: cannot run: the host already has a link named $BEACON_IF"
@@ -455,12 +531,13 @@ main() {
     start_watchdog
     TMP_DIR=$(mktemp -d "$TMP_PARENT/$RUN.XXXXXX") || fail "mktemp failed"
     remove_stale_runs
+    build_go_driver
 
     say "listening for beacons in the host's namespace (UDP $BEACON_PORT)"
     start_listener host
     build_topology
     start_listener "$NS_SWITCH"
-    say "namespaces ${RUN}-{sw,edge,n1,n2} on $SUBNET.0/24, bridge in $NS_SWITCH"
+    say "namespaces ${RUN}-{sw,$(IFS=,; echo "${HOSTS[*]}")} on $SUBNET.0/24, bridge in $NS_SWITCH"
     [[ $CURVE == 1 ]] && setup_curve
 
     start edge "${HOST_NS[edge]}" "$BUILD_DIR/adashta" edge \
@@ -475,23 +552,42 @@ main() {
             ADASHTA_HEARTBEAT_MS=200 ADASHTA_PEER_TIMEOUT_MS=1000 ${NODE_CURVE[$node]:-} \
             "$BUILD_DIR/adashta-test-node" --name "$node" --queue work
     done
+    # js binds loopback (moved to its interface address by the beacon), go the wildcard.
+    local -A driver_bind=([js]="tcp://127.0.0.1:7701" [go]="tcp://*:7701")
+    local program
+    for node in "${DRIVERS[@]}"; do
+        case $node in
+            js) program=(node "$REPO_DIR/sdk/js/test/driver.mjs") ;;
+            go) program=("$GO_DRIVER") ;;
+        esac
+        # shellcheck disable=SC2086  # NODE_CURVE is a word list, as for n1 and n2
+        start_driver "$node" \
+            ADASHTA_BEACON="$BEACON_IF" ADASHTA_BEACON_PORT="$BEACON_PORT" \
+            ADASHTA_BIND="${driver_bind[$node]}" ADASHTA_NAME="$node" \
+            ADASHTA_HEARTBEAT_MS=200 ADASHTA_PEER_TIMEOUT_MS=1000 ${NODE_CURVE[$node]:-} \
+            "${program[@]}"
+    done
     sleep 0.1
     check_alive
     check_process_namespaces
-    say "edge, n1 and n2 started, each in its own namespace, no seeds"
+    say "edge, n1, n2 (C++), js (Node.js) and go (Go) started, each in its own namespace, no seeds"
 
-    wait_until 10 "the edge's /healthz to report nodes=2" edge_sees_two_nodes
+    command_drivers
+    say "js and go drivers: connected to an edge found by beacon, consuming work"
+
+    wait_until 10 "the edge's /healthz to report nodes=$(( ${#HOSTS[@]} - 1 ))" edge_sees_every_node
     say "edge /healthz: $(health | tr -d '\n')"
 
-    wait_until 10 "\`adashta peers\` (by beacon, from n1's namespace) to list edge, n1 and n2" peers_lists_everyone
+    wait_until 10 "\`adashta peers\` (by beacon, from n1's namespace) to list ${HOSTS[*]}" peers_lists_everyone
     say "adashta peers --json (from ${HOST_NS[n1]}, found by beacon):"
     sed 's/^/    /' <<<"$PEERS_OUT"
 
-    # Keep this after the peers check (about 1 s after nodes=2): with seeds, a message
-    # produced within ~200 ms of the edge first counting a node is acked, then dropped by
-    # the node, which does not know the edge yet (mesh.cpp, unknown_sender).
+    # Keep this after the peers check (about 1 s after the edge counted every node): with
+    # seeds, a message produced within ~200 ms of the edge first counting a node is acked,
+    # then dropped by the node, which does not know the edge yet (mesh.cpp, unknown_sender).
     ip netns exec "${HOST_NS[edge]}" timeout 20 node "$SCRIPT_DIR/exchange.mjs" \
-        --url "ws://127.0.0.1:$HTTP_PORT/ws" --queue work --nodes n1,n2 --timeout-ms 15000 \
+        --url "ws://127.0.0.1:$HTTP_PORT/ws" --queue work --nodes n1,n2,js,go \
+        --max-sessions 64 --timeout-ms 15000 \
         >"$TMP_DIR/exchange.log" 2>&1 || fail "message exchange failed: $(tail -n 3 "$TMP_DIR/exchange.log")"
     say "$(tail -n 1 "$TMP_DIR/exchange.log")"
     [[ $CURVE == 1 ]] && forge_beacons
