@@ -247,7 +247,10 @@ void Mesh::run() {
             if (e.num() != EINTR) log::error("mesh", std::string{"poll failed: "} + e.what());
             continue;
         }
-        if (items[0].revents & ZMQ_POLLIN) drain_router();
+        if (items[0].revents & ZMQ_POLLIN)
+            drain_router();
+        else
+            read_up_to_ = Clock::now();  // nothing waits: every frame sent before now is read
         if (items[1].revents & ZMQ_POLLIN) drain_tasks();
         if (beacon_ && (items[beacon_at].revents & ZMQ_POLLIN)) drain_beacon();
         if (curve_ && (items[zap_at].revents & ZMQ_POLLIN)) drain_zap();
@@ -287,7 +290,10 @@ void Mesh::drain_router() {
     // takes milliseconds at most.
     const auto now = Clock::now();
     for (int i = 0; i < kMaxBatch; ++i) {
-        if (!router_.recv(from, zmq::recv_flags::dontwait)) return;
+        if (!router_.recv(from, zmq::recv_flags::dontwait)) {
+            read_up_to_ = now;  // drained: what arrived before the batch began is read
+            return;
+        }
         if (!from.more() || !router_.recv(frame, zmq::recv_flags::dontwait)) {
             ++stats_.invalid;
             continue;
@@ -435,7 +441,10 @@ void Mesh::tick(Clock::time_point now) {
         encode_heartbeat(fbb_, id_, endpoint_, version_);
         for (const auto& [id, peer] : members_.peers()) send_to_endpoint(peer.endpoint, fbb_);
     }
-    for (const auto& gone : members_.expire(now, options_.peer_timeout)) {
+    // Silence is judged up to the last moment before which every frame was read, not up to
+    // now: after a long batch (big frames, a slow machine) a peer's heartbeats may be
+    // waiting unread behind it, and it is not silent.
+    for (const auto& gone : members_.expire(std::min(now, read_up_to_), options_.peer_timeout)) {
         log::info("mesh", "peer " + (gone.name.empty() ? gone.id : gone.name) + " at " +
                               gone.endpoint + " went silent; removed");
         drop_peer(gone);

@@ -59,7 +59,8 @@ test('many calls made at once go out together and all get their answers', { time
 
 test('a burst of large calls is split into frames the edge accepts', { timeout: 60000 }, async (t) => {
   const edge = await startEdge(t);
-  const node = await joinedNode(t, edge);
+  // 20 MB through the edge's store: seconds under a sanitizer build, so time to answer.
+  const node = await joinedNode(t, edge, { callTimeoutMs: 50000, peerTimeoutMs: 5000 });
   const wq = node.workQueues();
   await wq.createQueue({ qname: 'big', maxsize: -1 });
   const big = 'x'.repeat(200 * 1024);

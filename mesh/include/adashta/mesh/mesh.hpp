@@ -214,6 +214,7 @@ private:
     flatbuffers::FlatBufferBuilder fbb_{1024};
     std::vector<std::uint64_t> aligned_;         // aligned copy of a misaligned received frame
     std::optional<Clock::time_point> retry_at_;  // when on_retry() is due, if asked
+    Clock::time_point read_up_to_{};             // every frame that arrived before it is read
     MeshStats stats_;
 
     std::mutex tasks_mutex_;  // guards tasks_ and accepting_
