@@ -25,7 +25,7 @@ import (
 )
 
 const tool = "adashta-bench-go-sink"
-const usage = "usage: adashta-bench-go-sink --mode sink|echo [--name N]"
+const usage = "usage: adashta-bench-go-sink --mode sink|echo [--name N] [--cpu-profile FILE]"
 
 // counts is written by the queue's one handler lane and read by main after the signal.
 type counts struct {
@@ -47,7 +47,9 @@ func main() {
 	fs := benchkit.Flags(tool, usage)
 	mode := fs.String("mode", "", "sink | echo")
 	name := fs.String("name", "", "the node's name (default bench-go-MODE)")
+	profile := fs.String("cpu-profile", "", "write a CPU profile here (go tool pprof)")
 	benchkit.Parse(fs)
+	stopProfile := benchkit.Profile(*profile)
 	if *mode != "sink" && *mode != "echo" {
 		benchkit.Fail(fs, "--mode must be sink or echo")
 	}
@@ -99,6 +101,7 @@ func main() {
 	if failed := c.replyFailures.Load(); failed > 0 {
 		fmt.Fprintf(os.Stderr, "%s: %d replies could not be sent\n", tool, failed)
 	}
+	stopProfile()
 	fmt.Fprintf(os.Stderr, "%s: stopped by signal %v\n", tool, sig)
 	benchkit.PrintJSON(map[string]interface{}{"tool": tool, "mode": *mode, "received": received,
 		"first_ms": first, "last_ms": last, "rate": rate})

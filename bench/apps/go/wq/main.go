@@ -29,7 +29,7 @@ import (
 
 const tool = "adashta-bench-go-wq"
 const usage = "usage: adashta-bench-go-wq --messages N [--producers 8] [--consumers 8] [--size 64]\n" +
-	"                           [--queue benchwq] [--seeds tcp://HOST:PORT] [--wait-ms 1000] [--max-s 300]"
+	"                           [--queue benchwq] [--seeds tcp://HOST:PORT] [--wait-ms 1000] [--max-s 300] [--cpu-profile FILE]"
 
 var origin = time.Now()
 
@@ -140,7 +140,9 @@ func main() {
 	seeds := fs.String("seeds", "", "edges to join (default ADASHTA_SEEDS)")
 	waitMs := fs.Int("wait-ms", 1000, "long poll of each receive")
 	maxS := fs.Int("max-s", 300, "hard cap on the run")
+	profile := fs.String("cpu-profile", "", "write a CPU profile here (go tool pprof)")
 	benchkit.Parse(fs)
+	stopProfile := benchkit.Profile(*profile)
 	if *messages < 1 || *producers < 1 || *producers > 256 || *consumers < 1 || *consumers > 256 ||
 		*size < 1 || *size > 60000 || *waitMs < 0 || *waitMs > 20000 || *maxS < 1 || *maxS > 3600 {
 		benchkit.Fail(fs, "--messages is required; --producers and --consumers 1-256, --size 1-60000, --wait-ms 0-20000, --max-s 1-3600")
@@ -187,6 +189,7 @@ func main() {
 		go func() { defer workers.Done(); r.produce(ctx, share) }()
 	}
 	workers.Wait()
+	stopProfile()
 
 	done := r.deleted.Load()
 	durationS := float64(r.lastDeleteUs.Load()-startUs) / 1e6

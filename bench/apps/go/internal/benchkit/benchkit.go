@@ -12,8 +12,26 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"sort"
 )
+
+// Profile starts a CPU profile into file (for `go tool pprof`) when file is not empty; the
+// returned function stops it. A file that cannot be written is reported and ignored.
+func Profile(file string) (stop func()) {
+	if file == "" {
+		return func() {}
+	}
+	f, err := os.Create(file)
+	if err == nil {
+		err = pprof.StartCPUProfile(f)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "cpu profile:", err)
+		return func() {}
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }
+}
 
 // Flags is a flag set that prints usage to stderr and exits 2 on a bad flag, as the
 // contract asks. Go's flag package takes --name value as well as -name value.
