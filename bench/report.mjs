@@ -249,9 +249,9 @@ function chartHtml({ charts }) {
     const bars = c.bars.map(([label, v], i) => {
       const h = (v / max) * (H - 80);
       const x = 30 + i * (bw + 12);
-      const color = label.startsWith('adashta') || label === 'mesh' ? '#d9480f' : '#868e96';
+      const color = label.startsWith('adashta') || label.startsWith('amo') || label === 'mesh' ? '#d9480f' : '#868e96';
       return `<rect x="${x}" y="${H - 40 - h}" width="${bw}" height="${h}" fill="${color}"/>` +
-        `<text x="${x + bw / 2}" y="${H - 24}" font-size="11" text-anchor="middle">${label}</text>` +
+        `<text x="${x + bw / 2}" y="${H - 24}" font-size="${c.bars.length > 5 ? 9 : 11}" text-anchor="middle">${label}</text>` +
         `<text x="${x + bw / 2}" y="${H - 44 - h}" font-size="10" text-anchor="middle">${fmt(v)}</text>`;
     }).join('');
     return `<svg width="${W}" height="${H}" xmlns="http://www.w3.org/2000/svg"><text x="10" y="18" font-size="13" font-weight="bold">${c.title}</text>${bars}</svg>`;
