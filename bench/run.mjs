@@ -579,7 +579,7 @@ function goTools() {
   const go = ['/usr/local/go/bin/go', '/usr/bin/go'].find((p) => existsSync(p)) ?? 'go';
   try {
     execFileSync(go, ['build', '-o', path.join(goApps, 'bin') + path.sep, './sink', './wq'],
-      { cwd: goApps, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, GOFLAGS: '-mod=mod' } });
+      { cwd: goApps, stdio: ['ignore', 'ignore', 'pipe'] });
     // go build names a binary after its package's folder.
     for (const tool of ['sink', 'wq'])
       execFileSync('mv', ['-f', path.join(goApps, 'bin', tool), goBin(`adashta-bench-go-${tool}`)]);
