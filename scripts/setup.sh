@@ -23,6 +23,13 @@ else
   echo "setup: npm packages present"
 fi
 
+# The Node.js SDK (sdk/js: npm ci, then what it generates from proto/) and the examples on it.
+echo "setup: Node.js SDK"
+"$here/sdk/js/setup.sh"
+if [[ ! -d $here/examples/node/node_modules ]] || [[ $here/examples/node/package-lock.json -nt $here/examples/node/node_modules/.package-lock.json ]]; then
+  (cd "$here/examples/node" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
 # The Go SDK's toolchain and modules (sdk/go/setup.sh: apt only for what is missing).
 echo "setup: Go SDK modules"
 "$here/sdk/go/setup.sh"

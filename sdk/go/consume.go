@@ -47,6 +47,7 @@ func newConsumer(n *Node, queue string, h Handler, cfg consumeConfig) *consumer 
 		n.workers.Add(1)
 		go func() {
 			defer n.workers.Done()
+			defer n.handlerGoroutine()()
 			l.run(func(item func()) { item() })
 		}()
 	}

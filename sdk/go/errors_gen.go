@@ -58,9 +58,9 @@ var (
 	ErrStorageFull = &Error{Code: 4507, Name: "storage_full"}
 	// ErrStorageFailed storage_failed (4508): the store could not write. check the data folder's disk and permissions, then retry.
 	ErrStorageFailed = &Error{Code: 4508, Name: "storage_failed"}
-	// ErrBadData bad_data (4600): message data is not valid JSON. pass a JSON text (the C++ SDK takes JSON, use adashta::json::quote for plain strings).
+	// ErrBadData bad_data (4600): message data is not valid JSON. pass JSON: the SDKs send a value as JSON (C++ and Go: JSON text as is; a plain string must be quoted, e.g. adashta::json::quote).
 	ErrBadData = &Error{Code: 4600, Name: "bad_data"}
-	// ErrNotStarted not_started (4601): the node is not running. call start() and check its result first.
+	// ErrNotStarted not_started (4601): the node is not running. start the node first (C++: start(), Node.js: connect(), Go: Connect) and check its result.
 	ErrNotStarted = &Error{Code: 4601, Name: "not_started"}
 	// ErrBindFailed bind_failed (4602): could not bind the mesh or HTTP address. pick a free port or stop the process that holds it.
 	ErrBindFailed = &Error{Code: 4602, Name: "bind_failed"}
@@ -121,8 +121,8 @@ var catalogue = map[int]catalogueEntry{
 	4504: {name: "timed_out", message: "no answer came in time", hint: "check that the edge runs and is reachable, then retry"},
 	4507: {name: "storage_full", message: "the edge's disk is full; the message was not stored", hint: "free disk space or lower retention; retry after that"},
 	4508: {name: "storage_failed", message: "the store could not write", hint: "check the data folder's disk and permissions, then retry"},
-	4600: {name: "bad_data", message: "message data is not valid JSON", hint: "pass a JSON text (the C++ SDK takes JSON, use adashta::json::quote for plain strings)"},
-	4601: {name: "not_started", message: "the node is not running", hint: "call start() and check its result first"},
+	4600: {name: "bad_data", message: "message data is not valid JSON", hint: "pass JSON: the SDKs send a value as JSON (C++ and Go: JSON text as is; a plain string must be quoted, e.g. adashta::json::quote)"},
+	4601: {name: "not_started", message: "the node is not running", hint: "start the node first (C++: start(), Node.js: connect(), Go: Connect) and check its result"},
 	4602: {name: "bind_failed", message: "could not bind the mesh or HTTP address", hint: "pick a free port or stop the process that holds it"},
 	4603: {name: "bad_endpoint", message: "endpoint is not a valid ZeroMQ tcp endpoint", hint: "write endpoints as tcp://HOST:PORT"},
 	4604: {name: "beacon_failed", message: "UDP beacon could not start on the interface", hint: "name an interface that exists and has an IPv4 broadcast address"},

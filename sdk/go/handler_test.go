@@ -232,3 +232,35 @@ func TestConnectWithoutAnEdgeFailsWithNoEdge(t *testing.T) {
 		t.Fatalf("got %v, want bad_endpoint", err)
 	}
 }
+
+func TestCloseFromAHandlerReturnsAndTheNodeStops(t *testing.T) {
+	edge := startEdge(t)
+	node := connectNode(t, edge, adashta.Options{})
+	closed := make(chan struct{})
+	if err := node.Consume("work", func(ctx context.Context, m *adashta.Message) error {
+		node.Close() // would wait for this very handler if it waited for every handler
+		close(closed)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	c := newClient(t, edge)
+	c.produce("work", "stop")
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close from a handler did not return")
+	}
+	done := make(chan struct{})
+	go func() { node.Close(); close(done) }() // a second Close, as a deferred one in main would
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close after a handler's Close did not return")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if _, err := node.Produce(ctx, "work", 1, adashta.ProduceOptions{}); !errors.Is(err, adashta.ErrNotStarted) {
+		t.Fatalf("Produce after Close: %v, want ErrNotStarted", err)
+	}
+}

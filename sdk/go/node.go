@@ -1,11 +1,14 @@
 package adashta
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"sort"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -47,6 +50,8 @@ type Node struct {
 
 	events    *lane          // client events, one goroutine
 	workers   sync.WaitGroup // lane goroutines
+	lanesMu   sync.Mutex     // guards laneIDs
+	laneIDs   map[uint64]bool // ids of the lane goroutines, so Close knows a handler called it
 	closeOnce sync.Once
 }
 
@@ -90,6 +95,7 @@ func Connect(ctx context.Context, opts Options) (*Node, error) {
 	n.workers.Add(1)
 	go func() {
 		defer n.workers.Done()
+		defer n.handlerGoroutine()()
 		n.events.run(func(item func()) { item() })
 	}()
 	m.setQueues(nil) // version 1: heartbeats carry it
@@ -132,25 +138,68 @@ func (n *Node) WaitForEdges(ctx context.Context, count int) error {
 
 // Close leaves the mesh (Bye to every peer), fails calls still waiting with ErrNotStarted,
 // waits for the handlers that are running (ctx of each is cancelled) and stops; messages not
-// handled yet are dropped unacknowledged and come again, to another node. Idempotent. Do
-// not call it from a handler: it would wait for that handler to return.
+// handled yet are dropped unacknowledged and come again, to another node. Idempotent. From
+// a handler (or a client event callback) it does the same but does not wait for the
+// handlers: the one that called it is still running; the others end on their own.
 func (n *Node) Close() error {
-	n.closeOnce.Do(func() {
-		n.mesh.stop()
-		n.cancel()
-		n.events.stop()
-		for _, c := range n.consumers { // the mesh goroutine has ended: ours now
-			c.stop()
-		}
-		n.callsMu.Lock()
-		for corr, ch := range n.waiting {
-			ch <- responseFrame{corr: corr, code: ErrNotStarted.Code, detail: "the node closed"}
-			delete(n.waiting, corr)
-		}
-		n.callsMu.Unlock()
+	n.closeOnce.Do(n.shutdown)
+	if !n.onHandlerGoroutine() {
 		n.workers.Wait()
-	})
+	}
 	return nil
+}
+
+// handlerGoroutine records the calling goroutine as a lane's; the function it returns
+// forgets it. Deferred at the top of each lane goroutine.
+func (n *Node) handlerGoroutine() func() {
+	id := goroutineID()
+	n.lanesMu.Lock()
+	if n.laneIDs == nil {
+		n.laneIDs = map[uint64]bool{}
+	}
+	n.laneIDs[id] = true
+	n.lanesMu.Unlock()
+	return func() {
+		n.lanesMu.Lock()
+		delete(n.laneIDs, id)
+		n.lanesMu.Unlock()
+	}
+}
+
+func (n *Node) onHandlerGoroutine() bool {
+	id := goroutineID()
+	n.lanesMu.Lock()
+	defer n.lanesMu.Unlock()
+	return n.laneIDs[id]
+}
+
+// goroutineID is the runtime's number of the calling goroutine, read from the first line of
+// its stack ("goroutine 17 [running]:"). Only Close and the lanes' start use it.
+func goroutineID() uint64 {
+	var buf [64]byte
+	line := buf[:runtime.Stack(buf[:], false)]
+	line = bytes.TrimPrefix(line, []byte("goroutine "))
+	if i := bytes.IndexByte(line, ' '); i > 0 {
+		line = line[:i]
+	}
+	id, _ := strconv.ParseUint(string(line), 10, 64)
+	return id
+}
+
+// shutdown is Close without the wait for the handlers.
+func (n *Node) shutdown() {
+	n.mesh.stop()
+	n.cancel()
+	n.events.stop()
+	for _, c := range n.consumers { // the mesh goroutine has ended: ours now
+		c.stop()
+	}
+	n.callsMu.Lock()
+	for corr, ch := range n.waiting {
+		ch <- responseFrame{corr: corr, code: ErrNotStarted.Code, detail: "the node closed"}
+		delete(n.waiting, corr)
+	}
+	n.callsMu.Unlock()
 }
 
 // onMesh runs fn on the mesh goroutine and waits for it; ErrNotStarted once closed.

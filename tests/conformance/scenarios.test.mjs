@@ -135,6 +135,30 @@ test(`${kind}: echo replies to the sender only; one client's messages arrive in 
   }
 });
 
+test(`${kind}: two nodes share a queue: sessions spread over both and stick to theirs`, async (t) => {
+  const second = await Driver.start(kind, { seeds: [edge.meshEndpoint], name: `${kind}-2` });
+  t.after(() => second.close());
+  for (const n of [node, second]) await n.call('consume', { queue: 'c.sticky', behavior: 'echo' });
+  await consumed('c.sticky', 2);
+  const sessions = await Promise.all([...Array(16)].map(() => client()));
+  for (const ws of sessions) await ws.request({ type: 'consume', queue: 'c.sticky' });
+  const round = async () => {
+    const owner = new Map();
+    await Promise.all(sessions.map(async (ws) => {
+      ws.send({ type: 'produce', queue: 'c.sticky', data: 1 });
+      const reply = await ws.take((f) => f.type === 'message' && f.queue === 'c.sticky');
+      owner.set(ws.session, reply.data.node);
+    }));
+    return owner;
+  };
+  let first;
+  await waitFor(async () => {
+    first = await round();
+    return new Set(first.values()).size === 2;
+  }, { what: 'sessions on both nodes' });
+  for (let i = 0; i < 3; ++i) assert.deepEqual(await round(), first, 'a session moved while both nodes stayed');
+});
+
 test(`${kind}: produce reaches one client, every consumer (fan-out), later (delay) or never (cancel)`, async () => {
   const [a, b] = [await client(), await client()];
   for (const ws of [a, b]) await ws.request({ type: 'consume', queue: 'c.out' });

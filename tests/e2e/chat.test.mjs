@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { Child, Edge, buildDir, repoDir, requireBinaries } from '../lib/cluster.mjs';
 import { launchChromium } from '../lib/browser.mjs';
+import { joinChat, lineShown, say } from '../lib/chat_page.mjs';
 
 describe('the chat example in two tabs', { timeout: 90000 }, () => {
   let edge;
@@ -27,30 +28,9 @@ describe('the chat example in two tabs', { timeout: 90000 }, () => {
     await edge?.destroy();
   });
 
-  async function join(nick) {
-    const page = await (await browser.newContext()).newPage();
-    await page.goto(edge.url + '/');
-    await page.waitForSelector('#status.connected', { timeout: 10000 });
-    await page.fill('#nick', nick);
-    await page.press('#nick', 'Enter');
-    await page.waitForSelector('#room:not([hidden])');
-    return page;
-  }
-
-  async function say(page, text) {
-    await page.fill('#text', text);
-    await page.press('#text', 'Enter');
-  }
-
-  function lineShown(page, nick, text) {
-    return page.waitForFunction(([n, t]) => [...document.querySelectorAll('#messages li')].some(
-      (li) => li.querySelector('.nick')?.textContent === n && li.querySelector('.text')?.textContent === t),
-    [nick, text], { timeout: 10000 });
-  }
-
   test('what one tab writes appears in both, through the C++ chat node', async () => {
-    const ada = await join('ada');
-    const bob = await join('bob');
+    const ada = await joinChat(browser, edge.url, 'ada');
+    const bob = await joinChat(browser, edge.url, 'bob');
     await say(ada, 'hello bob <b>not bold</b>');
     await lineShown(bob, 'ada', 'hello bob <b>not bold</b>');
     await lineShown(ada, 'ada', 'hello bob <b>not bold</b>');

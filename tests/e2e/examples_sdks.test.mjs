@@ -9,6 +9,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { Child, Edge, buildDir, repoDir, requireBinaries } from '../lib/cluster.mjs';
 import { launchChromium } from '../lib/browser.mjs';
+import { joinChat, lineShown, say } from '../lib/chat_page.mjs';
 
 const go = existsSync('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : 'go';
 
@@ -68,22 +69,12 @@ for (const language of ['go', 'node']) {
 
     test(`two tabs chat through the ${language} chat server`, async (t) => {
       const { edge, server } = await startExample(t, language, 'chat');
+      const shown = (page, nick, text) => lineShown(page, nick, text)
+        .catch((err) => { err.message += '\n' + server.describe(); throw err; });
       const join = async (nick) => {
-        const page = await (await browser.newContext()).newPage();
+        const page = await joinChat(browser, edge.url, nick);
         t.after(() => page.context().close());
-        await page.goto(edge.url + '/');
-        await page.waitForSelector('#status.connected', { timeout: 10000 });
-        await page.fill('#nick', nick);
-        await page.press('#nick', 'Enter');
-        await page.waitForSelector('#room:not([hidden])');
         return page;
-      };
-      const shown = (page, nick, text) => page.waitForFunction(([n, x]) => [...document.querySelectorAll('#messages li')].some(
-        (li) => li.querySelector('.nick')?.textContent === n && li.querySelector('.text')?.textContent === x),
-      [nick, text], { timeout: 10000 }).catch((err) => { err.message += '\n' + server.describe(); throw err; });
-      const say = async (page, text) => {
-        await page.fill('#text', text);
-        await page.press('#text', 'Enter');
       };
       const ada = await join('ada');
       const bob = await join('bob');

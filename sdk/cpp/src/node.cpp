@@ -3,6 +3,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 #include <algorithm>
+#include <cassert>
 #include <atomic>
 #include <charconv>
 #include <chrono>
@@ -10,6 +11,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <deque>
+#include <exception>
 #include <future>
 #include <map>
 #include <memory>
@@ -87,6 +89,7 @@ NodeOptions NodeOptions::from_env() {
 // delays the next messages but never the mesh thread's heartbeats.
 class HandlerThread {
 public:
+    // Joins the thread; from the thread itself that cannot be (Node::~Node checks first).
     ~HandlerThread() { stop(); }
 
     void start() {
@@ -94,20 +97,25 @@ public:
         running_ = true;
         running_flag_ = true;
         thread_ = std::thread{[this] { run(); }};
+        id_ = thread_.get_id();
     }
 
     // Waits for the handler that runs now; what has not started yet is dropped (unacked
-    // messages come again, to another node).
+    // messages come again, to another node). Any thread. From the handler thread itself (a
+    // handler calls Node::stop) it only asks: the handler returns into a loop that ends, and
+    // the next stop() from another thread (the Node's destructor at the latest) joins.
     void stop() {
+        std::deque<std::function<void()>> dropped;  // destroyed outside the lock
         {
             std::lock_guard lock{mutex_};
-            if (!running_) return;
             running_ = false;
             running_flag_ = false;
-            tasks_.clear();
+            dropped.swap(tasks_);
         }
         wakeup_.notify_one();
-        if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
+        if (on_this_thread()) return;
+        std::lock_guard lock{join_mutex_};
+        if (thread_.joinable()) thread_.join();
     }
 
     void post(std::function<void()> task) {
@@ -119,7 +127,8 @@ public:
         wakeup_.notify_one();
     }
 
-    bool on_this_thread() const { return std::this_thread::get_id() == thread_.get_id(); }
+    // id_ is written once, in start(), before any handler can run or call this.
+    bool on_this_thread() const { return std::this_thread::get_id() == id_; }
     // For a task that runs many handlers: stop between them once stop() was called.
     bool stopping() const { return !running_flag_.load(std::memory_order_relaxed); }
 
@@ -140,13 +149,77 @@ private:
         }
     }
 
+    // Locks: mutex_ and join_mutex_ are never held together.
     std::mutex mutex_;  // guards tasks_, running_
     std::condition_variable wakeup_;
     std::deque<std::function<void()>> tasks_;
     bool running_ = false;
     std::atomic<bool> running_flag_{false};  // running_, readable without the lock
+    std::mutex join_mutex_;                  // one stop() joins; the others wait for it
     std::thread thread_;
+    std::thread::id id_;  // thread_'s, kept after the join
 };
+
+// Where Deliveries send their acks from any thread: the mesh while it runs, nothing after.
+class AckChannel {
+public:
+    explicit AckChannel(mesh::Mesh& mesh) : mesh_(&mesh) {}
+
+    // Any thread: queues the ack on the mesh thread; nothing once closed.
+    void ack(std::string edge, std::string id, std::string queue) {
+        std::lock_guard lock{mutex_};
+        if (!mesh_) return;
+        mesh_->post([mesh = mesh_, edge = std::move(edge), id = std::move(id),
+                     queue = std::move(queue)] {
+            auto& fbb = mesh->builder();
+            mesh::encode_ack(fbb, id, queue);
+            mesh->send(edge, fbb);
+        });
+    }
+
+    // Before the mesh stops: later acks do nothing (their messages come again).
+    void close() {
+        std::lock_guard lock{mutex_};
+        mesh_ = nullptr;
+    }
+
+private:
+    // Locks: mutex_ is taken before the mesh's own task lock (in post), never after.
+    std::mutex mutex_;    // guards mesh_
+    mesh::Mesh* mesh_;    // null once the node stopped
+};
+
+namespace {
+
+// What a thrown exception says, for the log and HandlerError::what.
+std::string what_of(const std::exception_ptr& thrown) {
+    try {
+        std::rethrow_exception(thrown);
+    } catch (const std::exception& e) {
+        return e.what();
+    } catch (...) {
+        return "an exception that is not a std::exception";
+    }
+}
+
+}  // namespace
+
+struct Delivery::Target {
+    std::shared_ptr<AckChannel> channel;
+    std::string edge;  // the edge that delivered it, where the ack goes
+    std::string id;
+    std::string queue;
+};
+
+void Delivery::ack() {
+    if (auto target = std::exchange(target_, nullptr))
+        target->channel->ack(std::move(target->edge), std::move(target->id),
+                             std::move(target->queue));
+}
+
+void Delivery::release() {
+    target_.reset();  // no ack: the edge delivers it again after the visibility timeout
+}
 
 class Node::Impl final : public mesh::MeshHandler {
 public:
@@ -161,6 +234,8 @@ public:
     std::map<std::string, std::shared_ptr<const MessageHandler>, std::less<>> handlers_;
     ClientHandler on_connection_;
     ClientHandler on_disconnection_;
+    // Shared with the batches on the handler thread, which read it there; mesh thread.
+    std::shared_ptr<const ErrorHandler> on_error_;
     // client id -> edge id that holds it
     std::map<std::string, std::string, std::less<>> client_edge_;
 
@@ -172,7 +247,15 @@ public:
         std::string edge;         // where to ack it; empty: not stored, so no ack
         ClientHandler on_client;  // a client event
         ClientEvent client;
+        bool connected = false;  // a client event: connection (else disconnection)
+        std::shared_ptr<const ErrorHandler> on_error;  // when its handler throws
+        bool deferred = false;   // the handler took it (defer): its return does not ack
     };
+    // Handler thread: the message whose handler runs now, for defer(); null between them.
+    Inbound* current_ = nullptr;
+    // Made at start(); Deliveries keep it, so it outlives the node they came from.
+    std::shared_ptr<AckChannel> ack_channel_;
+    std::mutex stop_mutex_;  // one stop() from outside the handler thread at a time
     std::vector<Inbound> inbound_;
     std::set<std::string> edges_;  // live edge ids
 
@@ -262,6 +345,7 @@ public:
         }
         Inbound& in = next_inbound();
         in.on_message = it->second;
+        in.on_error = on_error_;
         Message& m = in.message;
         m.id = mesh::view(msg.id());
         m.queue = it->first;
@@ -306,17 +390,68 @@ public:
         for (Inbound& in : batch) {
             if (handlers_thread_.stopping()) break;  // the rest comes again (unacked)
             if (!in.on_message) {
-                in.on_client(in.client);
+                run_guarded(in, [&] { in.on_client(in.client); });
                 continue;
             }
-            (*in.on_message)(in.message);
+            current_ = &in;
+            const bool returned = run_guarded(in, [&] { (*in.on_message)(in.message); });
+            current_ = nullptr;
             // Handled: the edge may forget it. Without this ack it comes again after the
-            // queue's visibility timeout, to whichever node then owns the client.
-            if (!in.edge.empty()) acks.emplace_back(std::move(in.edge), std::move(in.message));
+            // queue's visibility timeout, to whichever node then owns the client. Not when
+            // the handler threw (so it comes again) or took it for later (defer).
+            if (returned && !in.deferred && !in.edge.empty())
+                acks.emplace_back(std::move(in.edge), std::move(in.message));
             if (!acks.empty() && (acks.size() >= kAckGroup || Clock::now() - last_sent > kAckDelay))
                 send_acks();
         }
         if (!acks.empty()) send_acks();
+    }
+
+    // Handler thread: runs one handler of in; false when it threw, which is logged and told
+    // to the error hook. Nothing thrown leaves: the node goes on with the next message.
+    template <class F>
+    bool run_guarded(const Inbound& in, F&& handler) {
+        std::exception_ptr thrown;
+        try {
+            handler();
+            return true;
+        } catch (...) {
+            thrown = std::current_exception();
+        }
+        HandlerError error;
+        error.exception = thrown;
+        error.what = what_of(thrown);
+        if (in.on_message) {
+            error.source = HandlerError::Source::message;
+            error.queue = in.message.queue;
+            error.message_id = in.message.id;
+            error.receive_count = in.message.receive_count;
+            error.client = in.message.client;
+            log::error("node", "the handler of queue " + error.queue + " threw on message " +
+                                   error.message_id + " (receive " +
+                                   std::to_string(error.receive_count) + "): " + error.what +
+                                   (in.edge.empty() || in.deferred
+                                        ? std::string{}
+                                        : "; not acked, it comes again after the queue's "
+                                          "visibility timeout"));
+        } else {
+            error.source = in.connected ? HandlerError::Source::connection
+                                        : HandlerError::Source::disconnection;
+            error.client = in.client.client;
+            log::error("node", std::string{"the "} +
+                                   (in.connected ? "connection" : "disconnection") +
+                                   " handler threw for client " + error.client + ": " +
+                                   error.what);
+        }
+        if (in.on_error) {
+            try {
+                (*in.on_error)(error);
+            } catch (...) {
+                log::error("node", "the error hook threw too: " +
+                                       what_of(std::current_exception()) + " (ignored)");
+            }
+        }
+        return false;
     }
 
     void on_response(const PeerInfo& from, const wire::Response& response) override {
@@ -422,6 +557,8 @@ public:
         Inbound& in = next_inbound();  // after the messages read before it
         in.on_client = std::move(handler);
         in.client = std::move(e);
+        in.connected = event.kind() == wire::ClientEventKind::Connected;
+        in.on_error = on_error_;
     }
 
     // Mesh thread: one client through the edge that holds it, or every edge when unknown;
@@ -449,6 +586,12 @@ public:
 Node::Node(NodeOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
 
 Node::~Node() {
+    if (impl_->handlers_thread_.on_this_thread()) {
+        // The handler that runs this would return into a node that is gone.
+        log::error("node", "a Node was destroyed from inside one of its own handlers: call "
+                           "stop() there and destroy the Node on another thread");
+        std::abort();
+    }
     stop();
 }
 
@@ -479,6 +622,30 @@ void Node::on_disconnection(ClientHandler handler) {
         [impl = impl_.get(), handler = std::move(handler)] { impl->on_disconnection_ = handler; });
 }
 
+void Node::on_error(ErrorHandler handler) {
+    impl_->on_thread([impl = impl_.get(), handler = std::move(handler)] {
+        impl->on_error_ =
+            handler ? std::make_shared<const ErrorHandler>(std::move(handler)) : nullptr;
+    });
+}
+
+Delivery Node::defer(const Message& m) {
+    Impl::Inbound* in = impl_->handlers_thread_.on_this_thread() ? impl_->current_ : nullptr;
+    if (!in || in->message.id != m.id || in->message.queue != m.queue) {
+        assert(!"Node::defer outside the handler of that message");
+        log::error("node", "defer(message " + m.id + " of " + m.queue +
+                               ") outside its handler: ignored, its handler's return acks it");
+        return {};
+    }
+    if (in->deferred) return {};
+    in->deferred = true;
+    Delivery delivery;
+    if (!in->edge.empty())  // else at-most-once: nothing to ack
+        delivery.target_ = std::make_shared<Delivery::Target>(
+            Delivery::Target{impl_->ack_channel_, in->edge, m.id, m.queue});
+    return delivery;
+}
+
 Status Node::start() {
     assert(!impl_->started() && "Node::start called twice");
     const NodeOptions& o = impl_->options_;
@@ -500,9 +667,11 @@ Status Node::start() {
     // Everything the mesh thread may touch is in place before it starts.
     impl_->mesh_ = std::make_unique<mesh::Mesh>(std::move(m), *impl_);
     impl_->mesh_->set_queues(impl_->queue_names());
+    impl_->ack_channel_ = std::make_shared<AckChannel>(*impl_->mesh_);
     impl_->handlers_thread_.start();
     if (auto started = impl_->mesh_->start(); !started) {
         impl_->handlers_thread_.stop();
+        impl_->ack_channel_->close();
         impl_->mesh_.reset();
         return started;
     }
@@ -510,7 +679,13 @@ Status Node::start() {
 }
 
 void Node::stop() {
+    // From a handler: no lock, since a stop() from another thread may hold it while it
+    // joins this very thread. That one calls Mesh::stop only after the join, so the two
+    // never stop the mesh at once.
+    std::unique_lock lock{impl_->stop_mutex_, std::defer_lock};
+    if (!impl_->handlers_thread_.on_this_thread()) lock.lock();
     impl_->handlers_thread_.stop();
+    if (impl_->ack_channel_) impl_->ack_channel_->close();
     if (impl_->mesh_) impl_->mesh_->stop();
 }
 

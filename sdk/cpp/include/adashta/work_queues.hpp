@@ -36,11 +36,11 @@
 namespace adashta {
 
 struct WorkQueueOptions {
-    std::optional<std::chrono::milliseconds> vt;     // visibility timeout (default 30 s)
-    std::optional<std::chrono::milliseconds> delay;  // new jobs stay hidden this long (0)
-    std::optional<std::int64_t> maxsize;             // largest job in bytes (65536; -1: no limit)
-    std::optional<std::int64_t> max_receive;         // receives before dead-lettering (0: none)
-    std::optional<std::string> dead_letter;          // queue for jobs past max_receive
+    std::optional<std::chrono::milliseconds> vt{};   // visibility timeout (default 30 s)
+    std::optional<std::chrono::milliseconds> delay{};  // new jobs stay hidden this long (0)
+    std::optional<std::int64_t> maxsize{};           // largest job in bytes (65536; -1: no limit)
+    std::optional<std::int64_t> max_receive{};       // receives before dead-lettering (0: none)
+    std::optional<std::string> dead_letter{};        // queue for jobs past max_receive
 };
 
 struct WorkQueueAttributes {
@@ -54,20 +54,20 @@ struct WorkQueueAttributes {
     std::int64_t msgs = 0;         // jobs in the queue
     std::int64_t hiddenmsgs = 0;   // of those, not receivable now (delayed or in flight)
     std::int64_t max_receive = 0;  // receives before dead-lettering, 0 = no limit
-    std::string dead_letter;       // where jobs past max_receive go ("" = dropped)
+    std::string dead_letter{};     // where jobs past max_receive go ("" = dropped)
     std::int64_t totaldead = 0;    // jobs dead-lettered since the queue was created
 };
 
 struct Job {
-    std::string id;       // give it to delete_message
-    std::string message;  // what was sent
+    std::string id{};     // give it to delete_message
+    std::string message{};  // what was sent
     std::int64_t sent_ms = 0;
     std::int64_t fr_ms = 0;  // first received
     std::int64_t rc = 0;     // times received, this one included
 };
 
 struct ReceiveOptions {
-    std::optional<std::chrono::milliseconds> vt;  // this receive's visibility timeout
+    std::optional<std::chrono::milliseconds> vt{};  // this receive's visibility timeout
     std::chrono::milliseconds wait{0};            // wait up to this long for a job (long poll)
 };
 
