@@ -20,10 +20,18 @@ const yes = (ok) => (ok === undefined ? '—' : ok ? 'met' : '**not met**');
 // Adashta runs ingress and request→reply twice: with its queues stored (at least once, the
 // default) and at most once ("durable": false), the delivery the peers in those tables give.
 // The "-sec" rows are the same with security on: tokens for every browser, a CURVE mesh.
+// The "-node" and "-go" rows run the same edge with the server application on the Node.js or
+// the Go SDK (bench/apps/node, bench/apps/go) instead of the C++ one.
 const label = (sys) => ({
   adashta: 'adashta (stored)', 'adashta-amo': 'adashta (at most once)',
   'adashta-sec': 'adashta (stored, tokens + CURVE)', 'adashta-amo-sec': 'adashta (at most once, tokens + CURVE)',
+  'adashta-node': 'adashta (stored), Node.js SDK app', 'adashta-amo-node': 'adashta (at most once), Node.js SDK app',
+  'adashta-go': 'adashta (stored), Go SDK app', 'adashta-amo-go': 'adashta (at most once), Go SDK app',
 })[sys] ?? sys;
+// Short names under the chart's bars.
+const barLabel = (sys) => sys.replace('adashta-amo', 'amo').replace(/-node$/, '·js').replace(/-go$/, '·go');
+// The issue's targets for the Node.js and Go SDKs, each against a row of the same run.
+const SDK_TARGETS = { node: { name: 'Node.js', wq: 3, ingress: 0.7 }, go: { name: 'Go', wq: 3, ingress: 0.8 } };
 const modes = (rows, key = (sys) => sys) => [['stored', rows[key('adashta')]], ['at most once', rows[key('adashta-amo')]]]
   .filter(([, r]) => r && !r.error);
 
@@ -47,7 +55,7 @@ export function summarize(results) {
         [`≥ 1× NATS (WebSocket), ${mode}`, yes(nats?.rate ? r.rate >= nats.rate : undefined)]]),
       note: 'Socket.IO, ws and NATS core deliver at most once, from memory; "adashta (stored)" commits every message to SQLite before it goes on.',
     });
-    charts.push({ title: 'Ingress (msg/s, higher is better)', bars: Object.entries(s.ingress).map(([k, r]) => [k === 'adashta-amo' ? 'adashta·amo' : k, r.rate ?? 0]) });
+    charts.push({ title: 'Ingress (msg/s, higher is better)', bars: Object.entries(s.ingress).map(([k, r]) => [barLabel(k), r.rate ?? 0]) });
   }
   if (s.reqrep && !s.reqrep.error) {
     const rows = Object.entries(s.reqrep).map(([key, r]) => {
@@ -65,7 +73,7 @@ export function summarize(results) {
     });
     charts.push({ title: `Request→reply p99 at ${fmt(top)}/s (µs, lower is better)`,
       bars: Object.entries(s.reqrep).filter(([k]) => k.endsWith(`@${top}`))
-        .map(([k, r]) => [k.split('@')[0].replace('adashta-amo', 'adashta·amo'), r.latency_us?.p99 ?? 0]) });
+        .map(([k, r]) => [barLabel(k.split('@')[0]), r.latency_us?.p99 ?? 0]) });
   }
   const ingressSec = s.ingress && !s.ingress.error ? s.ingress : {};
   const reqrepSec = s.reqrep && !s.reqrep.error ? s.reqrep : {};
@@ -124,14 +132,57 @@ export function summarize(results) {
   }
   if (s.workqueue && !s.workqueue.error) {
     const { adashta: a, rsmq: r } = s.workqueue;
-    const rows = [['adashta', a], ['rsmq', r]].map(([sys, x]) => [sys, x?.error ? `error: ${x.error.slice(0, 80)}` : fmt(x?.rate),
-      us(x?.latency_us?.p50), us(x?.latency_us?.p99), sys === 'adashta' ? '1×' : ratio(a?.rate, x?.rate)]);
+    const wqLabel = { adashta: 'adashta (C++ SDK)', 'adashta-node': 'adashta (Node.js SDK)', 'adashta-go': 'adashta (Go SDK)' };
+    const present = ['adashta', 'adashta-node', 'adashta-go', 'rsmq'].filter((sys) => s.workqueue[sys]);
+    const rows = present.map((sys) => [sys, s.workqueue[sys]]).map(([sys, x]) => [wqLabel[sys] ?? sys,
+      x?.error ? `error: ${x.error.slice(0, 80)}` : fmt(x?.rate), us(x?.latency_us?.p50), us(x?.latency_us?.p99),
+      sys === 'rsmq' ? '1×' : ratio(x?.rate, r?.rate), sys === 'adashta' ? '1×' : ratio(x?.rate, a?.rate)]);
+    const targets = [];
+    if (a) targets.push(['C++ SDK ≥ 5× RSMQ', yes(a?.rate && r?.rate ? a.rate >= 5 * r.rate : undefined)]);
+    for (const [sdk, t] of Object.entries(SDK_TARGETS)) {
+      const x = s.workqueue[`adashta-${sdk}`];
+      if (x) targets.push([`${t.name} SDK ≥ ${t.wq}× RSMQ (${ratio(x.rate, r?.rate)})`,
+        yes(x.rate && r?.rate ? x.rate >= t.wq * r.rate : undefined)]);
+    }
     sections.push({
       title: '5. Work queue full cycle (send → receive → delete), 8 producers, 8 consumers',
-      head: ['system', 'cycles/s', 'p50', 'p99', 'Adashta ÷ system'], rows,
-      targets: [['≥ 5× RSMQ', yes(a?.rate && r?.rate ? a.rate >= 5 * r.rate : undefined)]],
+      head: ['system', 'cycles/s', 'p50', 'p99', 'system ÷ RSMQ', 'system ÷ C++ SDK'], rows, targets,
+      note: 'Every Adashta row is one process with 8 producer and 8 consumer loops (threads in C++, goroutines in Go, ' +
+        'async loops in Node.js, as the RSMQ script), one job per call, one call in flight per loop, against the same edge.',
     });
-    charts.push({ title: 'Work queue (cycles/s)', bars: [['adashta', a?.rate ?? 0], ['rsmq', r?.rate ?? 0]] });
+    charts.push({ title: 'Work queue (cycles/s)', bars: present.map((sys) => [barLabel(sys), s.workqueue[sys]?.rate ?? 0]) });
+  }
+  // The server SDKs side by side: what the Node.js and Go applications reach against the C++ one
+  // on the same edge, in the same run.
+  const sdkRows = [];
+  const sdkTargets = [];
+  for (const [sdk, t] of Object.entries(SDK_TARGETS)) {
+    const ing = s.ingress && !s.ingress.error ? s.ingress : {};
+    for (const base of ['adashta-amo', 'adashta']) {
+      const cpp = ing[base];
+      const x = ing[`${base}-${sdk}`];
+      if (!x) continue;
+      sdkRows.push([`${t.name}`, `ingress received, ${base === 'adashta' ? 'stored' : 'at most once'} (msg/s)`,
+        x.error ? `error: ${x.error.slice(0, 80)}` : fmt(x.rate), fmt(cpp?.rate), ratio(x.rate, cpp?.rate)]);
+      if (x.cpu_s_per_million && cpp?.cpu_s_per_million)
+        sdkRows.push([`${t.name}`, `ingress CPU-s per million (edge + app), ${base === 'adashta' ? 'stored' : 'at most once'}`,
+          fmt(x.cpu_s_per_million, 2), fmt(cpp.cpu_s_per_million, 2), ratio(x.cpu_s_per_million, cpp.cpu_s_per_million)]);
+      if (base === 'adashta-amo')
+        sdkTargets.push([`${t.name} sink ≥ ${Math.round(t.ingress * 100)} % of the C++ node's at-most-once ingress (${ratio(x.rate, cpp?.rate)})`,
+          yes(x.rate && cpp?.rate ? x.rate >= t.ingress * cpp.rate : undefined)]);
+    }
+    const wq = s.workqueue && !s.workqueue.error ? s.workqueue : {};
+    const x = wq[`adashta-${sdk}`];
+    if (x) sdkRows.push([`${t.name}`, 'work-queue cycles/s', x.error ? `error: ${x.error.slice(0, 80)}` : fmt(x.rate),
+      fmt(wq.adashta?.rate), ratio(x.rate, wq.adashta?.rate)]);
+  }
+  if (sdkRows.length) {
+    sections.push({
+      title: '5a. The server SDKs — Node.js and Go applications against the C++ one, same edge, same run',
+      head: ['SDK', 'measure', 'this SDK', 'C++ SDK', 'SDK ÷ C++'], rows: sdkRows, targets: sdkTargets,
+      note: 'Ingress: the same 1,000 clients and edge as table 1, the sink application written on each SDK ' +
+        '(bench/apps/node/sink.mjs, bench/apps/go/sink). The work-queue targets are in table 5.',
+    });
   }
   if (s.scheduled && !s.scheduled.error) {
     const { adashta: a, rsmq: r } = s.scheduled;
@@ -198,9 +249,9 @@ function chartHtml({ charts }) {
     const bars = c.bars.map(([label, v], i) => {
       const h = (v / max) * (H - 80);
       const x = 30 + i * (bw + 12);
-      const color = label.startsWith('adashta') || label === 'mesh' ? '#d9480f' : '#868e96';
+      const color = label.startsWith('adashta') || label.startsWith('amo') || label === 'mesh' ? '#d9480f' : '#868e96';
       return `<rect x="${x}" y="${H - 40 - h}" width="${bw}" height="${h}" fill="${color}"/>` +
-        `<text x="${x + bw / 2}" y="${H - 24}" font-size="11" text-anchor="middle">${label}</text>` +
+        `<text x="${x + bw / 2}" y="${H - 24}" font-size="${c.bars.length > 5 ? 9 : 11}" text-anchor="middle">${label}</text>` +
         `<text x="${x + bw / 2}" y="${H - 44 - h}" font-size="10" text-anchor="middle">${fmt(v)}</text>`;
     }).join('');
     return `<svg width="${W}" height="${H}" xmlns="http://www.w3.org/2000/svg"><text x="10" y="18" font-size="13" font-weight="bold">${c.title}</text>${bars}</svg>`;

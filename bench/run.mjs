@@ -6,7 +6,8 @@
 // Every system under test runs pinned to CPU 1 and every load generator to CPU 0 (taskset),
 // on 127.0.0.1 only. Each scenario is bounded; the whole run takes about 10 minutes
 // (--quick: about 2, with short durations and small counts, for a smoke run).
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,6 +18,12 @@ const root = path.dirname(here);
 const build = process.env.ADASHTA_BUILD_DIR ?? path.join(root, 'build');
 const bin = (name) => path.join(build, name);
 const peers = path.join(here, 'peers');
+// The server SDKs other than C++ have their bench tools in bench/apps/<sdk>: Node.js scripts
+// run from the source, Go programs built by goTools() into bench/apps/go/bin (not the C++
+// build dir, which may be shared).
+const nodeApps = path.join(here, 'apps', 'node');
+const goApps = path.join(here, 'apps', 'go');
+const goBin = (name) => path.join(goApps, 'bin', name);
 
 const args = process.argv.slice(2);
 const flag = (name) => args.includes(`--${name}`);
@@ -31,13 +38,21 @@ const only = option('only', '').split(',').filter(Boolean);
 // "-sec" (adashta-sec, adashta-amo-sec): the same with security on — every browser presents a
 // token (--auth required, HS256) and the mesh is CURVE-encrypted with an allow-list — to show
 // what security costs; they run in ingress and request -> reply only.
-const systems = option('systems', 'adashta,adashta-amo,adashta-sec,adashta-amo-sec,socketio,ws,nats,rsmq').split(',');
+// "-node" and "-go" (adashta-node, adashta-amo-go, ...): the same edge with the server
+// application written on the Node.js or the Go SDK instead of the C++ one (bench/apps/node,
+// bench/apps/go); they run in ingress, request -> reply and the work queue (adashta-node,
+// adashta-go there: the SDK's WorkQueues).
+const systems = option('systems', 'adashta,adashta-amo,adashta-node,adashta-amo-node,adashta-go,adashta-amo-go,' +
+  'adashta-sec,adashta-amo-sec,socketio,ws,nats,rsmq').split(',');
 const secure = (system) => system.endsWith('-sec');
-const baseOf = (system) => system.replace(/-sec$/, '');
+/** The SDK a system's server application is written with: cpp, node or go. */
+const sdkOf = (system) => /^adashta.*-(node|go)$/.exec(system)?.[1] ?? 'cpp';
+/** The edge a system runs: adashta (stored) or adashta-amo (at most once). */
+const baseOf = (system) => system.replace(/-sec$/, '').replace(/-(node|go)$/, '');
 // Those spoken to over WebSocket (rsmq is only in the work-queue and scheduling scenarios).
 const wsSystems = systems.filter((s) => s !== 'rsmq');
-// The other scenarios run each system once, without the security variants.
-const plainWsSystems = wsSystems.filter((s) => !secure(s));
+// The other scenarios run each system once, without the security and SDK variants.
+const plainWsSystems = wsSystems.filter((s) => !secure(s) && sdkOf(s) === 'cpp');
 // The protocol the load generator speaks to a system.
 const protoOf = (system) => (baseOf(system) === 'adashta-amo' ? 'adashta' : baseOf(system));
 // The load generator's extra flags for a started system (its connection token).
@@ -249,7 +264,12 @@ async function startSystem(system, mode) {
       procs.push(edge);
       await waitHttp(`http://127.0.0.1:${PORTS.http}/healthz`, () => true, 10000, 'healthz', edge);
       if (mode) {
-        const node = new Proc('bench-node', SUT_CPU, bin('adashta-bench-node'), ['--mode', mode],
+        const [cmd, argv] = {
+          cpp: [bin('adashta-bench-node'), []],
+          node: [process.execPath, [path.join(nodeApps, 'sink.mjs')]],
+          go: [goBin('adashta-bench-go-sink'), []],
+        }[sdkOf(system)];
+        const node = new Proc(`bench-node (${sdkOf(system)})`, SUT_CPU, cmd, [...argv, '--mode', mode],
           { ADASHTA_SEEDS: seeds, ...sec.nodeEnv });
         procs.push(node);
         await node.waitLine((l) => l.event === 'ready', 10000, 'ready');
@@ -491,18 +511,22 @@ async function durable() {
   return rows;
 }
 
-/** Work queue (5) and scheduled delivery (6): Adashta's tool vs the RSMQ script. */
-async function againstRsmq(adashtaTool, rsmqScript, toolArgs) {
+/**
+ * Work queue (5) and scheduled delivery (6): Adashta's tools vs the RSMQ script. adashtaTools
+ * maps a system (adashta, adashta-node, adashta-go) to the command and arguments of its tool.
+ */
+async function againstRsmq(adashtaTools, rsmqScript, toolArgs) {
   const rows = {};
-  if (systems.includes('adashta')) {
+  for (const [system, [cmd, argv]] of Object.entries(adashtaTools)) {
+    if (!systems.includes(system)) continue;
     let sut;
     try {
       sut = await startSystem('adashta', null);
-      const tool = new Proc(adashtaTool, LOAD_CPU, bin(adashtaTool), [...toolArgs, '--seeds', seeds],
-        { ADASHTA_SEEDS: seeds });
-      rows.adashta = await tool.result(300000);
+      const tool = new Proc(`${system} ${path.basename(argv.at(0) ?? cmd)}`, LOAD_CPU, cmd,
+        [...argv, ...toolArgs, '--seeds', seeds], { ADASHTA_SEEDS: seeds });
+      rows[system] = await tool.result(300000);
     } catch (error) {
-      rows.adashta = { error: String(error.message ?? error) };
+      rows[system] = { error: String(error.message ?? error) };
     } finally {
       await sut?.stop();
     }
@@ -520,13 +544,18 @@ async function againstRsmq(adashtaTool, rsmqScript, toolArgs) {
       await sut?.stop();
     }
   }
-  for (const [k, v] of Object.entries(rows)) log(`${adashtaTool} ${k}: ${JSON.stringify(v).slice(0, 200)}`);
+  for (const [k, v] of Object.entries(rows)) log(`${rsmqScript.replace(/^rsmq_|\.mjs$/g, '')} ${k}: ${JSON.stringify(v).slice(0, 200)}`);
   return rows;
 }
 
-const workQueue = () => againstRsmq('adashta-bench-wq', 'rsmq_wq.mjs',
-  ['--producers', '8', '--consumers', '8', '--messages', String(SIZE.wqMessages)]);
-const scheduled = () => againstRsmq('adashta-bench-sched', 'rsmq_sched.mjs',
+// The same cycle from each SDK: 8 producers and 8 consumers in one process, one job per call.
+const workQueue = () => againstRsmq({
+  adashta: [bin('adashta-bench-wq'), []],
+  'adashta-node': [process.execPath, [path.join(nodeApps, 'wq.mjs')]],
+  'adashta-go': [goBin('adashta-bench-go-wq'), []],
+}, 'rsmq_wq.mjs',
+['--producers', '8', '--consumers', '8', '--messages', String(SIZE.wqMessages)]);
+const scheduled = () => againstRsmq({ adashta: [bin('adashta-bench-sched'), []] }, 'rsmq_sched.mjs',
   ['--messages', String(SIZE.schedMessages), '--spread-ms', String(SIZE.schedSpread),
     '--lead-ms', String(SIZE.schedLead), '--consumers', '16']);
 
@@ -540,7 +569,36 @@ async function hop() {
 
 const SCENARIOS = { ingress, reqrep, idle, durable, workqueue: workQueue, scheduled, hop, crowd };
 
+/**
+ * Builds the Go SDK's bench tools (bench/apps/go) into bench/apps/go/bin when a Go system is
+ * asked for; go build is incremental, so this costs a second when nothing changed. A failure
+ * is logged and leaves the Go rows to fail with it.
+ */
+function goTools() {
+  if (!systems.some((s) => sdkOf(s) === 'go')) return;
+  const go = ['/usr/local/go/bin/go', '/usr/bin/go'].find((p) => existsSync(p)) ?? 'go';
+  try {
+    execFileSync(go, ['build', '-o', path.join(goApps, 'bin') + path.sep, './sink', './wq'],
+      { cwd: goApps, stdio: ['ignore', 'ignore', 'pipe'] });
+    // go build names a binary after its package's folder.
+    for (const tool of ['sink', 'wq'])
+      execFileSync('mv', ['-f', path.join(goApps, 'bin', tool), goBin(`adashta-bench-go-${tool}`)]);
+  } catch (error) {
+    log(`go build in ${goApps} failed (run bench/setup.sh): ${String(error.stderr ?? error.message).slice(-1500)}`);
+  }
+}
+
+/** The Node.js tools import sdk/js from source: it needs its modules and generated code. */
+function nodeSdkReady() {
+  if (!systems.some((s) => sdkOf(s) === 'node')) return;
+  const sdk = path.join(root, 'sdk', 'js');
+  if (!existsSync(path.join(sdk, 'node_modules')) || !existsSync(path.join(sdk, 'generated')))
+    log(`${sdk} is not set up (no node_modules or generated/): run bench/setup.sh; the Node.js rows will fail`);
+}
+
 async function main() {
+  goTools();
+  nodeSdkReady();
   scratch = await mkdtemp(path.join(os.tmpdir(), 'adashta-bench-'));
   const results = {
     when: new Date().toISOString(), quick, machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model,

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs the peer systems Adashta Queue is benchmarked against (bench/peers/README.md):
-# Debian's nats-server (2.9) and redis-server (7.0), and the Node.js peers' npm packages.
+# Debian's nats-server (2.9) and redis-server (7.0), and the Node.js peers' npm packages; and
+# what the Node.js and Go SDKs' bench tools need (bench/apps/node, bench/apps/go).
 # Idempotent: packages already present are skipped; npm uses the lock file.
 # The Debian services stay stopped: each benchmark starts its own instance on a
 # loopback port it chooses, so nothing may hold the default ports.
 set -euo pipefail
-peers="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/peers"
-source "$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/scripts/apt_packages.sh"
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+peers="$root/bench/peers"
+source "$root/scripts/apt_packages.sh"
 
 packages=(nats-server redis-server psmisc procps nodejs npm)
 
@@ -37,4 +39,23 @@ if [[ ! -d $peers/node_modules ]] || [[ $peers/package-lock.json -nt $peers/node
   (cd "$peers" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 else
   echo "setup: npm packages for bench/peers/ present"
+fi
+
+# The Node.js SDK's tools import sdk/js from its source: its modules and generated code
+# (sdk/js/setup.sh: npm ci from its lock file, then its build; idempotent).
+if [[ -x $root/sdk/js/setup.sh ]]; then
+  echo "setup: the Node.js SDK (sdk/js) for bench/apps/node/"
+  "$root/sdk/js/setup.sh" >/dev/null
+else
+  echo "setup: no sdk/js here: the adashta-node rows will fail" >&2
+fi
+
+# The Go SDK's tools: their modules (the same as sdk/go's); bench/run.mjs builds them with
+# go build into bench/apps/go/bin.
+go=$(command -v go || echo /usr/local/go/bin/go)
+if [[ -x $go ]]; then
+  echo "setup: Go modules for bench/apps/go/"
+  (cd "$root/bench/apps/go" && "$go" mod download)
+else
+  echo "setup: no Go toolchain (run sdk/go/setup.sh): the adashta-go rows will fail" >&2
 fi

@@ -12,6 +12,10 @@ trap 'rm -rf "$out"' EXIT
 node "$here/run.mjs" --quick --systems adashta,adashta-amo --out "$out"
 # Security on (tokens and a CURVE mesh): the two scenarios it runs in, into the same report.
 node "$here/run.mjs" --quick --only ingress,reqrep --systems adashta-amo-sec --merge --out "$out"
+# The Node.js and Go SDKs' tools: their sink/echo applications (at most once, the quickest)
+# and their work-queue cycles.
+node "$here/run.mjs" --quick --only ingress,reqrep --systems adashta-amo-node,adashta-amo-go --merge --out "$out"
+node "$here/run.mjs" --quick --only workqueue --systems adashta-node,adashta-go --merge --out "$out"
 node - "$out" <<'CHECK'
 // Every scenario has an Adashta row with a measurement and no error, and the report exists.
 const fs = require('node:fs');
@@ -33,8 +37,12 @@ for (const name of ['ingress', 'durable', 'workqueue', 'scheduled'])
   need(name, 'adashta', rowsOf(name).adashta, (r) => r.rate ?? r.received ?? r.messages);
 need('ingress', 'adashta-amo', rowsOf('ingress')['adashta-amo'], (r) => r.rate);
 need('ingress', 'adashta-amo-sec', rowsOf('ingress')['adashta-amo-sec'], (r) => r.rate);
+for (const system of ['adashta-amo-node', 'adashta-amo-go'])
+  need('ingress', system, rowsOf('ingress')[system], (r) => r.rate);
+for (const system of ['adashta-node', 'adashta-go'])
+  need('workqueue', system, rowsOf('workqueue')[system], (r) => r.rate);
 const reqrep = rowsOf('reqrep');
-for (const system of ['adashta', 'adashta-amo']) {
+for (const system of ['adashta', 'adashta-amo', 'adashta-amo-node', 'adashta-amo-go']) {
   for (const key of Object.keys(reqrep).filter((k) => k.startsWith(`${system}@`)))
     need('reqrep', key, reqrep[key], (r) => r.answered);
   if (!Object.keys(reqrep).some((k) => k.startsWith(`${system}@`))) failures.push(`reqrep: no ${system} rows`);
