@@ -247,15 +247,14 @@ void Mesh::run() {
             if (e.num() != EINTR) log::error("mesh", std::string{"poll failed: "} + e.what());
             continue;
         }
-        if (items[0].revents & ZMQ_POLLIN)
-            drain_router();
-        else
-            read_up_to_ = Clock::now();  // nothing waits: every frame sent before now is read
+        const bool router_ready = items[0].revents & ZMQ_POLLIN;
+        if (router_ready) drain_router();
         if (items[1].revents & ZMQ_POLLIN) drain_tasks();
         if (beacon_ && (items[beacon_at].revents & ZMQ_POLLIN)) drain_beacon();
         if (curve_ && (items[zap_at].revents & ZMQ_POLLIN)) drain_zap();
         if (curve_ && (items[zap_at + 1].revents & ZMQ_POLLIN)) drain_monitor();
         const auto now = Clock::now();
+        if (!router_ready) read_up_to_ = now;  // nothing waited: every frame before now is read
         if (retry_at_ && now >= *retry_at_) {
             retry_at_.reset();  // the handler asks again if it still waits
             handler_.on_retry();
