@@ -52,9 +52,8 @@ Status claim(Db& db) {
 
 // Damaged pages are found at start, not by the first fetch that reads them.
 Status check_pages(Db& db, std::chrono::milliseconds budget, const std::string& path) {
-    constexpr std::string_view kRecover =
-        ": restore the data folder from a backup, or move it aside to start empty "
-        "(`sqlite3 store.db .recover` may save some rows)";
+    // (The catalogue's hint for storage_corrupt adds: restore from a backup or move aside.)
+    constexpr std::string_view kRecover = "; `sqlite3 store.db .recover` may save some rows";
     auto check = db.quick_check(budget);
     if (!check && check.error().code == Errc::storage_corrupt)  // too damaged to list
         return make_error(Errc::storage_corrupt, check.error().detail + std::string{kRecover});

@@ -306,7 +306,7 @@ TEST_CASE("damaged pages in the middle of the file are refused at open", "[store
     REQUIRE_FALSE(opened);
     CHECK(opened.error().code == Errc::storage_corrupt);
     CHECK_THAT(opened.error().detail,
-               Catch::Contains(file.string()) && Catch::Contains("backup"));
+               Catch::Contains(file.string()) && Catch::Contains(".recover"));
 }
 
 TEST_CASE("a store whose file is removed under it acknowledges nothing more", "[store]") {
