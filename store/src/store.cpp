@@ -69,6 +69,24 @@ Status check_pages(Db& db, std::chrono::milliseconds budget, const std::string& 
     return {};
 }
 
+// PRAGMA max_page_count cannot go below the pages in use: a file already over the cap keeps
+// its size (and takes no new pages) until expiry frees some.
+Status cap_size(Db& db, const StoreOptions& options) {
+    if (options.max_bytes == 0) return {};
+    auto page = db.query("PRAGMA page_size");
+    if (!page) return page.error();
+    const std::uint64_t page_bytes = std::stoull(page->front().front());
+    const std::uint64_t pages = std::max<std::uint64_t>(options.max_bytes / page_bytes, 16);
+    auto set = db.query("PRAGMA max_page_count = " + std::to_string(pages));
+    if (!set) return set.error();
+    const std::uint64_t now = std::stoull(set->front().front());
+    if (now > pages)
+        log::warn("store", options.path + " holds " + std::to_string(now * page_bytes) +
+                               " bytes, over its cap of " + std::to_string(options.max_bytes) +
+                               ": new messages wait until expiry frees room");
+    return {};
+}
+
 std::optional<std::pair<std::uint64_t, std::uint64_t>> file_identity(const std::string& path) {
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0) return std::nullopt;
@@ -91,6 +109,7 @@ Result<std::unique_ptr<Store>> Store::open(StoreOptions options, StoreEvents& ev
         !ok)
         return at_path(ok.error());
     store->file_id_ = file_identity(store->options_.path);
+    if (auto ok = cap_size(*store->db_, store->options_); !ok) return at_path(ok.error());
     auto streams = Streams::open(*store->db_);
     if (!streams) return at_path(streams.error());
     store->streams_ = std::move(*streams);
@@ -304,8 +323,9 @@ void Store::run_batch(std::vector<Piece>& batch) {
     if (!committed) {
         log::error("store", "commit failed: " + committed.error().to_string());
         stats_.failed += batch.size();
+        const Status failed = explained(committed);
         for (auto& piece : batch)
-            if (piece.done) piece.done(committed);
+            if (piece.done) piece.done(failed);
         return;
     }
     ++stats_.commits;
@@ -315,11 +335,19 @@ void Store::run_batch(std::vector<Piece>& batch) {
             ++stats_.writes;
         else
             ++stats_.failed;
-        if (batch[i].done) batch[i].done(results[i]);
+        if (batch[i].done) batch[i].done(explained(results[i]));
     }
     if (!due.empty()) events_.on_due(std::move(due));
     if (!scheduled.empty()) events_.on_scheduled(std::move(scheduled));
     if (!dead.empty()) events_.on_dead_lettered(std::move(dead));
+}
+
+Status Store::explained(const Status& status) const {
+    if (status || status.error().code != Errc::storage_full || options_.max_bytes == 0)
+        return status;
+    return make_error(Errc::storage_full,
+                      status.error().detail + "; the store is capped at " +
+                          std::to_string(options_.max_bytes) + " bytes (--max-store-bytes)");
 }
 
 // A file removed or replaced under a running edge takes every later commit with it (SQLite

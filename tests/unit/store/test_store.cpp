@@ -332,3 +332,40 @@ TEST_CASE("a store whose file is removed under it acknowledges nothing more", "[
     CHECK(events.done[1].error().code == Errc::storage_failed);
     CHECK_THAT(events.done[1].error().detail, Catch::Contains("removed or replaced"));
 }
+
+TEST_CASE("a store with a size cap refuses new messages with storage_full at the cap", "[store]") {
+    TempDir dir;
+    const fs::path file = dir.path / "store.db";
+    Events events;
+    auto opened = Store::open({.path = file.string(), .max_bytes = 256 * 1024}, events);
+    REQUIRE(opened);
+    Store& store = **opened;
+    store.start();
+    int accepted = 0;
+    Status refused;
+    for (int i = 0; i < 1000 && refused; ++i) {
+        const std::size_t before = [&] {
+            std::lock_guard lock{events.mutex};
+            return events.done.size();
+        }();
+        store.write(
+            [i](Tx& tx) {
+                StoredMessage m = client_message("big" + std::to_string(i));
+                m.data = "\"" + std::string(2000, 'z') + "\"";
+                return ok_or_error(tx.streams.append(m, tx.now_ms, tx.hand_out));
+            },
+            events.record(), Atomic::ordered);
+        REQUIRE(events.wait_done(before + 1));
+        std::lock_guard lock{events.mutex};
+        refused = events.done.back();
+        if (refused) ++accepted;
+    }
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().code == Errc::storage_full);
+    CHECK_THAT(refused.error().detail, Catch::Contains("capped at 262144 bytes"));
+    CHECK(accepted > 20);
+    CHECK(accepted < 130);  // 2 KB each in 256 KiB, with the tables' own pages
+    CHECK(fs::file_size(file) <= 256 * 1024 + 4096);
+    // The store keeps working for what needs no new page.
+    CHECK(pending_orders(store, events) == accepted);
+}

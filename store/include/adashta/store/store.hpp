@@ -53,6 +53,10 @@ struct StoreOptions {
     // PRAGMA quick_check at open stops after this long (a large store is then checked in
     // part, and a warning says so); a problem it finds refuses the file (storage_corrupt).
     std::chrono::milliseconds check_budget{10'000};
+    // The largest store.db may grow (0: no cap, only the disk's size). Past it new messages
+    // are refused with storage_full, as on a full disk, until expiry frees room. (SQLite's
+    // max_page_count: the write-ahead log is bounded apart, see Checkpointer.)
+    std::uint64_t max_bytes = 0;
 };
 
 // What one piece of work sees: the store's parts, the batch's clock, and where to put
@@ -144,6 +148,8 @@ private:
     // Null while the file at options_.path is still the one the store opened; the error
     // every write fails with from the moment it was removed or replaced under the edge.
     const Error* file_lost();
+    // storage_full with what the cap is, when the store has one.
+    Status explained(const Status& status) const;
 
     StoreOptions options_;
     StoreEvents& events_;
