@@ -129,7 +129,8 @@ Result<std::unique_ptr<Store>> Store::open(StoreOptions options, StoreEvents& ev
     store->refresh_next_due();  // overdue messages from before a restart go out at once
     // Commits from now on leave checkpoints to a thread of their own.
     auto checkpointer =
-        Checkpointer::start(store->options_.path, *store->db_, store->options_.durable);
+        Checkpointer::start(store->options_.path, *store->db_, store->options_.durable,
+                            store->options_.wal_force_frames);
     if (!checkpointer) return at_path(checkpointer.error());
     store->checkpointer_ = std::move(*checkpointer);
     return store;

@@ -369,3 +369,47 @@ TEST_CASE("a store with a size cap refuses new messages with storage_full at the
     // The store keeps working for what needs no new page.
     CHECK(pending_orders(store, events) == accepted);
 }
+
+TEST_CASE("under a writer that never pauses the log stays within its bound", "[store][wal]") {
+    TempDir dir;
+    Events events;
+    const fs::path db_path = dir.path / "store.db";
+    const fs::path wal_path = dir.path / "store.db-wal";
+    // A bound of 2,000 pages (8 MiB) instead of 16,000, so that ten times it is written fast.
+    constexpr int kBoundPages = 2000;
+    auto opened = Store::open({.path = db_path.string(), .wal_force_frames = kBoundPages}, events);
+    REQUIRE(opened);
+    Store& store = **opened;
+    store.start();
+    std::atomic<bool> writing{true};
+    std::atomic<std::uintmax_t> largest{0};
+    std::thread watcher{[&] {
+        while (writing) {
+            std::error_code ec;
+            const auto size = fs::file_size(wal_path, ec);
+            if (!ec && size > largest) largest = size;
+            std::this_thread::sleep_for(std::chrono::milliseconds{2});
+        }
+    }};
+    // 80 MB in commits of about 400 KB, each queued as the one before completes: no pause.
+    const std::string data = "\"" + std::string(20'000, 'x') + "\"";
+    constexpr int kChunks = 200;
+    constexpr int kPerChunk = 20;
+    for (int c = 0; c < kChunks; ++c) {
+        for (int i = 0; i < kPerChunk; ++i)
+            store.write(
+                [id = "w" + std::to_string(c * kPerChunk + i), &data](Tx& tx) -> Status {
+                    StoredMessage m = client_message(id);
+                    m.data = data;
+                    return ok_or_error(tx.streams.append(m, tx.now_ms));
+                },
+                events.record(), Atomic::ordered);
+        REQUIRE(events.wait_done(static_cast<std::size_t>((c + 1) * kPerChunk)));
+    }
+    writing = false;
+    watcher.join();
+    const std::uintmax_t bound = kBoundPages * 4096ULL;
+    INFO("largest log " << largest << " bytes, bound " << bound);
+    // The bound, plus one commit's pages (a commit is not split), plus a little slack.
+    CHECK(largest <= bound + bound / 4);
+}

@@ -57,6 +57,7 @@ struct StoreOptions {
     // are refused with storage_full, as on a full disk, until expiry frees room. (SQLite's
     // max_page_count: the write-ahead log is bounded apart, see Checkpointer.)
     std::uint64_t max_bytes = 0;
+    int wal_force_frames = 16000;  // the log's bound in 4 KiB pages (Checkpointer); for tests
 };
 
 // What one piece of work sees: the store's parts, the batch's clock, and where to put
