@@ -310,8 +310,10 @@ std::size_t HttpServer::produces_unanswered() {
 }
 
 void HttpServer::close_clients_going_away() {
-    // What is queued for a client (acks above all) goes out first; on_writeable then closes.
+    // What is queued for a client (acks above all) goes out first; on_writeable then sends
+    // the close, and the client's answer ends the connection (send_close_frame).
     sessions_.for_each_connection([this](Connection& c) {
+        c.close_handshake = true;
         close_connection(c, LWS_CLOSE_STATUS_GOINGAWAY, "going_away");
     });
 }
@@ -384,6 +386,8 @@ int HttpServer::dispatch(lws* wsi, int reason_number, void* user, void* in, std:
             return on_receive(wsi, *pss, static_cast<const char*>(in), len);
         case LWS_CALLBACK_SERVER_WRITEABLE:
             return on_writeable(wsi, *pss);
+        case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+            return on_peer_close(*pss);
         case LWS_CALLBACK_CLOSED:
             on_closed(*pss);
             return 0;
@@ -510,7 +514,10 @@ int HttpServer::on_established(lws* wsi, PerSession& pss) {
     Connection& c = sessions_.open(wsi, Clock::now());
     pss.serial = c.serial;
     connections_ = sessions_.connection_count();
-    if (draining_) close_connection(c, LWS_CLOSE_STATUS_GOINGAWAY, "going_away");
+    if (draining_) {
+        c.close_handshake = true;
+        close_connection(c, LWS_CLOSE_STATUS_GOINGAWAY, "going_away");
+    }
     return 0;
 }
 
@@ -598,13 +605,51 @@ int HttpServer::on_writeable(lws* wsi, PerSession& pss) {
         c->out.pop_front();
         ++stats_.frames_out;
     }
+    if (c->close_sent) return 0;  // waiting for the client's close
     if (c->close_code) {
+        if (c->close_handshake && send_close_frame(wsi, *c)) return 0;
         lws_close_reason(wsi, static_cast<lws_close_status>(c->close_code),
                          reinterpret_cast<unsigned char*>(c->close_reason.data()),
                          c->close_reason.size());
         return -1;
     }
     return 0;
+}
+
+namespace {
+// libwebsockets' own value for writing a close frame (LWS_WRITE_CLOSE of its private
+// headers; the public enum leaves the number out, for lws_close_reason() sends it).
+constexpr auto kWriteClose = static_cast<lws_write_protocol>(4);
+// A client that does not answer our close frame within this long is dropped.
+constexpr int kCloseAnswerSeconds = 5;
+}  // namespace
+
+// The close handshake, done here because libwebsockets' own close (lws_close_reason, then
+// -1) ends the TCP connection as soon as its close frame is out: the frames the client sent
+// meanwhile then meet a closed socket, and the reset that answers them can reach the client
+// before the close frame does. Browsers then report 1006, not the code. Here the connection
+// stays open, reads (and drops) what still comes, and ends once the client's own close
+// frame, the last thing it sends, arrives (on_peer_close).
+bool HttpServer::send_close_frame(lws* wsi, Connection& c) {
+    std::string frame(LWS_PRE, '\0');
+    frame.push_back(static_cast<char>((c.close_code >> 8) & 0xff));
+    frame.push_back(static_cast<char>(c.close_code & 0xff));
+    frame.append(c.close_reason, 0, 123);  // a control frame carries at most 125 bytes
+    const auto size = payload_size(frame);
+    if (lws_write(wsi, reinterpret_cast<unsigned char*>(frame.data()) + LWS_PRE, size,
+                  kWriteClose) < static_cast<int>(size))
+        return false;
+    c.close_sent = true;
+    lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_ACK, kCloseAnswerSeconds);
+    lws_rx_flow_control(wsi, 1);
+    return true;
+}
+
+int HttpServer::on_peer_close(PerSession& pss) {
+    const Connection* c = sessions_.find(pss.serial);
+    // Nonzero: our close went out already, so libwebsockets ends the connection without
+    // answering the client's; zero: the client began, and libwebsockets answers it.
+    return c && c->close_sent ? 1 : 0;
 }
 
 void HttpServer::on_closed(PerSession& pss) {

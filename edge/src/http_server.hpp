@@ -83,6 +83,8 @@ private:
     int on_established(lws* wsi, PerSession& pss);
     int on_receive(lws* wsi, PerSession& pss, const char* in, std::size_t len);
     int on_writeable(lws* wsi, PerSession& pss);
+    bool send_close_frame(lws* wsi, Connection& c);  // false: it could not be written
+    int on_peer_close(PerSession& pss);
     void on_closed(PerSession& pss);
 
     void handle_frame(Connection& c, std::string_view text);
