@@ -145,8 +145,8 @@ public:
     // --- the drain ----------------------------------------------------------------------
     // Runs done on the mesh thread once the work handed to the mesh and store threads before
     // the call has run: the node acks read so far are committed, and the messages those
-    // commits handed out are on their way to nodes. Any thread; done never runs if the mesh
-    // stops first.
+    // commits handed out are on their way to nodes; work-queue receives that wait have
+    // answered (StoreCalls::end_waits). Any thread; done never runs if the mesh stops first.
     void settle(std::function<void()> done);
 
     // --- store thread (StoreEvents) --------------------------------------------------------

@@ -12,6 +12,8 @@
 //   - during the drain new connections and /healthz get 503, and a client that never
 //     finishes its close is dropped at --drain-timeout-s, after which the edge still exits 0
 //   - a second signal during the drain exits at once
+//   - a work-queue receive that waits (long poll) is answered when the drain begins, not at
+//     the end of its wait
 //
 // "Acknowledged" is what the edge said it committed: the ack of a client's produce, and the
 // stored answers of the node (what `adashta fetch` finds after the restart). Delivery is at
@@ -26,7 +28,8 @@ import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
 import {
-  Edge, NodeMessages, WsClient, metric, repoDir, requireBinaries, runCli, startTestNode, waitFor, withTimeout,
+  Edge, NodeMessages, WsClient, metric, repoDir, requireBinaries, requireTestWorker, runCli, startTestNode,
+  startTestWorker, waitFor, withTimeout,
 } from '../lib/cluster.mjs';
 import { launchChromium } from '../lib/browser.mjs';
 
@@ -434,3 +437,39 @@ test('a second signal during the drain exits at once', { timeout: 60000 }, async
     await edge.destroy();
   }
 });
+
+test('a work-queue receive that waits is answered when the edge stops, not at the end of its wait',
+  { timeout: 90000 }, async () => {
+    requireTestWorker();
+    const edge = await startEdge();
+    const WAIT_MS = 30000;
+    let worker;
+    try {
+      const created = await runCli(['queues', 'create', 'jobs', '--seeds', edge.meshEndpoint]);
+      assert.equal(created.code, 0, created.stderr);
+      // The worker's first receive is parked once the store committed the empty try it
+      // begins with: the first write after this count (joining the mesh writes nothing).
+      const writes = await metric(edge, 'adashta_store_writes_total');
+      worker = startTestWorker(edge.meshPort, ['--consume', '--queue', 'jobs', '--vt-ms', '2000',
+        '--wait-ms', String(WAIT_MS)], { name: 'w1' });
+      await worker.lines.waitFor((l) => l.startsWith('ready w1'), { timeout: 15000 });
+      await waitFor(async () => (await metric(edge, 'adashta_store_writes_total')) > writes,
+        { timeout: 10000, interval: 20, what: 'the receive to reach the store' });
+      const stoppedAt = Date.now();
+      const exit = await terminate(edge.child);
+      assert.equal(exit.code, 0, edge.child.describe());
+      // The worker prints "receiving" before its first receive and after each empty one,
+      // "error" after a failed one: the line after the first says how the parked one ended.
+      const outcome = () => worker.lines.list.filter((l) => /^(receiving|error) /.test(l.text))[1];
+      const back = await waitFor(outcome, { timeout: WAIT_MS + 10000, interval: 20, what: 'the parked receive to end' });
+      assert.match(back.text, /^receiving /, 'the parked receive was answered (empty), not failed');
+      assert.ok(back.at - stoppedAt < 3000,
+        `the parked receive came back ${back.at - stoppedAt} ms after SIGTERM (its wait: ${WAIT_MS} ms)`);
+      assert.deepEqual(worker.lines.fields('job'), [], 'no job was made up');
+      // Its receives from now on find no edge: it is gone until it is started again.
+      assert.deepEqual(worker.lines.fields('error').filter((e) => e[1] !== 'no_edge:'), []);
+    } finally {
+      await worker?.stop();
+      await edge.destroy();
+    }
+  });
