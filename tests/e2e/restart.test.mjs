@@ -291,6 +291,10 @@ test('a restart under load where every acknowledged message is delivered and eve
       // --- every message the edge acked to a producer reached the node, under its id ---
       const acked = new Map(); // id -> "who seq"
       for (const p of producers) for (const [seq, id] of p.acked) acked.set(id, `w${p.index} ${seq}`);
+      // Every produce a page started was answered: acked, or refused while the node rejoined.
+      for (const p of pages) {
+        await p.page.waitForFunction(() => load.acked.length + load.failed.length === load.next, null, { timeout: 20000 });
+      }
       const pageLoads = await Promise.all(pages.map((p) => p.page.evaluate(() => load)));
       pageLoads.forEach((load, i) => { for (const { seq, id } of load.acked) acked.set(id, `p${i} ${seq}`); });
       const pageRefused = pageLoads.flatMap((load) => load.failed);
@@ -302,7 +306,16 @@ test('a restart under load where every acknowledged message is delivered and eve
         err.message += `; ${lost.length} of ${acked.size} acked messages never reached the node, e.g. ${JSON.stringify(lost.slice(0, 5))}`;
         throw err;
       });
-      // No gaps: each producer's acked sequence numbers, in order, are all the node got of it.
+      // No gaps: every produce of a client was acked (its unanswered ones once sent again),
+      // and every produce of a page that was not refused.
+      for (const p of producers) {
+        assert.deepEqual(p.refused, [], `client ${p.index} was refused`);
+        assert.deepEqual([...p.acked.keys()].sort((a, b) => a - b), range(p.next), `client ${p.index}'s acked produces`);
+      }
+      pageLoads.forEach((load, i) => {
+        const answered = [...load.acked.map((a) => a.seq), ...load.failed.map((f) => f.seq)];
+        assert.deepEqual(answered.sort((a, b) => a - b), range(load.next), `page ${i}'s produces, each answered once`);
+      });
       const seqsAtNode = new Map(); // "p0" / "w1" -> Set of seq
       for (const m of got.list) {
         const who = m.data.p !== undefined ? `p${m.data.p}` : `w${m.data.w}`;
