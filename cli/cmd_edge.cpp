@@ -50,7 +50,7 @@ Options:
   --session-ttl-s S       an offline session is remembered for S seconds (default 300)
   --drain-timeout-s S     on SIGTERM or SIGINT, finish the work in flight and close clients
                           with 1001 (reconnect) for at most S seconds, then exit 0; a second
-                          signal exits at once (default 10)
+                          signal exits at once (default 8)
 
 The mesh (docs/security.md):
   --mesh-key FILE         this edge's CURVE key: the FILE_secret `adashta keys new` wrote

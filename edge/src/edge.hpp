@@ -36,7 +36,8 @@ struct EdgeOptions {
     std::size_t max_outbox = 8 << 20;        // bytes queued for one client before it is dropped
     std::chrono::seconds hello_timeout{10};  // a connection must say hello by then
     std::chrono::seconds session_ttl{300};   // how long an offline session is remembered
-    std::chrono::seconds drain_timeout{10};  // request_stop() to the end of run(), about
+    // request_stop() to the end of run(), about; below the 10 s docker stop waits by default
+    std::chrono::seconds drain_timeout{8};
     // The mesh (docs/security.md): this edge's CURVE key (file, or the Z85 secret itself),
     // the allow-list of members' keys, and whether to refuse to listen beyond loopback
     // without them.
