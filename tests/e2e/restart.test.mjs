@@ -39,7 +39,7 @@ const PAGES = 3;
 const WS_CLIENTS = 2;
 const LANES = 2;             // produces one page or client keeps unanswered
 const DRAIN_TIMEOUT_S = 5;   // --drain-timeout-s of the edge under load
-const LOAD_BEFORE_MS = 2500; // load before the SIGTERM
+const ACKS_BEFORE_STOP = 150; // acks each page and client gets before the SIGTERM
 const LOAD_AFTER = 20;       // acks each producer gets from the restarted edge before the load stops
 const FAST_MESH = ['--heartbeat-ms', '200', '--peer-timeout-ms', '1000'];
 
@@ -232,7 +232,10 @@ test('a restart under load where every acknowledged message is delivered and eve
       let stopLoad = false;
       for (const p of pages) await startPageLoad(p);
       for (const p of producers) p.run(() => stopLoad);
-      await sleep(LOAD_BEFORE_MS);
+      // SIGTERM once the load is in full swing: every page and client has had many acks.
+      await waitFor(async () => producers.every((p) => p.acked.size >= ACKS_BEFORE_STOP) &&
+        (await Promise.all(pages.map((p) => p.page.evaluate(() => load.acked.length)))).every((n) => n >= ACKS_BEFORE_STOP),
+      { timeout: 30000, interval: 50, what: `${ACKS_BEFORE_STOP} acks for every page and client` });
       const ackedBeforeStop = producers.reduce((n, p) => n + p.acked.size, 0) +
         (await Promise.all(pages.map((p) => p.page.evaluate(() => load.acked.length)))).reduce((a, b) => a + b, 0);
       const exit = await terminate(edge.child);
