@@ -1,6 +1,9 @@
-// adashta edge: runs an edge until SIGINT or SIGTERM.
+// adashta edge: runs an edge until SIGINT or SIGTERM, then drains it (--drain-timeout-s).
 #include <pthread.h>
+
+#include <atomic>
 #include <csignal>
+#include <cstdlib>
 #include <iostream>
 #include <thread>
 
@@ -45,6 +48,9 @@ Options:
   --max-outbox BYTES      bytes queued for one slow client before it is dropped (default 8388608)
   --hello-timeout-s S     a connection must say hello within S seconds (default 10)
   --session-ttl-s S       an offline session is remembered for S seconds (default 300)
+  --drain-timeout-s S     on SIGTERM or SIGINT, finish the work in flight and close clients
+                          with 1001 (reconnect) for at most S seconds, then exit 0; a second
+                          signal exits at once (default 8)
 
 The mesh (docs/security.md):
   --mesh-key FILE         this edge's CURVE key: the FILE_secret `adashta keys new` wrote
@@ -92,6 +98,7 @@ constexpr Flag kFlags[] = {
     {"max-outbox", true},
     {"hello-timeout-s", true},
     {"session-ttl-s", true},
+    {"drain-timeout-s", true},
     {"config", true},
     {"durable", false},
     {"mesh-key", true},
@@ -146,8 +153,9 @@ Result<edge::EdgeOptions> edge_options(const Args& args) {
         args.number("max-outbox", static_cast<std::int64_t>(o.max_outbox), 64 << 10, 1LL << 32);
     auto hello = args.number("hello-timeout-s", o.hello_timeout.count(), 1, 3600);
     auto ttl = args.number("session-ttl-s", o.session_ttl.count(), 1, 30 * 86400);
-    for (const auto* r :
-         {&port, &heartbeat, &timeout, &mesh_queue, &max_frame, &max_outbox, &hello, &ttl})
+    auto drain = args.number("drain-timeout-s", o.drain_timeout.count(), 1, 3600);
+    for (const auto* r : {&port, &heartbeat, &timeout, &mesh_queue, &max_frame, &max_outbox,
+                          &hello, &ttl, &drain})
         if (!*r) return r->error();
     if (*timeout <= *heartbeat)
         return make_error(Errc::bad_option, "--peer-timeout-ms must be longer than --heartbeat-ms");
@@ -159,6 +167,7 @@ Result<edge::EdgeOptions> edge_options(const Args& args) {
     o.max_outbox = static_cast<std::size_t>(*max_outbox);
     o.hello_timeout = std::chrono::seconds{*hello};
     o.session_ttl = std::chrono::seconds{*ttl};
+    o.drain_timeout = std::chrono::seconds{*drain};
     return o;
 }
 
@@ -185,19 +194,28 @@ int cmd_edge(int argc, char** argv) {
 
     edge::Edge edge{std::move(*options)};
     if (auto started = edge.start(); !started) return fail(started.error());
+    std::atomic<bool> finished{false};  // run() returned: the waiter's next wake-up is ours
     std::thread waiter{[&] {
         int signal = 0;
         sigwait(&signals, &signal);
-        log::info("edge", "stopping (signal " + std::to_string(signal) + ")");
+        if (finished) return;
+        log::info("edge", "stopping (signal " + std::to_string(signal) +
+                              "); a second signal exits at once");
         edge.request_stop();
+        sigwait(&signals, &signal);
+        if (finished) return;
+        // Nothing acknowledged is lost: every ack followed a commit, and SQLite's write-ahead
+        // log keeps what was committed. Unanswered produces come again from their clients.
+        log::warn("edge", "second signal (" + std::to_string(signal) +
+                              "): exiting now, without finishing the drain");
+        std::_Exit(128 + signal);
     }};
     log::info("edge", "ready");
     edge.run();
-    if (waiter.joinable()) {
-        // run() can also end on its own; wake the waiter so it can be joined.
-        pthread_kill(waiter.native_handle(), SIGTERM);
-        waiter.join();
-    }
+    finished = true;
+    // Wake the waiter, in whichever sigwait it is, so it can be joined.
+    pthread_kill(waiter.native_handle(), SIGTERM);
+    waiter.join();
     return 0;
 }
 

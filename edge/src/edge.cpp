@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <string>
 #include <unordered_map>
 
@@ -149,12 +150,32 @@ public:
     }
 
     void run() {
-        http_.run();
-        if (mesh_) mesh_->stop();
-        store_.reset();
+        http_.run();  // serves, then drains the clients (steps 1 to 4)
+        const auto deadline = http_.drain_deadline();
+        finish_handed_work(deadline);
+        if (mesh_) mesh_->stop();  // 5: Bye to every peer, which drops this edge at once
+        store_.reset();            // 6: commits what is queued, then closes the database
+        const auto over = std::chrono::duration_cast<std::chrono::milliseconds>(
+            std::chrono::steady_clock::now() - (deadline - options_.drain_timeout));
+        log::info("edge", "stopped " + std::to_string(over.count()) +
+                              " ms after the stop was asked: left the mesh, store closed");
     }
 
     void request_stop() { http_.request_stop(); }
+
+    // What the nodes sent before the drain ended (acks above all) reaches the store, and
+    // what its commits hand out reaches the nodes, before the mesh goes: else it waits for
+    // a visibility timeout after the restart. Bounded by the drain's deadline.
+    void finish_handed_work(std::chrono::steady_clock::time_point deadline) {
+        if (!mesh_ || !store_) return;
+        auto settled = std::make_shared<std::promise<void>>();
+        auto future = settled->get_future();
+        router_.settle([settled] { settled->set_value(); });
+        if (future.wait_until(deadline) != std::future_status::ready)
+            log::warn("edge", "drain: the mesh and store did not finish the work they had "
+                              "before the drain timeout; nodes get what they did not ack again "
+                              "after the queue's visibility timeout");
+    }
 
     // Authentication off is for one machine: say so when browsers elsewhere can reach us.
     void warn_if_open() const {

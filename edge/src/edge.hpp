@@ -36,6 +36,8 @@ struct EdgeOptions {
     std::size_t max_outbox = 8 << 20;        // bytes queued for one client before it is dropped
     std::chrono::seconds hello_timeout{10};  // a connection must say hello by then
     std::chrono::seconds session_ttl{300};   // how long an offline session is remembered
+    // request_stop() to the end of run(), about; below the 10 s docker stop waits by default
+    std::chrono::seconds drain_timeout{8};
     // The mesh (docs/security.md): this edge's CURVE key (file, or the Z85 secret itself),
     // the allow-list of members' keys, and whether to refuse to listen beyond loopback
     // without them.
@@ -63,9 +65,14 @@ public:
     // Checks the data and app folders, binds HTTP and mesh. Fails with bind_failed,
     // bad_endpoint, bad_option (unusable folder) or beacon_failed.
     Status start();
-    // Serves until request_stop(); then closes every client with 1001 and leaves the mesh.
+    // Serves until request_stop(), then drains (docs/operations.md, "Stopping and
+    // restarting"): refuses new connections (503), reads no more client frames, waits for
+    // the store to answer the produces it has, sends those answers, closes every client
+    // with 1001 (reconnect), lets the mesh and store finish what they were handed, says Bye
+    // to the mesh and closes the store. Returns within about drain_timeout of the request;
+    // a client that does not finish its close by then is dropped.
     void run();
-    // Thread-safe and safe from a signal handler.
+    // Starts the drain. Thread-safe and safe from a signal handler.
     void request_stop();
 
     // The HTTP address it listens on, e.g. "127.0.0.1:8080".

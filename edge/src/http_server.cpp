@@ -28,7 +28,6 @@ namespace {
 
 constexpr const char* kProtocolName = "adashta.v1";
 constexpr lws_usec_t kSweepEvery = 1'000'000;  // 1 s
-constexpr auto kShutdownGrace = std::chrono::milliseconds{1500};
 // libwebsockets keeps an rx buffer of this size (plus LWS_PRE) for every WebSocket, idle or
 // not, and hands a message's payload to on_receive in pieces of at most this much. Small
 // keeps an idle connection cheap (with 64 KiB, the malloc header page alone made 4 KiB of
@@ -109,6 +108,10 @@ struct HttpServer::Waker {
 struct HttpServer::SweepTimer {
     lws_sorted_usec_list_t sul;  // first member: the timer callback gets its address
     HttpServer* server;
+};
+
+struct HttpServer::DrainTimer {
+    ev_timer timer;  // only wakes the loop
 };
 
 HttpServer::HttpServer(const EdgeOptions& options, Router& router, Report health, Report metrics)
@@ -208,19 +211,22 @@ Status HttpServer::start() {
     std::memset(&sweep_timer_->sul, 0, sizeof sweep_timer_->sul);
     sweep_timer_->server = this;
     schedule_sweep();
+    drain_timer_ = std::make_unique<DrainTimer>();
     return {};
 }
 
 void HttpServer::run() {
-    while (!stop_) {
-        // One pass of the loop (lws_service would run libev until it has no watchers left).
-        ev_run(loop_, EVRUN_ONCE);
-        uncork_all();
-        // One service round reads every connection that is ready: their produces go on
-        // together, one hand-off to the mesh thread instead of one each.
-        flush_produced();
-    }
-    shut_down_clients();
+    while (!stop_) serve_once();
+    drain();
+}
+
+void HttpServer::serve_once() {
+    // One pass of the loop (lws_service would run libev until it has no watchers left).
+    ev_run(loop_, EVRUN_ONCE);
+    uncork_all();
+    // One service round reads every connection that is ready: their produces go on
+    // together, one hand-off to the mesh thread instead of one each.
+    flush_produced();
 }
 
 void HttpServer::request_stop() {
@@ -232,18 +238,84 @@ void HttpServer::wake() {
     if (waker_) ev_async_send(loop_, &waker_->async);
 }
 
-void HttpServer::shut_down_clients() {
-    sessions_.for_each_connection([this](Connection& c) {
-        c.out.clear();
-        c.out_bytes = 0;
-        close_connection(c, LWS_CLOSE_STATUS_GOINGAWAY, "shutting down");
-    });
-    const auto deadline = Clock::now() + kShutdownGrace;
-    while (sessions_.connection_count() > 0 && Clock::now() < deadline) {
-        ev_run(loop_, EVRUN_ONCE);
-        uncork_all();
-        flush_produced();
+// --- the drain --------------------------------------------------------------------------------
+
+// The order matters: nothing new may come in while the store answers what did (1, 2); an
+// answer the store gave must be written before the close that follows it (3, 4).
+void HttpServer::drain() {
+    const auto started = Clock::now();
+    drain_deadline_ = started + options_.drain_timeout;
+    // A timer at the deadline: ev_run(EVRUN_ONCE) would otherwise sleep past it when
+    // nothing else happens.
+    ev_timer_init(&drain_timer_->timer, [](struct ev_loop*, ev_timer*, int) {},
+                  std::chrono::duration<double>(options_.drain_timeout).count(), 0.);
+    ev_timer_start(loop_, &drain_timer_->timer);
+    const auto elapsed_ms = [&] {
+        return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  Clock::now() - started)
+                                  .count()) +
+               " ms";
+    };
+    // 1. New connections and requests get 503 (draining_); 2. no client frame is read.
+    draining_ = true;
+    stop_reading_clients();
+    flush_produced();  // read before the stop: they are answered like the others
+    log::info("edge", "draining (up to " + std::to_string(options_.drain_timeout.count()) +
+                          " s): " + std::to_string(sessions_.connection_count()) +
+                          " connections, " + std::to_string(produces_unanswered()) +
+                          " produces waiting for the store; new connections get 503");
+    // 3. The produces read get their answers (acks mean committed), and they are sent.
+    if (!serve_until([&] { return produces_unanswered() == 0; }))
+        log::warn("edge", "drain: " + std::to_string(produces_unanswered()) +
+                              " produces still had no answer from the store after " +
+                              elapsed_ms() +
+                              "; their clients send them again after reconnecting");
+    // 4. Every client is told to reconnect, after what waits for it.
+    const std::size_t closing = sessions_.connection_count();
+    close_clients_going_away();
+    if (serve_until([&] { return sessions_.connection_count() == 0; }))
+        log::info("edge", "drain: every produce answered and " + std::to_string(closing) +
+                              " connections closed with 1001 in " + elapsed_ms());
+    else
+        log::warn("edge", "drain timeout: " + std::to_string(sessions_.connection_count()) +
+                              " of " + std::to_string(closing) +
+                              " connections did not finish closing within " +
+                              std::to_string(options_.drain_timeout.count()) +
+                              " s (--drain-timeout-s); they are dropped");
+    ev_timer_stop(loop_, &drain_timer_->timer);
+    drained_ = true;
+}
+
+template <class Done>
+bool HttpServer::serve_until(Done&& done) {
+    while (!done()) {
+        if (Clock::now() >= drain_deadline_) return false;
+        serve_once();
     }
+    return true;
+}
+
+void HttpServer::stop_reading_clients() {
+    sessions_.for_each_connection([](Connection& c) {
+        if (c.rx_paused) return;
+        c.rx_paused = true;  // and produce_answered() no longer resumes it
+        lws_rx_flow_control(static_cast<lws*>(c.wsi), 0);
+    });
+}
+
+std::size_t HttpServer::produces_unanswered() {
+    std::size_t n = 0;
+    sessions_.for_each_connection([&](Connection& c) { n += c.producing; });
+    return n;
+}
+
+void HttpServer::close_clients_going_away() {
+    // What is queued for a client (acks above all) goes out first; on_writeable then sends
+    // the close, and the client's answer ends the connection (send_close_frame).
+    sessions_.for_each_connection([this](Connection& c) {
+        c.close_handshake = true;
+        close_connection(c, LWS_CLOSE_STATUS_GOINGAWAY, "going_away");
+    });
 }
 
 void HttpServer::flush_produced() {
@@ -314,6 +386,8 @@ int HttpServer::dispatch(lws* wsi, int reason_number, void* user, void* in, std:
             return on_receive(wsi, *pss, static_cast<const char*>(in), len);
         case LWS_CALLBACK_SERVER_WRITEABLE:
             return on_writeable(wsi, *pss);
+        case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+            return on_peer_close(*pss);
         case LWS_CALLBACK_CLOSED:
             on_closed(*pss);
             return 0;
@@ -323,6 +397,13 @@ int HttpServer::dispatch(lws* wsi, int reason_number, void* user, void* in, std:
 }
 
 int HttpServer::on_http(lws* wsi, PerSession& pss, std::string_view uri) {
+    // A load balancer that polls /healthz stops sending here; others try again shortly.
+    if (draining_ && uri == "/healthz")
+        return respond(wsi, pss, HTTP_STATUS_SERVICE_UNAVAILABLE, "application/json",
+                       "{\"status\":\"draining\"}\n");
+    if (draining_)
+        return respond(wsi, pss, HTTP_STATUS_SERVICE_UNAVAILABLE, "text/plain; charset=utf-8",
+                       "draining: this edge is shutting down; try again in a moment\n");
     if (uri == "/healthz") return respond(wsi, pss, HTTP_STATUS_OK, "application/json", health_());
     if (uri == "/metrics")
         return respond(wsi, pss, HTTP_STATUS_OK, "text/plain; version=0.0.4", metrics_());
@@ -408,6 +489,13 @@ std::string header(lws* wsi, lws_token_indexes token, std::size_t max = 512) {
 
 int HttpServer::on_confirm_upgrade(lws* wsi) {
     assert(access_ && "HttpServer::secure() was not called");
+    if (draining_) {
+        // The browser SDK takes the failed upgrade as a dropped connection and retries with
+        // backoff, by which time the restarted edge (or another) answers.
+        lws_return_http_status(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE,
+                               "draining: this edge is shutting down; reconnect in a moment");
+        return 1;
+    }
     const std::string origin = header(wsi, WSI_TOKEN_ORIGIN);
     // An Origin too long to copy counts as present (and not allowed), never as absent.
     const bool has_origin = lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) > 0;
@@ -426,13 +514,19 @@ int HttpServer::on_established(lws* wsi, PerSession& pss) {
     Connection& c = sessions_.open(wsi, Clock::now());
     pss.serial = c.serial;
     connections_ = sessions_.connection_count();
+    if (draining_) {
+        c.close_handshake = true;
+        close_connection(c, LWS_CLOSE_STATUS_GOINGAWAY, "going_away");
+    }
     return 0;
 }
 
 int HttpServer::on_receive(lws* wsi, PerSession& pss, const char* in, std::size_t len) {
     Connection* c = sessions_.find(pss.serial);
     if (!c) return -1;
-    if (c->close_code) return 0;  // closing: ignore the rest
+    // Closing, or draining: ignore the rest. A frame left unread gets no answer, so the
+    // client sends it again after reconnecting (produces carry ids: stored once).
+    if (c->close_code || draining_) return 0;
     const bool first = lws_is_first_fragment(wsi);
     const bool last = lws_is_final_fragment(wsi);
     if (first) {
@@ -511,7 +605,9 @@ int HttpServer::on_writeable(lws* wsi, PerSession& pss) {
         c->out.pop_front();
         ++stats_.frames_out;
     }
+    if (c->close_sent) return 0;  // waiting for the client's close
     if (c->close_code) {
+        if (c->close_handshake && send_close_frame(wsi, *c)) return 0;
         lws_close_reason(wsi, static_cast<lws_close_status>(c->close_code),
                          reinterpret_cast<unsigned char*>(c->close_reason.data()),
                          c->close_reason.size());
@@ -520,14 +616,51 @@ int HttpServer::on_writeable(lws* wsi, PerSession& pss) {
     return 0;
 }
 
+namespace {
+// libwebsockets' own value for writing a close frame (LWS_WRITE_CLOSE of its private
+// headers; the public enum leaves the number out, for lws_close_reason() sends it).
+constexpr auto kWriteClose = static_cast<lws_write_protocol>(4);
+// A client that does not answer our close frame within this long is dropped.
+constexpr int kCloseAnswerSeconds = 5;
+}  // namespace
+
+// The close handshake, done here because libwebsockets' own close (lws_close_reason, then
+// -1) ends the TCP connection as soon as its close frame is out: the frames the client sent
+// meanwhile then meet a closed socket, and the reset that answers them can reach the client
+// before the close frame does. Browsers then report 1006, not the code. Here the connection
+// stays open, reads (and drops) what still comes, and ends once the client's own close
+// frame, the last thing it sends, arrives (on_peer_close).
+bool HttpServer::send_close_frame(lws* wsi, Connection& c) {
+    std::string frame(LWS_PRE, '\0');
+    frame.push_back(static_cast<char>((c.close_code >> 8) & 0xff));
+    frame.push_back(static_cast<char>(c.close_code & 0xff));
+    frame.append(c.close_reason, 0, 123);  // a control frame carries at most 125 bytes
+    const auto size = payload_size(frame);
+    if (lws_write(wsi, reinterpret_cast<unsigned char*>(frame.data()) + LWS_PRE, size,
+                  kWriteClose) < static_cast<int>(size))
+        return false;
+    c.close_sent = true;
+    lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_ACK, kCloseAnswerSeconds);
+    lws_rx_flow_control(wsi, 1);
+    return true;
+}
+
+int HttpServer::on_peer_close(PerSession& pss) {
+    const Connection* c = sessions_.find(pss.serial);
+    // Nonzero: our close went out already, so libwebsockets ends the connection without
+    // answering the client's; zero: the client began, and libwebsockets answers it.
+    return c && c->close_sent ? 1 : 0;
+}
+
 void HttpServer::on_closed(PerSession& pss) {
     Connection* c = sessions_.find(pss.serial);
     if (!c) return;
     const std::string session = c->session;
     sessions_.close(*c, Clock::now());
     connections_ = sessions_.connection_count();
-    // A session taken over by a newer connection is still online.
-    if (!session.empty() && !sessions_.connection_of(session)) {
+    // A session taken over by a newer connection is still online. Past the drain the mesh
+    // is going or gone: the connections lws_context_destroy closes are no news to it.
+    if (!session.empty() && !sessions_.connection_of(session) && !drained_) {
         flush_produced();  // its messages reach the node before the news that it left
         router_.client_disconnected(session);
     }
@@ -660,19 +793,23 @@ void HttpServer::handle_hello(Connection& c, ClientFrame& f) {
                                        : "the secret is not this session's, or the session "
                                          "belongs to another user");
     }
+    // A resume with the session's secret resumes it even when this edge forgot it (after a
+    // restart): its id, its messages in the store and its nodes are the same.
+    const bool resuming = !session.empty();
     if (session.empty()) session = new_session_id();
     const Sessions::Bound bound = sessions_.bind(c, session);
     sessions_count_ = sessions_.session_count();
     if (bound.replaced)
         close_connection(*bound.replaced, static_cast<int>(Errc::session_replaced),
                          "session_replaced");
+    const bool resumed = bound.resumed || resuming;
     auto frame = new_frame();
-    encode_welcome(*frame, session, bound.resumed, options_.max_frame,
+    encode_welcome(*frame, session, resumed, options_.max_frame,
                    secrets_->issue(session, c.admission.user), c.admission.user,
                    c.admission.expires_s);
     send_frame(c, std::move(frame));
     // A reconnect that took over a live connection is not news to the nodes.
-    if (!bound.replaced) router_.client_connected(session, c.admission.user, bound.resumed);
+    if (!bound.replaced) router_.client_connected(session, c.admission.user, resumed);
 }
 
 void HttpServer::handle_refresh(Connection& c, ClientFrame& f) {
@@ -742,7 +879,7 @@ void HttpServer::drain_inbox() {
 
 void HttpServer::produce_answered(Connection& c) {
     if (c.producing > 0) --c.producing;
-    if (c.rx_paused && c.producing <= kMaxProducing / 2) {
+    if (c.rx_paused && c.producing <= kMaxProducing / 2 && !draining_) {
         c.rx_paused = false;
         lws_rx_flow_control(static_cast<lws*>(c.wsi), 1);
     }

@@ -51,8 +51,14 @@ public:
     Status start();       // binds; Errc::bind_failed when the address is taken
     // Who may connect and how sessions resume; before run(), and both outlive the server.
     void secure(const Access& access, const ResumeSecrets& secrets);
-    void run();           // serves until request_stop()
+    // Serves until request_stop(), then drains the clients: new connections get 503, no
+    // more frames are read, the produces read so far get their answers from the store, and
+    // every client is closed with 1001 once what waits for it is written. Returns when the
+    // last connection is gone or drain_deadline() passed.
+    void run();
     void request_stop();  // any thread, or a signal handler
+    // When the drain must end; set when it starts (HTTP thread, so read it after run()).
+    Clock::time_point drain_deadline() const { return drain_deadline_; }
 
     void push(ClientBound&& event) override;  // from the mesh thread
     void push_all(std::vector<ClientBound>&& events) override;
@@ -77,6 +83,8 @@ private:
     int on_established(lws* wsi, PerSession& pss);
     int on_receive(lws* wsi, PerSession& pss, const char* in, std::size_t len);
     int on_writeable(lws* wsi, PerSession& pss);
+    bool send_close_frame(lws* wsi, Connection& c);  // false: it could not be written
+    int on_peer_close(PerSession& pss);
     void on_closed(PerSession& pss);
 
     void handle_frame(Connection& c, std::string_view text);
@@ -108,7 +116,16 @@ private:
     static constexpr std::size_t kMaxProducing = 256;
     void sweep();
     void schedule_sweep();
-    void shut_down_clients();
+    // One pass of the service loop: what libev has ready, then what the pass held back.
+    void serve_once();
+    // The shutdown path run() takes after request_stop(): the steps of the drain, in order.
+    void drain();
+    void stop_reading_clients();
+    std::size_t produces_unanswered();  // over every connection
+    void close_clients_going_away();
+    // Serves until done() or the drain deadline; false if the deadline came first.
+    template <class Done>
+    bool serve_until(Done&& done);
 
     const EdgeOptions& options_;
     const Access* access_ = nullptr;           // see secure()
@@ -124,11 +141,16 @@ private:
     std::atomic<std::size_t> connections_{0};
     std::atomic<std::size_t> sessions_count_{0};
     std::atomic<bool> stop_{false};
+    bool draining_ = false;  // HTTP thread: the drain began; new requests get 503
+    bool drained_ = false;   // HTTP thread: the drain ended; the router hears no more
+    Clock::time_point drain_deadline_{};
     std::vector<int> corked_;  // sockets corked in this service round
     struct Waker;
     std::unique_ptr<Waker> waker_;  // after loop_: other threads' way in
     struct SweepTimer;
     std::unique_ptr<SweepTimer> sweep_timer_;
+    struct DrainTimer;
+    std::unique_ptr<DrainTimer> drain_timer_;  // wakes the loop at the drain deadline
 
     std::vector<ClientProduce> produced_;   // read in this service round, for the router
     std::mutex inbox_mutex_;                // guards inbox_, handed_on_

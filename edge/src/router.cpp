@@ -347,6 +347,23 @@ bool Router::send_to_owner(const mesh::Ring& ring, const std::string& client,
     return sent;
 }
 
+void Router::settle(std::function<void()> done) {
+    // Each hop queues behind what its thread already has: the mesh thread's tasks (the
+    // write_acks of acks read so far among them), then the store batch those wrote to, then
+    // the mesh tasks that batch's due messages became: a store timer runs at the start of the
+    // next store round, after the last one's on_due posted them. Long polls answer on the
+    // way, while the mesh can still carry their answers.
+    mesh_->post([this, done = std::move(done)] {
+        store_->write([](store::Tx&) { return Status{}; },
+                      [this, done](const Status&) {
+                          calls_->end_waits();
+                          store_->after(std::chrono::milliseconds{0},
+                                        [this, done] { mesh_->post(done); });
+                      },
+                      store::Atomic::ordered);  // nothing to undo
+    });
+}
+
 void Router::on_due(std::vector<store::Due> due) {
     mesh_->post([this, due = std::move(due)] {
         for (const auto& d : due) route(d);

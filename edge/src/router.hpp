@@ -142,6 +142,13 @@ public:
     // The HTTP thread forgot these offline sessions (session_ttl).
     void sessions_expired(std::vector<std::string> sessions);
 
+    // --- the drain ----------------------------------------------------------------------
+    // Runs done on the mesh thread once the work handed to the mesh and store threads before
+    // the call has run: the node acks read so far are committed, and the messages those
+    // commits handed out are on their way to nodes; work-queue receives that wait have
+    // answered (StoreCalls::end_waits). Any thread; done never runs if the mesh stops first.
+    void settle(std::function<void()> done);
+
     // --- store thread (StoreEvents) --------------------------------------------------------
     void on_due(std::vector<store::Due> due) override;
     void on_scheduled(std::vector<store::StoredMessage> messages) override;

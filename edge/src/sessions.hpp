@@ -45,6 +45,8 @@ struct Connection {
     bool rx_paused = false;     // reading paused until producing drains (back-pressure)
     int close_code = 0;         // nonzero: close with this code at the next chance
     std::string close_reason;   // sent with close_code
+    bool close_handshake = false;  // close by handshake: wait for the client's close frame
+    bool close_sent = false;       // our close frame is out; the client's ends the connection
     Clock::time_point opened;   // for the hello timeout
 };
 

@@ -1,6 +1,7 @@
 #include "store_calls.hpp"
 
 #include <algorithm>
+#include <utility>
 
 #include "adashta/ids.hpp"
 #include "adashta/json.hpp"
@@ -358,7 +359,7 @@ void StoreCalls::attempt(const std::shared_ptr<Waiter>& waiter) {
         [this, waiter, outcome](const Status& status) {
             if (waiter->done) return;
             const std::int64_t now = now_ms();
-            if (!status || !outcome->jobs.empty() || now >= waiter->deadline_ms) {
+            if (!status || !outcome->jobs.empty() || now >= waiter->deadline_ms || ending_) {
                 waiter->done = true;
                 if (!status)
                     waiter->reply(static_cast<int>(status.error().code), status.error().detail, {});
@@ -385,6 +386,16 @@ void StoreCalls::attempt(const std::shared_ptr<Waiter>& waiter) {
                 attempt(waiter);
             });
         });
+}
+
+void StoreCalls::end_waits() {
+    ending_ = true;
+    for (auto& [queue, waiters] : std::exchange(waiting_, {}))
+        for (auto& waiter : waiters) {
+            waiter->waiting = false;  // its timer, if it fires before the store stops, is void
+            waiter->done = true;
+            waiter->reply(0, {}, answer_of(waiter->batch, {}));
+        }
 }
 
 // Wakes the longest-waiting receivers of queue, one per job that became receivable: each

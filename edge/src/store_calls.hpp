@@ -31,6 +31,11 @@ public:
     // Any thread.
     void call(std::string_view op, std::string_view args_json, Reply reply);
 
+    // The edge is stopping: every receive that waits answers now, empty-handed, as if its
+    // wait ran out, and receives from now on do not wait. The worker asks again, and gets
+    // the restarted edge (or another). Store thread.
+    void end_waits();
+
     static constexpr std::int64_t kMaxWaitMs = 60'000;  // longest long poll
     static constexpr std::size_t kMaxBatch = 1000;      // jobs or ids in one wq.*Batch call
 
@@ -49,6 +54,7 @@ private:
     store::Store& store_;
     // Receivers waiting for a message, by queue. Store thread only.
     std::map<std::string, std::vector<std::shared_ptr<Waiter>>> waiting_;
+    bool ending_ = false;  // end_waits() ran. Store thread only.
 };
 
 }  // namespace adashta::edge
