@@ -28,7 +28,7 @@ void read_level(Settings& s) {
             s.lowest = *level;
         } else {
             s.complaint += std::string{variable} + "=\"" + value +
-                           "\" is not debug, info, warn or error; logging info and above. ";
+                           "\" is not debug, info, warn or error, so it is ignored. ";
         }
         return;
     }
@@ -41,7 +41,7 @@ void read_format(Settings& s) {
         s.format = *format;
     else
         s.complaint += std::string{"ADASHTA_LOG_FORMAT=\""} + value +
-                       "\" is not text or json; logging text. ";
+                       "\" is not text or json, so it is ignored. ";
 }
 
 Settings& settings() {
