@@ -95,7 +95,6 @@ void lws_log_to_ours(int level, const char* line) {
         log::write(our_level(level), "lws", text);
 }
 
-
 // Holds what libwebsockets logs while a context is made. When making it fails, the edge
 // reports why itself (bind_failed, and the CLI's text for it), so libwebsockets' raw lines
 // ("ERROR on binding fd 5 to port 8080 (-1 98)", "init server failed") would only come
@@ -196,8 +195,9 @@ void HttpServer::serve_tls(lws_context_creation_info& info) const {
     // (lws_rx_flow_control), corking and slow-consumer drops would act on all of them.
     info.alpn = "http/1.1";
     // A plain-HTTP request on the HTTPS port gets a redirect to https:// instead of a failed
-    // handshake that a browser shows as an empty page; plain WebSockets fail their upgrade
-    // (they get the redirect too). Nothing is served over plain HTTP.
+    // handshake that a browser shows as an empty page. libwebsockets lets plain WebSocket
+    // upgrades through to us then: refuse_plain answers them 403 (and any plain request that
+    // reaches on_http), so nothing is served over plain HTTP.
     info.options |= LWS_SERVER_OPTION_ALLOW_NON_SSL_ON_SSL_PORT |
                     LWS_SERVER_OPTION_REDIRECT_HTTP_TO_HTTPS;
 }

@@ -45,16 +45,17 @@ function spkiPin(pem) {
 }
 
 /** A plain-HTTP request to the TLS port; resolves with { status, headers, body }. */
-function plainGet(port, pathname, headers = {}) {
+function plainRequest(port, method, pathname) {
   return new Promise((resolve, reject) => {
-    const request = http.get({ host: '127.0.0.1', port, path: pathname, headers, timeout: 5000, agent: false },
+    const request = http.request({ host: '127.0.0.1', port, method, path: pathname, timeout: 5000, agent: false },
       (response) => {
         let body = '';
         response.on('data', (chunk) => { body += chunk; });
         response.on('end', () => resolve({ status: response.statusCode, headers: response.headers, body }));
       });
-    request.on('timeout', () => request.destroy(new Error(`plain GET ${pathname} got no answer in 5 s`)));
+    request.on('timeout', () => request.destroy(new Error(`plain ${method} ${pathname} got no answer in 5 s`)));
     request.on('error', reject);
+    request.end(method === 'POST' ? '{}' : undefined);
   });
 }
 
@@ -148,12 +149,12 @@ describe('an edge with --tls-cert and --tls-key', { timeout: 120000 }, () => {
 
   test('plain HTTP on the HTTPS port is redirected to https://, and nothing is served over it', () =>
     explained(async () => {
-      const answer = await plainGet(edge.httpPort, '/healthz');
+      const answer = await plainRequest(edge.httpPort, 'GET', '/healthz');
       assert.equal(answer.status, 301);
       assert.match(answer.headers.location, new RegExp(`^https://127\\.0\\.0\\.1:${edge.httpPort}/`));
       assert.doesNotMatch(answer.body, /"status"/);
 
-      // A plain WebSocket gets no upgrade: its handshake fails with an HTTP answer, at once.
+      // A plain WebSocket gets no upgrade: its handshake fails with a 403, at once.
       const ws = new WebSocket(`ws://127.0.0.1:${edge.httpPort}/ws`);
       const outcome = await withTimeout(new Promise((resolve) => {
         ws.once('open', () => resolve('open'));
@@ -162,7 +163,12 @@ describe('an edge with --tls-cert and --tls-key', { timeout: 120000 }, () => {
       }), 5000, 'a plain WebSocket on the HTTPS port to be refused');
       ws.terminate();
       assert.notEqual(outcome, 'open');
-      assert.match(outcome, /^http (301|403)$/);
+      assert.equal(outcome, 'http 403');
+
+      // Any other method is redirected too, and served nothing.
+      const post = await plainRequest(edge.httpPort, 'POST', '/healthz');
+      assert.equal(post.status, 301);
+      assert.doesNotMatch(post.body, /"status"/);
 
       // The edge goes on serving HTTPS.
       assert.equal((await httpsGet(`${edge.url}/healthz`, { ca: edge.ca })).status, 200);
