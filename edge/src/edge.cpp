@@ -288,7 +288,8 @@ Status Edge::start() {
     if (started) {
         const bool tls = !impl_->options().tls_cert.empty();
         log::info("edge", std::string{"serving browsers on "} + (tls ? "https://" : "http://") +
-                              impl_->options().http + (tls ? " (WebSocket wss /ws)" : " (WebSocket /ws)"));
+                              impl_->options().http +
+                              (tls ? " (WebSocket wss /ws)" : " (WebSocket /ws)"));
         log::info("edge", "mesh listening on " + impl_->mesh_endpoint());
         impl_->warn_if_open();
     }

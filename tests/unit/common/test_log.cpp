@@ -13,7 +13,8 @@ using namespace std::chrono;
 namespace {
 
 // 2026-12-03T10:00:00.123Z
-const system_clock::time_point kAt = system_clock::time_point{seconds{1796292000}} + milliseconds{123};
+const system_clock::time_point kAt =
+    system_clock::time_point{seconds{1796292000}} + milliseconds{123};
 
 }  // namespace
 
@@ -30,7 +31,8 @@ TEST_CASE("a JSON line is one object with ts, level, component and msg", "[log]"
 
 TEST_CASE("a JSON line escapes quotes, backslashes, newlines and bad UTF-8", "[log]") {
     const std::string text = "say \"hi\"\\\n\tnext\x01 \xff end \xE2\x9C\x93";
-    std::string line = logging::format_line(logging::Format::json, logging::Level::error, "we\"b", text, kAt);
+    std::string line =
+        logging::format_line(logging::Format::json, logging::Level::error, "we\"b", text, kAt);
     REQUIRE(line.back() == '\n');
     line.pop_back();
     CHECK(line.find('\n') == std::string::npos);  // one record, one line
