@@ -32,6 +32,21 @@ function stderrLines(child) {
   return lines;
 }
 
+/**
+ * The lines without a LeakSanitizer report, which a sanitizer build (build-asan) prints at
+ * exit after a failed start: libwebsockets 4.1 leaks 96 bytes when its context cannot bind.
+ * The report is the sanitizer's, not a log line; anything else stays.
+ */
+function withoutLeakReport(lines) {
+  const start = lines.findIndex((l, i) => /^==\d+==ERROR: LeakSanitizer/.test(lines[i + 1] ?? '') && /^=+$/.test(l));
+  if (start < 0) return lines;
+  const end = lines.findIndex((l, i) => i > start && /^SUMMARY: AddressSanitizer: .* leaked/.test(l));
+  assert.ok(end > start, `a LeakSanitizer report without its SUMMARY line:\n${lines.join('\n')}`);
+  const rest = [...lines.slice(0, start), ...lines.slice(end + 1)];
+  // It comes with a blank line before and after.
+  return rest.filter((l, i) => !(l === '' && (i === start - 1 || i === start)));
+}
+
 /** Each line parsed; fails naming the first line that is not a well-formed JSON record. */
 function records(lines) {
   assert.ok(lines.length > 0, 'nothing was logged');
@@ -177,7 +192,7 @@ test('a failed start is JSON too, and libwebsockets\' lines go through the logge
     const lines = stderrLines(child);
     const exit = await withTimeout(child.exit, 15000, 'the edge to give up on a taken port');
     await new Promise((resolve) => setImmediate(resolve));  // the last 'data' events
-    return { exit, lines };
+    return { exit, lines: withoutLeakReport(lines) };
   };
 
   const json = await start(['--log-format', 'json', '--log-level', 'debug']);
