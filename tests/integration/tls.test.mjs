@@ -202,7 +202,7 @@ describe('an edge with --tls-cert and --tls-key', { timeout: 120000 }, () => {
     }));
 });
 
-describe('an edge with unusable TLS files refuses to start, naming the file', { timeout: 60000 }, () => {
+describe('TLS files are checked at start: unusable ones stop the edge naming the file, an expired one warns', { timeout: 60000 }, () => {
   let dir;
   let good;
   let other;
@@ -255,6 +255,26 @@ describe('an edge with unusable TLS files refuses to start, naming the file', { 
     assert.ok(stderr.includes(`--tls-cert ${garbage} holds no PEM certificate`), stderr);
     ({ stderr } = await startFails(['--tls-cert', good.cert, '--tls-key', good.cert]));
     assert.ok(stderr.includes(`--tls-key ${good.cert} holds no unencrypted PEM private key`), stderr);
+  });
+
+  test('an expired certificate starts the edge with a warning that says so', async () => {
+    const key = path.join(dir, 'expired.key');
+    const csr = path.join(dir, 'expired.csr');
+    const cert = path.join(dir, 'expired.crt');
+    await run('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-out', key], { timeout: 10000 });
+    await run('openssl', ['req', '-new', '-key', key, '-subj', '/CN=expired', '-out', csr], { timeout: 10000 });
+    await run('openssl', ['x509', '-req', '-in', csr, '-signkey', key, '-days', '-1', '-out', cert], { timeout: 10000 });
+    const edge = new Edge({ tls: { cert, key } });
+    try {
+      await edge.start();
+      await waitFor(() => edge.child.exited || edge.child.output.includes(' ready'), { what: 'the edge to start' });
+      assert.ok(!edge.child.exited, edge.child.describe());
+      assert.ok(edge.child.output.includes(`warn: the certificate in ${cert} expired on `), edge.child.describe());
+      // Clients checking the certificate refuse it, as browsers would.
+      await assert.rejects(httpsGet(`${edge.url}/healthz`, { ca: edge.ca }), (err) => err.code === 'CERT_HAS_EXPIRED');
+    } finally {
+      await edge.destroy();
+    }
   });
 
   test('an encrypted key is refused, not prompted for', async () => {
