@@ -3,6 +3,8 @@
 #include <charconv>
 #include <iostream>
 
+#include "adashta/log.hpp"
+
 namespace adashta::cli {
 
 std::string Args::value(std::string_view name, std::string fallback) const {
@@ -64,7 +66,12 @@ Result<Args> parse_args(int argc, char** argv, std::span<const Flag> known) {
 }
 
 int fail(const Error& error) {
-    std::cerr << "adashta: " << error.to_string() << "\n";
+    // With JSON logs (--log-format json, ADASHTA_LOG_FORMAT=json) the reason a command
+    // stopped is a JSON line like the rest, for the collector that reads them.
+    if (log::format() == log::Format::json)
+        log::error("adashta", error.to_string());
+    else
+        std::cerr << "adashta: " << error.to_string() << "\n";
     return error.code == Errc::bad_option ? 2 : 1;
 }
 

@@ -74,6 +74,17 @@ Browsers (docs/security.md):
   --allowed-origins LIST  comma-separated origins whose pages may connect (http://app.example);
                           * for any. Default: the edge's own origin. Clients that send no
                           Origin (servers, the CLI) are not affected
+
+HTTPS (docs/operations.md):
+  --tls-cert FILE         serve HTTPS and WSS with this PEM certificate (intermediates after
+                          it); needs --tls-key. Checked at start; a restart loads a new one
+  --tls-key FILE          the certificate's unencrypted PEM private key
+
+Logs (docs/operations.md):
+  --log-format FORMAT     text, or json: one JSON object a line with ts, level, component
+                          and msg (default: $ADASHTA_LOG_FORMAT, else text)
+  --log-level LEVEL       the lowest level written: debug, info, warn or error
+                          (default: $ADASHTA_LOG_LEVEL, else info)
   --help                  this text
 
 Example:
@@ -109,6 +120,10 @@ constexpr Flag kFlags[] = {
     {"token-secret-file", true},
     {"token-public-key", true},
     {"allowed-origins", true},
+    {"tls-cert", true},
+    {"tls-key", true},
+    {"log-format", true},
+    {"log-level", true},
     {"help", false},
 };
 // clang-format on
@@ -143,6 +158,8 @@ Result<edge::EdgeOptions> edge_options(const Args& args) {
     o.token_secret_file = args.value("token-secret-file");
     o.token_public_key = args.value("token-public-key");
     o.allowed_origins = split_list(args.value("allowed-origins"));
+    o.tls_cert = args.value("tls-cert");
+    o.tls_key = args.value("tls-key");
     auto port = args.number("beacon-port", o.beacon_port, 1, 65535);
     auto heartbeat = args.number("heartbeat-ms", o.heartbeat.count(), 10, 60'000);
     auto timeout = args.number("peer-timeout-ms", o.peer_timeout.count(), 30, 600'000);
@@ -171,6 +188,27 @@ Result<edge::EdgeOptions> edge_options(const Args& args) {
     return o;
 }
 
+// --log-format and --log-level, before the edge logs anything; without them the logger
+// keeps what ADASHTA_LOG_FORMAT and ADASHTA_LOG_LEVEL said.
+Status configure_logging(const Args& args) {
+    if (args.has("log-format")) {
+        auto format = log::parse_format(args.value("log-format"));
+        if (!format)
+            return make_error(Errc::bad_option, "--log-format wants text or json, got \"" +
+                                                    args.value("log-format") + "\"");
+        log::set_format(*format);
+    }
+    if (args.has("log-level")) {
+        auto level = log::parse_level(args.value("log-level"));
+        if (!level)
+            return make_error(Errc::bad_option,
+                              "--log-level wants debug, info, warn or error, got \"" +
+                                  args.value("log-level") + "\"");
+        log::set_level(*level);
+    }
+    return {};
+}
+
 }  // namespace
 
 int cmd_edge(int argc, char** argv) {
@@ -180,6 +218,7 @@ int cmd_edge(int argc, char** argv) {
         std::cout << kHelp;
         return 0;
     }
+    if (auto logging = configure_logging(*args); !logging) return fail(logging.error());
     auto options = edge_options(*args);
     if (!options) return fail(options.error());
 

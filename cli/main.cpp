@@ -29,6 +29,9 @@ Options:
 
 Server nodes and the tools join a mesh through --seeds or ADASHTA_SEEDS
 (default tcp://127.0.0.1:7700, the local edge).
+
+Logs go to stderr; ADASHTA_LOG_FORMAT=json writes them as JSON lines, ADASHTA_LOG_LEVEL
+(debug, info, warn, error) is the lowest level written (docs/operations.md).
 )";
 
 }  // namespace

@@ -10,6 +10,8 @@ pkg_check_modules(SQLITE REQUIRED IMPORTED_TARGET sqlite3)
 # Connection tokens (JWT, OpenSSL flavour) and the CSPRNG / HMAC behind session ids.
 pkg_check_modules(JWT REQUIRED IMPORTED_TARGET libjwt)
 pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
+# The edge checks --tls-cert / --tls-key itself before libwebsockets (built with OpenSSL) loads them.
+find_package(OpenSSL REQUIRED)
 pkg_check_modules(LUA REQUIRED IMPORTED_TARGET lua5.4)
 find_package(Threads REQUIRED)
 find_program(FLATC flatc REQUIRED)

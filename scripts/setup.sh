@@ -9,7 +9,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git ccache
   libzmq3-dev cppzmq-dev libczmq-dev libwebsockets-dev libwebsockets-evlib-ev libev-dev
   libflatbuffers-dev flatbuffers-compiler libsqlite3-dev catch2 liblua5.4-dev
-  libjwt-dev libsodium-dev
+  libjwt-dev libsodium-dev libssl-dev
   chromium iproute2 nodejs npm openssl
 )
 

@@ -307,8 +307,10 @@ Edge::~Edge() = default;
 Status Edge::start() {
     const Status started = impl_->start();
     if (started) {
-        log::info("edge",
-                  "serving browsers on http://" + impl_->options().http + " (WebSocket /ws)");
+        const bool tls = !impl_->options().tls_cert.empty();
+        log::info("edge", std::string{"serving browsers on "} + (tls ? "https://" : "http://") +
+                              impl_->options().http +
+                              (tls ? " (WebSocket wss /ws)" : " (WebSocket /ws)"));
         log::info("edge", "mesh listening on " + impl_->mesh_endpoint());
         impl_->warn_if_open();
     }

@@ -53,6 +53,10 @@ struct EdgeOptions {
     std::string token_secret_file;  // a file holding it
     std::string token_public_key;   // PEM file: RS256 or ES256 public key
     std::vector<std::string> allowed_origins;
+    // HTTPS and WSS (docs/operations.md): PEM files of the certificate (its chain after it)
+    // and its unencrypted private key; both empty = plain HTTP. Checked at start.
+    std::string tls_cert;  // --tls-cert
+    std::string tls_key;   // --tls-key
 };
 
 class Edge {

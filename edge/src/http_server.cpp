@@ -17,6 +17,7 @@
 #include "adashta/log.hpp"
 #include "protocol.hpp"
 #include "static_files.hpp"
+#include "tls_files.hpp"
 
 namespace adashta::edge {
 
@@ -70,14 +71,52 @@ const lws_retry_bo_t kIdlePolicy = {
     .jitter_percent = 0,
 };
 
+// libwebsockets' own lines go through our logger (so they are JSON lines too with
+// --log-format json): its errors as errors and its warnings as warnings. Its notices are not
+// asked for, not even at --log-level debug: on libev it writes one for every socket event.
+// While the context is made they are held instead (HeldLwsLines).
+struct HeldLine {
+    log::Level level;
+    std::string text;
+};
+thread_local std::vector<HeldLine>* t_held_lws_lines = nullptr;
+
+log::Level our_level(int lws_level) {
+    return (lws_level & LLL_ERR) ? log::Level::error : log::Level::warn;
+}
+
 void lws_log_to_ours(int level, const char* line) {
     std::string_view text{line};
     while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
-    if (level & LLL_ERR)
-        log::error("lws", text);
+    if (t_held_lws_lines)
+        t_held_lws_lines->push_back({our_level(level), std::string{text}});
     else
-        log::warn("lws", text);
+        log::write(our_level(level), "lws", text);
 }
+
+// Holds what libwebsockets logs while a context is made. When making it fails, the edge
+// reports why itself (bind_failed, and the CLI's text for it), so libwebsockets' raw lines
+// ("ERROR on binding fd 5 to port 8080 (-1 98)", "init server failed") would only come
+// before that clear error as noise: they go out at debug level (--log-level debug shows
+// them). When it succeeds, they go out at their own level. The TLS files were checked before
+// (check_tls_files), so a failure here is about the address.
+class HeldLwsLines {
+public:
+    HeldLwsLines() { t_held_lws_lines = &lines_; }
+    ~HeldLwsLines() { t_held_lws_lines = nullptr; }
+    HeldLwsLines(const HeldLwsLines&) = delete;
+    HeldLwsLines& operator=(const HeldLwsLines&) = delete;
+
+    void release(bool failed) {
+        t_held_lws_lines = nullptr;
+        for (const auto& line : lines_)
+            log::write(failed ? log::Level::debug : line.level, "lws", line.text);
+        lines_.clear();
+    }
+
+private:
+    std::vector<HeldLine> lines_;
+};
 
 // A frame with LWS_PRE spare bytes in front, as lws_write wants.
 std::shared_ptr<std::string> new_frame() {
@@ -150,7 +189,25 @@ bool is_ipv4_address(const std::string& host) {
 
 }  // namespace
 
+void HttpServer::serve_tls(lws_context_creation_info& info) const {
+    info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    info.ssl_cert_filepath = options_.tls_cert.c_str();
+    info.ssl_private_key_filepath = options_.tls_key.c_str();
+    // HTTP/1.1 only, as over plain HTTP. With h2 a browser could put its WebSocket (RFC 8441)
+    // and its page loads on one shared socket, where per-connection reading pauses
+    // (lws_rx_flow_control), corking and slow-consumer drops would act on all of them.
+    info.alpn = "http/1.1";
+    // A plain-HTTP request on the HTTPS port gets a redirect to https:// instead of a failed
+    // handshake that a browser shows as an empty page. libwebsockets lets plain WebSocket
+    // upgrades through to us then: refuse_plain answers them 403 (and any plain request that
+    // reaches on_http), so nothing is served over plain HTTP.
+    info.options |= LWS_SERVER_OPTION_ALLOW_NON_SSL_ON_SSL_PORT |
+                    LWS_SERVER_OPTION_REDIRECT_HTTP_TO_HTTPS;
+}
+
 Status HttpServer::start() {
+    auto certificate = check_tls_files(options_.tls_cert, options_.tls_key);
+    if (!certificate) return certificate.error();
     std::string host;
     int port = 0;
     if (!split_host_port(options_.http, host, port))
@@ -196,9 +253,19 @@ Status HttpServer::start() {
     info.timeout_secs = 10;
     info.max_http_header_data = 4096;
     info.server_string = "adashta";
+    if (!options_.tls_cert.empty()) serve_tls(info);
+    HeldLwsLines held;
     context_ = lws_create_context(&info);
+    held.release(!context_);
     if (!context_)
         return make_error(Errc::bind_failed, "cannot listen for HTTP on " + options_.http);
+    if (!options_.tls_cert.empty())
+        log::info("edge", "TLS certificate " + certificate->subject + ", valid until " +
+                              certificate->not_after);
+    if (certificate->expired)
+        log::warn("edge", "the certificate in " + options_.tls_cert + " expired on " +
+                              certificate->not_after +
+                              ": browsers refuse it; give a current one and restart the edge");
 
     waker_ = std::make_unique<Waker>();
     waker_->server = this;
@@ -396,7 +463,18 @@ int HttpServer::dispatch(lws* wsi, int reason_number, void* user, void* in, std:
     }
 }
 
+bool HttpServer::plain_on_tls(lws* wsi) const {
+    return !options_.tls_cert.empty() && !lws_is_ssl(wsi);
+}
+
+int HttpServer::refuse_plain(lws* wsi) {
+    lws_return_http_status(wsi, HTTP_STATUS_FORBIDDEN,
+                           "this edge serves HTTPS only: use https:// and wss:// on this port");
+    return 1;
+}
+
 int HttpServer::on_http(lws* wsi, PerSession& pss, std::string_view uri) {
+    if (plain_on_tls(wsi)) return refuse_plain(wsi);
     // A load balancer that polls /healthz stops sending here; others try again shortly.
     if (draining_ && uri == "/healthz")
         return respond(wsi, pss, HTTP_STATUS_SERVICE_UNAVAILABLE, "application/json",
@@ -489,6 +567,7 @@ std::string header(lws* wsi, lws_token_indexes token, std::size_t max = 512) {
 
 int HttpServer::on_confirm_upgrade(lws* wsi) {
     assert(access_ && "HttpServer::secure() was not called");
+    if (plain_on_tls(wsi)) return refuse_plain(wsi);
     if (draining_) {
         // The browser SDK takes the failed upgrade as a dropped connection and retries with
         // backoff, by which time the restarted edge (or another) answers.

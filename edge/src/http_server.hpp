@@ -26,6 +26,7 @@
 struct ev_loop;
 struct lws;
 struct lws_context;
+struct lws_context_creation_info;
 
 namespace adashta::edge {
 
@@ -48,7 +49,8 @@ public:
     HttpServer(const EdgeOptions& options, Router& router, Report health, Report metrics);
     ~HttpServer() override;
 
-    Status start();       // binds; Errc::bind_failed when the address is taken
+    // Checks the TLS files (bad_option) and binds (bind_failed when the address is taken).
+    Status start();
     // Who may connect and how sessions resume; before run(), and both outlive the server.
     void secure(const Access& access, const ResumeSecrets& secrets);
     // Serves until request_stop(), then drains the clients: new connections get 503, no
@@ -74,6 +76,12 @@ public:
 
 private:
     struct PerSession;
+    // HTTPS and WSS with options_.tls_cert and tls_key, which check_tls_files passed.
+    void serve_tls(lws_context_creation_info& info) const;
+    // A plain-HTTP request or WebSocket on the HTTPS port, which libwebsockets lets through
+    // for its redirect to https://: it is answered 403 and nothing is served.
+    bool plain_on_tls(lws* wsi) const;
+    int refuse_plain(lws* wsi);
     int on_http(lws* wsi, PerSession& pss, std::string_view uri);
     int respond(lws* wsi, PerSession& pss, int status, std::string_view mime,
                 std::string_view body);

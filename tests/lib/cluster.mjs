@@ -9,7 +9,8 @@
 import assert from 'node:assert/strict';
 import { spawn, execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -113,27 +114,44 @@ export class Child {
   }
 }
 
-/** An edge on fixed ports, so it can be killed and started again where clients expect it. */
+/**
+ * An edge on fixed ports, so it can be killed and started again where clients expect it.
+ * With `tls: { cert, key }` (PEM files) it serves https:// and wss://, and its clients here
+ * (get, waitReady, WsClient, metric) trust that certificate (`edge.ca`) and nothing else.
+ */
 export class Edge {
-  constructor({ appDir, httpPort, meshPort, args = [] } = {}) {
+  constructor({ appDir, httpPort, meshPort, args = [], tls } = {}) {
     this.appDir = appDir;
     this.args = args;
+    this.tls = tls;
+    this.ca = undefined;  // the PEM clients trust, with tls
     this.httpPort = httpPort;
     this.meshPort = meshPort;
     this.child = null;
     this.dataDir = null;
   }
 
-  get url() { return `http://127.0.0.1:${this.httpPort}`; }
+  get url() { return `${this.tls ? 'https' : 'http'}://127.0.0.1:${this.httpPort}`; }
   get meshEndpoint() { return `tcp://127.0.0.1:${this.meshPort}`; }
 
   async start() {
     this.httpPort ??= await freePort();
     this.meshPort ??= await freePort();
     this.dataDir ??= await mkdtemp(path.join(os.tmpdir(), 'adashta-e2e-'));
+    const tlsArgs = this.tls ? ['--tls-cert', this.tls.cert, '--tls-key', this.tls.key] : [];
+    if (this.tls) this.ca = await readFile(this.tls.cert);
     this.child = new Child('edge', adashtaBin, ['edge',
       '--http', `127.0.0.1:${this.httpPort}`, '--mesh', `127.0.0.1:${this.meshPort}`,
-      '--data', this.dataDir, ...this.args, ...(this.appDir ? [this.appDir] : [])]);
+      '--data', this.dataDir, ...tlsArgs, ...this.args, ...(this.appDir ? [this.appDir] : [])]);
+  }
+
+  /** GET of `pathname`; resolves with { status, headers, body } (a string). */
+  async get(pathname) {
+    if (!this.tls) {
+      const response = await fetch(this.url + pathname);
+      return { status: response.status, headers: Object.fromEntries(response.headers), body: await response.text() };
+    }
+    return httpsGet(this.url + pathname, { ca: this.ca });
   }
 
   /** Resolves with /healthz once the edge is up and sees at least `nodes` server nodes. */
@@ -141,8 +159,7 @@ export class Edge {
     try {
       return await waitFor(async () => {
         if (this.child.exited) throw new Error('the edge exited');
-        const response = await fetch(`${this.url}/healthz`);
-        const health = await response.json();
+        const health = JSON.parse((await this.get('/healthz')).body);
         return health.status === 'ok' && health.nodes >= nodes && health;
       }, { timeout, what: `edge /healthz with nodes >= ${nodes}` });
     } catch (err) {
@@ -160,6 +177,24 @@ export class Edge {
     await this.stop();
     if (this.dataDir) await rm(this.dataDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * An HTTPS GET that trusts `ca` (PEM) alone, with a 10 s limit; resolves with
+ * { status, headers, body } and rejects when the certificate does not check out.
+ */
+export function httpsGet(url, { ca, timeout = 10000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const request = https.get(url, { ca, timeout, agent: false }, (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk) => { body += chunk; });
+      response.on('end', () => resolve({ status: response.statusCode, headers: response.headers, body }));
+      response.on('error', reject);
+    });
+    request.on('timeout', () => request.destroy(new Error(`GET ${url} timed out after ${timeout} ms`)));
+    request.on('error', reject);
+  });
 }
 
 /** The C++ echo node (examples/echo), joined to the mesh through the edge. */
@@ -205,12 +240,13 @@ const secretsSeen = new Map();
 export class WsClient {
   /** Opens ws://EDGE/ws; resolves once the WebSocket is open (no hello sent yet). */
   static async connect(edge, { timeout = 10000, protocols } = {}) {
-    const client = new WsClient(edge.url.replace(/^http/, 'ws') + '/ws', protocols);
+    const client = new WsClient(edge.url.replace(/^http/, 'ws') + '/ws', protocols, { ca: edge.ca });
     await withTimeout(client.opened, timeout, `WebSocket to ${client.url} to open`);
     return client;
   }
 
-  constructor(url, protocols) {
+  /** `options` go to the ws package's WebSocket, e.g. { ca } for a wss:// edge. */
+  constructor(url, protocols, options = {}) {
     this.url = url;
     this.session = null;
     this.onmessage = null;   // (frame) => void, for "message" frames; unset: they go to the inbox
@@ -218,7 +254,7 @@ export class WsClient {
     this.waiters = [];       // { match, resolve } for take()
     this.requests = new Map(); // ref -> resolve, for request()
     this.nextRef = 1;
-    this.ws = new WebSocket(url, protocols);
+    this.ws = new WebSocket(url, protocols, options);
     this.opened = new Promise((resolve, reject) => {
       this.ws.once('open', resolve);
       this.ws.once('error', reject);
@@ -615,7 +651,7 @@ export async function explained(cluster, body) {
 
 /** The value of one line of the edge's /metrics (undefined if it is not there). */
 export async function metric(edge, name) {
-  const text = await (await fetch(`${edge.url}/metrics`)).text();
+  const text = (await edge.get('/metrics')).body;
   const line = text.split('\n').find((l) => l.startsWith(`${name} `));
   return line ? Number(line.split(' ')[1]) : undefined;
 }
