@@ -68,6 +68,12 @@ Browsers (docs/security.md):
   --allowed-origins LIST  comma-separated origins whose pages may connect (http://app.example);
                           * for any. Default: the edge's own origin. Clients that send no
                           Origin (servers, the CLI) are not affected
+
+The admin page (docs/operations.md):
+  --admin-token TOKEN     opens /admin, the live view of members, queues, sessions and the
+                          store, to whoever presents TOKEN (16 characters or more)
+                          (default: $ADASHTA_ADMIN_TOKEN). Without a token /admin is off
+  --admin-token-file F    the same, read from a file
   --help                  this text
 
 Example:
@@ -102,6 +108,8 @@ constexpr Flag kFlags[] = {
     {"token-secret-file", true},
     {"token-public-key", true},
     {"allowed-origins", true},
+    {"admin-token", true},
+    {"admin-token-file", true},
     {"help", false},
 };
 // clang-format on
@@ -136,6 +144,10 @@ Result<edge::EdgeOptions> edge_options(const Args& args) {
     o.token_secret_file = args.value("token-secret-file");
     o.token_public_key = args.value("token-public-key");
     o.allowed_origins = split_list(args.value("allowed-origins"));
+    o.admin_token_file = args.value("admin-token-file");
+    o.admin_token = args.value("admin-token", o.admin_token_file.empty()
+                                                  ? env("ADASHTA_ADMIN_TOKEN")
+                                                  : std::string{});
     auto port = args.number("beacon-port", o.beacon_port, 1, 65535);
     auto heartbeat = args.number("heartbeat-ms", o.heartbeat.count(), 10, 60'000);
     auto timeout = args.number("peer-timeout-ms", o.peer_timeout.count(), 30, 600'000);

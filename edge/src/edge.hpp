@@ -1,5 +1,6 @@
 // adashta::edge::Edge — the front door for browsers and a member of the mesh. It serves
-// /adashta.js, the WebSocket endpoint /ws, /healthz, /metrics and an app folder over HTTP,
+// /adashta.js, the WebSocket endpoint /ws, /healthz, /metrics, the admin page /admin and an
+// app folder over HTTP,
 // and routes between browser sessions and server nodes.
 //
 //   Edge edge{{.http = "127.0.0.1:8080", .app_dir = "examples/chat/web"}};
@@ -51,6 +52,10 @@ struct EdgeOptions {
     std::string token_secret_file;  // a file holding it
     std::string token_public_key;   // PEM file: RS256 or ES256 public key
     std::vector<std::string> allowed_origins;
+    // The admin page (/admin, docs/operations.md): its token, or a file holding it. Neither:
+    // the page is off.
+    std::string admin_token;       // --admin-token, ADASHTA_ADMIN_TOKEN
+    std::string admin_token_file;  // --admin-token-file
 };
 
 class Edge {
