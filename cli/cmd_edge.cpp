@@ -73,7 +73,7 @@ The admin page (docs/operations.md):
   --admin-token TOKEN     opens /admin, the live view of members, queues, sessions and the
                           store, to whoever presents TOKEN (16 characters or more)
                           (default: $ADASHTA_ADMIN_TOKEN). Without a token /admin is off
-  --admin-token-file F    the same, read from a file
+  --admin-token-file F    the same, read from a file (other users cannot see it in ps)
   --help                  this text
 
 Example:

@@ -170,6 +170,10 @@ void AdminSockets::publish(std::string frame) {
     }
 }
 
+void AdminSockets::shut_down() {
+    for (auto& [serial, c] : conns_) close(c, LWS_CLOSE_STATUS_GOINGAWAY, "shutting down");
+}
+
 void AdminSockets::close(Conn& c, int code, std::string_view reason) {
     if (c.close_code) return;
     c.close_code = code;

@@ -75,6 +75,9 @@ public:
     // way.
     void publish(std::string frame);
     std::size_t watching() const { return watching_; }
+    std::size_t connections() const { return conns_.size(); }
+    // Closes every connection with 1001 (going away): the pages reconnect by themselves.
+    void shut_down();
 
 private:
     struct Conn {

@@ -246,8 +246,9 @@ void HttpServer::shut_down_clients() {
         c.out_bytes = 0;
         close_connection(c, LWS_CLOSE_STATUS_GOINGAWAY, "shutting down");
     });
+    admin_.shut_down();
     const auto deadline = Clock::now() + kShutdownGrace;
-    while (sessions_.connection_count() > 0 && Clock::now() < deadline) {
+    while (sessions_.connection_count() + admin_.connections() > 0 && Clock::now() < deadline) {
         ev_run(loop_, EVRUN_ONCE);
         uncork_all();
         flush_produced();

@@ -141,6 +141,24 @@ describe('admin page', { timeout: 120000 }, () => {
       { code: 4016, reason: 'admin_refused: wrong admin token' });
   });
 
+  test('an admin page is closed with 1001 when its edge stops', { timeout: 30000 }, async () => {
+    const tokenFile = path.join(dir, 'admin.token');
+    const stopping = new Edge({ args: ['--admin-token-file', tokenFile] });
+    await stopping.start();
+    try {
+      await stopping.waitReady();
+      const ws = new WebSocket(stopping.url.replace(/^http/, 'ws') + '/admin/ws');
+      const closed = new Promise((resolve) => ws.on('close', (code) => resolve(code)));
+      const snapshot = new Promise((resolve) => ws.once('message', (data) => resolve(JSON.parse(data.toString()))));
+      ws.on('open', () => ws.send(JSON.stringify({ type: 'admin', token })));
+      assert.equal((await snapshot).type, 'snapshot');
+      await stopping.stop();
+      assert.equal(await closed, 1001);
+    } finally {
+      await stopping.destroy();
+    }
+  });
+
   test('an edge without an admin token has no admin page, and says how to open it', { timeout: 30000 }, async () => {
     const plain = new Edge();
     await plain.start();
