@@ -123,8 +123,8 @@ int AdminSockets::writeable(std::uint64_t serial, lws* wsi) {
         // front, one connection after the other on this thread.
         const auto frame = std::exchange(c.next, nullptr);
         const std::size_t size = frame->size() - LWS_PRE;
-        const int written = lws_write(wsi, reinterpret_cast<unsigned char*>(frame->data()) + LWS_PRE,
-                                      size, LWS_WRITE_TEXT);
+        auto* payload = reinterpret_cast<unsigned char*>(frame->data()) + LWS_PRE;
+        const int written = lws_write(wsi, payload, size, LWS_WRITE_TEXT);
         if (written < static_cast<int>(size)) return -1;
     }
     if (c.close_code) {

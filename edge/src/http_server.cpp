@@ -934,12 +934,12 @@ void HttpServer::start_admin_snapshot() {
     const auto now = Clock::now();
     sessions_.for_each_connection([&](Connection& c) {
         if (c.session.empty() || s->clients.size() >= kAdminMaxClients) return;
-        s->clients.push_back(
-            {.session = c.session,
-             .user = c.admission.user,
-             .queues = {c.queues.begin(), c.queues.end()},
-             .connected_s = std::chrono::duration_cast<std::chrono::seconds>(now - c.opened).count(),
-             .outbox_bytes = c.out_bytes});
+        const auto connected = std::chrono::duration_cast<std::chrono::seconds>(now - c.opened);
+        s->clients.push_back({.session = c.session,
+                              .user = c.admission.user,
+                              .queues = {c.queues.begin(), c.queues.end()},
+                              .connected_s = connected.count(),
+                              .outbox_bytes = c.out_bytes});
     });
     s->store_bytes = store_bytes(options_.data_dir);
     s->out_to_browsers = out_to_browsers_;

@@ -13,7 +13,8 @@ using namespace adashta::edge;
 
 namespace {
 
-AdminSnapshot with_queue(std::int64_t at_ms, std::uint64_t in, std::uint64_t out, bool work = false) {
+AdminSnapshot with_queue(std::int64_t at_ms, std::uint64_t in, std::uint64_t out,
+                         bool work = false) {
     AdminSnapshot s;
     s.at_ms = at_ms;
     s.queues.push_back({.name = "orders", .work = work, .in_total = in, .out_total = out});
@@ -39,7 +40,8 @@ TEST_CASE("admin token: off without one, matches only itself", "[admin]") {
     CHECK_FALSE(token->matches(""));
 }
 
-TEST_CASE("admin token: a short one, both sources, or an unreadable file stop the edge", "[admin]") {
+TEST_CASE("admin token: a short one, both sources, or an unreadable file stop the edge",
+          "[admin]") {
     EdgeOptions weak;
     weak.admin_token = "short";
     auto refused = AdminToken::make(weak);
@@ -85,7 +87,8 @@ TEST_CASE("admin rates: counters of two snapshots over the time between them", "
 
 TEST_CASE("admin counts: a bounded number of queues", "[admin]") {
     QueueCounts counts;
-    for (std::size_t i = 0; i < kAdminMaxQueues + 10; ++i) count_queue(counts, "q" + std::to_string(i));
+    for (std::size_t i = 0; i < kAdminMaxQueues + 10; ++i)
+        count_queue(counts, "q" + std::to_string(i));
     count_queue(counts, "q0");
     CHECK(counts.size() == kAdminMaxQueues);
     CHECK(counts["q0"] == 2);
@@ -95,8 +98,13 @@ TEST_CASE("admin snapshot frame: valid JSON with every section, plugins empty", 
     AdminSnapshot s = with_queue(5000, 7, 3);
     s.started_ms = 2000;
     s.edge_name = "edge \"1\"";
-    s.members.push_back({.id = "n1", .name = "orders", .role = "node", .endpoint = "tcp://127.0.0.1:1",
-                         .queues = {"orders"}, .heard_ms_ago = 120, .ready = true});
+    s.members.push_back({.id = "n1",
+                         .name = "orders",
+                         .role = "node",
+                         .endpoint = "tcp://127.0.0.1:1",
+                         .queues = {"orders"},
+                         .heard_ms_ago = 120,
+                         .ready = true});
     s.clients.push_back({.session = "s-1", .user = "alice", .queues = {"chat"}, .connected_s = 4});
     s.sessions = 2;
     s.connections = 1;
