@@ -15,8 +15,21 @@ void count_queue(QueueCounts& counts, const std::string& queue) {
         counts.emplace(queue, 1);
 }
 
+std::string_view admin_queue_kind_name(AdminQueueKind kind) {
+    switch (kind) {
+        case AdminQueueKind::stream:
+            return "stream";
+        case AdminQueueKind::work:
+            return "work";
+        case AdminQueueKind::at_most_once:
+            return "at-most-once";
+    }
+    return "?";
+}
+
 std::string admin_queue_key(const AdminQueue& queue) {
-    return (queue.work ? "work:" : "stream:") + queue.name;
+    std::string key{admin_queue_kind_name(queue.kind)};
+    return key + ":" + queue.name;
 }
 
 std::unordered_map<std::string, AdminRates::Rate> AdminRates::update(
@@ -116,7 +129,7 @@ std::string encode_admin_snapshot(const AdminSnapshot& s,
 
     append_array(out, "queues", s.queues, [&](std::string& o, const AdminQueue& q) {
         append_string(o, "name", q.name);
-        append_string(o, "kind", q.work ? "work" : "stream");
+        append_string(o, "kind", admin_queue_kind_name(q.kind));
         append_field(o, "depth", q.depth);
         append_field(o, "pending", q.pending);
         append_field(o, "deadLettered", q.dead_lettered);

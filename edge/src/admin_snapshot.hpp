@@ -29,12 +29,19 @@ struct AdminMember {
     bool ready = false;               // it has shown it knows us: messages are routed to it
 };
 
-// One queue: a stream (what browsers and nodes produce) or an RSMQ-style work queue.
+enum class AdminQueueKind {
+    stream,        // what browsers and nodes produce, stored
+    work,          // an RSMQ-style work queue
+    at_most_once,  // configured "durable": false: passed on, never stored
+};
+std::string_view admin_queue_kind_name(AdminQueueKind kind);  // "stream", "work", "at-most-once"
+
 struct AdminQueue {
     std::string name;
-    bool work = false;               // a work queue; else a stream
+    AdminQueueKind kind = AdminQueueKind::stream;
     std::int64_t depth = 0;          // stream: messages kept; work: messages in the queue
-    std::int64_t pending = 0;        // stream: client messages not acked; work: hidden ones
+    std::int64_t pending = 0;        // stream: client messages not acked; work: hidden ones;
+                                     // at-most-once: messages waiting for room at a node
     std::int64_t dead_lettered = 0;  // stream: since the edge started; work: since creation
     std::uint64_t in_total = 0;      // counters the rates come from: messages stored/sent,
     std::uint64_t out_total = 0;     // and handed on/received
@@ -79,8 +86,8 @@ struct AdminSnapshot {
     std::string mesh_endpoint;
     std::vector<AdminMember> members;
     QueueCounts out_to_nodes;  // a copy of the mesh thread's counts
-    // Store thread.
-    std::vector<AdminQueue> queues;  // streams, then work queues, each by name
+    // Mesh thread (at-most-once queues), then the store thread (the others, put in front).
+    std::vector<AdminQueue> queues;  // streams, work queues, at-most-once queues, each by name
     std::string store_error;         // why the queues could not be read; empty if they were
 };
 
@@ -94,8 +101,8 @@ public:
         double in = 0;   // messages per second
         double out = 0;
     };
-    // The rates since the previous snapshot, by "work:"/"stream:" + name; a queue seen for
-    // the first time has none yet (0).
+    // The rates since the previous snapshot, by admin_queue_key; a queue seen for the first
+    // time has none yet (0).
     std::unordered_map<std::string, Rate> update(const AdminSnapshot& snapshot);
 
 private:

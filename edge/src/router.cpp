@@ -1,5 +1,6 @@
 #include "router.hpp"
 
+#include <algorithm>
 #include <utility>
 
 #include "adashta/ids.hpp"
@@ -252,6 +253,7 @@ void Router::forward_client_message(ClientProduce p, const store::QueueSettings&
             check_unstored(p.queue, settings, p.data.size(), p.delay_ms > 0 || p.deliver_at_ms > 0);
         !ok)
         return refuse(p, ok.error().code, ok.error().detail);
+    count_queue(in_unstored_, p.queue);
     if (p.id.empty()) p.id = new_message_id();
     Forward f{.produce = std::move(p), .created_ms = now_ms()};
     // Behind its queue's parked messages, if any, so that they keep their order.
@@ -472,6 +474,7 @@ void Router::store_node_message(std::shared_ptr<store::StoredMessage> message, s
             return;
         }
         ++stats_.forwarded;
+        count_queue(in_unstored_, message->queue);
         to_clients(*message);
         return;
     }
@@ -727,6 +730,20 @@ void Router::admin_snapshot(std::shared_ptr<AdminSnapshot> snapshot) {
                          .count(),
                  .ready = peer.knows_us});
         snapshot->out_to_nodes = out_to_nodes_;
+        for (const auto& [name, settings] : at_most_once_) {
+            if (snapshot->queues.size() >= kAdminMaxQueues) break;
+            auto parked = parked_.find(name);
+            const auto waiting = parked == parked_.end() ? 0 : parked->second.size();
+            snapshot->queues.push_back(
+                {.name = name,
+                 .kind = AdminQueueKind::at_most_once,
+                 .pending = static_cast<std::int64_t>(waiting),
+                 .in_total = count_of(in_unstored_, name),
+                 .out_total = count_of(out_to_nodes_, name) +
+                              count_of(snapshot->out_to_browsers, name)});
+        }
+        std::sort(snapshot->queues.begin(), snapshot->queues.end(),
+                  [](const AdminQueue& a, const AdminQueue& b) { return a.name < b.name; });
         admin_queues(std::move(snapshot));
     });
 }
@@ -736,7 +753,7 @@ void Router::admin_queues(std::shared_ptr<AdminSnapshot> snapshot) {
     // a second, and only while an admin page is open.
     store_->read(
         [this, snapshot](store::Tx& tx) -> Status {
-            auto& queues = snapshot->queues;
+            std::vector<AdminQueue> queues;  // in front of the at-most-once ones
             auto streams = tx.streams.queues();
             if (!streams) return streams.error();
             for (const auto& q : *streams) {
@@ -761,13 +778,16 @@ void Router::admin_queues(std::shared_ptr<AdminSnapshot> snapshot) {
                 auto a = tx.work.queue_attributes(name, tx.now_ms);
                 if (!a) continue;  // deleted meanwhile
                 queues.push_back({.name = name,
-                                  .work = true,
+                                  .kind = AdminQueueKind::work,
                                   .depth = a->msgs,
                                   .pending = a->hiddenmsgs,
                                   .dead_lettered = a->totaldead,
                                   .in_total = static_cast<std::uint64_t>(a->totalsent),
                                   .out_total = static_cast<std::uint64_t>(a->totalrecv)});
             }
+            snapshot->queues.insert(snapshot->queues.begin(),
+                                    std::make_move_iterator(queues.begin()),
+                                    std::make_move_iterator(queues.end()));
             return {};
         },
         [this, snapshot](const Status& status) {

@@ -245,6 +245,7 @@ private:
     std::size_t parked_bytes_ = 0;       // and their data
     std::vector<Answer> node_answers_;   // to node calls, gathered in this store round
     QueueCounts out_to_nodes_;            // client messages handed to nodes (mesh thread)
+    QueueCounts in_unstored_;             // messages taken for at-most-once queues (mesh thread)
     QueueCounts dead_lettered_;           // client messages dead-lettered (store thread)
     std::atomic<std::size_t> nodes_{0};  // live server nodes that know us
     std::atomic<std::size_t> edges_{0};  // other live edges

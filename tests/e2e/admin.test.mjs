@@ -43,7 +43,9 @@ describe('admin page', { timeout: 120000 }, () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'adashta-admin-'));
     const tokenFile = path.join(dir, 'admin.token');
     await writeFile(tokenFile, token + '\n');
-    edge = new Edge({ args: ['--admin-token-file', tokenFile, '--name', 'edge-under-test'] });
+    const config = path.join(dir, 'queues.json');
+    await writeFile(config, JSON.stringify({ queues: { ticks: { durable: false } } }));
+    edge = new Edge({ args: ['--admin-token-file', tokenFile, '--name', 'edge-under-test', '--config', config] });
     await edge.start();
     echo = startEchoNode(edge.meshPort);
     await edge.waitReady({ nodes: 1 });
@@ -106,6 +108,8 @@ describe('admin page', { timeout: 120000 }, () => {
     assert.ok(queue, 'echo is listed');
     assert.equal(queue[1], 'stream');
     assert.equal(Number(queue[2].replace(/,/g, '')), 2 * produced, 'depth: the produces and the replies');
+    const ticks = (await rows(page, 'queues')).find((cells) => cells[0] === 'ticks');
+    assert.deepEqual(ticks?.slice(1, 3), ['at-most-once', '0'], 'an at-most-once queue keeps nothing');
 
     // A work queue with two jobs, made from the CLI.
     const seeds = ['--seeds', edge.meshEndpoint];

@@ -24,11 +24,14 @@ const clients = [];
 try {
   const tokenFile = path.join(dir, 'admin.token');
   await writeFile(tokenFile, adminToken + '\n');
-  edge = new Edge({ args: ['--admin-token-file', tokenFile, '--name', 'edge-1', '--token-secret', secret] });
+  const config = path.join(dir, 'queues.json');
+  await writeFile(config, JSON.stringify({ queues: { ticks: { durable: false } } }));
+  edge = new Edge({ args: ['--admin-token-file', tokenFile, '--name', 'edge-1', '--token-secret', secret, '--config', config] });
   await edge.start();
   children.push(new Child('echo', echoBin, [], { ADASHTA_SEEDS: edge.meshEndpoint, ADASHTA_NAME: 'echo' }));
   for (const name of ['orders-1', 'orders-2']) children.push(startTestNode(edge.meshPort, { name, queue: 'orders' }));
-  await edge.waitReady({ nodes: 3 });
+  children.push(startTestNode(edge.meshPort, { name: 'ticker', queue: 'ticks' }));
+  await edge.waitReady({ nodes: 4 });
   const seeds = ['--seeds', edge.meshEndpoint];
 
   // A work queue with jobs waiting, and one that used up its receives.
@@ -47,7 +50,7 @@ try {
 
   // Browser clients with users, consuming and producing.
   for (const user of ['alice', 'bob', 'carol']) {
-    const { stdout } = await runCli(['token', '--sub', user, '--produce', 'echo,orders', '--consume', 'echo,chat', '--secret', secret]);
+    const { stdout } = await runCli(['token', '--sub', user, '--produce', 'echo,orders,ticks', '--consume', 'echo,chat', '--secret', secret]);
     const ws = await WsClient.connect(edge);
     await ws.hello(undefined, { token: stdout.trim() });
     await ws.request({ type: 'consume', queue: 'echo' });
@@ -65,7 +68,7 @@ try {
   let n = 0;
   const traffic = setInterval(() => {
     const ws = clients[n++ % clients.length];
-    ws.send({ type: 'produce', queue: n % 3 ? 'orders' : 'echo', data: { n } });
+    ws.send({ type: 'produce', queue: ['orders', 'echo', 'orders', 'ticks'][n % 4], data: { n } });
   }, 40);
   await new Promise((resolve) => setTimeout(resolve, 3500));
   await page.waitForFunction(() => adminPage.snapshot?.queues.some((q) => q.name === 'orders' && q.inPerS > 0), null, { timeout: 10000 });

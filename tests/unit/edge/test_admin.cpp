@@ -14,10 +14,10 @@ using namespace adashta::edge;
 namespace {
 
 AdminSnapshot with_queue(std::int64_t at_ms, std::uint64_t in, std::uint64_t out,
-                         bool work = false) {
+                         AdminQueueKind kind = AdminQueueKind::stream) {
     AdminSnapshot s;
     s.at_ms = at_ms;
-    s.queues.push_back({.name = "orders", .work = work, .in_total = in, .out_total = out});
+    s.queues.push_back({.name = "orders", .kind = kind, .in_total = in, .out_total = out});
     return s;
 }
 
@@ -82,7 +82,7 @@ TEST_CASE("admin rates: counters of two snapshots over the time between them", "
     // A counter that went down (the queue was made again) starts over instead of going negative.
     CHECK(rates.update(with_queue(13'000, 3, 1)).empty());
     // A work queue of the same name is another queue.
-    CHECK(rates.update(with_queue(14'000, 500, 500, true)).empty());
+    CHECK(rates.update(with_queue(14'000, 500, 500, AdminQueueKind::work)).empty());
 }
 
 TEST_CASE("admin counts: a bounded number of queues", "[admin]") {
