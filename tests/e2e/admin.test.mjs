@@ -108,6 +108,16 @@ describe('admin page', { timeout: 120000 }, () => {
     assert.ok(queue, 'echo is listed');
     assert.equal(queue[1], 'stream');
     assert.equal(Number(queue[2].replace(/,/g, '')), 2 * produced, 'depth: the produces and the replies');
+    // Steady traffic shows as rates: in (stored) and out (handed to the node and back).
+    const traffic = setInterval(() => client.send({ type: 'produce', queue: 'echo', data: 'tick' }), 50);
+    try {
+      await page.waitForFunction(() => {
+        const q = adminPage.snapshot?.queues.find((x) => x.name === 'echo');
+        return q && q.inPerS > 0 && q.outPerS > 0;
+      }, null, { timeout: 10000 });
+    } finally {
+      clearInterval(traffic);
+    }
     const ticks = (await rows(page, 'queues')).find((cells) => cells[0] === 'ticks');
     assert.deepEqual(ticks?.slice(1, 3), ['at-most-once', '0'], 'an at-most-once queue keeps nothing');
 
