@@ -49,6 +49,23 @@ std::int64_t now_ms() {
     return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
+std::string scoped_message_id(std::string_view id, std::string_view producer) {
+    static constexpr char kBase32[] = "0123456789abcdefghjkmnpqrstvwxyz";
+    // FNV-1a, 64 bits: producers are session ids the edge made, not chosen by clients, so
+    // the tag needs spread, not resistance to a chosen collision.
+    std::uint64_t h = 14695981039346656037ULL;
+    for (const char c : producer) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
+    std::string out;
+    out.reserve(id.size() + 14);
+    out.append(id);
+    out.push_back('.');
+    for (int i = 0; i < 13; ++i) {
+        out.push_back(kBase32[h & 31]);
+        h >>= 5;
+    }
+    return out;
+}
+
 std::string new_message_id() {
     static constexpr char kBase32[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
     // Monotonic within a process: same millisecond -> previous random part + 1.

@@ -205,8 +205,9 @@ void Router::store_client_message(ClientProduce p) {
         return forward_client_message(std::move(p), *settings);
     auto message = std::make_shared<store::StoredMessage>();
     // A client's own id makes a resend after a lost ack the same message: append() keeps
-    // the first and acks the second with the same id.
-    message->id = p.id.empty() ? new_message_id() : std::move(p.id);
+    // the first and acks the second with the same id. Scoped to the session, so the same
+    // id from another client is another message (docs/protocol.md, produce).
+    message->id = p.id.empty() ? new_message_id() : scoped_message_id(p.id, p.session);
     message->queue = std::move(p.queue);
     message->direction = store::Direction::to_server;
     message->client = std::move(p.session);
@@ -254,7 +255,7 @@ void Router::forward_client_message(ClientProduce p, const store::QueueSettings&
         !ok)
         return refuse(p, ok.error().code, ok.error().detail);
     count_queue(in_unstored_, p.queue);
-    if (p.id.empty()) p.id = new_message_id();
+    p.id = p.id.empty() ? new_message_id() : scoped_message_id(p.id, p.session);
     Forward f{.produce = std::move(p), .created_ms = now_ms()};
     // Behind its queue's parked messages, if any, so that they keep their order.
     // (Nearly always nothing waits: then the queue name is not even hashed.)
@@ -445,8 +446,17 @@ void Router::on_deliver(const mesh::PeerInfo& from, const wire::Deliver& msg) {
         log::warn("edge", "dropped a message from node " + from.name + ": data is not JSON");
         return;
     }
+    // A node's ids are its SDK's own (unique); one that could pass for a client's scoped id
+    // (or any other shape) is refused like bad data.
+    const std::string_view id = mesh::view(msg.id());
+    if (!id.empty() && !is_valid_message_id(id)) {
+        ++stats_.bad_data;
+        log::warn("edge", "dropped a message from node " + from.name +
+                              ": its id is not 8 to 64 of A-Za-z0-9_-");
+        return;
+    }
     auto message = std::make_shared<store::StoredMessage>();
-    message->id = mesh::view(msg.id());
+    message->id = id;
     if (message->id.empty()) message->id = new_message_id();
     message->queue = mesh::view(msg.queue());
     message->direction = msg.fanout() ? store::Direction::to_all : store::Direction::to_client;

@@ -86,6 +86,59 @@ Status Db::exec(std::string_view sql) {
     return error_for(rc, std::move(detail));
 }
 
+Result<std::vector<std::vector<std::string>>> Db::query(std::string_view sql,
+                                                         std::size_t max_rows) {
+    sqlite3_stmt* statement = nullptr;
+    int rc = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &statement,
+                                nullptr);
+    if (rc != SQLITE_OK) {
+        Error error = last_error(sql);
+        sqlite3_finalize(statement);
+        return error;
+    }
+    std::vector<std::vector<std::string>> rows;
+    while (rows.size() < max_rows && (rc = sqlite3_step(statement)) == SQLITE_ROW) {
+        auto& row = rows.emplace_back();
+        for (int i = 0; i < sqlite3_column_count(statement); ++i) {
+            const auto* text = sqlite3_column_text(statement, i);
+            row.emplace_back(text ? reinterpret_cast<const char*>(text) : "");
+        }
+    }
+    Status status = rc == SQLITE_ROW || rc == SQLITE_DONE ? Status{} : Status{last_error(sql)};
+    sqlite3_finalize(statement);
+    if (!status) return status.error();
+    return rows;
+}
+
+Result<Db::Check> Db::quick_check(std::chrono::milliseconds budget) {
+    // SQLite calls the progress handler every 1000 virtual machine steps; a non-zero answer
+    // interrupts the statement (SQLITE_INTERRUPT), which here means "checked in part".
+    using Clock = std::chrono::steady_clock;
+    struct Deadline {
+        Clock::time_point at;
+        bool passed = false;
+    } deadline{Clock::now() + budget};
+    sqlite3_progress_handler(
+        db_, 1000,
+        [](void* arg) {
+            auto* d = static_cast<Deadline*>(arg);
+            d->passed = d->passed || Clock::now() >= d->at;
+            return d->passed ? 1 : 0;
+        },
+        &deadline);
+    auto rows = query("PRAGMA quick_check(20)", 20);
+    sqlite3_progress_handler(db_, 0, nullptr, nullptr);
+    Check check;
+    if (!rows) {
+        if (!deadline.passed) return rows.error();
+        check.complete = false;
+        return check;
+    }
+    for (auto& row : *rows)
+        if (!row.empty() && row[0] != "ok") check.problems.push_back(std::move(row[0]));
+    return check;
+}
+
 Error Db::last_error(std::string_view doing) const {
     return error_for(sqlite3_extended_errcode(db_),
                      std::string{doing} + ": " + sqlite3_errmsg(db_));

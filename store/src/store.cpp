@@ -4,6 +4,8 @@
 #include <cassert>
 #include <iterator>
 
+#include <sys/stat.h>
+
 #include "adashta/ids.hpp"
 #include "adashta/log.hpp"
 #include "checkpointer.hpp"
@@ -11,6 +13,69 @@
 namespace adashta::store {
 
 using SteadyClock = std::chrono::steady_clock;
+
+namespace {
+
+// The store's mark in the SQLite header (PRAGMA application_id): "ADQ1".
+constexpr std::int64_t kApplicationId = 0x41445131;
+
+std::string joined(const std::vector<std::string>& items, std::size_t most) {
+    std::string out;
+    for (std::size_t i = 0; i < items.size() && i < most; ++i) out += (i ? ", " : "") + items[i];
+    if (items.size() > most) out += ", ...";
+    return out;
+}
+
+// A file is ours when its header carries our mark, or (written before the mark existed)
+// when its meta table holds the streams' schema version; an empty file is new and gets the
+// mark. Anything else belongs to another program and is refused before a table is added.
+Status claim(Db& db) {
+    auto id = db.query("PRAGMA application_id");
+    if (!id) return id.error();
+    const std::int64_t mark = id->empty() ? 0 : std::stoll(id->front().front());
+    if (mark == kApplicationId) return {};
+    auto tables = db.query("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name");
+    if (!tables) return tables.error();
+    std::vector<std::string> names;
+    for (auto& row : *tables) names.push_back(std::move(row.front()));
+    auto version = db.query("SELECT value FROM meta WHERE key = 'streams.schema_version'");
+    const bool ours_before_the_mark = mark == 0 && version && !version->empty();
+    if (mark == 0 && (names.empty() || ours_before_the_mark))
+        return db.exec("PRAGMA application_id = " + std::to_string(kApplicationId));
+    return make_error(Errc::storage_corrupt,
+                      "this is not an Adashta store but another program's database (" +
+                          (names.empty() ? std::string{"application_id "} + std::to_string(mark)
+                                         : "tables " + joined(names, 5)) +
+                          "): point --data at an empty folder or at an edge's data folder; "
+                          "the file was left as it was");
+}
+
+// Damaged pages are found at start, not by the first fetch that reads them.
+Status check_pages(Db& db, std::chrono::milliseconds budget, const std::string& path) {
+    // (The catalogue's hint for storage_corrupt adds: restore from a backup or move aside.)
+    constexpr std::string_view kRecover = "; `sqlite3 store.db .recover` may save some rows";
+    auto check = db.quick_check(budget);
+    if (!check && check.error().code == Errc::storage_corrupt)  // too damaged to list
+        return make_error(Errc::storage_corrupt, check.error().detail + std::string{kRecover});
+    if (!check) return check.error();
+    if (!check->problems.empty())
+        return make_error(Errc::storage_corrupt, "PRAGMA quick_check found damaged pages (" +
+                                                     joined(check->problems, 3) + ")" +
+                                                     std::string{kRecover});
+    if (!check->complete)
+        log::warn("store", path + ": the integrity check stopped after " +
+                               std::to_string(budget.count()) + " ms; the rest of the file is "
+                               "checked as it is read");
+    return {};
+}
+
+std::optional<std::pair<std::uint64_t, std::uint64_t>> file_identity(const std::string& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) return std::nullopt;
+    return std::pair<std::uint64_t, std::uint64_t>{st.st_dev, st.st_ino};
+}
+
+}  // namespace
 
 Result<std::unique_ptr<Store>> Store::open(StoreOptions options, StoreEvents& events) {
     std::unique_ptr<Store> store{new Store{std::move(options), events}};
@@ -21,6 +86,11 @@ Result<std::unique_ptr<Store>> Store::open(StoreOptions options, StoreEvents& ev
     const auto at_path = [&](const Error& e) {
         return make_error(e.code, store->options_.path + ": " + e.detail);
     };
+    if (auto ok = claim(*store->db_); !ok) return at_path(ok.error());
+    if (auto ok = check_pages(*store->db_, store->options_.check_budget, store->options_.path);
+        !ok)
+        return at_path(ok.error());
+    store->file_id_ = file_identity(store->options_.path);
     auto streams = Streams::open(*store->db_);
     if (!streams) return at_path(streams.error());
     store->streams_ = std::move(*streams);
@@ -165,6 +235,12 @@ void Store::run_batch(std::vector<Piece>& batch) {
     const bool expire_now = SteadyClock::now() >= next_expire_;
     const bool due_now = next_due_ms_ > 0 && next_due_ms_ <= now;
     if (batch.empty() && !expire_now && !due_now) return;
+    if (const Error* lost = file_lost()) {
+        stats_.failed += batch.size();
+        for (auto& piece : batch)
+            if (piece.done) piece.done(*lost);
+        return;
+    }
 
     std::vector<Status> results(batch.size());
     std::vector<Due> due;
@@ -244,6 +320,20 @@ void Store::run_batch(std::vector<Piece>& batch) {
     if (!due.empty()) events_.on_due(std::move(due));
     if (!scheduled.empty()) events_.on_scheduled(std::move(scheduled));
     if (!dead.empty()) events_.on_dead_lettered(std::move(dead));
+}
+
+// A file removed or replaced under a running edge takes every later commit with it (SQLite
+// writes on into the unlinked inode): from then on nothing is acknowledged. One stat per
+// batch, against a commit's fsync or page writes.
+const Error* Store::file_lost() {
+    if (lost_) return &*lost_;
+    if (!file_id_ || file_identity(options_.path) == file_id_) return nullptr;
+    lost_ = make_error(Errc::storage_failed,
+                       options_.path + " was removed or replaced while the edge ran: nothing "
+                                       "more is acknowledged; restart the edge (it opens the "
+                                       "file found there, or a new one)");
+    log::error("store", lost_->to_string());
+    return &*lost_;
 }
 
 }  // namespace adashta::store

@@ -286,6 +286,80 @@ describe('durable messaging: bad input', { timeout: 180000 }, () => {
     }
   });
 
+  test('damaged pages in the middle of store.db stop the edge at start, with how to recover', { timeout: 60000 }, async () => {
+    const data = path.join(root, 'damaged-pages');
+    const first = new Edge();
+    first.dataDir = data;
+    await first.start();
+    let bytes;
+    try {
+      await first.waitReady();
+      const writer = new Child('consume-filler', adashtaBin, ['consume', 'filler', '--seeds', first.meshEndpoint]);
+      try {
+        await first.waitReady({ nodes: 1 });
+        const filler = await WsClient.connect(first);
+        await filler.hello();
+        for (let i = 0; i < 300; i++) {
+          const answer = await produce(filler, { queue: 'filler', data: 'y'.repeat(1000) });
+          assert.equal(answer.type, 'ack', JSON.stringify(answer));
+        }
+        filler.close();
+      } finally {
+        await writer.stop();
+      }
+    } finally {
+      await first.stop();
+    }
+    const file = path.join(data, 'store.db');
+    const handle = await open(file, 'r+');
+    try {
+      const { size } = await handle.stat();
+      assert.ok(size > 64 * 4096, `store.db has ${size} bytes`);
+      await handle.write(Buffer.alloc(3 * 4096, 0x5a), 0, 3 * 4096, Math.floor(size / 2 / 4096) * 4096);
+    } finally {
+      await handle.close();
+    }
+    const result = await startEdgeExpectingFailure(['--data', data]);
+    assert.equal(result.code, 1, JSON.stringify(result));
+    assert.match(result.stderr, /^adashta: storage_corrupt: /);
+    assert.ok(result.stderr.includes(file), `names the file: ${result.stderr}`);
+    assert.match(result.stderr, /backup/);
+    assert.doesNotMatch(result.stdout + result.stderr, /\bready\b/, 'never ready on a damaged file');
+  });
+
+  test('a foreign database with tables of its own is refused and gets none of ours', { timeout: 30000 }, async () => {
+    const data = path.join(root, 'foreign-other-tables');
+    await mkdir(data);
+    const file = path.join(data, 'store.db');
+    await run('sqlite3', [file, 'CREATE TABLE customers(name TEXT);']);
+    const result = await startEdgeExpectingFailure(['--data', data]);
+    assert.equal(result.code, 1, JSON.stringify(result));
+    assert.match(result.stderr, /^adashta: storage_corrupt: .*not an Adashta store.*customers/);
+    const { stdout } = await run('sqlite3', [file, "SELECT group_concat(name) FROM sqlite_schema WHERE type = 'table';"]);
+    assert.equal(stdout.trim(), 'customers', 'no table was added to it');
+  });
+
+  test('store.db removed under a running edge: nothing more is acknowledged', { timeout: 30000 }, async () => {
+    const lost = new Edge();
+    await lost.start();
+    const consumer = new Child('consume-lost', adashtaBin, ['consume', 'lost', '--seeds', lost.meshEndpoint]);
+    try {
+      await lost.waitReady({ nodes: 1 });
+      const producer = await WsClient.connect(lost);
+      await producer.hello();
+      assert.equal((await produce(producer, { queue: 'lost', data: 1 })).type, 'ack');
+      await rm(path.join(lost.dataDir, 'store.db'));
+      const answer = await produce(producer, { queue: 'lost', data: 2 });
+      assert.equal(answer.type, 'error', JSON.stringify(answer));
+      assert.equal(answer.name, 'storage_failed', JSON.stringify(answer));
+      assert.match(answer.detail ?? '', /removed or replaced/);
+      producer.close();
+    } finally {
+      await consumer.stop();
+      await lost.destroy();
+    }
+  });
+
   test('a missing data folder is created, nested folders too', { timeout: 30000 }, async () => {
     const data = path.join(root, 'missing', 'nested', 'data');
     const fresh = new Edge();

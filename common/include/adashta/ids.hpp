@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace adashta {
 
@@ -10,6 +11,11 @@ namespace adashta {
 // within one millisecond from a random start, so ids from one process sort by creation.
 // Thread-safe.
 std::string new_message_id();
+// The id a producer chose (a browser's produce "id"), made its own: id + "." + 13 base32
+// characters that only producer (its session id) gives. A resend from the same producer
+// finds its first copy; the same id from another producer is another message. No chosen
+// id contains "." (is_valid_message_id), so scoped ids never meet generated ones.
+std::string scoped_message_id(std::string_view id, std::string_view producer);
 // "s-" + 32 random hex characters (128 bits), a valid session id.
 std::string new_session_id();
 // 32 random hex characters (128 bits); used as a node's mesh identity.

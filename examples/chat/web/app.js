@@ -26,9 +26,18 @@ client.on('connect', () => showStatus('connected', true));
 client.on('disconnect', () => showStatus('reconnecting…', false));
 client.on('error', (err) => { problem.textContent = err.message; });
 
+// Lines are kept in stream order (by offset): history fetched on arrival and live lines can
+// come in either order, and a line can come twice (history and live): it is shown once.
+const shown = new Set();
+
 // Builds the row with textContent only: nick and text come from other users.
-function render({ nick: from, text, at }) {
+function render({ nick: from, text, at }, offset) {
+  if (offset !== undefined) {
+    if (shown.has(offset)) return;
+    shown.add(offset);
+  }
   const li = document.createElement('li');
+  if (offset !== undefined) li.dataset.offset = String(offset);
   if (from === nick) li.className = 'mine';
   const who = document.createElement('span');
   who.className = 'nick';
@@ -44,7 +53,12 @@ function render({ nick: from, text, at }) {
 
   // Keep following the conversation unless the reader scrolled up to read older lines.
   const atBottom = messages.scrollHeight - messages.scrollTop - messages.clientHeight < 40;
-  messages.append(li);
+  let next = null;  // the first shown line that comes after this one in the stream
+  if (offset !== undefined) {
+    for (let row = messages.lastElementChild; row && Number(row.dataset.offset) > offset;
+      row = row.previousElementSibling) next = row;
+  }
+  messages.insertBefore(li, next);
   if (atBottom) messages.scrollTop = messages.scrollHeight;
 }
 
@@ -74,4 +88,21 @@ sayForm.addEventListener('submit', (event) => {
   });
 });
 
-client.consume('chat', render).catch((err) => { problem.textContent = err.message; });
+client.consume('chat', (line, meta) => render(line, meta.offset))
+  .catch((err) => { problem.textContent = err.message; });
+
+// A newcomer sees what was said in the last hour (the edge keeps it: the queue's retention),
+// the last kHistory lines of it. Pages are read until the stream runs out, at most ten.
+const kHistory = 50;
+async function showHistory() {
+  let lines = [];
+  let request = { since: Date.now() - 3600 * 1000, limit: 1000 };
+  for (let page = 0; page < 10; page++) {
+    const { messages: got, next } = await client.fetch('chat', request);
+    lines = lines.concat(got).slice(-kHistory);
+    if (got.length < request.limit) break;
+    request = { from: next, limit: 1000 };
+  }
+  for (const m of lines) render(m.data, m.offset);
+}
+showHistory().catch((err) => { problem.textContent = `No history: ${err.message}`; });

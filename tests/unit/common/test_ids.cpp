@@ -79,3 +79,15 @@ TEST_CASE("now_ms is a plausible wall clock time", "[ids]") {
     CHECK(now > jan_2024);
     CHECK(now < jan_2100);
 }
+
+TEST_CASE("a chosen id scoped to its producer: same producer same id, others differ",
+          "[ids]") {
+    const std::string a = adashta::scoped_message_id("order-0042", "s-0123456789abcdef0123456789abcdef");
+    CHECK(a == adashta::scoped_message_id("order-0042", "s-0123456789abcdef0123456789abcdef"));
+    CHECK(a.starts_with("order-0042."));
+    CHECK(a.size() == std::string{"order-0042."}.size() + 13);
+    CHECK(a != adashta::scoped_message_id("order-0042", "s-0123456789abcdef0123456789abcdee"));
+    CHECK(a != adashta::scoped_message_id("order-0043", "s-0123456789abcdef0123456789abcdef"));
+    // Never a valid chosen id itself, so no client can pick another's scoped id.
+    CHECK_FALSE(adashta::is_valid_message_id(a));
+}

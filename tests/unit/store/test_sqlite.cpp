@@ -97,3 +97,35 @@ TEST_CASE("a folder that does not exist says storage_failed with the path", "[sq
     CHECK(db.error().code == Errc::storage_failed);
     CHECK(db.error().detail.find("/nonexistent-adashta-dir/s.db") != std::string::npos);
 }
+
+TEST_CASE("quick_check finds a sound file sound, and stops in part when out of time", "[sqlite]") {
+    TempDir dir;
+    auto db = Db::open((dir.path / "s.db").string());
+    REQUIRE(db);
+    REQUIRE((*db)->exec("CREATE TABLE t(a INTEGER, b TEXT); CREATE INDEX t_b ON t(b);"
+                        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+                        "WHERE i < 20000) INSERT INTO t SELECT i, hex(randomblob(40)) FROM n;"));
+    auto whole = (*db)->quick_check(std::chrono::seconds{30});
+    REQUIRE(whole);
+    CHECK(whole->complete);
+    CHECK(whole->problems.empty());
+    auto part = (*db)->quick_check(std::chrono::milliseconds{0});
+    REQUIRE(part);
+    CHECK_FALSE(part->complete);
+    CHECK(part->problems.empty());
+    // The connection works on afterwards (the handler is gone).
+    REQUIRE((*db)->exec("INSERT INTO t VALUES (0, 'x')"));
+}
+
+TEST_CASE("query answers rows as text, and SQL that does not prepare is an error", "[sqlite]") {
+    TempDir dir;
+    auto db = Db::open((dir.path / "s.db").string());
+    REQUIRE(db);
+    REQUIRE((*db)->exec("CREATE TABLE t(a INTEGER, b TEXT); INSERT INTO t VALUES (1, NULL), (2, 'two')"));
+    auto rows = (*db)->query("SELECT a, b FROM t ORDER BY a");
+    REQUIRE(rows);
+    CHECK(*rows == std::vector<std::vector<std::string>>{{"1", ""}, {"2", "two"}});
+    auto missing = (*db)->query("SELECT x FROM nowhere");
+    REQUIRE_FALSE(missing);
+    CHECK(missing.error().code == Errc::storage_failed);
+}

@@ -5,9 +5,11 @@
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <thread>
 
+#include "adashta/store/sqlite.hpp"
 #include "adashta/store/store.hpp"
 
 #include "temp_dir.hpp"
@@ -202,4 +204,131 @@ TEST_CASE("the log is copied back into the database while the store keeps runnin
         std::this_thread::sleep_for(std::chrono::milliseconds{20});
     CHECK(fs::file_size(db_path) >= 5'000'000);
     CHECK(fs::exists(dir.path / "store.db-wal"));
+}
+
+namespace {
+
+// Appends n messages of queue "orders" (with ids m0...), through the store thread.
+void append_orders(Store& store, Events& events, int n, std::size_t data_bytes = 8) {
+    std::size_t done = 0;
+    {
+        std::lock_guard lock{events.mutex};
+        done = events.done.size();
+    }
+    for (int i = 0; i < n; ++i)
+        store.write(
+            [i, data_bytes](Tx& tx) {
+                StoredMessage m = client_message("m" + std::to_string(i));
+                m.data = "\"" + std::string(data_bytes, 'x') + "\"";
+                return ok_or_error(tx.streams.append(m, tx.now_ms, tx.hand_out));
+            },
+            events.record(), Atomic::ordered);
+    REQUIRE(events.wait_done(done + static_cast<std::size_t>(n)));
+}
+
+std::vector<std::string> table_names(const fs::path& file) {
+    auto db = Db::open(file.string());
+    REQUIRE(db);
+    auto rows = (*db)->query("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name");
+    REQUIRE(rows);
+    std::vector<std::string> names;
+    for (auto& row : *rows) names.push_back(row.front());
+    return names;
+}
+
+}  // namespace
+
+TEST_CASE("another program's database is refused and left as it was", "[store]") {
+    TempDir dir;
+    const fs::path file = dir.path / "store.db";
+    {
+        auto db = Db::open(file.string());
+        REQUIRE(db);
+        REQUIRE((*db)->exec("CREATE TABLE customers(name TEXT); INSERT INTO customers VALUES ('x')"));
+    }
+    Events events;
+    auto opened = Store::open({.path = file.string()}, events);
+    REQUIRE_FALSE(opened);
+    CHECK(opened.error().code == Errc::storage_corrupt);
+    CHECK_THAT(opened.error().detail, Catch::Contains(file.string()) &&
+                                          Catch::Contains("not an Adashta store") &&
+                                          Catch::Contains("customers"));
+    CHECK(table_names(file) == std::vector<std::string>{"customers"});
+}
+
+TEST_CASE("a store opens again, and one written before the header mark is still ours",
+          "[store]") {
+    TempDir dir;
+    const fs::path file = dir.path / "store.db";
+    {
+        Events events;
+        auto opened = Store::open({.path = file.string()}, events);
+        REQUIRE(opened);
+        (*opened)->start();
+        append_orders(**opened, events, 3);
+    }
+    {
+        auto db = Db::open(file.string());
+        REQUIRE(db);
+        auto id = (*db)->query("PRAGMA application_id");
+        REQUIRE(id);
+        CHECK(id->front().front() != "0");
+        REQUIRE((*db)->exec("PRAGMA application_id = 0"));  // as an older edge left it
+    }
+    Events events;
+    auto again = Store::open({.path = file.string()}, events);
+    REQUIRE(again);
+    (*again)->start();
+    CHECK(pending_orders(**again, events) == 3);
+}
+
+TEST_CASE("damaged pages in the middle of the file are refused at open", "[store]") {
+    TempDir dir;
+    const fs::path file = dir.path / "store.db";
+    {
+        Events events;
+        auto opened = Store::open({.path = file.string()}, events);
+        REQUIRE(opened);
+        (*opened)->start();
+        append_orders(**opened, events, 400, 1000);  // about a hundred pages
+    }
+    const auto size = fs::file_size(file);
+    REQUIRE(size > 64 * 4096);
+    {
+        // Three pages in the middle, overwritten the way a bad sector or a stray write would.
+        std::fstream f{file, std::ios::in | std::ios::out | std::ios::binary};
+        f.seekp(static_cast<std::streamoff>(size / 2 / 4096 * 4096));
+        const std::string noise(3 * 4096, '\x5a');
+        f.write(noise.data(), static_cast<std::streamsize>(noise.size()));
+    }
+    Events events;
+    auto opened = Store::open({.path = file.string()}, events);
+    REQUIRE_FALSE(opened);
+    CHECK(opened.error().code == Errc::storage_corrupt);
+    CHECK_THAT(opened.error().detail,
+               Catch::Contains(file.string()) && Catch::Contains(".recover"));
+}
+
+TEST_CASE("a store whose file is removed under it acknowledges nothing more", "[store]") {
+    TempDir dir;
+    const fs::path file = dir.path / "store.db";
+    Events events;
+    auto opened = Store::open({.path = file.string()}, events);
+    REQUIRE(opened);
+    Store& store = **opened;
+    store.start();
+    append_orders(store, events, 1);
+    fs::remove(file);
+    store.write(
+        [](Tx& tx) {
+            StoredMessage m = client_message("after");
+            return ok_or_error(tx.streams.append(m, tx.now_ms, tx.hand_out));
+        },
+        events.record(), Atomic::ordered);
+    REQUIRE(events.wait_done(2));
+    std::lock_guard lock{events.mutex};
+    CHECK(events.done[0]);
+    REQUIRE_FALSE(events.done[1]);
+    CHECK(events.done[1].error().code == Errc::storage_failed);
+    CHECK_THAT(events.done[1].error().detail, Catch::Contains("removed or replaced"));
 }

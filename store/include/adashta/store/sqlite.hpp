@@ -15,11 +15,13 @@
 // Not thread-safe: one Db and its statements belong to one thread.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "adashta/result.hpp"
 
@@ -39,6 +41,18 @@ public:
 
     // Runs one or more statements without results (schema, pragmas).
     Status exec(std::string_view sql);
+    // The rows of one statement, each row its columns as text (NULL as ""), at most
+    // max_rows of them. Unlike Statement, SQL that does not prepare is an Error, not an
+    // assertion: for questions about a file that may be anyone's (does it have table x?).
+    Result<std::vector<std::vector<std::string>>> query(std::string_view sql,
+                                                        std::size_t max_rows = 100);
+    // PRAGMA quick_check, stopped after budget: the problems it found (at most 20; none
+    // when the file is sound) and whether it checked the whole file.
+    struct Check {
+        std::vector<std::string> problems;
+        bool complete = true;
+    };
+    Result<Check> quick_check(std::chrono::milliseconds budget);
     // Transaction control, each statement prepared once: the store runs a pair per batch,
     // and parsing them anew each time showed in profiles.
     enum class Control { begin_immediate, begin_deferred, commit, rollback };

@@ -26,6 +26,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <queue>
 #include <string>
 #include <thread>
@@ -49,6 +50,9 @@ struct StoreOptions {
     std::size_t expire_budget = 2000;             // rows one expiry slice may delete
     std::chrono::milliseconds expire_every{200};  // how often a slice runs
     std::size_t due_batch = 1000;                 // due messages handed out per batch
+    // PRAGMA quick_check at open stops after this long (a large store is then checked in
+    // part, and a warning says so); a problem it finds refuses the file (storage_corrupt).
+    std::chrono::milliseconds check_budget{10'000};
 };
 
 // What one piece of work sees: the store's parts, the batch's clock, and where to put
@@ -99,8 +103,9 @@ public:
 
     // Opens or creates the database and applies the configured queue settings; start() then
     // starts the thread (so its events find their receivers ready: overdue work from before
-    // a restart comes out in the first batch). Fails with storage_corrupt (not a database, or a
-    // newer schema), storage_full or storage_failed, with the path in the detail.
+    // a restart comes out in the first batch). Fails with storage_corrupt (not a database,
+    // another program's database, pages that PRAGMA quick_check finds damaged, or a newer
+    // schema), storage_full or storage_failed, with the path in the detail.
     static Result<std::unique_ptr<Store>> open(StoreOptions options, StoreEvents& events);
     ~Store();  // finishes the work already queued, then stops
     // Starts the store thread. Work written before runs in its first batch.
@@ -136,6 +141,9 @@ private:
     void run_reads(std::vector<std::pair<Work, Done>>& reads);
     std::chrono::steady_clock::time_point next_wake() const;
     void refresh_next_due();
+    // Null while the file at options_.path is still the one the store opened; the error
+    // every write fails with from the moment it was removed or replaced under the edge.
+    const Error* file_lost();
 
     StoreOptions options_;
     StoreEvents& events_;
@@ -149,6 +157,10 @@ private:
     StoreStats stats_;
     std::chrono::steady_clock::time_point next_expire_{};
     std::int64_t next_due_ms_ = 0;  // 0: nothing pending; refreshed after each batch
+    // The file's identity (st_dev, st_ino) when opened, and the error once it is gone:
+    // store thread (after open).
+    std::optional<std::pair<std::uint64_t, std::uint64_t>> file_id_;
+    std::optional<Error> lost_;
 
     struct Timer {
         std::chrono::steady_clock::time_point at;
