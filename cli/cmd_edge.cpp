@@ -85,6 +85,12 @@ Logs (docs/operations.md):
                           and msg (default: $ADASHTA_LOG_FORMAT, else text)
   --log-level LEVEL       the lowest level written: debug, info, warn or error
                           (default: $ADASHTA_LOG_LEVEL, else info)
+
+The admin page (docs/operations.md):
+  --admin-token TOKEN     opens /admin, the live view of members, queues, sessions and the
+                          store, to whoever presents TOKEN (16 characters or more)
+                          (default: $ADASHTA_ADMIN_TOKEN). Without a token /admin is off
+  --admin-token-file F    the same, read from a file (other users cannot see it in ps)
   --help                  this text
 
 Example:
@@ -124,6 +130,8 @@ constexpr Flag kFlags[] = {
     {"tls-key", true},
     {"log-format", true},
     {"log-level", true},
+    {"admin-token", true},
+    {"admin-token-file", true},
     {"help", false},
 };
 // clang-format on
@@ -160,6 +168,10 @@ Result<edge::EdgeOptions> edge_options(const Args& args) {
     o.allowed_origins = split_list(args.value("allowed-origins"));
     o.tls_cert = args.value("tls-cert");
     o.tls_key = args.value("tls-key");
+    o.admin_token_file = args.value("admin-token-file");
+    o.admin_token = args.value("admin-token", o.admin_token_file.empty()
+                                                  ? env("ADASHTA_ADMIN_TOKEN")
+                                                  : std::string{});
     auto port = args.number("beacon-port", o.beacon_port, 1, 65535);
     auto heartbeat = args.number("heartbeat-ms", o.heartbeat.count(), 10, 60'000);
     auto timeout = args.number("peer-timeout-ms", o.peer_timeout.count(), 30, 600'000);

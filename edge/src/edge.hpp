@@ -1,5 +1,6 @@
 // adashta::edge::Edge — the front door for browsers and a member of the mesh. It serves
-// /adashta.js, the WebSocket endpoint /ws, /healthz, /metrics and an app folder over HTTP,
+// /adashta.js, the WebSocket endpoint /ws, /healthz, /metrics, the admin page /admin and an
+// app folder over HTTP,
 // and routes between browser sessions and server nodes.
 //
 //   Edge edge{{.http = "127.0.0.1:8080", .app_dir = "examples/chat/web"}};
@@ -57,6 +58,10 @@ struct EdgeOptions {
     // and its unencrypted private key; both empty = plain HTTP. Checked at start.
     std::string tls_cert;  // --tls-cert
     std::string tls_key;   // --tls-key
+    // The admin page (/admin, docs/operations.md): its token, or a file holding it. Neither:
+    // the page is off.
+    std::string admin_token;       // --admin-token, ADASHTA_ADMIN_TOKEN
+    std::string admin_token_file;  // --admin-token-file
 };
 
 class Edge {

@@ -15,6 +15,7 @@
 #include "adashta/errors.hpp"
 #include "adashta/ids.hpp"
 #include "adashta/log.hpp"
+#include "adashta/version.hpp"
 #include "protocol.hpp"
 #include "static_files.hpp"
 #include "tls_files.hpp"
@@ -24,6 +25,7 @@ namespace adashta::edge {
 extern const std::string_view kAdashtaJs;
 extern const std::string_view kAdashtaMjs;
 extern const std::string_view kAdashtaDts;
+extern const std::string_view kAdminHtml;
 
 namespace {
 
@@ -135,6 +137,7 @@ struct HttpServer::PerSession {
     // lws allocates this zeroed and frees it without destructors: plain members only.
     std::uint64_t serial;  // WebSocket: the Connection; 0 before it is established
     std::string* body;     // HTTP: the response body still to write (LWS_PRE in front), owned
+    bool admin;            // WebSocket on /admin/ws: serial is AdminSockets'
 };
 
 // Wakes the service thread from others (libwebsockets' own wake-up, lws_cancel_service, does
@@ -157,7 +160,8 @@ HttpServer::HttpServer(const EdgeOptions& options, Router& router, Report health
     : options_(options),
       router_(router),
       health_(std::move(health)),
-      metrics_(std::move(metrics)) {}
+      metrics_(std::move(metrics)),
+      admin_(options.hello_timeout) {}
 
 HttpServer::~HttpServer() {
     if (context_) lws_context_destroy(context_);
@@ -214,6 +218,10 @@ Status HttpServer::start() {
         return make_error(
             Errc::bad_option,
             "--http wants HOST:PORT with a port from 1 to 65535, got \"" + options_.http + "\"");
+    auto admin_token = AdminToken::make(options_);
+    if (!admin_token) return admin_token.error();
+    admin_.set_token(*admin_token);
+    started_ms_ = now_ms();
     if (!options_.app_dir.empty()) {
         std::error_code ec;
         app_root_ = std::filesystem::canonical(options_.app_dir, ec);
@@ -340,7 +348,7 @@ void HttpServer::drain() {
     // 4. Every client is told to reconnect, after what waits for it.
     const std::size_t closing = sessions_.connection_count();
     close_clients_going_away();
-    if (serve_until([&] { return sessions_.connection_count() == 0; }))
+    if (serve_until([&] { return sessions_.connection_count() + admin_.connections() == 0; }))
         log::info("edge", "drain: every produce answered and " + std::to_string(closing) +
                               " connections closed with 1001 in " + elapsed_ms());
     else
@@ -383,6 +391,7 @@ void HttpServer::close_clients_going_away() {
         c.close_handshake = true;
         close_connection(c, LWS_CLOSE_STATUS_GOINGAWAY, "going_away");
     });
+    admin_.shut_down();  // admin pages: 1001 too
 }
 
 void HttpServer::flush_produced() {
@@ -441,22 +450,40 @@ int HttpServer::dispatch(lws* wsi, int reason_number, void* user, void* in, std:
             }
             return 0;
         case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
+            // WebSockets live on /ws (browsers) and /admin/ws (the admin page) only.
             char uri[64] = {};
             if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) <= 0) return 1;
-            return std::string_view{uri} == "/ws" ? 0 : 1;  // WebSockets live on /ws only
+            const bool admin = std::string_view{uri} == "/admin/ws";
+            if (admin && pss) pss->admin = true;
+            return std::string_view{uri} == "/ws" || (admin && pss) ? 0 : 1;
         }
         case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
             return on_confirm_upgrade(wsi);
         case LWS_CALLBACK_ESTABLISHED:
+            if (pss->admin) {
+                pss->serial = admin_.open(wsi, Clock::now());
+                return 0;
+            }
             return on_established(wsi, *pss);
         case LWS_CALLBACK_RECEIVE:
+            if (pss->admin) {
+                if (admin_.receive(pss->serial, static_cast<const char*>(in), len,
+                                   lws_is_first_fragment(wsi), lws_is_final_fragment(wsi)) &&
+                    admin_.begin(Clock::now()))
+                    start_admin_snapshot();  // the page fills at once, not after a second
+                return 0;
+            }
             return on_receive(wsi, *pss, static_cast<const char*>(in), len);
         case LWS_CALLBACK_SERVER_WRITEABLE:
+            if (pss->admin) return admin_.writeable(pss->serial, wsi);
             return on_writeable(wsi, *pss);
         case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
             return on_peer_close(*pss);
         case LWS_CALLBACK_CLOSED:
-            on_closed(*pss);
+            if (pss->admin)
+                admin_.closed(pss->serial);
+            else
+                on_closed(*pss);
             return 0;
         default:
             return lws_callback_http_dummy(wsi, reason, user, in, len);
@@ -492,6 +519,18 @@ int HttpServer::on_http(lws* wsi, PerSession& pss, std::string_view uri) {
     if (uri == "/adashta.d.ts")
         return respond(wsi, pss, HTTP_STATUS_OK, "application/typescript; charset=utf-8",
                        kAdashtaDts);
+    if (uri == "/admin") {
+        if (!admin_.enabled())
+            return respond(wsi, pss, HTTP_STATUS_NOT_FOUND, "text/plain; charset=utf-8",
+                           "The admin page is off: it needs a token. Start the edge with "
+                           "--admin-token-file FILE (or --admin-token TOKEN, or "
+                           "$ADASHTA_ADMIN_TOKEN), then open /admin#token=TOKEN "
+                           "(docs/operations.md, \"Admin page\").\n");
+        return respond(wsi, pss, HTTP_STATUS_OK, "text/html; charset=utf-8", kAdminHtml);
+    }
+    if (uri == "/admin/ws")
+        return respond(wsi, pss, 426, "text/plain; charset=utf-8",
+                       "/admin/ws is the admin page's WebSocket: open /admin instead\n");
     if (uri == "/ws")
         return respond(wsi, pss, 426, "text/plain; charset=utf-8",
                        "/ws is the Adashta Queue WebSocket endpoint: connect with a WebSocket "
@@ -986,6 +1025,7 @@ void HttpServer::deliver(ClientBound& event) {
             if (!c) return;  // offline: it is in the store, and comes with the next resume
             auto frame = new_frame();
             encode_message(*frame, event.queue, event.id, event.data, event.ts, event.offset);
+            count_queue(out_to_browsers_, event.queue);
             send_live(*c, event.queue, event.offset, std::move(frame));
             return;
         }
@@ -995,6 +1035,7 @@ void HttpServer::deliver(ClientBound& event) {
             auto frame = new_frame();
             encode_message(*frame, event.queue, event.id, event.data, event.ts, event.offset);
             const auto send = [&](Connection& c) { send_live(c, event.queue, event.offset, frame); };
+            count_queue(out_to_browsers_, event.queue);  // once per message, not per receiver
             if (event.kind == Kind::user)
                 sessions_.for_each_connection_of_user(event.user, send);
             else
@@ -1014,6 +1055,8 @@ void HttpServer::deliver(ClientBound& event) {
         }
         case Kind::replay:
             return replayed(event);
+        case Kind::admin:
+            return publish_admin(*event.admin);
     }
 }
 
@@ -1074,7 +1117,53 @@ void HttpServer::sweep() {
     if (auto gone = sessions_.expire(now, options_.session_ttl); !gone.empty())
         router_.sessions_expired(std::move(gone));
     sessions_count_ = sessions_.session_count();
+    admin_.sweep(now);
+    if (admin_.begin(now)) start_admin_snapshot();
     schedule_sweep();
+}
+
+// --- the admin page ---------------------------------------------------------------------------
+
+namespace {
+
+// store.db with the write-ahead log and its index, as they stand on disk.
+std::int64_t store_bytes(const std::string& data_dir) {
+    std::int64_t total = 0;
+    for (const char* name : {"store.db", "store.db-wal", "store.db-shm"}) {
+        std::error_code ec;
+        const auto size = std::filesystem::file_size(std::filesystem::path{data_dir} / name, ec);
+        if (!ec) total += static_cast<std::int64_t>(size);
+    }
+    return total;
+}
+
+}  // namespace
+
+void HttpServer::start_admin_snapshot() {
+    auto s = std::make_shared<AdminSnapshot>();
+    s->at_ms = now_ms();
+    s->started_ms = started_ms_;
+    s->edge_name = options_.name;
+    s->http = options_.http;
+    s->sessions = sessions_.session_count();
+    s->connections = sessions_.connection_count();
+    const auto now = Clock::now();
+    sessions_.for_each_connection([&](Connection& c) {
+        if (c.session.empty() || s->clients.size() >= kAdminMaxClients) return;
+        const auto connected = std::chrono::duration_cast<std::chrono::seconds>(now - c.opened);
+        s->clients.push_back({.session = c.session,
+                              .user = c.admission.user,
+                              .queues = {c.queues.begin(), c.queues.end()},
+                              .connected_s = connected.count(),
+                              .outbox_bytes = c.out_bytes});
+    });
+    s->store_bytes = store_bytes(options_.data_dir);
+    s->out_to_browsers = out_to_browsers_;
+    router_.admin_snapshot(std::move(s));
+}
+
+void HttpServer::publish_admin(const AdminSnapshot& snapshot) {
+    admin_.publish(encode_admin_snapshot(snapshot, admin_rates_.update(snapshot), kVersion));
 }
 
 }  // namespace adashta::edge

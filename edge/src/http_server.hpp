@@ -1,5 +1,6 @@
 // The edge's HTTP thread: libwebsockets serving /adashta.js, /adashta.mjs, /healthz,
-// /metrics, the app folder, and the browser protocol on /ws. It owns every browser
+// /metrics, the admin page (/admin, its WebSocket /admin/ws), the app folder, and the browser
+// protocol on /ws. It owns every browser
 // connection (Sessions); the mesh side (Router) answers through push(), which wakes the
 // service loop (libev on epoll, with libwebsockets on it) through an ev_async.
 //
@@ -17,6 +18,8 @@
 #include <vector>
 
 #include "access.hpp"
+#include "admin_snapshot.hpp"
+#include "admin_socket.hpp"
 #include "edge.hpp"
 #include "protocol.hpp"
 #include "resume_secrets.hpp"
@@ -134,6 +137,10 @@ private:
     // Serves until done() or the drain deadline; false if the deadline came first.
     template <class Done>
     bool serve_until(Done&& done);
+    // The HTTP thread's part of an admin snapshot; the router adds the rest (admin_snapshot.hpp).
+    void start_admin_snapshot();
+    // A snapshot back from the router: to every admin page.
+    void publish_admin(const AdminSnapshot& snapshot);
 
     const EdgeOptions& options_;
     const Access* access_ = nullptr;           // see secure()
@@ -145,6 +152,10 @@ private:
     lws_context* context_ = nullptr;
     struct ev_loop* loop_ = nullptr;  // libev (epoll) under libwebsockets
     Sessions sessions_;
+    AdminSockets admin_;        // the admin pages' connections (HTTP thread)
+    AdminRates admin_rates_;    // HTTP thread
+    QueueCounts out_to_browsers_;  // node messages sent on to browsers, by queue (HTTP thread)
+    std::int64_t started_ms_ = 0;  // wall clock, at start()
     HttpStats stats_;
     std::atomic<std::size_t> connections_{0};
     std::atomic<std::size_t> sessions_count_{0};

@@ -1,5 +1,6 @@
 #include "router.hpp"
 
+#include <algorithm>
 #include <utility>
 
 #include "adashta/ids.hpp"
@@ -253,6 +254,7 @@ void Router::forward_client_message(ClientProduce p, const store::QueueSettings&
             check_unstored(p.queue, settings, p.data.size(), p.delay_ms > 0 || p.deliver_at_ms > 0);
         !ok)
         return refuse(p, ok.error().code, ok.error().detail);
+    count_queue(in_unstored_, p.queue);
     p.id = p.id.empty() ? new_message_id() : scoped_message_id(p.id, p.session);
     Forward f{.produce = std::move(p), .created_ms = now_ms()};
     // Behind its queue's parked messages, if any, so that they keep their order.
@@ -287,6 +289,7 @@ bool Router::try_forward(const Forward& f) {
                         .created_ms = f.created_ms}))
         return false;
     ++stats_.forwarded;
+    count_queue(out_to_nodes_, p.queue);
     if (p.ref)
         answers_.push_back({.kind = ClientBound::Kind::ack,
                             .connection = p.connection,
@@ -372,6 +375,7 @@ void Router::on_due(std::vector<store::Due> due) {
 
 void Router::on_dead_lettered(std::vector<store::Due> messages) {
     stats_.dead_lettered += messages.size();
+    for (const auto& d : messages) count_queue(dead_lettered_, d.message.queue);
     for (const auto& d : messages)
         log::warn("edge", "message " + d.message.id + " on " + d.message.queue + " was received " +
                               std::to_string(d.receive_count) +
@@ -432,8 +436,10 @@ void Router::route(const store::Due& due) {
                        .created_ms = m.created_ms,
                        .offset = m.offset,
                        .receive_count = static_cast<std::uint32_t>(due.receive_count),
-                       .user = user_of(m.client)}))
+                       .user = user_of(m.client)})) {
+        count_queue(out_to_nodes_, m.queue);
         return;
+    }
     // Nobody could take it now (no consumer, or every connection down): it stays pending
     // and is offered again shortly, without counting this as a receive.
     ++stats_.unavailable;
@@ -495,6 +501,7 @@ void Router::store_node_message(std::shared_ptr<store::StoredMessage> message, s
             return;
         }
         ++stats_.forwarded;
+        count_queue(in_unstored_, message->queue);
         to_clients(*message);
         return;
     }
@@ -714,6 +721,106 @@ void Router::on_peer_changed(const mesh::PeerInfo& peer) {
 void Router::on_peer_down(const mesh::PeerInfo& peer) {
     (void)peer;
     recount();
+}
+
+namespace {
+std::string role_name(wire::Role role) {
+    switch (role) {
+        case wire::Role::Edge:
+            return "edge";
+        case wire::Role::Tool:
+            return "tool";
+        default:
+            return "node";
+    }
+}
+
+std::uint64_t count_of(const QueueCounts& counts, const std::string& queue) {
+    auto it = counts.find(queue);
+    return it == counts.end() ? 0 : it->second;
+}
+}  // namespace
+
+void Router::admin_snapshot(std::shared_ptr<AdminSnapshot> snapshot) {
+    mesh_->post([this, snapshot = std::move(snapshot)]() mutable {
+        snapshot->mesh_endpoint = mesh_->endpoint();
+        const auto now = mesh::Clock::now();
+        for (const auto& [id, peer] : mesh_->members().peers())
+            snapshot->members.push_back(
+                {.id = id,
+                 .name = peer.name,
+                 .role = role_name(peer.role),
+                 .endpoint = peer.endpoint,
+                 .queues = peer.queues,
+                 .heard_ms_ago =
+                     std::chrono::duration_cast<std::chrono::milliseconds>(now - peer.last_seen)
+                         .count(),
+                 .ready = peer.knows_us});
+        snapshot->out_to_nodes = out_to_nodes_;
+        for (const auto& [name, settings] : at_most_once_) {
+            if (snapshot->queues.size() >= kAdminMaxQueues) break;
+            auto parked = parked_.find(name);
+            const auto waiting = parked == parked_.end() ? 0 : parked->second.size();
+            snapshot->queues.push_back(
+                {.name = name,
+                 .kind = AdminQueueKind::at_most_once,
+                 .pending = static_cast<std::int64_t>(waiting),
+                 .in_total = count_of(in_unstored_, name),
+                 .out_total = count_of(out_to_nodes_, name) +
+                              count_of(snapshot->out_to_browsers, name)});
+        }
+        std::sort(snapshot->queues.begin(), snapshot->queues.end(),
+                  [](const AdminQueue& a, const AdminQueue& b) { return a.name < b.name; });
+        admin_queues(std::move(snapshot));
+    });
+}
+
+void Router::admin_queues(std::shared_ptr<AdminSnapshot> snapshot) {
+    // Counting pending messages and work-queue attributes costs O(messages): this runs once
+    // a second, and only while an admin page is open.
+    store_->read(
+        [this, snapshot](store::Tx& tx) -> Status {
+            std::vector<AdminQueue> queues;  // in front of the at-most-once ones
+            auto streams = tx.streams.queues();
+            if (!streams) return streams.error();
+            for (const auto& q : *streams) {
+                if (queues.size() >= kAdminMaxQueues) break;
+                auto oldest = tx.streams.oldest_offset(q.name, tx.now_ms);
+                if (!oldest) return oldest.error();
+                auto pending = tx.streams.pending_count(q.name);
+                if (!pending) return pending.error();
+                queues.push_back(
+                    {.name = q.name,
+                     .depth = q.next_offset - *oldest,
+                     .pending = *pending,
+                     .dead_lettered = static_cast<std::int64_t>(count_of(dead_lettered_, q.name)),
+                     .in_total = static_cast<std::uint64_t>(q.next_offset - 1),
+                     .out_total = count_of(snapshot->out_to_nodes, q.name) +
+                                  count_of(snapshot->out_to_browsers, q.name)});
+            }
+            auto work = tx.work.list_queues();
+            if (!work) return work.error();
+            for (const auto& name : *work) {
+                if (queues.size() >= 2 * kAdminMaxQueues) break;
+                auto a = tx.work.queue_attributes(name, tx.now_ms);
+                if (!a) continue;  // deleted meanwhile
+                queues.push_back({.name = name,
+                                  .kind = AdminQueueKind::work,
+                                  .depth = a->msgs,
+                                  .pending = a->hiddenmsgs,
+                                  .dead_lettered = a->totaldead,
+                                  .in_total = static_cast<std::uint64_t>(a->totalsent),
+                                  .out_total = static_cast<std::uint64_t>(a->totalrecv)});
+            }
+            snapshot->queues.insert(snapshot->queues.begin(),
+                                    std::make_move_iterator(queues.begin()),
+                                    std::make_move_iterator(queues.end()));
+            return {};
+        },
+        [this, snapshot](const Status& status) {
+            if (!status) snapshot->store_error = status.error().to_string();
+            sink_.push({.kind = ClientBound::Kind::admin, .admin = snapshot});
+        });
 }
 
 }  // namespace adashta::edge

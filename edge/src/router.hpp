@@ -22,6 +22,7 @@
 #include "adashta/mesh/mesh.hpp"
 #include "adashta/mesh/ring.hpp"
 #include "adashta/store/store.hpp"
+#include "admin_snapshot.hpp"
 #include "store_calls.hpp"
 
 namespace adashta::edge {
@@ -36,7 +37,7 @@ struct StoredFrame {
 };
 
 struct ClientBound {
-    enum class Kind { ack, error, direct, fanout, user, fetched, replay };
+    enum class Kind { ack, error, direct, fanout, user, fetched, replay, admin };
     Kind kind = Kind::ack;
     std::uint64_t connection = 0;       // ack, error, fetched, replay: the connection that asked
     std::optional<std::uint64_t> ref;   // ack, error, fetched: the frame's ref; none = no answer
@@ -55,6 +56,7 @@ struct ClientBound {
     std::int64_t gap_to = 0;
     std::int64_t next = 0;  // fetched, replay: the offset to read from next
     bool more = false;      // replay: another slice follows
+    std::shared_ptr<AdminSnapshot> admin;  // admin: gathered, for the admin page
 };
 
 class ClientSink {
@@ -141,6 +143,9 @@ public:
     void client_disconnected(std::string session);
     // The HTTP thread forgot these offline sessions (session_ttl).
     void sessions_expired(std::vector<std::string> sessions);
+    // Adds the mesh thread's part to an admin snapshot (members), then the store's (queues),
+    // and hands it back as an admin event.
+    void admin_snapshot(std::shared_ptr<AdminSnapshot> snapshot);
 
     // --- the drain ----------------------------------------------------------------------
     // Runs done on the mesh thread once the work handed to the mesh and store threads before
@@ -226,6 +231,8 @@ private:
     // Writes the acks that came in since the last call, in one piece of work.
     void write_acks();
     void recount();
+    // The store thread's part of an admin snapshot, then back to the HTTP thread.
+    void admin_queues(std::shared_ptr<AdminSnapshot> snapshot);
 
     ClientSink& sink_;
     mesh::Mesh* mesh_ = nullptr;
@@ -244,6 +251,9 @@ private:
     std::size_t parked_count_ = 0;       // their number
     std::size_t parked_bytes_ = 0;       // and their data
     std::vector<Answer> node_answers_;   // to node calls, gathered in this store round
+    QueueCounts out_to_nodes_;            // client messages handed to nodes (mesh thread)
+    QueueCounts in_unstored_;             // messages taken for at-most-once queues (mesh thread)
+    QueueCounts dead_lettered_;           // client messages dead-lettered (store thread)
     std::atomic<std::size_t> nodes_{0};  // live server nodes that know us
     std::atomic<std::size_t> edges_{0};  // other live edges
     RouterStats stats_;

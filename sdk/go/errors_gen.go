@@ -36,6 +36,8 @@ var (
 	ErrTokenExpired = &Error{Code: 4014, Name: "token_expired"}
 	// ErrOriginRefused origin_refused (4015): the page's origin may not connect to this edge. add the origin to the edge's allowedOrigins.
 	ErrOriginRefused = &Error{Code: 4015, Name: "origin_refused"}
+	// ErrAdminRefused admin_refused (4016): the admin page needs the edge's admin token. open /admin#token=TOKEN with the token the edge was started with (--admin-token-file); an edge without one has the admin page off.
+	ErrAdminRefused = &Error{Code: 4016, Name: "admin_refused"}
 	// ErrSlowConsumer slow_consumer (4029): the client reads too slowly; its send queue passed the edge's limit. read faster, consume fewer queues, or raise the edge's --max-outbox.
 	ErrSlowConsumer = &Error{Code: 4029, Name: "slow_consumer"}
 	// ErrNoConsumer no_consumer (4104): no server node consumes this queue. start a server node that consumes the queue, then produce again.
@@ -110,6 +112,7 @@ var catalogue = map[int]catalogueEntry{
 	4013: {name: "token_invalid", message: "the connection token is not one this edge accepts", hint: "get a new token from the application's server; see the detail for what was wrong"},
 	4014: {name: "token_expired", message: "the connection token has expired", hint: "refresh it before exp ({\"type\":\"refresh\"}), or reconnect with a new one"},
 	4015: {name: "origin_refused", message: "the page's origin may not connect to this edge", hint: "add the origin to the edge's allowedOrigins"},
+	4016: {name: "admin_refused", message: "the admin page needs the edge's admin token", hint: "open /admin#token=TOKEN with the token the edge was started with (--admin-token-file); an edge without one has the admin page off"},
 	4029: {name: "slow_consumer", message: "the client reads too slowly; its send queue passed the edge's limit", hint: "read faster, consume fewer queues, or raise the edge's --max-outbox"},
 	4104: {name: "no_consumer", message: "no server node consumes this queue", hint: "start a server node that consumes the queue, then produce again"},
 	4105: {name: "unknown_queue", message: "no such queue", hint: "create the queue first (createQueue / adashta queues create), or check its name"},
