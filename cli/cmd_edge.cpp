@@ -8,7 +8,10 @@
 #include "adashta/text.hpp"
 #include "args.hpp"
 #include "commands.hpp"
+#include "config_file.hpp"
 #include "edge.hpp"
+#include "edge_settings.hpp"
+#include "port_check.hpp"
 
 namespace adashta::cli {
 namespace {
@@ -74,17 +77,21 @@ Example:
   adashta edge examples/chat/web --http 127.0.0.1:8080
 )";
 
-// One flag a line.
+// One flag a line. Each is also a config-file key and an environment variable, by the rule
+// in args.hpp (--max-outbox: "maxOutbox", ADASHTA_MAX_OUTBOX) unless its row names others;
+// docs/operations.md has the table.
 // clang-format off
 constexpr Flag kFlags[] = {
     {"http", true},
     {"mesh", true},
-    {"advertise", true},
+    // A node's endpoint and name in the SDKs' ADASHTA_ADVERTISE / ADASHTA_NAME: an edge
+    // started in the same environment must not take them as its own.
+    {"advertise", true, false, {}, "ADASHTA_EDGE_ADVERTISE"},
     {"data", true},
-    {"seeds", true},
+    {"seeds", true, true},
     {"beacon", true},
     {"beacon-port", true},
-    {"name", true},
+    {"name", true, false, {}, "ADASHTA_EDGE_NAME"},
     {"heartbeat-ms", true},
     {"peer-timeout-ms", true},
     {"mesh-queue", true},
@@ -92,25 +99,40 @@ constexpr Flag kFlags[] = {
     {"max-outbox", true},
     {"hello-timeout-s", true},
     {"session-ttl-s", true},
-    {"config", true},
+    {"config", true, false, "-"},  // a file does not name itself; ADASHTA_CONFIG does
     {"durable", false},
     {"mesh-key", true},
     {"mesh-allow", true},
     {"require-curve", false},
-    {"auth", true},
+    {"auth", true, false, "-"},  // in the file: "auth": {"mode": ...} (the edge reads it)
     {"token-secret", true},
     {"token-secret-file", true},
     {"token-public-key", true},
-    {"allowed-origins", true},
-    {"help", false},
+    {"allowed-origins", true, true},
+    {"help", false, false, "-", "-"},
 };
 // clang-format on
+
+}  // namespace
+
+std::span<const Flag> edge_flags() {
+    return kFlags;
+}
+
+std::vector<std::string> add_edge_sources(Args& args) {
+    auto problems = add_environment(args);
+    for (auto& p : add_config_file(args, args.value("config"))) problems.push_back(std::move(p));
+    return problems;
+}
 
 Result<edge::EdgeOptions> edge_options(const Args& args) {
     edge::EdgeOptions o;
     if (args.positional.size() > 1)
-        return make_error(Errc::bad_option, "adashta edge takes one APP_DIR, got " +
-                                                std::to_string(args.positional.size()));
+        return make_error(Errc::bad_option,
+                          "adashta edge takes one APP_DIR, got " +
+                              std::to_string(args.positional.size()) + " (\"" +
+                              args.positional[1] +
+                              "\" is the second); flags start with --; see adashta edge --help");
     if (!args.positional.empty()) o.app_dir = args.positional[0];
     o.http = args.value("http", o.http);
     o.mesh = args.value("mesh", o.mesh);
@@ -118,21 +140,20 @@ Result<edge::EdgeOptions> edge_options(const Args& args) {
     o.data_dir = args.value("data", o.data_dir);
     o.config = args.value("config");
     o.durable = args.has("durable");
-    const char* env_seeds = std::getenv("ADASHTA_SEEDS");
-    o.seeds = split_list(args.value("seeds", env_seeds ? env_seeds : ""));
+    o.seeds = split_list(args.value("seeds"));
     o.beacon_interface = args.value("beacon");
     o.name = args.value("name", o.name);
     auto env = [](const char* name) {
         const char* v = std::getenv(name);
         return std::string{v ? v : ""};
     };
-    o.mesh_key = args.value("mesh-key", env("ADASHTA_MESH_KEY"));
+    o.mesh_key = args.value("mesh-key");
+    // The Z85 secret itself: only a variable, never a flag (ps shows flags) nor a file key.
     o.mesh_secret = env("ADASHTA_MESH_SECRET");
-    o.mesh_allow = args.value("mesh-allow", env("ADASHTA_MESH_ALLOW"));
+    o.mesh_allow = args.value("mesh-allow");
     o.require_curve = args.has("require-curve");
     o.auth = args.value("auth");
-    const char* env_secret = std::getenv("ADASHTA_TOKEN_SECRET");
-    o.token_secret = args.value("token-secret", env_secret ? env_secret : "");
+    o.token_secret = args.value("token-secret");
     o.token_secret_file = args.value("token-secret-file");
     o.token_public_key = args.value("token-public-key");
     o.allowed_origins = split_list(args.value("allowed-origins"));
@@ -150,7 +171,11 @@ Result<edge::EdgeOptions> edge_options(const Args& args) {
          {&port, &heartbeat, &timeout, &mesh_queue, &max_frame, &max_outbox, &hello, &ttl})
         if (!*r) return r->error();
     if (*timeout <= *heartbeat)
-        return make_error(Errc::bad_option, "--peer-timeout-ms must be longer than --heartbeat-ms");
+        return make_error(Errc::bad_option,
+                          args.origin("peer-timeout-ms") + ": " + std::to_string(*timeout) +
+                              " is not longer than " + args.origin("heartbeat-ms") + " (" +
+                              std::to_string(*heartbeat) +
+                              "); allowed: more than the heartbeat, e.g. three heartbeats");
     o.beacon_port = static_cast<std::uint16_t>(*port);
     o.heartbeat = std::chrono::milliseconds{*heartbeat};
     o.peer_timeout = std::chrono::milliseconds{*timeout};
@@ -162,17 +187,25 @@ Result<edge::EdgeOptions> edge_options(const Args& args) {
     return o;
 }
 
-}  // namespace
-
 int cmd_edge(int argc, char** argv) {
-    auto args = parse_args(argc, argv, kFlags);
+    auto args = parse_args(argc, argv, kFlags, "edge");
     if (!args) return fail(args.error());
     if (args->has("help")) {
         std::cout << kHelp;
         return 0;
     }
+    if (auto problems = add_edge_sources(*args); !problems.empty()) {
+        for (const auto& p : problems) std::cerr << "adashta: bad_option: " << p << "\n";
+        return 2;
+    }
     auto options = edge_options(*args);
     if (!options) return fail(options.error());
+    // Before libwebsockets and ZeroMQ try: their own words for a taken port are log lines
+    // that name neither the flag nor what to do.
+    if (auto free = check_port_free(*args, "http", options->http); !free) return fail(free.error());
+    if (options->beacon_interface.empty())
+        if (auto free = check_port_free(*args, "mesh", options->mesh); !free)
+            return fail(free.error());
 
     // Signals are taken by one thread that asks the edge to stop; every other thread
     // (libwebsockets, the mesh, ZeroMQ's) starts with them blocked.
@@ -184,7 +217,12 @@ int cmd_edge(int argc, char** argv) {
     std::signal(SIGPIPE, SIG_IGN);
 
     edge::Edge edge{std::move(*options)};
-    if (auto started = edge.start(); !started) return fail(started.error());
+    if (auto started = edge.start(); !started) {
+        Error error = started.error();
+        if (error.code == Errc::bind_failed)
+            error.detail += "; pick a free port or stop the process that holds it";
+        return fail(error);
+    }
     std::thread waiter{[&] {
         int signal = 0;
         sigwait(&signals, &signal);

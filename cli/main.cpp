@@ -22,6 +22,8 @@ Commands:
   queues COMMAND          RSMQ-style work queues: create, send, receive, delete, ...
   keys new|show FILE      make or show a mesh member's CURVE key pair
   token --sub USER ...    mint a browser connection token (JWT) for development and tests
+  config check FILE       check an edge config file as `adashta edge --config FILE` would
+  config show [FLAGS]     the edge's effective settings and where each comes from
 
 Options:
   --help                  this text; `adashta COMMAND --help` explains one command
@@ -57,6 +59,7 @@ int main(int argc, char** argv) {
     if (command == "queues") return cmd_queues(argc - 2, argv + 2);
     if (command == "keys") return cmd_keys(argc - 2, argv + 2);
     if (command == "token") return cmd_token(argc - 2, argv + 2);
+    if (command == "config") return cmd_config(argc - 2, argv + 2);
     std::cerr << "adashta: unknown command \"" << command
               << "\"; run `adashta --help` for the list\n";
     return 2;
