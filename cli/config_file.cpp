@@ -74,11 +74,15 @@ Result<std::optional<std::string>> flag_text(const Flag& flag, std::string_view 
 // The whole file, or why not.
 Result<std::string> read_text(const std::string& path) {
     std::error_code ec;
-    if (!std::filesystem::exists(path, ec))
+    const auto status = std::filesystem::status(path, ec);
+    if (ec && ec != std::errc::no_such_file_or_directory)  // e.g. a folder on the way is closed
+        return make_error(Errc::bad_option, path + ": cannot read it (" + ec.message() +
+                                                "); check the permissions of it and its folders");
+    if (!std::filesystem::exists(status))
         return make_error(Errc::bad_option, path + ": does not exist; create it, e.g. " +
                                                 std::string{kExample} +
                                                 ", or leave out --config (ADASHTA_CONFIG)");
-    if (std::filesystem::is_directory(path, ec))
+    if (std::filesystem::is_directory(status))
         return make_error(Errc::bad_option, path + ": is a folder; give the path of a JSON file");
     std::ifstream file{path, std::ios::binary};
     if (!file)
