@@ -19,11 +19,18 @@ constexpr std::string_view kEdgeKeys[] = {"queues", "auth"};
 
 constexpr std::string_view kExample = R"({"http": "0.0.0.0:8080", "queues": {"chat": {"retention": "1h"}}})";
 
-// The start of a value for a message: enough to recognise it, never a whole file.
+// The start of a value for a message, on one line (a problem is one line): enough to
+// recognise it, never a whole file.
 std::string excerpt(std::string_view text) {
     constexpr std::size_t kMax = 40;
-    if (text.size() <= kMax) return std::string{text};
-    return std::string{text.substr(0, kMax)} + "...";
+    std::string out;
+    for (char c : text) {
+        const bool space = c == ' ' || c == '\n' || c == '\r' || c == '\t';
+        if (space && (out.empty() || out.back() == ' ')) continue;
+        out += space ? ' ' : c;
+        if (out.size() > kMax) return out + "...";
+    }
+    return out;
 }
 
 const Flag* flag_for_key(std::span<const Flag> known, std::string_view key) {
