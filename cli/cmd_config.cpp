@@ -63,6 +63,26 @@ bool is_object_file(const std::string& path) {
     return json::ObjectView::parse(text.str()).ok();
 }
 
+// The mesh reads its key files only when it starts; check that they are there now.
+void check_key_files(const Args& args, const edge::EdgeOptions& o, std::vector<std::string>& problems) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    // A key is FILE_secret, or the public FILE beside it (read as FILE_secret).
+    if (!o.mesh_key.empty() && !fs::is_regular_file(o.mesh_key, ec) &&
+        !fs::is_regular_file(o.mesh_key + "_secret", ec))
+        problems.push_back(args.origin("mesh-key") + ": " + o.mesh_key +
+                           " does not exist; allowed: a key file of `adashta keys new`");
+    if (!o.mesh_allow.empty() && !fs::is_regular_file(o.mesh_allow, ec))
+        problems.push_back(args.origin("mesh-allow") + ": " + o.mesh_allow +
+                           " does not exist; allowed: an allow-list file (docs/security.md)");
+    // The token key files too, so the problem names the key the file gives them by.
+    for (const auto& [flag, path] : {std::pair{"token-secret-file", &o.token_secret_file},
+                                     std::pair{"token-public-key", &o.token_public_key}})
+        if (!path->empty() && !fs::is_regular_file(*path, ec))
+            problems.push_back(args.origin(flag) + ": " + *path +
+                               " does not exist; allowed: a file holding the key");
+}
+
 void print_summary(const std::string& path, const edge::EdgeOptions& o,
                    const std::map<std::string, store::QueueSettings>& queues,
                    const edge::Access& access) {
@@ -114,10 +134,13 @@ int config_check(int argc, char** argv) {
         else
             problems.push_back(loaded.error().detail);
         if (options) {
+            const std::size_t before = problems.size();
+            check_key_files(args, *options, problems);
+            // Access reads the token key files; a missing one is reported above already.
             auto made = edge::Access::make(*options);
             if (made)
                 access = std::move(*made);
-            else
+            else if (problems.size() == before)
                 problems.push_back(made.error().detail);
         }
     }

@@ -22,6 +22,10 @@ Runs an edge: browsers load /adashta.js and connect to the WebSocket /ws; server
 join its mesh. APP_DIR, when given, is served at / (index.html for folders); without it
 the edge serves a short page that says how to use it.
 
+Every flag can also come from a variable, ADASHTA_ and the flag in upper snake case
+(ADASHTA_MAX_OUTBOX; --name and --advertise: ADASHTA_EDGE_NAME, ADASHTA_EDGE_ADVERTISE), or
+from the --config file (ADASHTA_CONFIG). A flag wins over a variable, a variable over the file.
+
 Options:
   --http HOST:PORT        browsers connect here (default 0.0.0.0:8080)
   --mesh HOST:PORT        the mesh listens here; nodes use tcp://HOST:PORT as their seed
@@ -29,8 +33,9 @@ Options:
   --advertise ENDPOINT    the endpoint other members should dial, when not tcp://--mesh
   --data DIR              durable state lives here (store.db); created if missing
                           (default adashta-data)
-  --config FILE           queue settings (JSON): retention, visibility, delay, maxReceive,
-                          deadLetter, ... per queue (docs/operations.md)
+  --config FILE           settings file (JSON): every flag as a key ("maxOutbox"), and the
+                          settings of each queue (retention, visibility, ...); check it with
+                          `adashta config check FILE` (docs/operations.md)
   --durable               fsync every commit: acked messages survive power loss, not only
                           a crash of the edge (slower)
   --seeds LIST            comma-separated endpoints of other edges or nodes to join

@@ -3,6 +3,7 @@
 #include <string_view>
 
 #include "adashta/version.hpp"
+#include "args.hpp"
 #include "commands.hpp"
 
 namespace {
@@ -60,7 +61,10 @@ int main(int argc, char** argv) {
     if (command == "keys") return cmd_keys(argc - 2, argv + 2);
     if (command == "token") return cmd_token(argc - 2, argv + 2);
     if (command == "config") return cmd_config(argc - 2, argv + 2);
-    std::cerr << "adashta: unknown command \"" << command
-              << "\"; run `adashta --help` for the list\n";
+    constexpr std::string_view kCommands[] = {"edge",  "produce", "consume", "peers", "fetch",
+                                              "cancel", "queues", "keys", "token", "config"};
+    std::cerr << "adashta: unknown command \"" << command << "\"";
+    if (auto close = nearest(command, kCommands)) std::cerr << " (did you mean " << *close << "?)";
+    std::cerr << "; run `adashta --help` for the list\n";
     return 2;
 }

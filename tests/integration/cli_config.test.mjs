@@ -124,6 +124,9 @@ describe('the config file and the CLI error texts', { timeout: 120000 }, () => {
       [{ queues: { orders: { visibility: '13h' } } }, /: queues\.orders\.visibility: 13h is more than the maximum of 12h/],
       [{ auth: { mode: 'sometimes' } }, /: auth\.mode: "sometimes" is not a mode; use required, optional or off/],
       [{ http: 1, http2: 2 }, /: http2: unknown key \(did you mean http\?\)/],
+      [{ auth: { mode: 'required' } }, /: auth\.mode: required needs a key to check tokens with: --token-secret \(ADASHTA_TOKEN_SECRET\)/],
+      [{ meshKey: 'keys/none.key' }, /: meshKey: keys\/none\.key does not exist; allowed: a key file of `adashta keys new`/],
+      [{ tokenSecretFile: '/no/such/secret' }, /: tokenSecretFile: \/no\/such\/secret does not exist; allowed: a file holding the key/],
     ];
     for (const [text, pattern] of cases) {
       const where = await file('bad.json', text);
