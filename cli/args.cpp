@@ -93,7 +93,8 @@ Result<std::int64_t> Args::number(std::string_view name, std::int64_t fallback, 
     const std::string allowed =
         "; allowed: a whole number from " + std::to_string(min) + " to " + std::to_string(max);
     if (ec == std::errc::result_out_of_range || (ec == std::errc{} && (n < min || n > max)))
-        return make_error(Errc::bad_option, origin(name) + ": " + text + " is out of range" + allowed);
+        return make_error(Errc::bad_option,
+                          origin(name) + ": " + text + " is out of range" + allowed);
     if (ec != std::errc{} || end != text.data() + text.size())
         return make_error(Errc::bad_option,
                           origin(name) + ": \"" + text + "\" is not a whole number" + allowed);
@@ -141,7 +142,8 @@ Result<Args> parse_args(int argc, char** argv, std::span<const Flag> known,
             std::vector<std::string_view> names;
             for (const Flag& f : known) names.push_back(f.name);
             std::string text = "unknown flag --" + std::string{name} + for_command(command);
-            if (auto close = nearest(name, names)) text += " (did you mean --" + std::string{*close} + "?)";
+            if (auto close = nearest(name, names))
+                text += " (did you mean --" + std::string{*close} + "?)";
             text += see_help(command);
             return make_error(Errc::bad_option, text);
         }

@@ -64,7 +64,8 @@ bool is_object_file(const std::string& path) {
 }
 
 // The mesh reads its key files only when it starts; check that they are there now.
-void check_key_files(const Args& args, const edge::EdgeOptions& o, std::vector<std::string>& problems) {
+void check_key_files(const Args& args, const edge::EdgeOptions& o,
+                     std::vector<std::string>& problems) {
     namespace fs = std::filesystem;
     std::error_code ec;
     // A key is FILE_secret, or the public FILE beside it (read as FILE_secret).
@@ -96,7 +97,8 @@ void print_summary(const std::string& path, const edge::EdgeOptions& o,
     std::cout << "  auth " << edge::auth_mode_name(access.mode())
               << (access.has_key() ? " with a token key" : "") << "; allowed origins: ";
     std::string origins;
-    for (const auto& origin : access.allowed_origins()) origins += (origins.empty() ? "" : ", ") + origin;
+    for (const auto& origin : access.allowed_origins())
+        origins += (origins.empty() ? "" : ", ") + origin;
     std::cout << (origins.empty() ? "the edge's own" : origins) << "\n";
 }
 

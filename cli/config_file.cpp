@@ -17,7 +17,8 @@ namespace {
 // Keys the edge reads from the file itself, beside the flags' keys.
 constexpr std::string_view kEdgeKeys[] = {"queues", "auth"};
 
-constexpr std::string_view kExample = R"({"http": "0.0.0.0:8080", "queues": {"chat": {"retention": "1h"}}})";
+constexpr std::string_view kExample =
+    R"({"http": "0.0.0.0:8080", "queues": {"chat": {"retention": "1h"}}})";
 
 // The start of a value for a message, on one line (a problem is one line): enough to
 // recognise it, never a whole file.
@@ -53,7 +54,8 @@ Result<std::optional<std::string>> flag_text(const Flag& flag, std::string_view 
     if (!flag.takes_value) {
         if (raw == "true") return std::optional<std::string>{"true"};
         if (raw == "false") return std::optional<std::string>{};
-        return make_error(Errc::bad_option, excerpt(raw) + " is not a switch; allowed: true or false");
+        return make_error(Errc::bad_option,
+                          excerpt(raw) + " is not a switch; allowed: true or false");
     }
     if (flag.list) {
         if (raw.starts_with('"')) return std::optional<std::string>{json::unquote(raw)};
@@ -105,9 +107,11 @@ Result<std::string> read_text(const std::string& path) {
 std::string line_and_column(std::string_view text, std::size_t offset) {
     offset = std::min(offset, text.size());
     const std::string_view before = text.substr(0, offset);
-    const std::size_t line = 1 + static_cast<std::size_t>(std::count(before.begin(), before.end(), '\n'));
+    const auto newlines = std::count(before.begin(), before.end(), '\n');
+    const std::size_t line = 1 + static_cast<std::size_t>(newlines);
     const std::size_t line_start = before.rfind('\n');
-    const std::size_t column = line_start == std::string_view::npos ? offset + 1 : offset - line_start;
+    const std::size_t column =
+        line_start == std::string_view::npos ? offset + 1 : offset - line_start;
     return "line " + std::to_string(line) + ", column " + std::to_string(column);
 }
 

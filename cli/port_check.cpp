@@ -34,8 +34,9 @@ Status check_port_free(const Args& args, std::string_view flag, const std::strin
     const std::string host = address.substr(0, colon);
     const std::string_view port_text = std::string_view{address}.substr(colon + 1);
     int port = 0;
-    const auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-    if (ec != std::errc{} || end != port_text.data() + port_text.size() || port <= 0 || port > 65535)
+    const char* text_end = port_text.data() + port_text.size();
+    const auto [end, ec] = std::from_chars(port_text.data(), text_end, port);
+    if (ec != std::errc{} || end != text_end || port <= 0 || port > 65535)
         return {};
     sockaddr_in where{};
     where.sin_family = AF_INET;

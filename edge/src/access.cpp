@@ -169,9 +169,9 @@ Result<Access> Access::make(const EdgeOptions& options) {
     }
     if (mode != AuthMode::off && !access.key_) {
         // Name what set the mode: the flag (or its variable), or the file's key.
-        const std::string what = options.auth.empty()
-                                     ? options.config + ": auth.mode: " + std::string{auth_mode_name(mode)}
-                                     : "--auth " + std::string{auth_mode_name(mode)};
+        const std::string name{auth_mode_name(mode)};
+        const std::string what =
+            options.auth.empty() ? options.config + ": auth.mode: " + name : "--auth " + name;
         return make_error(Errc::bad_option,
                           what + " needs a key to check tokens with: --token-secret "
                                  "(ADASHTA_TOKEN_SECRET), --token-secret-file or --token-public-key");

@@ -41,13 +41,16 @@ std::string write(const TempDir& dir, const std::string& text) {
 // Sets a variable for one scope: tests must not leak ADASHTA_* into each other.
 struct ScopedEnv {
     std::string name;
-    ScopedEnv(std::string n, const char* value) : name(std::move(n)) { ::setenv(name.c_str(), value, 1); }
+    ScopedEnv(std::string n, const char* value) : name(std::move(n)) {
+        ::setenv(name.c_str(), value, 1);
+    }
     ~ScopedEnv() { ::unsetenv(name.c_str()); }
 };
 
 }  // namespace
 
-TEST_CASE("a flag's key is its camelCase and its variable ADASHTA_ and upper snake case", "[config]") {
+TEST_CASE("a flag's key is its camelCase, its variable ADASHTA_ and upper snake case",
+          "[config]") {
     CHECK(config_key(kFlags[1]) == "maxOutbox");
     CHECK(env_variable(kFlags[1]) == "ADASHTA_MAX_OUTBOX");
     CHECK(config_key(kFlags[0]) == "http");
@@ -106,8 +109,9 @@ TEST_CASE("a number out of range names where it came from, the value and the ran
     REQUIRE(add_config_file(args, path).empty());
     auto n = args.number("max-outbox", 0, 65536, 1 << 30);
     REQUIRE_FALSE(n);
-    CHECK(n.error().detail ==
-          path + ": maxOutbox: 5 is out of range; allowed: a whole number from 65536 to 1073741824");
+    CHECK(n.error().detail == path +
+                                  ": maxOutbox: 5 is out of range; allowed: a whole number from "
+                                  "65536 to 1073741824");
 
     ScopedEnv outbox{"ADASHTA_MAX_OUTBOX", "lots"};
     Args from_env = parse({});
@@ -124,7 +128,8 @@ TEST_CASE("each problem of a file is a line that names the file and the key", "[
     Args args = parse({});
     const auto problems = add_config_file(args, path);
     REQUIRE(problems.size() == 5);
-    CHECK(problems[0].starts_with(path + ": maxOutbx: unknown key (did you mean maxOutbox?); allowed: queues, auth, http,"));
+    CHECK(problems[0].starts_with(
+        path + ": maxOutbx: unknown key (did you mean maxOutbox?); allowed: queues, auth, http,"));
     CHECK(problems[1] == path + ": durable: \"yes\" is not a switch; allowed: true or false");
     CHECK(problems[2].starts_with(path + ": seeds: 5 is not a list; allowed: an array of strings"));
     CHECK(problems[3] == path + ": http: {} is not a single value; allowed: a string or a number");
