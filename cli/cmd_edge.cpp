@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "adashta/log.hpp"
+#include "adashta/store/queue_settings.hpp"
 #include "adashta/text.hpp"
 #include "args.hpp"
 #include "commands.hpp"
@@ -205,6 +206,11 @@ int cmd_edge(int argc, char** argv) {
     }
     auto options = edge_options(*args);
     if (!options) return fail(options.error());
+    // The edge reads the queues again when it opens the store; checked here, a mistake
+    // stops it before it listens or creates the data folder.
+    if (!options->config.empty())
+        if (auto queues = store::load_queue_settings(options->config); !queues)
+            return fail(queues.error());
     // Before libwebsockets and ZeroMQ try: their own words for a taken port are log lines
     // that name neither the flag nor what to do.
     if (auto free = check_port_free(*args, "http", options->http); !free) return fail(free.error());

@@ -181,6 +181,15 @@ describe('the config file and the CLI error texts', { timeout: 120000 }, () => {
     const first = check.stderr.trim().split('\n')[0];
     assert.equal(edge.stderr.trim(), `adashta: bad_option: ${first}`);
     assert.ok(!existsSync(path.join(root, 'unused')), 'nothing was created');
+
+    // A queue's mistake too, before the edge creates its data folder.
+    const queues = await file('edge-bad-queue.json', { queues: { orders: { retention: 'forever' } } });
+    const queueCheck = await cli(['config', 'check', queues]);
+    const queueEdge = await cli(['edge', '--config', queues, '--http', `127.0.0.1:${await freePort()}`,
+      '--mesh', `127.0.0.1:${await freePort()}`, '--data', path.join(root, 'unused')]);
+    assert.equal(queueEdge.code, 2, JSON.stringify(queueEdge));
+    assert.equal(queueEdge.stderr, `adashta: bad_option: ${queueCheck.stderr}`);
+    assert.ok(!existsSync(path.join(root, 'unused')), 'nothing was created');
   });
 
   test('an edge started with only --config takes http, mesh and data from the file', async () => {
