@@ -8,10 +8,14 @@
 #include <thread>
 
 #include "adashta/log.hpp"
+#include "adashta/store/queue_settings.hpp"
 #include "adashta/text.hpp"
 #include "args.hpp"
 #include "commands.hpp"
+#include "config_file.hpp"
 #include "edge.hpp"
+#include "edge_settings.hpp"
+#include "port_check.hpp"
 
 namespace adashta::cli {
 namespace {
@@ -22,6 +26,10 @@ Runs an edge: browsers load /adashta.js and connect to the WebSocket /ws; server
 join its mesh. APP_DIR, when given, is served at / (index.html for folders); without it
 the edge serves a short page that says how to use it.
 
+Every flag can also come from a variable, ADASHTA_ and the flag in upper snake case
+(ADASHTA_MAX_OUTBOX; --name and --advertise: ADASHTA_EDGE_NAME, ADASHTA_EDGE_ADVERTISE), or
+from the --config file (ADASHTA_CONFIG). A flag wins over a variable, a variable over the file.
+
 Options:
   --http HOST:PORT        browsers connect here (default 0.0.0.0:8080)
   --mesh HOST:PORT        the mesh listens here; nodes use tcp://HOST:PORT as their seed
@@ -29,8 +37,9 @@ Options:
   --advertise ENDPOINT    the endpoint other members should dial, when not tcp://--mesh
   --data DIR              durable state lives here (store.db); created if missing
                           (default adashta-data)
-  --config FILE           queue settings (JSON): retention, visibility, delay, maxReceive,
-                          deadLetter, ... per queue (docs/operations.md)
+  --config FILE           settings file (JSON): every flag as a key ("maxOutbox"), and the
+                          settings of each queue (retention, visibility, ...); check it with
+                          `adashta config check FILE` (docs/operations.md)
   --durable               fsync every commit: acked messages survive power loss, not only
                           a crash of the edge (slower)
   --seeds LIST            comma-separated endpoints of other edges or nodes to join
@@ -97,17 +106,21 @@ Example:
   adashta edge examples/chat/web --http 127.0.0.1:8080
 )";
 
-// One flag a line.
+// One flag a line. Each is also a config-file key and an environment variable, by the rule
+// in args.hpp (--max-outbox: "maxOutbox", ADASHTA_MAX_OUTBOX) unless its row names others;
+// docs/operations.md has the table.
 // clang-format off
 constexpr Flag kFlags[] = {
     {"http", true},
     {"mesh", true},
-    {"advertise", true},
+    // A node's endpoint and name in the SDKs' ADASHTA_ADVERTISE / ADASHTA_NAME: an edge
+    // started in the same environment must not take them as its own.
+    {"advertise", true, false, {}, "ADASHTA_EDGE_ADVERTISE"},
     {"data", true},
-    {"seeds", true},
+    {"seeds", true, true},
     {"beacon", true},
     {"beacon-port", true},
-    {"name", true},
+    {"name", true, false, {}, "ADASHTA_EDGE_NAME"},
     {"heartbeat-ms", true},
     {"peer-timeout-ms", true},
     {"mesh-queue", true},
@@ -116,31 +129,46 @@ constexpr Flag kFlags[] = {
     {"hello-timeout-s", true},
     {"session-ttl-s", true},
     {"drain-timeout-s", true},
-    {"config", true},
+    {"config", true, false, "-"},  // a file does not name itself; ADASHTA_CONFIG does
     {"durable", false},
     {"mesh-key", true},
     {"mesh-allow", true},
     {"require-curve", false},
-    {"auth", true},
+    {"auth", true, false, "-"},  // in the file: "auth": {"mode": ...} (the edge reads it)
     {"token-secret", true},
     {"token-secret-file", true},
     {"token-public-key", true},
-    {"allowed-origins", true},
+    {"allowed-origins", true, true},
     {"tls-cert", true},
     {"tls-key", true},
     {"log-format", true},
     {"log-level", true},
     {"admin-token", true},
     {"admin-token-file", true},
-    {"help", false},
+    {"help", false, false, "-", "-"},
 };
 // clang-format on
+
+}  // namespace
+
+std::span<const Flag> edge_flags() {
+    return kFlags;
+}
+
+std::vector<std::string> add_edge_sources(Args& args) {
+    auto problems = add_environment(args);
+    for (auto& p : add_config_file(args, args.value("config"))) problems.push_back(std::move(p));
+    return problems;
+}
 
 Result<edge::EdgeOptions> edge_options(const Args& args) {
     edge::EdgeOptions o;
     if (args.positional.size() > 1)
-        return make_error(Errc::bad_option, "adashta edge takes one APP_DIR, got " +
-                                                std::to_string(args.positional.size()));
+        return make_error(Errc::bad_option,
+                          "adashta edge takes one APP_DIR, got " +
+                              std::to_string(args.positional.size()) + " (\"" +
+                              args.positional[1] +
+                              "\" is the second); flags start with --; see adashta edge --help");
     if (!args.positional.empty()) o.app_dir = args.positional[0];
     o.http = args.value("http", o.http);
     o.mesh = args.value("mesh", o.mesh);
@@ -148,30 +176,27 @@ Result<edge::EdgeOptions> edge_options(const Args& args) {
     o.data_dir = args.value("data", o.data_dir);
     o.config = args.value("config");
     o.durable = args.has("durable");
-    const char* env_seeds = std::getenv("ADASHTA_SEEDS");
-    o.seeds = split_list(args.value("seeds", env_seeds ? env_seeds : ""));
+    o.seeds = split_list(args.value("seeds"));
     o.beacon_interface = args.value("beacon");
     o.name = args.value("name", o.name);
     auto env = [](const char* name) {
         const char* v = std::getenv(name);
         return std::string{v ? v : ""};
     };
-    o.mesh_key = args.value("mesh-key", env("ADASHTA_MESH_KEY"));
+    o.mesh_key = args.value("mesh-key");
+    // The Z85 secret itself: only a variable, never a flag (ps shows flags) nor a file key.
     o.mesh_secret = env("ADASHTA_MESH_SECRET");
-    o.mesh_allow = args.value("mesh-allow", env("ADASHTA_MESH_ALLOW"));
+    o.mesh_allow = args.value("mesh-allow");
     o.require_curve = args.has("require-curve");
     o.auth = args.value("auth");
-    const char* env_secret = std::getenv("ADASHTA_TOKEN_SECRET");
-    o.token_secret = args.value("token-secret", env_secret ? env_secret : "");
+    o.token_secret = args.value("token-secret");
     o.token_secret_file = args.value("token-secret-file");
     o.token_public_key = args.value("token-public-key");
     o.allowed_origins = split_list(args.value("allowed-origins"));
     o.tls_cert = args.value("tls-cert");
     o.tls_key = args.value("tls-key");
     o.admin_token_file = args.value("admin-token-file");
-    o.admin_token = args.value("admin-token", o.admin_token_file.empty()
-                                                  ? env("ADASHTA_ADMIN_TOKEN")
-                                                  : std::string{});
+    o.admin_token = args.value("admin-token");  // or ADASHTA_ADMIN_TOKEN (the flag table)
     auto port = args.number("beacon-port", o.beacon_port, 1, 65535);
     auto heartbeat = args.number("heartbeat-ms", o.heartbeat.count(), 10, 60'000);
     auto timeout = args.number("peer-timeout-ms", o.peer_timeout.count(), 30, 600'000);
@@ -187,7 +212,11 @@ Result<edge::EdgeOptions> edge_options(const Args& args) {
                           &hello, &ttl, &drain})
         if (!*r) return r->error();
     if (*timeout <= *heartbeat)
-        return make_error(Errc::bad_option, "--peer-timeout-ms must be longer than --heartbeat-ms");
+        return make_error(Errc::bad_option,
+                          args.origin("peer-timeout-ms") + ": " + std::to_string(*timeout) +
+                              " is not longer than " + args.origin("heartbeat-ms") + " (" +
+                              std::to_string(*heartbeat) +
+                              "); allowed: more than the heartbeat, e.g. three heartbeats");
     o.beacon_port = static_cast<std::uint16_t>(*port);
     o.heartbeat = std::chrono::milliseconds{*heartbeat};
     o.peer_timeout = std::chrono::milliseconds{*timeout};
@@ -200,13 +229,16 @@ Result<edge::EdgeOptions> edge_options(const Args& args) {
     return o;
 }
 
-// --log-format and --log-level, before the edge logs anything; without them the logger
-// keeps what ADASHTA_LOG_FORMAT and ADASHTA_LOG_LEVEL said.
+namespace {
+
+// --log-format and --log-level (or their variable or file key), before the edge logs
+// anything; without them the logger keeps what it read from the environment itself.
 Status configure_logging(const Args& args) {
     if (args.has("log-format")) {
         auto format = log::parse_format(args.value("log-format"));
         if (!format)
-            return make_error(Errc::bad_option, "--log-format wants text or json, got \"" +
+            return make_error(Errc::bad_option, args.origin("log-format") +
+                                                    " wants text or json, got \"" +
                                                     args.value("log-format") + "\"");
         log::set_format(*format);
     }
@@ -214,7 +246,8 @@ Status configure_logging(const Args& args) {
         auto level = log::parse_level(args.value("log-level"));
         if (!level)
             return make_error(Errc::bad_option,
-                              "--log-level wants debug, info, warn or error, got \"" +
+                              args.origin("log-level") +
+                                  " wants debug, info, warn or error, got \"" +
                                   args.value("log-level") + "\"");
         log::set_level(*level);
     }
@@ -224,15 +257,30 @@ Status configure_logging(const Args& args) {
 }  // namespace
 
 int cmd_edge(int argc, char** argv) {
-    auto args = parse_args(argc, argv, kFlags);
+    auto args = parse_args(argc, argv, kFlags, "edge");
     if (!args) return fail(args.error());
     if (args->has("help")) {
         std::cout << kHelp;
         return 0;
     }
+    if (auto problems = add_edge_sources(*args); !problems.empty()) {
+        for (const auto& p : problems) std::cerr << "adashta: bad_option: " << p << "\n";
+        return 2;
+    }
     if (auto logging = configure_logging(*args); !logging) return fail(logging.error());
     auto options = edge_options(*args);
     if (!options) return fail(options.error());
+    // The edge reads the queues again when it opens the store; checked here, a mistake
+    // stops it before it listens or creates the data folder.
+    if (!options->config.empty())
+        if (auto queues = store::load_queue_settings(options->config); !queues)
+            return fail(queues.error());
+    // Before libwebsockets and ZeroMQ try: their own words for a taken port are log lines
+    // that name neither the flag nor what to do.
+    if (auto free = check_port_free(*args, "http", options->http); !free) return fail(free.error());
+    if (options->beacon_interface.empty())
+        if (auto free = check_port_free(*args, "mesh", options->mesh); !free)
+            return fail(free.error());
 
     // Signals are taken by one thread that asks the edge to stop; every other thread
     // (libwebsockets, the mesh, ZeroMQ's) starts with them blocked.
@@ -244,7 +292,12 @@ int cmd_edge(int argc, char** argv) {
     std::signal(SIGPIPE, SIG_IGN);
 
     edge::Edge edge{std::move(*options)};
-    if (auto started = edge.start(); !started) return fail(started.error());
+    if (auto started = edge.start(); !started) {
+        Error error = started.error();
+        if (error.code == Errc::bind_failed)
+            error.detail += "; pick a free port or stop the process that holds it";
+        return fail(error);
+    }
     std::atomic<bool> finished{false};  // run() returned: the waiter's next wake-up is ours
     std::thread waiter{[&] {
         int signal = 0;

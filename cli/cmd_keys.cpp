@@ -33,7 +33,7 @@ constexpr Flag kFlags[] = {{"name", true}, {"help", false}};
 }  // namespace
 
 int cmd_keys(int argc, char** argv) {
-    auto args = parse_args(argc, argv, kFlags);
+    auto args = parse_args(argc, argv, kFlags, "keys");
     if (!args) return fail(args.error());
     if (args->has("help")) {
         std::cout << kHelp;

@@ -55,12 +55,23 @@ Options:
   --json                  one JSON object per line instead of a table
 )";
 
+// Why DATA is not JSON, where, and how to quote it in a shell, where the usual mistake is.
+std::string bad_data_text(std::string_view data, const json::Failure& failure) {
+    std::string where = failure.offset >= data.size()
+                            ? "at the end"
+                            : "at byte " + std::to_string(failure.offset + 1) + " (" +
+                                  std::string{data.substr(failure.offset, 1)} + ")";
+    return "DATA is not JSON: " + failure.expected + " " + where +
+           "; in a shell put JSON in single quotes, adashta produce news '{\"n\":1}', and a "
+           "string in double quotes inside them, '\"hi\"'";
+}
+
 }  // namespace
 
 int cmd_produce(int argc, char** argv) {
     static constexpr Flag kFlags[] = {{"to", true},    {"to-user", true}, {"delay", true},      {"deliver-at", true},
                                       {"seeds", true}, {"mesh-key", true}, {"mesh-allow", true}, {"timeout-ms", true}, {"help", false}};
-    auto args = parse_args(argc, argv, kFlags);
+    auto args = parse_args(argc, argv, kFlags, "produce");
     if (!args) return fail(args.error());
     if (int code = help_or_usage(*args, kProduceHelp, 2); code >= 0) return code;
     // The CLI waits for the edge to store the message, so a refusal (a full disk) is shown.
@@ -75,9 +86,8 @@ int cmd_produce(int argc, char** argv) {
     produce.deliver_at_ms = *at;
     const std::string& queue = args->positional[0];
     const std::string& data = args->positional[1];
-    if (!json::is_valid(data))
-        return fail(
-            make_error(Errc::bad_data, "DATA must be JSON; a string needs quotes: '\"hi\"'"));
+    if (auto failure = json::first_failure(data))
+        return fail(make_error(Errc::bad_data, bad_data_text(data, *failure)));
 
     const NodeOptions options = join_options(*args, true, "adashta-produce");
     Node node{options};
@@ -92,7 +102,7 @@ int cmd_produce(int argc, char** argv) {
 int cmd_consume(int argc, char** argv) {
     static constexpr Flag kFlags[] = {
         {"count", true}, {"name", true}, {"seeds", true}, {"mesh-key", true}, {"mesh-allow", true}, {"timeout-ms", true}, {"help", false}};
-    auto args = parse_args(argc, argv, kFlags);
+    auto args = parse_args(argc, argv, kFlags, "consume");
     if (!args) return fail(args.error());
     if (int code = help_or_usage(*args, kConsumeHelp, 1); code >= 0) return code;
     auto count = args->number("count", 0, 1, 1'000'000'000);
@@ -140,7 +150,7 @@ int cmd_consume(int argc, char** argv) {
 int cmd_peers(int argc, char** argv) {
     static constexpr Flag kFlags[] = {
         {"json", false}, {"seeds", true}, {"mesh-key", true}, {"mesh-allow", true}, {"timeout-ms", true}, {"help", false}};
-    auto args = parse_args(argc, argv, kFlags);
+    auto args = parse_args(argc, argv, kFlags, "peers");
     if (!args) return fail(args.error());
     if (int code = help_or_usage(*args, kPeersHelp, 0); code >= 0) return code;
 

@@ -85,7 +85,7 @@ Status add_duration(std::string& out, const Args& args, std::string_view flag,
 int cmd_fetch(int argc, char** argv) {
     static constexpr Flag kFlags[] = {{"from", true},  {"since", true},      {"limit", true},
                                       {"seeds", true}, {"mesh-key", true}, {"mesh-allow", true}, {"timeout-ms", true}, {"help", false}};
-    auto args = parse_args(argc, argv, kFlags);
+    auto args = parse_args(argc, argv, kFlags, "fetch");
     if (!args) return fail(args.error());
     if (int code = help_or_usage(*args, kFetchHelp, 1); code >= 0) return code;
     auto from = args->number("from", 0, 0, std::numeric_limits<std::int64_t>::max());
@@ -103,7 +103,7 @@ int cmd_fetch(int argc, char** argv) {
 
 int cmd_cancel(int argc, char** argv) {
     static constexpr Flag kFlags[] = {{"seeds", true}, {"mesh-key", true}, {"mesh-allow", true}, {"timeout-ms", true}, {"help", false}};
-    auto args = parse_args(argc, argv, kFlags);
+    auto args = parse_args(argc, argv, kFlags, "cancel");
     if (!args) return fail(args.error());
     if (int code = help_or_usage(*args, kCancelHelp, 1); code >= 0) return code;
     return call_and_print(*args, "cancel", "{\"id\":" + json::quote(args->positional[0]) + "}",
@@ -114,7 +114,7 @@ int cmd_queues(int argc, char** argv) {
     static constexpr Flag kFlags[] = {{"vt", true},    {"delay", true},       {"maxsize", true},
                                       {"wait", true},  {"max-receive", true}, {"dead-letter", true},
                                       {"seeds", true}, {"mesh-key", true}, {"mesh-allow", true}, {"timeout-ms", true},  {"help", false}};
-    auto args = parse_args(argc, argv, kFlags);
+    auto args = parse_args(argc, argv, kFlags, "queues");
     if (!args) return fail(args.error());
     const auto& p = args->positional;
     if (args->has("help") || p.empty()) {

@@ -67,7 +67,7 @@ Result<token::Key> key_from(const Args& args) {
 }  // namespace
 
 int cmd_token(int argc, char** argv) {
-    auto args = parse_args(argc, argv, kFlags);
+    auto args = parse_args(argc, argv, kFlags, "token");
     if (!args) return fail(args.error());
     if (args->has("help")) {
         std::cout << kHelp;

@@ -13,5 +13,6 @@ int cmd_cancel(int argc, char** argv);
 int cmd_queues(int argc, char** argv);
 int cmd_keys(int argc, char** argv);
 int cmd_token(int argc, char** argv);
+int cmd_config(int argc, char** argv);
 
 }  // namespace adashta::cli

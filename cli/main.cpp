@@ -3,6 +3,7 @@
 #include <string_view>
 
 #include "adashta/version.hpp"
+#include "args.hpp"
 #include "commands.hpp"
 
 namespace {
@@ -22,6 +23,8 @@ Commands:
   queues COMMAND          RSMQ-style work queues: create, send, receive, delete, ...
   keys new|show FILE      make or show a mesh member's CURVE key pair
   token --sub USER ...    mint a browser connection token (JWT) for development and tests
+  config check FILE       check an edge config file as `adashta edge --config FILE` would
+  config show [FLAGS]     the edge's effective settings and where each comes from
 
 Options:
   --help                  this text; `adashta COMMAND --help` explains one command
@@ -60,7 +63,11 @@ int main(int argc, char** argv) {
     if (command == "queues") return cmd_queues(argc - 2, argv + 2);
     if (command == "keys") return cmd_keys(argc - 2, argv + 2);
     if (command == "token") return cmd_token(argc - 2, argv + 2);
-    std::cerr << "adashta: unknown command \"" << command
-              << "\"; run `adashta --help` for the list\n";
+    if (command == "config") return cmd_config(argc - 2, argv + 2);
+    constexpr std::string_view kCommands[] = {"edge",  "produce", "consume", "peers", "fetch",
+                                              "cancel", "queues", "keys", "token", "config"};
+    std::cerr << "adashta: unknown command \"" << command << "\"";
+    if (auto close = nearest(command, kCommands)) std::cerr << " (did you mean " << *close << "?)";
+    std::cerr << "; run `adashta --help` for the list\n";
     return 2;
 }

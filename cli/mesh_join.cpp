@@ -1,6 +1,9 @@
 #include "mesh_join.hpp"
 
+#include <algorithm>
 #include <iostream>
+#include <sstream>
+#include <vector>
 
 #include "adashta/text.hpp"
 
@@ -33,16 +36,48 @@ Status join(Node& node, const Args& args, const NodeOptions& options) {
     return {};
 }
 
+namespace {
+
+// The positional arguments a usage line names: "Usage: adashta produce QUEUE DATA [--to
+// CLIENT]" -> QUEUE, DATA (upper-case words before the first option).
+std::vector<std::string> positional_names(std::string_view usage) {
+    std::vector<std::string> names;
+    std::istringstream words{std::string{usage}};
+    std::string word;
+    while (words >> word) {
+        if (word.starts_with('[') || word.starts_with('-')) break;
+        const bool upper = std::all_of(word.begin(), word.end(), [](char c) {
+            return (c >= 'A' && c <= 'Z') || c == '_';
+        });
+        if (upper) names.push_back(word);
+    }
+    return names;
+}
+
+}  // namespace
+
 int help_or_usage(const Args& args, std::string_view help, std::size_t positionals) {
     if (args.has("help")) {
         std::cout << help << kJoinHelp.substr(1);
         return 0;
     }
-    if (args.positional.size() != positionals) {
-        std::cerr << help << kJoinHelp.substr(1);
-        return 2;
+    if (args.positional.size() == positionals) return -1;
+    // What is wrong and the usage line, not the whole help: the mistake stays in sight.
+    const std::string_view usage = help.substr(0, help.find('\n'));
+    const auto names = positional_names(usage.substr(usage.find("adashta")));
+    std::string what;
+    if (args.positional.size() < positionals && args.positional.size() < names.size()) {
+        for (std::size_t i = args.positional.size(); i < names.size(); ++i)
+            what += (what.empty() ? "" : " and ") + names[i];
+        what += names.size() - args.positional.size() == 1 ? " is missing" : " are missing";
+    } else {
+        what = "too many arguments: " + std::to_string(args.positional.size()) + " given, " +
+               std::to_string(positionals) + " wanted; put values with spaces in quotes";
     }
-    return -1;
+    std::cerr << "adashta: bad_option: " << what << "\n"
+              << usage << "\n"
+              << "See adashta " << args.command << " --help\n";
+    return 2;
 }
 
 }  // namespace adashta::cli

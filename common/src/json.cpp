@@ -255,6 +255,8 @@ public:
         return out;
     }
 
+    std::size_t failed_at() const { return failed_at_; }
+
 private:
     static constexpr std::string_view kTooDeep = "expected nesting no deeper than ";
 
@@ -442,6 +444,22 @@ private:
 
 bool is_valid(std::string_view text, int max_depth) {
     return Scanner(text, max_depth).document();
+}
+
+std::optional<Failure> first_failure(std::string_view text, int max_depth) {
+    Scanner scanner(text, max_depth);
+    if (scanner.document()) return std::nullopt;
+    std::string what = scanner.failure();  // "at byte N: expected ..."
+    what.erase(0, what.find(": ") + 2);
+    return Failure{scanner.failed_at(), std::move(what)};
+}
+
+std::vector<std::pair<std::string, std::string_view>> ObjectView::members() const {
+    std::vector<std::pair<std::string, std::string_view>> out;
+    out.reserve(members_.size());
+    for (const auto& [literal, value] : members_)
+        out.emplace_back(decode_body(literal_body(literal)), value);
+    return out;
 }
 
 Result<ObjectView> ObjectView::parse(std::string_view text) {

@@ -167,11 +167,15 @@ Result<Access> Access::make(const EdgeOptions& options) {
         if (!flag) return flag.error();
         mode = *flag;
     }
-    if (mode != AuthMode::off && !access.key_)
+    if (mode != AuthMode::off && !access.key_) {
+        // Name what set the mode: the flag (or its variable), or the file's key.
+        const std::string name{auth_mode_name(mode)};
+        const std::string what =
+            options.auth.empty() ? options.config + ": auth.mode: " + name : "--auth " + name;
         return make_error(Errc::bad_option,
-                          std::string{"--auth "} + std::string{auth_mode_name(mode)} +
-                              " needs a key to check tokens with: --token-secret, "
-                              "--token-secret-file or --token-public-key");
+                          what + " needs a key to check tokens with: --token-secret "
+                                 "(ADASHTA_TOKEN_SECRET), --token-secret-file or --token-public-key");
+    }
     access.mode_ = mode;
     access.anonymous_ = std::move(file->anonymous);
     access.origins_ = options.allowed_origins.empty() && file->origins ? std::move(*file->origins)

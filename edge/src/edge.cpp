@@ -1,5 +1,7 @@
 #include "edge.hpp"
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -37,9 +39,13 @@ Status check_data_dir(const std::string& dir) {
         return make_error(Errc::bad_option, "data folder \"" + dir + "\" is not a directory");
     const fs::path probe = fs::path{dir} / ".adashta-write-check";
     {
+        errno = 0;
         std::ofstream out{probe};
         if (!(out << "ok"))
-            return make_error(Errc::bad_option, "data folder \"" + dir + "\" is not writable");
+            return make_error(Errc::bad_option,
+                              "data folder \"" + dir + "\" is not writable (" +
+                                  (errno ? std::strerror(errno) : "write failed") +
+                                  "); give --data a folder this user may write to");
     }
     fs::remove(probe, ec);
     return {};

@@ -225,9 +225,11 @@ Status HttpServer::start() {
     if (!options_.app_dir.empty()) {
         std::error_code ec;
         app_root_ = std::filesystem::canonical(options_.app_dir, ec);
-        if (ec || !std::filesystem::is_directory(app_root_))
-            return make_error(Errc::bad_option, "app folder \"" + options_.app_dir +
-                                                    "\" is not a readable directory");
+        if (!ec && !std::filesystem::is_directory(app_root_))
+            ec = std::make_error_code(std::errc::not_a_directory);
+        if (ec)
+            return make_error(Errc::bad_option, "app folder (APP_DIR) \"" + options_.app_dir +
+                                                    "\" cannot be served: " + ec.message());
     }
 
     // One protocol serves both HTTP and the WebSocket, whose frames arrive in small pieces.

@@ -72,7 +72,7 @@ var (
 	ErrBeaconFailed = &Error{Code: 4604, Name: "beacon_failed"}
 	// ErrNoSuchClient no_such_client (4605): no edge holds this client. the client is offline; wait for its connection event.
 	ErrNoSuchClient = &Error{Code: 4605, Name: "no_such_client"}
-	// ErrBadOption bad_option (4606): a flag or option has a value outside its range. run the command with --help.
+	// ErrBadOption bad_option (4606): an option, flag or setting is not valid. the detail names it and says what is allowed; --help lists the options.
 	ErrBadOption = &Error{Code: 4606, Name: "bad_option"}
 	// ErrNoEdge no_edge (4607): no edge is reachable from this node. check ADASHTA_SEEDS (or the beacon interface) and that the edge runs.
 	ErrNoEdge = &Error{Code: 4607, Name: "no_edge"}
@@ -130,7 +130,7 @@ var catalogue = map[int]catalogueEntry{
 	4603: {name: "bad_endpoint", message: "endpoint is not a valid ZeroMQ tcp endpoint", hint: "write endpoints as tcp://HOST:PORT"},
 	4604: {name: "beacon_failed", message: "UDP beacon could not start on the interface", hint: "name an interface that exists and has an IPv4 broadcast address"},
 	4605: {name: "no_such_client", message: "no edge holds this client", hint: "the client is offline; wait for its connection event"},
-	4606: {name: "bad_option", message: "a flag or option has a value outside its range", hint: "run the command with --help"},
+	4606: {name: "bad_option", message: "an option, flag or setting is not valid", hint: "the detail names it and says what is allowed; --help lists the options"},
 	4607: {name: "no_edge", message: "no edge is reachable from this node", hint: "check ADASHTA_SEEDS (or the beacon interface) and that the edge runs"},
 	4608: {name: "storage_corrupt", message: "the data folder holds a damaged or foreign database", hint: "restore the data folder from a backup, or move it aside to start empty"},
 	4609: {name: "mesh_insecure", message: "the mesh would listen beyond loopback without CURVE", hint: "give --mesh-key and --mesh-allow (docs/security.md), or listen on 127.0.0.1"},

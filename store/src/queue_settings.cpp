@@ -380,12 +380,9 @@ Result<std::map<std::string, QueueSettings>> load_queue_settings(const std::stri
     if (!top) return top.error();
     std::map<std::string, QueueSettings> queues;
     for (const auto& [key, raw] : top->members) {
-        if (key == "auth" || key == "allowedOrigins") continue;  // the edge's (access.cpp)
-        if (key != "queues")
-            return make_error(Errc::bad_option,
-                              path + ": " + in_quotes(key) +
-                                  ": unknown key; the file holds \"queues\", \"auth\" and "
-                                  "\"allowedOrigins\"");
+        // The other keys are the edge's: its flags, "auth". `adashta edge` checks each of
+        // them and refuses unknown ones before the store reads the file (cli/config_file.cpp).
+        if (key != "queues") continue;
         auto list = object_at(raw, path + ": queues");
         if (!list) return list.error();
         for (const auto& [name, settings_json] : list->members) {

@@ -389,9 +389,9 @@ describe('durable messaging: bad input', { timeout: 180000 }, () => {
     };
     const expectations = {
       'missing.json': /does not exist/,
-      'bad-json.json': /not valid JSON \(at byte \d+/,
+      'bad-json.json': /not valid JSON at line 1, column \d+: expected /,
       'unknown-key.json': /queues\.orders\.colour: unknown key; known keys: /,
-      'unknown-top.json': /"queuez": unknown key/,
+      'unknown-top.json': /: queuez: unknown key \(did you mean queues\?\)/,
       'bad-duration.json': /queues\.orders\.retention: "forever" is not a duration/,
       'negative.json': /queues\.orders\.visibility: "-5s" is negative/,
       'too-long.json': /queues\.orders\.retention: 400d is more than the maximum of 365d/,

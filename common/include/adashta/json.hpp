@@ -26,6 +26,15 @@ inline constexpr int kMaxDepth = 64;
 // strings hold valid UTF-8 and escapes, and nesting is at most max_depth.
 bool is_valid(std::string_view text, int max_depth = kMaxDepth);
 
+// Where a text stops being one JSON value, for messages to people ("line 2, column 7:
+// expected ':'").
+struct Failure {
+    std::size_t offset = 0;  // byte offset of the first byte that is wrong (size(): the end)
+    std::string expected;    // what was expected there, e.g. "expected ':'"
+};
+// The first failure in text, or nullopt when is_valid(text, max_depth).
+std::optional<Failure> first_failure(std::string_view text, int max_depth = kMaxDepth);
+
 // One JSON object, read one level deep. Values are views into the parsed text, which must
 // outlive the ObjectView.
 class ObjectView {
@@ -45,6 +54,9 @@ public:
     // True when the object has a member named key.
     bool has(std::string_view key) const { return raw(key).has_value(); }
     std::size_t size() const { return members_.size(); }
+    // Every member in order: decoded key, raw value. For readers that must refuse keys they
+    // do not know (config files); frames ask for keys by name instead.
+    std::vector<std::pair<std::string, std::string_view>> members() const;
 
 private:
     std::vector<std::pair<std::string_view, std::string_view>>

@@ -345,3 +345,23 @@ TEST_CASE("array elements come back as raw texts, nested ones whole", "[json]") 
     CHECK_FALSE(adashta::json::array_elements(R"({"a":1})"));
     CHECK_FALSE(adashta::json::array_elements("[1,]"));
 }
+
+TEST_CASE("first_failure gives the offset and what was expected; members lists every key", "[json]") {
+    CHECK_FALSE(json::first_failure(R"({"a": [1, 2]})"));
+    auto failure = json::first_failure(R"({"a" 1})");
+    REQUIRE(failure);
+    CHECK(failure->offset == 5);
+    CHECK(failure->expected == "expected ':'");
+    auto end = json::first_failure(R"({"a":)");
+    REQUIRE(end);
+    CHECK(end->offset == 5);
+
+    auto object = json::ObjectView::parse(R"({"a\u0062": 1, "c": {"d": 2}})");
+    REQUIRE(object);
+    const auto members = object->members();
+    REQUIRE(members.size() == 2);
+    CHECK(members[0].first == "ab");
+    CHECK(members[0].second == "1");
+    CHECK(members[1].first == "c");
+    CHECK(members[1].second == R"({"d": 2})");
+}

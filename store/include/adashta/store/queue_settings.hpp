@@ -86,7 +86,9 @@ Result<QueueSettings> parse_queue_settings(std::string_view object_json,
 // parse_queue_settings reads it back to the same settings.
 std::string to_json(const QueueSettings& settings);
 
-// Reads the config file at `path`: {"queues": {"<name>": {<settings>}, ...}}. Every error is
+// Reads the "queues" of the config file at `path`: {"queues": {"<name>": {<settings>}, ...}}.
+// Other top-level keys belong to the program that reads the file (the edge's flags and
+// "auth", checked by `adashta edge`) and are left alone. Every error is
 // bad_option with a detail that names the file and the key ("adashta.json:
 // queues.orders.visibility: ..."); a missing file says so and shows a minimal example.
 Result<std::map<std::string, QueueSettings>> load_queue_settings(const std::string& path);
