@@ -27,7 +27,9 @@ COPY cli /src/cli
 COPY examples/CMakeLists.txt /src/examples/
 COPY examples/chat /src/examples/chat
 COPY examples/echo /src/examples/echo
-COPY packaging /src/packaging
+# (not packaging/container: the entry point changes nothing that is compiled)
+COPY packaging/CMakeLists.txt packaging/adashta-edge.service.in packaging/adashta.sysusers.conf \
+     packaging/adashta.json /src/packaging/
 ENV CCACHE_DIR=/root/.cache/ccache
 RUN --mount=type=cache,target=/root/.cache/ccache \
     cmake -S /src -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release \

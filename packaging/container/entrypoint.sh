@@ -43,8 +43,8 @@ local_mesh() {
 }
 
 # Two processes under one PID 1: SIGTERM (podman stop) goes to both, and when either ends
-# the other is stopped too, so the container lives exactly as long as the pair. Exits with
-# the edge's status.
+# the other is stopped too, so the container lives exactly as long as the pair. Exits 0
+# when both stopped cleanly, else with the edge's status, else the chat node's.
 run_chat() {
   adashta edge "$chat_web" "${edge_flags[@]}" &
   local edge=$!
@@ -54,10 +54,11 @@ run_chat() {
   trap 'kill -TERM "$edge" "$chat" 2>/dev/null || true' TERM INT
   wait -n "$edge" "$chat" || true
   kill -TERM "$edge" "$chat" 2>/dev/null || true
-  local status=0
-  wait "$edge" || status=$?
-  wait "$chat" || true
-  exit "$status"
+  local edge_status=0 chat_status=0
+  wait "$edge" || edge_status=$?
+  wait "$chat" || chat_status=$?
+  if ((edge_status != 0)); then exit "$edge_status"; fi
+  exit "$chat_status"
 }
 
 if [[ $# -eq 0 ]]; then

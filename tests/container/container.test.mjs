@@ -243,6 +243,9 @@ describe('the container image', { timeout: 240000 }, () => {
     await edge.start();
     await edge.waitHealthy(url, 0);
     assert.match(await (await fetch(url + '/')).text(), /my app/);
+    // The health check follows the --http given after the image.
+    const check = await run('podman', ['healthcheck', 'run', edge.name]);
+    assert.equal(check.code, 0, `HEALTHCHECK: ${check.stdout}${check.stderr}`);
 
     const kept = await fetchQueue(meshPort, 'echo');
     assert.ok(kept.some((m) => m.data?.text === marker),
