@@ -2,7 +2,8 @@
 # Installs everything Adashta Queue needs to build, run and test on Debian 12.
 # Idempotent: packages already present are skipped; npm uses the lock file.
 #
-#   scripts/setup.sh               build, run and test (the default): everything below
+#   scripts/setup.sh               build, run and test (the default): build, test and Node.js
+#                                  packages, npm and Go modules
 #   scripts/setup.sh --build-only  only what building the C++ binaries needs (the image's
 #                                  build stage: no browser, no npm, no Go, no container engine)
 #   scripts/setup.sh --runtime     only the libraries the installed binaries load (the
@@ -86,8 +87,9 @@ case "${1:-}" in
     ;;
 esac
 
-apt_install "${build_packages[@]}" "${test_packages[@]}" "${container_packages[@]}"
-configure_containers
+# The container engine is not here: scripts/container.sh (and so the container test) runs
+# setup.sh --container itself, and `scripts/run.sh` needs none of it.
+apt_install "${build_packages[@]}" "${test_packages[@]}"
 
 # npm packages for the integration and browser tests.
 if [[ ! -d $here/tests/node_modules ]] || [[ $here/tests/package-lock.json -nt $here/tests/node_modules/.package-lock.json ]]; then
