@@ -13,7 +13,7 @@
 //   - `podman stop` (SIGTERM) ends it well within its timeout with exit code 0;
 //   - /data, a named volume, survives: a new container started as `IMAGE edge APP_DIR
 //     FLAGS...` (arguments go to adashta) serves that app and still has the messages stored
-//     before.
+//     before, and takes a config file mounted at /etc/adashta/adashta.json.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -227,16 +227,19 @@ describe('the container image', { timeout: 240000 }, () => {
     assert.equal(await chat.inspect('{{.State.ExitCode}}'), '0', await chat.logs());
   });
 
-  test('/data survives: a new container, started as `edge APP_DIR FLAGS`, serves that app and has the old messages', async (t) => {
+  test('/data survives: a new container, started as `edge APP_DIR FLAGS` with a mounted config, serves that app and has the old messages', async (t) => {
     appDir = await mkdtemp(path.join(os.tmpdir(), 'adashta-container-app-'));
     await writeFile(path.join(appDir, 'index.html'), '<!doctype html><title>mine</title><p>my app</p>\n');
+    const config = path.join(appDir, 'adashta.json');
+    await writeFile(config, JSON.stringify({ queues: { echo: { maxMessageBytes: 1024 } } }));
     await chmod(appDir, 0o755);   // the container's user is not root
+    await chmod(config, 0o644);
     const httpPort = await freePort();
     const meshPort = await freePort();
     const url = `http://127.0.0.1:${httpPort}`;
     // Flags after the image win over the ADASHTA_* defaults (here: none set).
     const edge = new Container(`${tag}-edge`, {
-      volumes: [`${volume}:/data`, `${appDir}:/srv/app:ro`],
+      volumes: [`${volume}:/data`, `${appDir}:/srv/app:ro`, `${config}:/etc/adashta/adashta.json:ro`],
       args: ['edge', '/srv/app', '--http', `127.0.0.1:${httpPort}`, '--mesh', `127.0.0.1:${meshPort}`],
     });
     containers.push(edge);
@@ -250,6 +253,14 @@ describe('the container image', { timeout: 240000 }, () => {
     const kept = await fetchQueue(meshPort, 'echo');
     assert.ok(kept.some((m) => m.data?.text === marker),
       `the messages stored before the restart: ${JSON.stringify(kept).slice(0, 500)}`);
+
+    // The config file mounted at /etc/adashta/adashta.json is the edge's --config.
+    const seeds = { ADASHTA_SEEDS: `tcp://127.0.0.1:${meshPort}` };
+    const small = await run(adashtaBin, ['produce', 'echo', JSON.stringify('x'.repeat(100))], { env: seeds });
+    assert.equal(small.code, 0, `a small message: ${small.stderr}`);
+    const large = await run(adashtaBin, ['produce', 'echo', JSON.stringify('x'.repeat(2000))], { env: seeds });
+    assert.notEqual(large.code, 0, 'maxMessageBytes 1024 from the mounted config refuses 2000 bytes');
+    assert.match(large.stderr, /message_too_large/);
 
     const seconds = await edge.stop();
     t.diagnostic(`podman stop (edge): ${seconds} s`);
