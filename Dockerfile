@@ -43,7 +43,7 @@ RUN --mount=type=cache,target=/root/.cache/ccache \
 # --- node-echo: the Node.js echo server (examples/node/echo), for compose.yaml -----------
 FROM ${BASE} AS node-echo
 COPY scripts/setup.sh scripts/apt_packages.sh /src/scripts/
-RUN /src/scripts/setup.sh --node && rm -rf /var/lib/apt/lists/*
+RUN /src/scripts/setup.sh --node && apt-get clean && rm -rf /var/lib/apt/lists/*
 COPY sdk/js /src/sdk/js
 COPY proto /src/proto
 COPY examples/node /src/examples/node
@@ -57,7 +57,7 @@ ENTRYPOINT ["node", "echo/server.mjs"]
 # --- runtime: the libraries, the installed binaries, a user of its own --------------------
 FROM ${BASE} AS runtime
 COPY scripts/setup.sh scripts/apt_packages.sh /tmp/setup/scripts/
-RUN /tmp/setup/scripts/setup.sh --runtime && rm -rf /tmp/setup /var/lib/apt/lists/* \
+RUN /tmp/setup/scripts/setup.sh --runtime && apt-get clean && rm -rf /tmp/setup /var/lib/apt/lists/* \
  && useradd --user-group --uid 10001 --home-dir /data --no-create-home --shell /usr/sbin/nologin adashta \
  && mkdir -p /data /etc/adashta && chown adashta:adashta /data
 COPY --from=build /stage/ /
