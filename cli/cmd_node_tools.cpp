@@ -170,7 +170,7 @@ int cmd_peers(int argc, char** argv) {
                                ",\"role\":" + json::quote(p.role) +
                                ",\"endpoint\":" + json::quote(p.endpoint) + ",\"queues\":[";
             for (std::size_t i = 0; i < p.queues.size(); ++i)
-                line += (i ? "," : "") + json::quote(p.queues[i]);
+                line.append(i ? "," : "").append(json::quote(p.queues[i]));
             std::cout << line << "]}\n";
         }
         return 0;

@@ -1,19 +1,95 @@
 #!/usr/bin/env bash
 # Installs everything Adashta Queue needs to build, run and test on Debian 12.
 # Idempotent: packages already present are skipped; npm uses the lock file.
+#
+#   scripts/setup.sh               build, run and test (the default): build, test and Node.js
+#                                  packages, npm and Go modules
+#   scripts/setup.sh --build-only  only what building the C++ binaries needs (the image's
+#                                  build stage: no browser, no npm, no Go, no container engine)
+#   scripts/setup.sh --runtime     only the libraries the installed binaries load (the
+#                                  image's runtime stage)
+#   scripts/setup.sh --node        only Node.js and npm (the image of the Node.js example)
+#   scripts/setup.sh --container   the container engine scripts/container.sh uses, and its
+#                                  configuration (/etc/containers/containers.conf)
+#
+# The package lists live here and nowhere else: the Dockerfile runs this script.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$here/scripts/apt_packages.sh"
 
-packages=(
+build_packages=(
   build-essential cmake ninja-build pkg-config git ccache
   libzmq3-dev cppzmq-dev libczmq-dev libwebsockets-dev libwebsockets-evlib-ev libev-dev
   libflatbuffers-dev flatbuffers-compiler libsqlite3-dev catch2 liblua5.4-dev
   libjwt-dev libsodium-dev libssl-dev
-  chromium iproute2 nodejs npm openssl
 )
+# What `adashta`, `adashta-echo` and `adashta-chat` load at run time (ldd, plus the libev
+# plugin libwebsockets opens by name).
+runtime_packages=(
+  libzmq5 libczmq4 libwebsockets17 libwebsockets-evlib-ev libev4 libsqlite3-0 libjwt0
+  libsodium23 libssl3 libstdc++6
+)
+node_packages=(nodejs npm)
+test_packages=(chromium iproute2 "${node_packages[@]}" openssl)
+# podman runs the image's test (tests/container/); mmdebstrap makes its Debian base image;
+# python3-yaml reads compose.yaml in that test.
+container_packages=(podman mmdebstrap runc uidmap python3-yaml)
 
-apt_install "${packages[@]}"
+# Containers on this kind of machine: crun fails on its cgroup setup, so runc; and limits
+# high enough for an edge's connections. Written only when missing or different.
+container_conf='# Written by scripts/setup.sh (Adashta Queue): runc, because crun fails on
+# this cgroup setup; file and process limits an edge with many connections needs.
+[containers]
+default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
+
+[engine]
+runtime = "runc"
+'
+
+configure_containers() {
+  local conf=/etc/containers/containers.conf sudo_cmd=()
+  if [[ $(id -u) -ne 0 ]]; then sudo_cmd=(sudo); fi
+  if [[ -f $conf ]] && [[ $(cat "$conf") == "${container_conf%$'\n'}" ]]; then
+    echo "setup: $conf present"
+    return
+  fi
+  if [[ -f $conf ]]; then
+    "${sudo_cmd[@]}" cp "$conf" "$conf.before-adashta"
+    echo "setup: $conf differed; the old one is $conf.before-adashta"
+  fi
+  "${sudo_cmd[@]}" mkdir -p /etc/containers
+  printf '%s' "$container_conf" | "${sudo_cmd[@]}" tee "$conf" >/dev/null
+  echo "setup: wrote $conf (runtime runc, ulimits)"
+}
+
+case "${1:-}" in
+  --build-only)
+    apt_install "${build_packages[@]}"
+    exit 0
+    ;;
+  --runtime)
+    apt_install "${runtime_packages[@]}"
+    exit 0
+    ;;
+  --node)
+    apt_install "${node_packages[@]}"
+    exit 0
+    ;;
+  --container)
+    apt_install "${container_packages[@]}"
+    configure_containers
+    exit 0
+    ;;
+  "") ;;
+  *)
+    echo "setup: unknown option $1; use --build-only, --runtime, --node, --container or nothing" >&2
+    exit 2
+    ;;
+esac
+
+# The container engine is not here: scripts/container.sh (and so the container test) runs
+# setup.sh --container itself, and `scripts/run.sh` needs none of it.
+apt_install "${build_packages[@]}" "${test_packages[@]}"
 
 # npm packages for the integration and browser tests.
 if [[ ! -d $here/tests/node_modules ]] || [[ $here/tests/package-lock.json -nt $here/tests/node_modules/.package-lock.json ]]; then

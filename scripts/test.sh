@@ -4,8 +4,9 @@
 # as root, beacon discovery in network namespaces). Ends with ctest's summary line.
 #
 # First the suite runs against an AddressSanitizer + UndefinedBehaviorSanitizer build in
-# build-asan/ (but beacons, and the durability load tests whose timings an instrumented
-# build would distort); then everything against the normal build, whose summary ends the run.
+# build-asan/ (but beacons, the durability load tests whose timings an instrumented build
+# would distort, and the container image, a Release build of its own); then everything
+# against the normal build, whose summary ends the run.
 #   scripts/test.sh                  everything
 #   scripts/test.sh -R browser       only tests whose name matches (ctest -R)
 #   ADASHTA_SANITIZE=0 scripts/test.sh   skip the sanitizer pass
@@ -16,7 +17,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 if [[ ${ADASHTA_SANITIZE:-1} != 0 ]]; then
   ADASHTA_BUILD_DIR= "$here/scripts/build.sh" --sanitize
   echo "== the suite under ASan/UBSan (build-asan/)"
-  (cd "$here/build-asan" && ctest --output-on-failure --timeout 300 -E "netns|durability|work queues" "$@")
+  (cd "$here/build-asan" && ctest --output-on-failure --timeout 300 -E "netns|durability|work queues|container" "$@")
   echo "== the suite (build/)"
 fi
 cd "${ADASHTA_BUILD_DIR:-$here/build}"

@@ -31,7 +31,7 @@ Result<AuthMode> parse_mode(std::string_view text, const std::string& where) {
     if (text == "off") return AuthMode::off;
     if (text == "optional") return AuthMode::optional;
     if (text == "required") return AuthMode::required;
-    return config_error(where, "\"" + std::string{text} + "\" is not a mode; use required, optional or off");
+    return config_error(where, std::string{"\""}.append(text) + "\" is not a mode; use required, optional or off");
 }
 
 struct FileAccess {

@@ -78,7 +78,7 @@ std::optional<FrameError> read_text(const json::ObjectView& obj, std::string_vie
     auto text = obj.string(key);
     if (!text || text->size() > max)
         return frame_error(code,
-                           "\"" + std::string{key} + "\" must be a string of at most " +
+                           std::string{"\""}.append(key) + "\" must be a string of at most " +
                                std::to_string(max) + " bytes",
                            frame.ref);
     out = std::move(*text);
@@ -114,7 +114,7 @@ std::optional<FrameError> read_integer(const json::ObjectView& obj, std::string_
     const auto value = obj.integer(key);
     if (!value || *value < min || *value > max)
         return frame_error(code,
-                           "\"" + std::string{key} + "\" must be a whole number from " +
+                           std::string{"\""}.append(key) + "\" must be a whole number from " +
                                std::to_string(min) + " to " + std::to_string(max),
                            frame.ref);
     out = value;

@@ -88,7 +88,7 @@ namespace {
 std::string answer_of(bool batch, const std::vector<store::ReceivedMessage>& jobs) {
     if (!batch) return jobs.empty() ? "{}" : job_json(jobs.front());
     std::string out = "{\"jobs\":[";
-    for (std::size_t i = 0; i < jobs.size(); ++i) out += (i ? "," : "") + job_json(jobs[i]);
+    for (std::size_t i = 0; i < jobs.size(); ++i) out.append(i ? "," : "").append(job_json(jobs[i]));
     return out + "]}";
 }
 
@@ -137,7 +137,7 @@ void StoreCalls::call(std::string_view op, std::string_view args_json, Reply rep
                 if (!names) return names.error();
                 out = "{\"queues\":[";
                 for (std::size_t i = 0; i < names->size(); ++i)
-                    out += (i ? "," : "") + json::quote((*names)[i]);
+                    out.append(i ? "," : "").append(json::quote((*names)[i]));
                 out += "]}";
                 return {};
             },

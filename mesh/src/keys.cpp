@@ -113,7 +113,7 @@ bool AllowedKey::may(wire::Role role) const {
 std::string AllowedKey::roles() const {
     std::string out;
     for (auto [on, label] : {std::pair{edge, "edge"}, std::pair{node, "node"}, std::pair{tool, "tool"}})
-        if (on) out += (out.empty() ? "" : ",") + std::string{label};
+        if (on) out.append(out.empty() ? "" : ",").append(label);
     return out;
 }
 

@@ -12,6 +12,7 @@
 #include "adashta/store/sqlite.hpp"
 #include "adashta/store/store.hpp"
 
+#include "numbered.hpp"
 #include "temp_dir.hpp"
 
 using namespace adashta;
@@ -191,7 +192,7 @@ TEST_CASE("the log is copied back into the database while the store keeps runnin
     for (int i = 0; i < kMessages; ++i)
         store.write(
             [i, &data](Tx& tx) -> Status {
-                StoredMessage m = client_message("m" + std::to_string(i));
+                StoredMessage m = client_message(numbered("m", i));
                 m.data = data;
                 if (auto offset = tx.streams.append(m, tx.now_ms); !offset) return offset.error();
                 return {};

@@ -10,6 +10,7 @@
 #include "adashta/store/sqlite.hpp"
 #include "adashta/store/streams.hpp"
 
+#include "numbered.hpp"
 #include "temp_dir.hpp"
 
 using namespace adashta;
@@ -231,8 +232,8 @@ TEST_CASE("reads go in offset order from an offset, up to a limit capped at 1000
 TEST_CASE("a read by time starts at the first message stored at or after it", "[streams]") {
     Store store;
     for (int i = 0; i < 10; ++i) {
-        put(store, message("feed", "a" + std::to_string(i)), kT0 + i * 10);
-        put(store, message("feed", "s" + std::to_string(i), Direction::to_server, kAlice),
+        put(store, message("feed", numbered("a", i)), kT0 + i * 10);
+        put(store, message("feed", numbered("s", i), Direction::to_server, kAlice),
             kT0 + i * 10);
     }
     ReadFilter filter;
@@ -375,7 +376,7 @@ TEST_CASE("a large backlog expires in bounded steps while appends go on", "[stre
     {
         Transaction tx{*store.db};
         for (int i = 0; i < kBacklog; ++i) {
-            auto m = message("firehose", "b" + std::to_string(i), Direction::to_all, {},
+            auto m = message("firehose", numbered("b", i), Direction::to_all, {},
                              R"({"reading":12345,"sensor":"north-gate"})");
             auto offset = store->append(m, kT0);
             if (!offset) FAIL(offset.error().to_string());
@@ -853,7 +854,7 @@ TEST_CASE("a full disk fails the append with storage_full and keeps what was com
     for (int i = 0; i < 1000 && failed.ok(); ++i) {
         Transaction tx{*store.db};
         REQUIRE(tx.began());
-        auto m = message("chat", "m" + std::to_string(i), Direction::to_all, {}, data);
+        auto m = message("chat", numbered("m", i), Direction::to_all, {}, data);
         auto stored = store->append(m, kT0);
         failed = stored ? tx.commit() : Status{stored.error()};
         if (failed) ++committed;
