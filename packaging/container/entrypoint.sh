@@ -51,9 +51,11 @@ run_chat() {
   # Not the edge's ADASHTA_ADVERTISE or seeds: the node has its own address on loopback.
   env -u ADASHTA_ADVERTISE ADASHTA_SEEDS="$(local_mesh)" ADASHTA_NAME=chat adashta-chat &
   local chat=$!
-  trap 'kill -TERM "$edge" "$chat" 2>/dev/null || true' TERM INT
+  # One SIGTERM each: a second one makes the edge skip its drain (and exit 143).
+  local stopping=0
+  trap 'stopping=1; kill -TERM "$edge" "$chat" 2>/dev/null || true' TERM INT
   wait -n "$edge" "$chat" || true
-  kill -TERM "$edge" "$chat" 2>/dev/null || true
+  if ((stopping == 0)); then kill -TERM "$edge" "$chat" 2>/dev/null || true; fi
   local edge_status=0 chat_status=0
   wait "$edge" || edge_status=$?
   wait "$chat" || chat_status=$?
