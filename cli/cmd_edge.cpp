@@ -42,6 +42,8 @@ Options:
                           `adashta config check FILE` (docs/operations.md)
   --durable               fsync every commit: acked messages survive power loss, not only
                           a crash of the edge (slower)
+  --max-store-bytes BYTES store.db grows to at most this; past it new messages get
+                          storage_full until expiry frees room (default 0: no cap)
   --seeds LIST            comma-separated endpoints of other edges or nodes to join
                           (default: $ADASHTA_SEEDS, else none)
   --beacon IFACE          find peers by UDP beacon on this network interface (default off);
@@ -131,6 +133,7 @@ constexpr Flag kFlags[] = {
     {"drain-timeout-s", true},
     {"config", true, false, "-"},  // a file does not name itself; ADASHTA_CONFIG does
     {"durable", false},
+    {"max-store-bytes", true},
     {"mesh-key", true},
     {"mesh-allow", true},
     {"require-curve", false},
@@ -208,8 +211,9 @@ Result<edge::EdgeOptions> edge_options(const Args& args) {
     auto hello = args.number("hello-timeout-s", o.hello_timeout.count(), 1, 3600);
     auto ttl = args.number("session-ttl-s", o.session_ttl.count(), 1, 30 * 86400);
     auto drain = args.number("drain-timeout-s", o.drain_timeout.count(), 1, 3600);
+    auto store_cap = args.number("max-store-bytes", 0, 0, 1LL << 50);
     for (const auto* r : {&port, &heartbeat, &timeout, &mesh_queue, &max_frame, &max_outbox,
-                          &hello, &ttl, &drain})
+                          &hello, &ttl, &drain, &store_cap})
         if (!*r) return r->error();
     if (*timeout <= *heartbeat)
         return make_error(Errc::bad_option,
@@ -226,6 +230,7 @@ Result<edge::EdgeOptions> edge_options(const Args& args) {
     o.hello_timeout = std::chrono::seconds{*hello};
     o.session_ttl = std::chrono::seconds{*ttl};
     o.drain_timeout = std::chrono::seconds{*drain};
+    o.max_store_bytes = static_cast<std::uint64_t>(*store_cap);
     return o;
 }
 

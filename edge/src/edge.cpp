@@ -95,7 +95,8 @@ public:
 
         store::StoreOptions store_options{
             .path = (std::filesystem::path{options_.data_dir} / "store.db").string(),
-            .durable = options_.durable};
+            .durable = options_.durable,
+            .max_bytes = options_.max_store_bytes};
         // At-most-once queues ("durable": false) are the router's alone; the store never
         // sees them.
         std::unordered_map<std::string, store::QueueSettings> at_most_once;

@@ -25,6 +25,7 @@ struct EdgeOptions {
     std::string data_dir = "adashta-data";  // where durable state lives (store.db)
     std::string config;                     // queue settings file (JSON); empty = defaults
     bool durable = false;                   // fsync every commit (power-loss safe, slower)
+    std::uint64_t max_store_bytes = 0;      // store.db's cap (0: the disk's size); storage_full past it
     std::string app_dir;                    // static files at "/"; empty = built-in page
     std::vector<std::string> seeds;         // other edges or nodes to join
     std::string beacon_interface;           // UDP beacon discovery here; empty = off

@@ -360,6 +360,37 @@ describe('durable messaging: bad input', { timeout: 180000 }, () => {
     }
   });
 
+  test('--max-store-bytes: at the cap produces get storage_full saying the cap, and the edge serves on', { timeout: 60000 }, async () => {
+    const capped = new Edge({ args: ['--max-store-bytes', String(256 * 1024)] });
+    await capped.start();
+    const consumer = new Child('consume-capped', adashtaBin, ['consume', 'capped', '--seeds', capped.meshEndpoint]);
+    try {
+      await capped.waitReady({ nodes: 1 });
+      const producer = await WsClient.connect(capped);
+      await producer.hello();
+      let acked = 0;
+      let refused;
+      for (let i = 0; i < 1000 && !refused; i++) {
+        const answer = await produce(producer, { queue: 'capped', data: 'c'.repeat(2000) });
+        if (answer.type === 'ack') acked++;
+        else refused = answer;
+      }
+      assert.ok(refused, `no refusal after ${acked} acks`);
+      assert.equal(refused.name, 'storage_full', JSON.stringify(refused));
+      assert.match(refused.detail ?? '', /capped at 262144 bytes/);
+      assert.ok(acked > 20 && acked < 130, `${acked} acked`);
+      assert.equal((await producer.request({ type: 'ping' })).type, 'pong');
+      const { code, stdout } = await runCli(['fetch', 'capped', '--limit', '1000', '--seeds', capped.meshEndpoint]);
+      assert.equal(code, 0);
+      assert.equal(JSON.parse(stdout).messages.length, acked, 'every acked message is kept');
+      console.log(`# --max-store-bytes 262144: ${acked} messages of 2 KB acked, then: ${refused.detail}`);
+      producer.close();
+    } finally {
+      await consumer.stop();
+      await capped.destroy();
+    }
+  });
+
   test('a missing data folder is created, nested folders too', { timeout: 30000 }, async () => {
     const data = path.join(root, 'missing', 'nested', 'data');
     const fresh = new Edge();
