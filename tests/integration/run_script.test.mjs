@@ -17,7 +17,10 @@ describe('scripts/run.sh', { timeout: 90000 }, () => {
   let dataDir;
 
   after(async () => {
-    if (run && run.exitCode === null) process.kill(-run.pid, 'SIGKILL');
+    // The group may be gone already (the script ended on the test's SIGINT).
+    if (run && run.exitCode === null && run.signalCode === null) {
+      try { process.kill(-run.pid, 'SIGKILL'); } catch { /* already gone */ }
+    }
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
 
