@@ -57,6 +57,7 @@ Options:
                           to at-most-once queues wait (are read no further) (default 100000)
   --max-frame BYTES       largest browser frame accepted (default 1048576)
   --max-outbox BYTES      bytes queued for one slow client before it is dropped (default 8388608)
+  --max-subscriptions N   queues one connection may consume at once (default 1000)
   --hello-timeout-s S     a connection must say hello within S seconds (default 10)
   --session-ttl-s S       an offline session is remembered for S seconds (default 300)
   --drain-timeout-s S     on SIGTERM or SIGINT, finish the work in flight and close clients
@@ -128,6 +129,7 @@ constexpr Flag kFlags[] = {
     {"mesh-queue", true},
     {"max-frame", true},
     {"max-outbox", true},
+    {"max-subscriptions", true},
     {"hello-timeout-s", true},
     {"session-ttl-s", true},
     {"drain-timeout-s", true},
@@ -208,12 +210,14 @@ Result<edge::EdgeOptions> edge_options(const Args& args) {
         args.number("max-frame", static_cast<std::int64_t>(o.max_frame), 1024, 64 << 20);
     auto max_outbox =
         args.number("max-outbox", static_cast<std::int64_t>(o.max_outbox), 64 << 10, 1LL << 32);
+    auto subscriptions = args.number("max-subscriptions",
+                                     static_cast<std::int64_t>(o.max_subscriptions), 1, 1'000'000);
     auto hello = args.number("hello-timeout-s", o.hello_timeout.count(), 1, 3600);
     auto ttl = args.number("session-ttl-s", o.session_ttl.count(), 1, 30 * 86400);
     auto drain = args.number("drain-timeout-s", o.drain_timeout.count(), 1, 3600);
     auto store_cap = args.number("max-store-bytes", 0, 0, 1LL << 50);
     for (const auto* r : {&port, &heartbeat, &timeout, &mesh_queue, &max_frame, &max_outbox,
-                          &hello, &ttl, &drain, &store_cap})
+                          &hello, &ttl, &drain, &store_cap, &subscriptions})
         if (!*r) return r->error();
     if (*timeout <= *heartbeat)
         return make_error(Errc::bad_option,
@@ -227,6 +231,7 @@ Result<edge::EdgeOptions> edge_options(const Args& args) {
     o.mesh_queue = static_cast<int>(*mesh_queue);
     o.max_frame = static_cast<std::size_t>(*max_frame);
     o.max_outbox = static_cast<std::size_t>(*max_outbox);
+    o.max_subscriptions = static_cast<std::size_t>(*subscriptions);
     o.hello_timeout = std::chrono::seconds{*hello};
     o.session_ttl = std::chrono::seconds{*ttl};
     o.drain_timeout = std::chrono::seconds{*drain};

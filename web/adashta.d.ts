@@ -15,7 +15,7 @@ export type ErrorName =
   | 'bad_json' | 'bad_frame' | 'unknown_type' | 'hello_required' | 'bad_queue' | 'bad_session'
   | 'bad_timeout' | 'message_too_large' | 'hello_timeout' | 'frame_too_large'
   | 'binary_unsupported' | 'session_replaced' | 'token_required' | 'token_invalid'
-  | 'token_expired' | 'origin_refused' | 'admin_refused' | 'slow_consumer' | 'no_consumer'
+  | 'token_expired' | 'origin_refused' | 'admin_refused' | 'too_many_subscriptions' | 'slow_consumer' | 'no_consumer'
   | 'unknown_queue'
   | 'queue_exists' | 'unknown_message' | 'not_allowed' | 'not_granted' | 'node_unavailable'
   | 'timed_out' | 'storage_full' | 'storage_failed' | 'bad_data' | 'not_started'

@@ -836,6 +836,16 @@ void HttpServer::handle_frame(Connection& c, std::string_view text) {
             return;
         case FrameType::consume:
             if (refused(c, Action::consume, f)) return;
+            // Each subscription costs memory in two maps: one connection may not hold them
+            // without bound (100,000 queues were about 60 MB).
+            if (c.queues.size() >= options_.max_subscriptions && !c.queues.contains(f.queue)) {
+                answer([&](std::string& out) {
+                    encode_error(out, f.ref, Errc::too_many_subscriptions,
+                                 "this connection consumes " + std::to_string(c.queues.size()) +
+                                     " queues, the most --max-subscriptions allows");
+                });
+                return;
+            }
             sessions_.subscribe(c, f.queue);
             // A resume: what the client missed comes from the store first; live messages
             // wait behind it (deliver() holds them while the queue is replaying).

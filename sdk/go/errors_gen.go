@@ -38,6 +38,8 @@ var (
 	ErrOriginRefused = &Error{Code: 4015, Name: "origin_refused"}
 	// ErrAdminRefused admin_refused (4016): the admin page needs the edge's admin token. open /admin#token=TOKEN with the token the edge was started with (--admin-token-file); an edge without one has the admin page off.
 	ErrAdminRefused = &Error{Code: 4016, Name: "admin_refused"}
+	// ErrTooManySubscriptions too_many_subscriptions (4017): the connection consumes as many queues as the edge allows. unconsume queues no longer needed, or raise the edge's --max-subscriptions.
+	ErrTooManySubscriptions = &Error{Code: 4017, Name: "too_many_subscriptions"}
 	// ErrSlowConsumer slow_consumer (4029): the client reads too slowly; its send queue passed the edge's limit. read faster, consume fewer queues, or raise the edge's --max-outbox.
 	ErrSlowConsumer = &Error{Code: 4029, Name: "slow_consumer"}
 	// ErrNoConsumer no_consumer (4104): no server node consumes this queue. start a server node that consumes the queue, then produce again.
@@ -113,6 +115,7 @@ var catalogue = map[int]catalogueEntry{
 	4014: {name: "token_expired", message: "the connection token has expired", hint: "refresh it before exp ({\"type\":\"refresh\"}), or reconnect with a new one"},
 	4015: {name: "origin_refused", message: "the page's origin may not connect to this edge", hint: "add the origin to the edge's allowedOrigins"},
 	4016: {name: "admin_refused", message: "the admin page needs the edge's admin token", hint: "open /admin#token=TOKEN with the token the edge was started with (--admin-token-file); an edge without one has the admin page off"},
+	4017: {name: "too_many_subscriptions", message: "the connection consumes as many queues as the edge allows", hint: "unconsume queues no longer needed, or raise the edge's --max-subscriptions"},
 	4029: {name: "slow_consumer", message: "the client reads too slowly; its send queue passed the edge's limit", hint: "read faster, consume fewer queues, or raise the edge's --max-outbox"},
 	4104: {name: "no_consumer", message: "no server node consumes this queue", hint: "start a server node that consumes the queue, then produce again"},
 	4105: {name: "unknown_queue", message: "no such queue", hint: "create the queue first (createQueue / adashta queues create), or check its name"},

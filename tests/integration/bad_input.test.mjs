@@ -120,7 +120,7 @@ describe('bad input gets a documented answer and the edge keeps serving', { time
     await writeFile(path.join(root, 'app/index.html'), '<!doctype html><title>app</title>\n');
     await writeFile(path.join(root, 'secret.txt'), SECRET + '\n');
     await symlink(path.join(root, 'secret.txt'), path.join(root, 'app/escape.txt'));
-    serving = await startServingEdge(root, ['--max-frame', String(MAX_FRAME)]);
+    serving = await startServingEdge(root, ['--max-frame', String(MAX_FRAME), '--max-subscriptions', '5']);
     edge = serving.edge;
     await serving.assertServes();
   }, { timeout: 60000 });
@@ -201,6 +201,23 @@ describe('bad input gets a documented answer and the edge keeps serving', { time
       const closed = await client.closed;
       assert.equal(closed.code, 4005, `close for session ${JSON.stringify(session)}: ${JSON.stringify(closed)}`);
     }
+    await serving.assertServes();
+  });
+
+  test('a consume past --max-subscriptions gets too_many_subscriptions (4017) with its ref', { timeout: CASE_TIMEOUT }, async () => {
+    const client = await connect();
+    for (let i = 0; i < 5; i++) {
+      const ack = await client.request({ type: 'consume', queue: `many.${i}` });
+      assert.equal(ack.type, 'ack', JSON.stringify(ack));
+    }
+    const again = await client.request({ type: 'consume', queue: 'many.0' });
+    assert.equal(again.type, 'ack', 'a queue it already consumes is no new subscription');
+    const refused = await client.request({ type: 'consume', queue: 'many.5', ref: 77 });
+    assertError(refused, { code: 4017, name: 'too_many_subscriptions', ref: 77 });
+    assert.match(refused.detail, /5 queues/);
+    await assertStillOpen(client);
+    assert.equal((await client.request({ type: 'unconsume', queue: 'many.1' })).type, 'ack');
+    assert.equal((await client.request({ type: 'consume', queue: 'many.5' })).type, 'ack');
     await serving.assertServes();
   });
 
