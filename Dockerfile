@@ -47,8 +47,10 @@ RUN /src/scripts/setup.sh --node && apt-get clean && rm -rf /var/lib/apt/lists/*
 COPY sdk/js /src/sdk/js
 COPY proto /src/proto
 COPY examples/node /src/examples/node
+# examples/node links sdk/js (file:): Debian's npm 9 reads that lock file as out of step, so
+# it installs (without saving) where the SDK itself installs exactly from its lock (npm ci).
 RUN cd /src/sdk/js && npm ci --no-audit --no-fund && npm run --silent build \
- && cd /src/examples/node && npm ci --no-audit --no-fund --omit=dev \
+ && cd /src/examples/node && npm install --no-audit --no-fund --omit=dev --no-save \
  && useradd --user-group --uid 10001 --no-create-home --shell /usr/sbin/nologin adashta
 USER adashta
 WORKDIR /src/examples/node

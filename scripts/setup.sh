@@ -29,7 +29,8 @@ runtime_packages=(
   libzmq5 libczmq4 libwebsockets17 libwebsockets-evlib-ev libev4 libsqlite3-0 libjwt0
   libsodium23 libssl3 libstdc++6
 )
-node_packages=(nodejs npm)
+# flatc: `npm run build` of sdk/js makes its mesh codec from proto/mesh.fbs.
+node_packages=(nodejs npm flatbuffers-compiler)
 test_packages=(chromium iproute2 "${node_packages[@]}" openssl)
 # podman runs the image's test (tests/container/); mmdebstrap makes its Debian base image;
 # python3-yaml reads compose.yaml in that test.
