@@ -184,6 +184,7 @@ Status apply(QueueSettings& s, std::string_view key, std::string_view raw) {
     if (key == "delay") return set_duration(s.delay_ms);
     if (key == "maxMessages") return set_integer(s.max_messages);
     if (key == "maxMessageBytes") return set_integer(s.max_message_bytes);
+    if (key == "maxBytes") return set_integer(s.max_bytes);
     if (key == "maxReceive") return set_integer(s.max_receive);
     if (key == "deadLetter") {
         auto name = json::unquote(raw);
@@ -204,7 +205,7 @@ Status apply(QueueSettings& s, std::string_view key, std::string_view raw) {
         return {};
     }
     return make_error(Errc::bad_option,
-                      "unknown key; known keys: retention, maxMessages, maxMessageBytes, "
+                      "unknown key; known keys: retention, maxMessages, maxBytes, maxMessageBytes, "
                       "visibility, delay, maxReceive, deadLetter, clientSchedule, durable");
 }
 
@@ -220,6 +221,18 @@ Status QueueSettings::validate(std::string_view queue) const {
         return ok;
     if (auto ok = check_count("maxMessageBytes", max_message_bytes, 1, kMaxMessageBytesLimit); !ok)
         return ok;
+    if (max_bytes != 0) {
+        if (auto ok = check_count("maxBytes", max_bytes, 1,
+                                  std::numeric_limits<std::int64_t>::max() / 2);
+            !ok)
+            return ok;
+        if (max_bytes < max_message_bytes)
+            return out_of_range(Errc::bad_option, "maxBytes",
+                                std::to_string(max_bytes) + " is less than maxMessageBytes (" +
+                                    std::to_string(max_message_bytes) +
+                                    "), so one message could push out all the others; raise "
+                                    "maxBytes, lower maxMessageBytes, or give 0 for no limit");
+    }
     if (auto ok = check_count("maxReceive", max_receive, 0, std::numeric_limits<int>::max()); !ok)
         return ok;
     if (!durable) {
@@ -336,7 +349,8 @@ Result<QueueSettings> parse_queue_settings(std::string_view object_json, const Q
     // validate() cannot tell a retention or visibility given from the default one.
     if (!settings.durable)
         for (const auto& [key, raw] : object->members)
-            if (key == "retention" || key == "maxMessages" || key == "visibility")
+            if (key == "retention" || key == "maxMessages" || key == "maxBytes" ||
+                key == "visibility")
                 return make_error(Errc::bad_option,
                                   prefix + key +
                                       ": a queue with \"durable\": false keeps nothing; remove "
@@ -352,6 +366,7 @@ std::string to_json(const QueueSettings& s) {
                ",\"durable\":false}";
     std::string out = "{\"retention\":" + std::to_string(s.retention_ms) +
                       ",\"maxMessages\":" + std::to_string(s.max_messages) +
+                      ",\"maxBytes\":" + std::to_string(s.max_bytes) +
                       ",\"maxMessageBytes\":" + std::to_string(s.max_message_bytes) +
                       ",\"visibility\":" + std::to_string(s.visibility_ms) +
                       ",\"delay\":" + std::to_string(s.delay_ms) +

@@ -28,6 +28,13 @@
 // queues.next_expiry_ms (the earliest expires_ms of the queue, NULL when empty) tells
 // expire() which queues have something to delete.
 //
+// Size in offset order too. queues.appended_bytes counts the data ever appended to the
+// queue, and each message keeps in start_bytes that count as it was before it, so
+// start_bytes never decreases along a stream: the messages within max_bytes are those with
+// start_bytes >= appended_bytes - max_bytes, another prefix found by binary search. A
+// cancelled message's bytes stay counted (the queue then keeps a little less than
+// max_bytes until the cut has passed it).
+//
 // No caches. Every call reads its queue's row: one unique-index lookup, which append()
 // needs anyway to take an offset, and which also brings the settings and the duplicate
 // check. The caller rolls back to savepoints of its own (the store does, per piece of
@@ -51,7 +58,7 @@ std::string user_key(std::string_view user) {
 namespace {
 
 constexpr std::size_t kMaxUserBytes = 256;  // a token's sub, as the edge stores it
-constexpr std::int64_t kSchemaVersion = 1;
+constexpr std::int64_t kSchemaVersion = 2;  // 2: maxBytes (see migrate_from_1)
 constexpr std::string_view kSchemaKey = "streams.schema_version";
 
 constexpr std::string_view kMetaSchema = R"(
@@ -77,7 +84,9 @@ CREATE TABLE IF NOT EXISTS queues(
     delay_ms          INTEGER,
     max_receive       INTEGER,
     dead_letter       TEXT,
-    client_schedule   INTEGER
+    client_schedule   INTEGER,
+    max_bytes         INTEGER,
+    appended_bytes    INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS queues_by_expiry ON queues(next_expiry_ms);
 CREATE TABLE IF NOT EXISTS messages(
@@ -90,6 +99,7 @@ CREATE TABLE IF NOT EXISTS messages(
     deliver_at_ms INTEGER NOT NULL,
     time_ms       INTEGER NOT NULL,
     expires_ms    INTEGER NOT NULL,
+    start_bytes   INTEGER NOT NULL DEFAULT 0,
     data          TEXT NOT NULL
 );
 CREATE UNIQUE INDEX IF NOT EXISTS messages_by_offset ON messages(queue_id, offset);
@@ -118,12 +128,21 @@ CREATE UNIQUE INDEX IF NOT EXISTS scheduled_by_id ON scheduled(id, queue_id);
 CREATE INDEX IF NOT EXISTS scheduled_by_time ON scheduled(deliver_at_ms);
 )";
 
+// Version 1 to 2: the columns of maxBytes. Messages stored before count 0 bytes (their
+// start_bytes is 0 and appended_bytes starts at 0), so a queue given maxBytes after the
+// upgrade trims what it stores from then on, and what came before by time and count only.
+constexpr std::string_view kFromVersion1 = R"(
+ALTER TABLE queues ADD COLUMN max_bytes INTEGER;
+ALTER TABLE queues ADD COLUMN appended_bytes INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE messages ADD COLUMN start_bytes INTEGER NOT NULL DEFAULT 0;
+)";
+
 // The settings columns of queues, after `configured`, in QueueSettings order;
 // settings_at() reads them. Their names are unique among the tables, so joins need no
 // table prefix.
 #define SETTINGS_COLUMNS                                                                   \
     "configured, retention_ms, max_messages, max_message_bytes, visibility_ms, delay_ms, " \
-    "max_receive, dead_letter, client_schedule"
+    "max_receive, dead_letter, client_schedule, max_bytes"
 
 // The columns a StoredMessage is read from; read_message() reads them.
 #define MESSAGE_COLUMNS "offset, id, direction, client, data, created_ms, deliver_at_ms"
@@ -156,26 +175,31 @@ constexpr Sql kSql[] = {
     {"list_queues", "SELECT name, next_offset, " SETTINGS_COLUMNS " FROM queues ORDER BY name"},
     {"upsert_settings",
      "INSERT INTO queues(name, " SETTINGS_COLUMNS
-     ") VALUES (?1, 1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
+     ") VALUES (?1, 1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
      "ON CONFLICT(name) DO UPDATE SET configured = 1, retention_ms = excluded.retention_ms, "
      "max_messages = excluded.max_messages, max_message_bytes = excluded.max_message_bytes, "
      "visibility_ms = excluded.visibility_ms, delay_ms = excluded.delay_ms, "
      "max_receive = excluded.max_receive, dead_letter = excluded.dead_letter, "
-     "client_schedule = excluded.client_schedule RETURNING queue_id"},
+     "client_schedule = excluded.client_schedule, max_bytes = excluded.max_bytes "
+     "RETURNING queue_id"},
     // One statement takes the offset and moves the queue's clocks; SET expressions see the
-    // old row, RETURNING the new one. ?2 now, ?3 retention. It changes no indexed column, so
+    // old row, RETURNING the new one. ?2 now, ?3 retention, ?4 the message's bytes (its
+    // start_bytes is the total before it). It changes no indexed column, so
     // SQLite needs no statement journal for it; next_expiry_ms (indexed) is set apart, only
     // when the stream was empty.
     {"take_offset",
      "UPDATE queues SET next_offset = next_offset + 1, "
      "last_time_ms = max(last_time_ms, ?2), "
-     "last_expires_ms = max(last_expires_ms, max(last_time_ms, ?2) + ?3) "
+     "last_expires_ms = max(last_expires_ms, max(last_time_ms, ?2) + ?3), "
+     "appended_bytes = appended_bytes + ?4 "
      "WHERE queue_id = ?1 "
-     "RETURNING next_offset - 1, last_time_ms, last_expires_ms, next_expiry_ms IS NULL"},
+     "RETURNING next_offset - 1, last_time_ms, last_expires_ms, next_expiry_ms IS NULL, "
+     "appended_bytes"},
     {"set_next_expiry", "UPDATE queues SET next_expiry_ms = ?2 WHERE queue_id = ?1"},
     {"insert_message",
      "INSERT INTO messages(queue_id, offset, id, direction, client, created_ms, deliver_at_ms, "
-     "time_ms, expires_ms, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"},
+     "time_ms, expires_ms, data, start_bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
+     "?11)"},
     {"insert_pending",
      "INSERT INTO pending(queue_id, offset, visible_at_ms, receive_count) VALUES (?1, ?2, ?3, ?4)"},
     {"insert_scheduled",
@@ -230,11 +254,14 @@ constexpr Sql kSql[] = {
                     "SELECT " MESSAGE_COLUMNS " FROM messages WHERE queue_id = ?1 AND client = ?6 "
                     "AND direction <> 0 AND offset >= ?2 AND expires_ms > ?3 AND ?6 <> '' "
                     "ORDER BY 1 LIMIT ?5"},
-    // The probe of the binary searches over a stream (first_offset_where); columns 1 and 2
+    // The probe of the binary searches over a stream (first_offset_where); columns 1 to 3
     // never decrease along it.
     {"first_at_or_after",
-     "SELECT offset, time_ms, expires_ms FROM messages WHERE queue_id = ?1 AND offset >= ?2 "
+     "SELECT offset, time_ms, expires_ms, start_bytes FROM messages WHERE queue_id = ?1 AND offset >= ?2 "
      "ORDER BY offset LIMIT 1"},
+    // The bytes of data ever appended to the queue: message k is within max_bytes while
+    // appended_bytes - start_bytes(k) <= max_bytes.
+    {"appended_bytes", "SELECT appended_bytes FROM queues WHERE queue_id = ?1"},
     {"expiring_queues",
      "SELECT queue_id FROM queues WHERE next_expiry_ms <= ?1 ORDER BY next_expiry_ms LIMIT ?2"},
     {"trim_pending",
@@ -354,6 +381,7 @@ struct Streams::Statements {
           read_all(db, sql_of("read_all")),
           read_client(db, sql_of("read_client")),
           first_at_or_after(db, sql_of("first_at_or_after")),
+          appended_bytes(db, sql_of("appended_bytes")),
           expiring_queues(db, sql_of("expiring_queues")),
           trim_pending(db, sql_of("trim_pending")),
           trim_messages(db, sql_of("trim_messages")),
@@ -367,7 +395,7 @@ struct Streams::Statements {
         pending_count, next_due;
     Statement select_scheduled, delete_scheduled_row, next_scheduled, cancel_scheduled,
         find_cancellable, message_exists, delete_message_row;
-    Statement read_all, read_client, first_at_or_after;
+    Statement read_all, read_client, first_at_or_after, appended_bytes;
     Statement expiring_queues, trim_pending, trim_messages, update_next_expiry;
 };
 
@@ -407,11 +435,13 @@ Result<std::unique_ptr<Streams>> Streams::open(Db& db, QueueSettings defaults) {
     };
     if (auto ok = db.exec(kMetaSchema); !ok) return fail(ok.error());
     if (auto ok = probe(db, {"read_version", sql_of("read_version")}); !ok) return fail(ok.error());
+    std::int64_t found_version = 0;  // 0: new streams
     {
         Statement read{db, sql_of("read_version")};
         auto version = one_integer(read.bind(1, kSchemaKey));
         if (!version) return fail(version.error());
-        if (version->value_or(0) > kSchemaVersion)
+        found_version = version->value_or(0);
+        if (found_version > kSchemaVersion)
             return fail(make_error(
                 Errc::storage_corrupt,
                 "the streams in this database have schema version " + std::to_string(**version) +
@@ -428,6 +458,8 @@ Result<std::unique_ptr<Streams>> Streams::open(Db& db, QueueSettings defaults) {
                 "the streams tables do not have the expected shape (" + ok.error().detail + ")"));
         return fail(ok.error());
     }
+    if (found_version == 1)
+        if (auto ok = db.exec(kFromVersion1); !ok) return fail(ok.error());
     for (const auto& sql : kSql)
         if (auto ok = probe(db, sql); !ok) return fail(ok.error());
     {
@@ -455,6 +487,7 @@ QueueSettings Streams::settings_at(const Statement& s, int column) const {
     out.max_receive = s.int64(column + 6);
     out.dead_letter = std::string{s.text(column + 7)};
     out.client_schedule = s.int64(column + 8) != 0;
+    out.max_bytes = s.int64(column + 9);  // NULL (a queue configured before maxBytes): 0
     return out;
 }
 
@@ -471,7 +504,7 @@ Result<std::optional<Streams::QueueRow>> Streams::find_queue(std::string_view qu
     out.id = select.int64(0);
     out.next_offset = select.int64(1);
     out.settings = settings_at(select, 2);
-    if (!copy_of.empty() && !select.is_null(11)) out.copy = select.int64(11);
+    if (!copy_of.empty() && !select.is_null(12)) out.copy = select.int64(12);
     return std::optional<QueueRow>{std::move(out)};
 }
 
@@ -503,10 +536,14 @@ Status Streams::set_settings(std::string_view queue, const QueueSettings& settin
         .bind(6, settings.delay_ms)
         .bind(7, settings.max_receive)
         .bind(8, settings.dead_letter)
-        .bind(9, settings.client_schedule ? 1 : 0);
+        .bind(9, settings.client_schedule ? 1 : 0)
+        .bind(10, settings.max_bytes);
     auto id = one_integer(upsert);
     if (!id) return id.error();
-    if (*id) over_count_.insert(**id);  // a lower max_messages applies at the next expire()
+    if (*id) {  // a lower max_messages or max_bytes applies at the next expire()
+        over_count_.insert(**id);
+        if (settings.max_bytes > 0) over_bytes_.insert(**id);
+    }
     return {};
 }
 
@@ -624,16 +661,20 @@ Result<std::int64_t> Streams::store_in_stream(std::int64_t id, const QueueSettin
     std::int64_t time_ms = 0;
     std::int64_t expires_ms = 0;
     bool was_empty = false;
+    const auto bytes = static_cast<std::int64_t>(m.data.size());
+    std::int64_t appended = 0;  // the queue's appended_bytes, this message's included
     {
         Statement& take = sql_->take_offset;
         ResetOnExit reset{take};
-        auto row = take.bind(1, id).bind(2, now_ms).bind(3, settings.retention_ms).step();
+        auto row =
+            take.bind(1, id).bind(2, now_ms).bind(3, settings.retention_ms).bind(4, bytes).step();
         if (!row) return row.error();
         assert(*row && "store_in_stream: the queue row exists");
         offset = take.int64(0);
         time_ms = take.int64(1);
         expires_ms = take.int64(2);
         was_empty = take.int64(3) != 0;
+        appended = take.int64(4);
         if (auto done = take.step(); !done) return done.error();  // runs it to its end
     }
     if (was_empty)
@@ -660,8 +701,10 @@ Result<std::int64_t> Streams::store_in_stream(std::int64_t id, const QueueSettin
         .bind(7, m.deliver_at_ms)
         .bind(8, time_ms)
         .bind(9, expires_ms)
-        .bind(10, m.data);
+        .bind(10, m.data)
+        .bind(11, appended - bytes);
     if (auto ok = insert.run(); !ok) return ok.error();
+    if (settings.max_bytes > 0 && appended > settings.max_bytes) over_bytes_.insert(id);
     m.offset = offset;
     return offset;
 }
@@ -938,7 +981,20 @@ Result<std::int64_t> Streams::oldest_of(const QueueRow& q, std::int64_t now_ms) 
     // the first message still alive marks where the losses end.
     auto live = first_live(q.id, q.next_offset, now_ms);
     if (!live) return live.error();
-    return std::max(*live, q.next_offset - q.settings.max_messages);
+    auto by_bytes = first_within_bytes(q.id, q.next_offset, q.settings.max_bytes);
+    if (!by_bytes) return by_bytes.error();
+    return std::max({*live, q.next_offset - q.settings.max_messages, *by_bytes});
+}
+
+Result<std::int64_t> Streams::first_within_bytes(std::int64_t id, std::int64_t end,
+                                                 std::int64_t max_bytes) {
+    if (max_bytes <= 0) return std::int64_t{1};
+    auto appended = one_integer(sql_->appended_bytes.bind(1, id));
+    if (!appended) return appended.error();
+    const std::int64_t total = appended->value_or(0);
+    if (total <= max_bytes) return std::int64_t{1};
+    // Kept: start_bytes >= total - max_bytes. A gap found at the cut holds nothing kept.
+    return first_offset_where(id, 1, end, Ordered::start_bytes, total - max_bytes);
 }
 
 Result<std::int64_t> Streams::first_live(std::int64_t id, std::int64_t end, std::int64_t now_ms) {
@@ -961,7 +1017,7 @@ Result<std::int64_t> Streams::first_offset_where(std::int64_t id, std::int64_t f
     std::int64_t lo = from;
     std::int64_t hi = end;
     Statement& probe = sql_->first_at_or_after;
-    const int at = column == Ordered::time_ms ? 1 : 2;
+    const int at = column == Ordered::time_ms ? 1 : column == Ordered::expires_ms ? 2 : 3;
     while (lo < hi) {
         const std::int64_t mid = lo + (hi - lo) / 2;
         ResetOnExit reset{probe};
@@ -1000,8 +1056,10 @@ Result<std::size_t> Streams::expire(std::int64_t now_ms, std::size_t budget) {
     if (!by_time) return by_time.error();
     auto by_count = expire_by_count(budget - *by_time);
     if (!by_count) return by_count.error();
+    auto by_bytes = expire_by_bytes(budget - *by_time - *by_count);
+    if (!by_bytes) return by_bytes.error();
     if (auto ok = savepoint.release(); !ok) return ok.error();
-    return *by_time + *by_count;
+    return *by_time + *by_count + *by_bytes;
 }
 
 Result<std::size_t> Streams::expire_by_time(std::int64_t now_ms, std::size_t budget) {
@@ -1084,6 +1142,61 @@ Result<std::size_t> Streams::expire_by_count(std::size_t budget) {
         // Fewer than allowed means nothing is left below the cut.
         if (static_cast<std::int64_t>(trimmed) < left)
             it = over_count_.erase(it);
+        else
+            ++it;
+    }
+    return deleted;
+}
+
+Result<std::size_t> Streams::expire_by_bytes(std::size_t budget) {
+    if (seed_over_bytes_) {
+        Statement& all = sql_->all_queues;
+        ResetOnExit reset{all};
+        for (;;) {
+            auto row = all.step();
+            if (!row) return row.error();
+            if (!*row) break;
+            if (settings_at(all, 2).max_bytes > 0) over_bytes_.insert(all.int64(0));
+        }
+        seed_over_bytes_ = false;
+    }
+    std::size_t deleted = 0;
+    for (auto it = over_bytes_.begin(); it != over_bytes_.end() && deleted < budget;) {
+        const std::int64_t id = *it;
+        std::int64_t cut = 1;  // offsets below it are beyond max_bytes
+        {
+            std::int64_t end = 0;
+            std::int64_t max_bytes = 0;
+            {
+                Statement& row = sql_->queue_by_id;
+                ResetOnExit reset{row};
+                auto found = row.bind(1, id).step();
+                if (!found) return found.error();
+                if (*found) {
+                    end = row.int64(1);
+                    max_bytes = settings_at(row, 2).max_bytes;
+                }
+            }
+            auto first = first_within_bytes(id, end, max_bytes);
+            if (!first) return first.error();
+            cut = *first;
+        }
+        const auto left = static_cast<std::int64_t>(budget - deleted);
+        std::size_t trimmed = 0;
+        if (cut > 1) {
+            if (auto ok = sql_->trim_pending.bind(1, id).bind(2, cut).bind(3, left).run(); !ok)
+                return ok.error();
+            if (auto ok = sql_->trim_messages.bind(1, id).bind(2, cut).bind(3, left).run(); !ok)
+                return ok.error();
+            trimmed = static_cast<std::size_t>(db_.changes());
+            if (trimmed > 0)
+                if (auto ok = sql_->update_next_expiry.bind(1, id).run(); !ok) return ok.error();
+        }
+        deleted += trimmed;
+        // Fewer than allowed means nothing is left below the cut; the next append over
+        // max_bytes puts the queue back.
+        if (static_cast<std::int64_t>(trimmed) < left)
+            it = over_bytes_.erase(it);
         else
             ++it;
     }

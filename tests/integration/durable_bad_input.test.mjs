@@ -22,6 +22,7 @@ import {
 const run = promisify(execFile);
 const YEAR_MS = 365 * 24 * 3600 * 1000;
 const SMALL_BYTES = 1024;   // maxMessageBytes of queue "small" (--config)
+const CAPPED_BYTES = 4096;  // maxBytes of queue "capped": the data it keeps
 
 /** An error frame as docs/protocol.md describes it, answering `ref`. */
 function assertError(frame, name, ref) {
@@ -68,12 +69,13 @@ describe('durable messaging: bad input', { timeout: 180000 }, () => {
       sched: { clientSchedule: true },
       plain: {},
       small: { maxMessageBytes: SMALL_BYTES },
+      capped: { maxBytes: CAPPED_BYTES, maxMessageBytes: SMALL_BYTES },
     } }));
     edge = new Edge({ args: ['--config', config] });
     await edge.start();
     // Server nodes that consume (and ack) without replying, so a queue holds only what the
     // client sent.
-    for (const queue of ['sched', 'plain', 'small']) {
+    for (const queue of ['sched', 'plain', 'small', 'capped']) {
       nodes.push(new Child(`consume-${queue}`, adashtaBin, ['consume', queue, '--seeds', edge.meshEndpoint]));
     }
     await edge.waitReady({ nodes: nodes.length });
@@ -163,6 +165,23 @@ describe('durable messaging: bad input', { timeout: 180000 }, () => {
       const fits = await produce(client, { queue: 'small', data: 'y'.repeat(SMALL_BYTES - 2) });
       assert.equal(fits.type, 'ack', JSON.stringify(fits));
       assert.deepEqual((await stored('small')).map((m) => m.id), [fits.id], 'the oversized one was not stored');
+      await assertStillServes();
+    });
+
+  test(`a queue with maxBytes ${CAPPED_BYTES} keeps its newest data and lets the oldest go`,
+    { timeout: 30000 }, async () => {
+      const ids = [];
+      for (let i = 0; i < 20; ++i) {
+        // 500 characters + the quotes: 502 bytes of data each, 10,040 in all.
+        const answer = await produce(client, { queue: 'capped', data: `${i}`.padEnd(500, '.') });
+        assert.equal(answer.type, 'ack', JSON.stringify(answer));
+        ids.push(answer.id);
+      }
+      const kept = await stored('capped');
+      const bytes = kept.reduce((sum, m) => sum + Buffer.byteLength(JSON.stringify(m.data)), 0);
+      assert.ok(bytes <= CAPPED_BYTES, `kept ${bytes} bytes, more than maxBytes`);
+      // The newest messages that fit: 8 × 502 = 4,016 bytes.
+      assert.deepEqual(kept.map((m) => m.id), ids.slice(-8), 'the newest eight, in order');
       await assertStillServes();
     });
 
@@ -417,6 +436,7 @@ describe('durable messaging: bad input', { timeout: 180000 }, () => {
       'too-long.json': JSON.stringify({ queues: { orders: { retention: '400d' } } }),
       'bad-bool.json': JSON.stringify({ queues: { orders: { clientSchedule: 'yes' } } }),
       'unstored-retention.json': JSON.stringify({ queues: { ticks: { durable: false, retention: '1h' } } }),
+      'max-bytes-small.json': JSON.stringify({ queues: { orders: { maxBytes: 1000 } } }),
     };
     const expectations = {
       'missing.json': /does not exist/,
@@ -428,6 +448,7 @@ describe('durable messaging: bad input', { timeout: 180000 }, () => {
       'too-long.json': /queues\.orders\.retention: 400d is more than the maximum of 365d/,
       'bad-bool.json': /queues\.orders\.clientSchedule: expected true or false/,
       'unstored-retention.json': /queues\.ticks\.retention: a queue with "durable": false keeps nothing/,
+      'max-bytes-small.json': /queues\.orders\.maxBytes: 1000 is less than maxMessageBytes \(1048576\)/,
     };
     for (const [name, text] of Object.entries(configs)) {
       const file = path.join(root, name);

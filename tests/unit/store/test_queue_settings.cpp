@@ -136,6 +136,30 @@ TEST_CASE("a dead-letter queue must be another valid queue and needs maxReceive"
     CHECK(s.validate().error().code == Errc::bad_option);
 }
 
+TEST_CASE("maxBytes is 0 (no limit) or room for at least the largest message", "[settings]") {
+    QueueSettings s;
+    CHECK(s.max_bytes == 0);
+    s.max_bytes = s.max_message_bytes;
+    CHECK(s.validate());
+    s.max_bytes = s.max_message_bytes - 1;
+    auto small = s.validate();
+    REQUIRE_FALSE(small);
+    CHECK(small.error().code == Errc::bad_option);
+    CHECK(contains(small.error().detail, "maxBytes"));
+    CHECK(contains(small.error().detail, "less than maxMessageBytes"));
+    s.max_bytes = -1;
+    CHECK(s.validate().error().code == Errc::bad_option);
+
+    auto parsed = parse_queue_settings(R"({"maxBytes": 65536, "maxMessageBytes": 1024})", {}, "q");
+    REQUIRE(parsed);
+    CHECK(parsed->max_bytes == 65'536);
+    // A queue that stores nothing has nothing to limit.
+    auto fleeting = parse_queue_settings(R"({"durable": false, "maxBytes": 2000000})", {}, "q",
+                                         "adashta.json: queues.q");
+    REQUIRE_FALSE(fleeting);
+    CHECK(contains(fleeting.error().detail, "queues.q.maxBytes"));
+}
+
 TEST_CASE("a config file sets each queue's settings and leaves the rest at defaults",
           "[settings]") {
     TempDir dir;
@@ -238,6 +262,7 @@ TEST_CASE("settings written as JSON read back the same", "[settings]") {
     s.retention_ms = 3 * kHourMs;
     s.max_messages = 42;
     s.max_message_bytes = 4096;
+    s.max_bytes = 1 << 20;
     s.visibility_ms = 1234;
     s.delay_ms = 5;
     s.max_receive = 3;

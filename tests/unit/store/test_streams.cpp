@@ -61,6 +61,11 @@ StoredMessage message(std::string queue, std::string id, Direction direction = D
     return m;
 }
 
+// A message to everyone with the given data.
+StoredMessage with_data(std::string queue, std::string id, std::string data) {
+    return message(std::move(queue), std::move(id), Direction::to_all, {}, std::move(data));
+}
+
 // Appends and requires success; returns the offset.
 std::int64_t put(Store& store, StoredMessage m, std::int64_t now = kT0) {
     auto offset = store->append(m, now);
@@ -343,6 +348,83 @@ TEST_CASE("max_messages keeps the newest messages of a queue", "[streams]") {
     store.reopen();
     CHECK(*store->expire(kT0, 100) == 3);
     CHECK(offsets(read_all(store, "feed")) == Offsets{8});
+}
+
+TEST_CASE("max_bytes keeps the newest data of a queue, oldest first", "[streams]") {
+    QueueSettings s;
+    s.max_message_bytes = 10;
+    s.max_bytes = 10;
+    Store store;
+    REQUIRE(store->set_settings("feed", s));
+    for (int i = 1; i <= 5; ++i) put(store, with_data("feed", "m" + std::to_string(i), "abcd"));
+    put(store, with_data("other", "o", "0123456789"));
+    // 5 × 4 bytes; the newest 10 bytes hold two whole messages. Hidden before expire().
+    CHECK(offsets(read_all(store, "feed")) == Offsets{4, 5});
+    CHECK(*store->oldest_offset("feed", kT0) == 4);
+    CHECK(*store->expire(kT0, 100) == 3);
+    CHECK(*store->expire(kT0, 100) == 0);
+    CHECK(offsets(read_all(store, "feed")) == Offsets{4, 5});
+    CHECK(offsets(read_all(store, "other")) == Offsets{1});  // no limit of its own
+
+    // One message of exactly max_bytes leaves room for nothing else.
+    put(store, with_data("feed", "m6", "0123456789"));
+    CHECK(offsets(read_all(store, "feed")) == Offsets{6});
+    store.reopen();  // after a restart, expire() finds the queue again from its settings
+    CHECK(*store->expire(kT0, 100) == 2);
+    Statement rows{*store.db, "SELECT count(*) FROM messages m JOIN queues q USING (queue_id) "
+                              "WHERE q.name = 'feed'"};
+    REQUIRE(*rows.step());
+    CHECK(rows.int64(0) == 1);
+
+    // Raising the limit keeps what is left and lets more in.
+    s.max_bytes = 0;
+    REQUIRE(store->set_settings("feed", s));
+    for (int i = 7; i <= 9; ++i) put(store, with_data("feed", "m" + std::to_string(i), "abcd"));
+    CHECK(offsets(read_all(store, "feed")) == Offsets{6, 7, 8, 9});
+    CHECK(*store->expire(kT0, 100) == 0);
+}
+
+TEST_CASE("max_bytes trims in bounded steps that add up to the cut", "[streams]") {
+    QueueSettings s;
+    s.max_message_bytes = 100;
+    s.max_bytes = 1000;
+    Store store;
+    REQUIRE(store->set_settings("big", s));
+    const std::string hundred(100, 'x');
+    for (int i = 1; i <= 50; ++i) put(store, with_data("big", "m" + std::to_string(i), hundred));
+    // 5,000 bytes; the newest 1,000 are offsets 41..50. Budget 15 per call.
+    std::size_t total = 0;
+    for (int step = 0; step < 10; ++step) total += *store->expire(kT0, 15);
+    CHECK(total == 40);
+    CHECK(offsets(read_all(store, "big")).front() == 41);
+    CHECK(offsets(read_all(store, "big")).size() == 10);
+}
+
+TEST_CASE("a version 1 database gains maxBytes; its older messages count 0 bytes", "[streams]") {
+    Store store;
+    for (int i = 1; i <= 3; ++i) put(store, with_data("q", "old" + std::to_string(i), "abcd"));
+    // Back to version 1's shape, as the previous Adashta left it.
+    store.streams.reset();
+    REQUIRE(store.db->exec("ALTER TABLE messages DROP COLUMN start_bytes; "
+                           "ALTER TABLE queues DROP COLUMN max_bytes; "
+                           "ALTER TABLE queues DROP COLUMN appended_bytes; "
+                           "UPDATE meta SET value = 1 WHERE key = 'streams.schema_version'"));
+    store.reopen();
+    CHECK(offsets(read_all(store, "q")) == Offsets{1, 2, 3});
+    QueueSettings s;
+    s.max_message_bytes = 8;
+    s.max_bytes = 8;
+    REQUIRE(store->set_settings("q", s));
+    CHECK(offsets(read_all(store, "q")) == Offsets{1, 2, 3});  // 0 bytes counted so far
+    put(store, with_data("q", "new4", "abcd"));
+    CHECK(offsets(read_all(store, "q")) == Offsets{1, 2, 3, 4});
+    put(store, with_data("q", "new5", "abcd"));
+    put(store, with_data("q", "new6", "abcd"));  // 12 bytes since the upgrade: the old ones go, then 4
+    CHECK(offsets(read_all(store, "q")) == Offsets{5, 6});
+    CHECK(*store->expire(kT0, 100) == 4);
+    Statement version{*store.db, "SELECT value FROM meta WHERE key = 'streams.schema_version'"};
+    REQUIRE(*version.step());
+    CHECK(version.int64(0) == 2);
 }
 
 TEST_CASE("a shorter retention never expires newer messages before older ones", "[streams]") {
@@ -877,7 +959,7 @@ TEST_CASE("a full disk fails the append with storage_full and keeps what was com
 
 TEST_CASE("a database from a newer Adashta is refused, not misread", "[streams]") {
     Store store;
-    REQUIRE(store.db->exec("UPDATE meta SET value = 2 WHERE key = 'streams.schema_version'"));
+    REQUIRE(store.db->exec("UPDATE meta SET value = 3 WHERE key = 'streams.schema_version'"));
     store.streams.reset();
     auto again = Streams::open(*store.db);
     REQUIRE_FALSE(again);

@@ -48,6 +48,8 @@ struct QueueSettings {
     std::int64_t retention_ms = kDayMs;           // how long a message is kept, 1 ms .. 365 d
     std::int64_t max_messages = 1'000'000;        // messages kept per queue; oldest go first
     std::int64_t max_message_bytes = 1 << 20;     // largest data accepted, 1 .. 64 MiB
+    std::int64_t max_bytes = 0;  // data kept per queue, oldest go first; 0 = no limit, else
+                                 // at least max_message_bytes (so the newest message fits)
     std::int64_t visibility_ms = 30 * kSecondMs;  // hidden after a delivery, 0 .. 12 h
     std::int64_t delay_ms = 0;                    // default delay of new messages, 0 .. 365 d
     std::int64_t max_receive = 0;                 // deliveries before dead-lettering; 0 = no limit

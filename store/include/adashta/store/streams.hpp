@@ -253,7 +253,7 @@ private:
     // Appends a message that used up max_receive to `target` ("" = drop it).
     Status dead_letter(Due& due, const std::string& target, std::int64_t now_ms);
     // Columns of messages that never decrease along a stream.
-    enum class Ordered { time_ms, expires_ms };
+    enum class Ordered { time_ms, expires_ms, start_bytes };
     // The first offset in [from, end) from which every message's column is at least
     // at_least (binary search: O(log n) lookups). It may be the start of a gap.
     Result<std::int64_t> first_offset_where(std::int64_t id, std::int64_t from, std::int64_t end,
@@ -261,8 +261,13 @@ private:
     // The offset of the queue's oldest message that has not expired; end if none.
     Result<std::int64_t> first_live(std::int64_t id, std::int64_t end, std::int64_t now_ms);
     Result<std::int64_t> oldest_of(const QueueRow& queue, std::int64_t now_ms);
+    // The first offset in [1, end) within the queue's newest max_bytes of data (1 when it
+    // holds no more, or max_bytes is 0).
+    Result<std::int64_t> first_within_bytes(std::int64_t id, std::int64_t end,
+                                            std::int64_t max_bytes);
     Result<std::size_t> expire_by_time(std::int64_t now_ms, std::size_t budget);
     Result<std::size_t> expire_by_count(std::size_t budget);
+    Result<std::size_t> expire_by_bytes(std::size_t budget);
 
     Db& db_;
     std::unique_ptr<Statements> sql_;
@@ -271,6 +276,9 @@ private:
     // (a queue that is not over is dropped from it), so rollbacks cannot make it wrong.
     std::unordered_set<std::int64_t> over_count_;
     bool seed_over_count_ = true;  // fill over_count_ from the table at the first expire()
+    // The same for max_bytes: queues with one that may hold more data than it.
+    std::unordered_set<std::int64_t> over_bytes_;
+    bool seed_over_bytes_ = true;
     std::uint64_t writes_ = 0;     // see writes()
 };
 
