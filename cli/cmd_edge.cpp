@@ -103,11 +103,11 @@ The admin page (docs/operations.md):
                           store, to whoever presents TOKEN (16 characters or more)
                           (default: $ADASHTA_ADMIN_TOKEN). Without a token /admin is off
   --admin-token-file F    the same, read from a file (other users cannot see it in ps)
+  --help                  this text
 
 Conformance tests only (tests/autobahn/):
   --test-echo-path PATH   also serve a WebSocket on PATH that echoes every text and binary
                           message, with /ws's framing checks and --max-frame (default off)
-  --help                  this text
 
 Example:
   adashta edge examples/chat/web --http 127.0.0.1:8080
