@@ -11,8 +11,8 @@ namespace {
 
 // The tokens that carry a request's URI, one per method lws knows.
 constexpr lws_token_indexes kUriTokens[] = {
-    WSI_TOKEN_GET_URI,    WSI_TOKEN_POST_URI, WSI_TOKEN_OPTIONS_URI, WSI_TOKEN_PUT_URI,
-    WSI_TOKEN_PATCH_URI,  WSI_TOKEN_DELETE_URI, WSI_TOKEN_CONNECT,   WSI_TOKEN_HEAD_URI,
+    WSI_TOKEN_GET_URI,   WSI_TOKEN_POST_URI,   WSI_TOKEN_OPTIONS_URI, WSI_TOKEN_PUT_URI,
+    WSI_TOKEN_PATCH_URI, WSI_TOKEN_DELETE_URI, WSI_TOKEN_CONNECT,     WSI_TOKEN_HEAD_URI,
 };
 
 }  // namespace
@@ -20,9 +20,11 @@ constexpr lws_token_indexes kUriTokens[] = {
 const lws_token_limits& request_token_limits(std::size_t header_table_bytes) {
     static lws_token_limits limits = [&] {
         lws_token_limits l{};
-        const auto all = static_cast<unsigned short>(std::min<std::size_t>(header_table_bytes, 65535));
+        const auto all =
+            static_cast<unsigned short>(std::min<std::size_t>(header_table_bytes, 65535));
         std::fill(std::begin(l.token_limit), std::end(l.token_limit), all);
-        for (auto token : kUriTokens) l.token_limit[token] = static_cast<unsigned short>(kMaxRequestUri);
+        for (auto token : kUriTokens)
+            l.token_limit[token] = static_cast<unsigned short>(kMaxRequestUri);
         return l;
     }();
     return limits;

@@ -16,9 +16,9 @@
 #include "adashta/ids.hpp"
 #include "adashta/log.hpp"
 #include "adashta/version.hpp"
+#include "http_limits.hpp"
 #include "protocol.hpp"
 #include "static_files.hpp"
-#include "http_limits.hpp"
 #include "tls_files.hpp"
 #include "ws_close_codes.hpp"
 
@@ -277,6 +277,9 @@ Status HttpServer::start() {
     if (!options_.tls_cert.empty())
         log::info("edge", "TLS certificate " + certificate->subject + ", valid until " +
                               certificate->not_after);
+    if (!options_.test_echo_path.empty())
+        log::warn("edge", "--test-echo-path " + options_.test_echo_path +
+                              ": every message there is echoed; for conformance tests only");
     if (certificate->expired)
         log::warn("edge", "the certificate in " + options_.tls_cert + " expired on " +
                               certificate->not_after +
@@ -480,7 +483,8 @@ int HttpServer::dispatch(lws* wsi, int reason_number, void* user, void* in, std:
             }
             return on_established(wsi, *pss);
         case LWS_CALLBACK_RECEIVE:
-            if (pss->echo) return echo_.receive(pss->serial, wsi, static_cast<const char*>(in), len);
+            if (pss->echo)
+                return echo_.receive(pss->serial, wsi, static_cast<const char*>(in), len);
             if (pss->admin) {
                 if (admin_.receive(pss->serial, static_cast<const char*>(in), len,
                                    lws_is_first_fragment(wsi), lws_is_final_fragment(wsi)) &&
