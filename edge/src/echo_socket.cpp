@@ -14,7 +14,7 @@ int EchoSockets::receive(std::uint64_t serial, lws* wsi, const char* in, std::si
     auto it = conns_.find(serial);
     if (it == conns_.end()) return -1;
     Conn& c = it->second;
-    if (lws_is_first_fragment(wsi)) {
+    if (lws_is_first_fragment(wsi) || c.rx.size() < LWS_PRE) {
         c.rx.assign(LWS_PRE, '\0');
         c.rx_binary = lws_frame_is_binary(wsi);
     }
