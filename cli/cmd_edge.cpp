@@ -105,6 +105,10 @@ The admin page (docs/operations.md):
   --admin-token-file F    the same, read from a file (other users cannot see it in ps)
   --help                  this text
 
+Conformance tests only (tests/autobahn/):
+  --test-echo-path PATH   also serve a WebSocket on PATH that echoes every text and binary
+                          message, with /ws's framing checks and --max-frame (default off)
+
 Example:
   adashta edge examples/chat/web --http 127.0.0.1:8080
 )";
@@ -150,6 +154,7 @@ constexpr Flag kFlags[] = {
     {"log-level", true},
     {"admin-token", true},
     {"admin-token-file", true},
+    {"test-echo-path", true},
     {"help", false, false, "-", "-"},
 };
 // clang-format on
@@ -202,6 +207,13 @@ Result<edge::EdgeOptions> edge_options(const Args& args) {
     o.tls_key = args.value("tls-key");
     o.admin_token_file = args.value("admin-token-file");
     o.admin_token = args.value("admin-token");  // or ADASHTA_ADMIN_TOKEN (the flag table)
+    o.test_echo_path = args.value("test-echo-path");
+    if (!o.test_echo_path.empty() &&
+        (o.test_echo_path[0] != '/' || o.test_echo_path.size() > 63 ||
+         o.test_echo_path == "/ws" || o.test_echo_path == "/admin/ws"))
+        return make_error(Errc::bad_option,
+                          args.origin("test-echo-path") + " wants a path such as /echo (at most "
+                          "63 characters, not /ws or /admin/ws), got \"" + o.test_echo_path + "\"");
     auto port = args.number("beacon-port", o.beacon_port, 1, 65535);
     auto heartbeat = args.number("heartbeat-ms", o.heartbeat.count(), 10, 60'000);
     auto timeout = args.number("peer-timeout-ms", o.peer_timeout.count(), 30, 600'000);

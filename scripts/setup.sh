@@ -110,3 +110,19 @@ fi
 # The Go SDK's toolchain and modules (sdk/go/setup.sh: apt only for what is missing).
 echo "setup: Go SDK modules"
 "$here/sdk/go/setup.sh"
+
+# kosoku (PyPI), the Autobahn TestSuite runner of tests/autobahn/run_cases.py, for the python3
+# on PATH (ctest runs that one). A python3 that Debian manages (PEP 668: EXTERNALLY-MANAGED)
+# gets it in the user's site-packages (--user), never in /usr; one from pyenv or a venv, in its own.
+kosoku_version=0.1.0
+if python3 -c "import importlib.metadata as m, sys; sys.exit(m.version('kosoku') != '$kosoku_version')" 2>/dev/null; then
+  echo "setup: kosoku $kosoku_version present"
+else
+  echo "setup: installing kosoku $kosoku_version (Autobahn cases) for $(command -v python3)"
+  python3 -m pip --version >/dev/null 2>&1 || apt_install python3-pip
+  pip_args=(install --quiet --disable-pip-version-check "kosoku==$kosoku_version")
+  if python3 -c "import os, sys, sysconfig; sys.exit(not os.path.exists(os.path.join(sysconfig.get_path('stdlib'), 'EXTERNALLY-MANAGED')))"; then
+    pip_args+=(--user --break-system-packages)
+  fi
+  python3 -m pip "${pip_args[@]}"
+fi

@@ -64,6 +64,9 @@ struct EdgeOptions {
     // the page is off.
     std::string admin_token;       // --admin-token, ADASHTA_ADMIN_TOKEN
     std::string admin_token_file;  // --admin-token-file
+    // For conformance tests only (tests/autobahn/): a WebSocket path that echoes every
+    // message (echo_socket.hpp). Empty: off.
+    std::string test_echo_path;  // --test-echo-path
 };
 
 class Edge {

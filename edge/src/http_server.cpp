@@ -16,9 +16,11 @@
 #include "adashta/ids.hpp"
 #include "adashta/log.hpp"
 #include "adashta/version.hpp"
+#include "http_limits.hpp"
 #include "protocol.hpp"
 #include "static_files.hpp"
 #include "tls_files.hpp"
+#include "ws_close_codes.hpp"
 
 namespace adashta::edge {
 
@@ -138,6 +140,7 @@ struct HttpServer::PerSession {
     std::uint64_t serial;  // WebSocket: the Connection; 0 before it is established
     std::string* body;     // HTTP: the response body still to write (LWS_PRE in front), owned
     bool admin;            // WebSocket on /admin/ws: serial is AdminSockets'
+    bool echo;             // WebSocket on --test-echo-path: serial is EchoSockets'
 };
 
 // Wakes the service thread from others (libwebsockets' own wake-up, lws_cancel_service, does
@@ -161,7 +164,8 @@ HttpServer::HttpServer(const EdgeOptions& options, Router& router, Report health
       router_(router),
       health_(std::move(health)),
       metrics_(std::move(metrics)),
-      admin_(options.hello_timeout) {}
+      admin_(options.hello_timeout),
+      echo_(options.max_frame, options.max_outbox) {}
 
 HttpServer::~HttpServer() {
     if (context_) lws_context_destroy(context_);
@@ -262,6 +266,7 @@ Status HttpServer::start() {
     info.retry_and_idle_policy = &kIdlePolicy;
     info.timeout_secs = 10;
     info.max_http_header_data = 4096;
+    info.token_limits = &request_token_limits(info.max_http_header_data);  // 414 (http_limits.hpp)
     info.server_string = "adashta";
     if (!options_.tls_cert.empty()) serve_tls(info);
     HeldLwsLines held;
@@ -272,6 +277,9 @@ Status HttpServer::start() {
     if (!options_.tls_cert.empty())
         log::info("edge", "TLS certificate " + certificate->subject + ", valid until " +
                               certificate->not_after);
+    if (!options_.test_echo_path.empty())
+        log::warn("edge", "--test-echo-path " + options_.test_echo_path +
+                              ": every message there is echoed; for conformance tests only");
     if (certificate->expired)
         log::warn("edge", "the certificate in " + options_.tls_cert + " expired on " +
                               certificate->not_after +
@@ -457,17 +465,26 @@ int HttpServer::dispatch(lws* wsi, int reason_number, void* user, void* in, std:
             if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) <= 0) return 1;
             const bool admin = std::string_view{uri} == "/admin/ws";
             if (admin && pss) pss->admin = true;
-            return std::string_view{uri} == "/ws" || (admin && pss) ? 0 : 1;
+            // The conformance tests' echo (echo_socket.hpp), only when --test-echo-path is set.
+            const bool echo = !options_.test_echo_path.empty() && uri == options_.test_echo_path;
+            if (echo && pss) pss->echo = true;
+            return std::string_view{uri} == "/ws" || ((admin || echo) && pss) ? 0 : 1;
         }
         case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
             return on_confirm_upgrade(wsi);
         case LWS_CALLBACK_ESTABLISHED:
+            if (pss->echo) {
+                pss->serial = echo_.open(wsi);
+                return 0;
+            }
             if (pss->admin) {
                 pss->serial = admin_.open(wsi, Clock::now());
                 return 0;
             }
             return on_established(wsi, *pss);
         case LWS_CALLBACK_RECEIVE:
+            if (pss->echo)
+                return echo_.receive(pss->serial, wsi, static_cast<const char*>(in), len);
             if (pss->admin) {
                 if (admin_.receive(pss->serial, static_cast<const char*>(in), len,
                                    lws_is_first_fragment(wsi), lws_is_final_fragment(wsi)) &&
@@ -477,12 +494,18 @@ int HttpServer::dispatch(lws* wsi, int reason_number, void* user, void* in, std:
             }
             return on_receive(wsi, *pss, static_cast<const char*>(in), len);
         case LWS_CALLBACK_SERVER_WRITEABLE:
+            if (pss->echo) return echo_.writeable(pss->serial, wsi);
             if (pss->admin) return admin_.writeable(pss->serial, wsi);
             return on_writeable(wsi, *pss);
         case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+            // A close with an invalid code gets 1002 (ws_close_codes.hpp), on every path.
+            if (const int checked = check_peer_close(wsi, in, len)) return checked;
+            if (pss->echo || pss->admin) return 0;
             return on_peer_close(*pss);
         case LWS_CALLBACK_CLOSED:
-            if (pss->admin)
+            if (pss->echo)
+                echo_.closed(pss->serial);
+            else if (pss->admin)
                 admin_.closed(pss->serial);
             else
                 on_closed(*pss);
@@ -504,6 +527,10 @@ int HttpServer::refuse_plain(lws* wsi) {
 
 int HttpServer::on_http(lws* wsi, PerSession& pss, std::string_view uri) {
     if (plain_on_tls(wsi)) return refuse_plain(wsi);
+    if (uri_too_long(wsi))
+        return respond(wsi, pss, HTTP_STATUS_REQ_URI_TOO_LONG, "text/plain; charset=utf-8",
+                       "URI too long: at most " + std::to_string(kMaxRequestUri - 1) +
+                           " bytes of path and query\n");
     // A load balancer that polls /healthz stops sending here; others try again shortly.
     if (draining_ && uri == "/healthz")
         return respond(wsi, pss, HTTP_STATUS_SERVICE_UNAVAILABLE, "application/json",
@@ -609,6 +636,11 @@ std::string header(lws* wsi, lws_token_indexes token, std::size_t max = 512) {
 int HttpServer::on_confirm_upgrade(lws* wsi) {
     assert(access_ && "HttpServer::secure() was not called");
     if (plain_on_tls(wsi)) return refuse_plain(wsi);
+    if (uri_too_long(wsi)) {
+        lws_return_http_status(wsi, HTTP_STATUS_REQ_URI_TOO_LONG,
+                               "URI too long for a WebSocket upgrade");
+        return 1;
+    }
     if (draining_) {
         // The browser SDK takes the failed upgrade as a dropped connection and retries with
         // backoff, by which time the restarted edge (or another) answers.
@@ -653,7 +685,8 @@ int HttpServer::on_receive(lws* wsi, PerSession& pss, const char* in, std::size_
         c->rx.clear();
         c->rx_binary = lws_frame_is_binary(wsi);
     }
-    if (c->rx.size() + len > options_.max_frame) {
+    // The rest of the frame its header announced counts at once (1009 before it arrives).
+    if (c->rx.size() + len + lws_remaining_packet_payload(wsi) > options_.max_frame) {
         ++stats_.bad_frames;
         c->rx.clear();
         c->rx.shrink_to_fit();

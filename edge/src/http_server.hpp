@@ -20,6 +20,7 @@
 #include "access.hpp"
 #include "admin_snapshot.hpp"
 #include "admin_socket.hpp"
+#include "echo_socket.hpp"
 #include "edge.hpp"
 #include "protocol.hpp"
 #include "resume_secrets.hpp"
@@ -154,6 +155,7 @@ private:
     Sessions sessions_;
     AdminSockets admin_;        // the admin pages' connections (HTTP thread)
     AdminRates admin_rates_;    // HTTP thread
+    EchoSockets echo_;          // --test-echo-path's connections (HTTP thread)
     QueueCounts out_to_browsers_;  // node messages sent on to browsers, by queue (HTTP thread)
     std::int64_t started_ms_ = 0;  // wall clock, at start()
     HttpStats stats_;
