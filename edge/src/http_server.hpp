@@ -20,6 +20,7 @@
 #include "access.hpp"
 #include "admin_snapshot.hpp"
 #include "admin_socket.hpp"
+#include "connection_limits.hpp"
 #include "edge.hpp"
 #include "protocol.hpp"
 #include "resume_secrets.hpp"
@@ -72,6 +73,7 @@ public:
     std::size_t connection_count() const { return connections_; }
     std::size_t session_count() const { return sessions_count_; }
     const HttpStats& stats() const { return stats_; }
+    const ConnectionLimits& limits() const { return limits_; }  // its stats() from any thread
 
     // Everything libwebsockets reports, from its protocol callback; reason is an
     // lws_callback_reasons. Public only so that callback can reach it.
@@ -153,6 +155,7 @@ private:
     struct ev_loop* loop_ = nullptr;  // libev (epoll) under libwebsockets
     Sessions sessions_;
     AdminSockets admin_;        // the admin pages' connections (HTTP thread)
+    ConnectionLimits limits_;   // --max-connections and its kin (HTTP thread)
     AdminRates admin_rates_;    // HTTP thread
     QueueCounts out_to_browsers_;  // node messages sent on to browsers, by queue (HTTP thread)
     std::int64_t started_ms_ = 0;  // wall clock, at start()
