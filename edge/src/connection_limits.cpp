@@ -92,6 +92,11 @@ struct ConnectionLimits::Watcher {
     ConnectionLimits* owner;
 };
 
+struct ConnectionLimits::PauseTimer {
+    ev_timer timer;  // first member: the callback gets its address
+    ConnectionLimits* owner;
+};
+
 std::size_t ConnectionLimits::AddressHash::operator()(const Address& a) const noexcept {
     std::uint64_t high = 0;
     std::uint64_t low = 0;
@@ -206,13 +211,16 @@ bool ConnectionLimits::watch(struct ev_loop* loop, int port, bool tls) {
 }
 
 void ConnectionLimits::stop() {
+    if (pause_timer_) ev_timer_stop(loop_, &pause_timer_->timer);
+    pause_timer_.reset();
     for (auto& watcher : watchers_) ev_io_stop(loop_, &watcher->io);
     watchers_.clear();
     if (spare_fd_ >= 0) close(spare_fd_);
     spare_fd_ = -1;
 }
 
-bool ConnectionLimits::filter(const void* filter_args) {
+bool ConnectionLimits::filter(lws* listener, const void* filter_args) {
+    listener_ = listener;
     const auto& args = *static_cast<const lws_filter_network_conn_args*>(filter_args);
     const int fd = static_cast<int>(args.accept_fd);
     Entry entry{.address = address_of(args.cli_addr), .verdict = Verdict::admit};
@@ -348,6 +356,9 @@ void ConnectionLimits::drain_listener(int listen_fd) {
         }
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED) continue;
+            // Another thread took the descriptor the spare freed: nothing here can accept
+            // until something closes, and the listener stays readable. It rests a moment.
+            if (errno == EMFILE || errno == ENFILE) pause_listener();
             break;  // EAGAIN: the backlog is empty; anything else: libwebsockets sees it too
         }
         ++stats_.refused_at_accept;
@@ -360,6 +371,37 @@ void ConnectionLimits::drain_listener(int listen_fd) {
     }
     if (spare_fd_ < 0) spare_fd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
     warn_refused(Clock::now());
+}
+
+void ConnectionLimits::pause_listener() {
+    if (paused_ || !loop_) return;
+    paused_ = true;
+    for (auto& watcher : watchers_) ev_io_stop(loop_, &watcher->io);
+    // libwebsockets' own watcher: through its read flow control on the listening wsi. Before
+    // any connection came in the edge does not know that wsi; a short sleep then bounds how
+    // often both retry (the edge is out of descriptors: latency is the lesser harm).
+    if (listener_)
+        lws_rx_flow_control(listener_, 0);
+    else
+        usleep(10'000);
+    if (!pause_timer_) {
+        pause_timer_ = std::make_unique<PauseTimer>();
+        pause_timer_->owner = this;
+        ev_timer_init(&pause_timer_->timer,
+                      [](struct ev_loop*, ev_timer* timer, int) {
+                          reinterpret_cast<PauseTimer*>(timer)->owner->resume_listener();
+                      },
+                      kPauseSeconds, 0.);
+    }
+    ev_timer_set(&pause_timer_->timer, kPauseSeconds, 0.);
+    ev_timer_start(loop_, &pause_timer_->timer);
+}
+
+void ConnectionLimits::resume_listener() {
+    if (!paused_) return;
+    paused_ = false;
+    if (listener_) lws_rx_flow_control(listener_, 1);
+    for (auto& watcher : watchers_) ev_io_start(loop_, &watcher->io);
 }
 
 void ConnectionLimits::refuse_at_accept(int fd) {

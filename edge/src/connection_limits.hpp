@@ -21,7 +21,9 @@
 //      watcher, which libev runs before libwebsockets', takes the waiting connections off
 //      the backlog with a spare descriptor and answers them as in 2. libwebsockets 4.1
 //      would otherwise log "accept: errno 24" and find the listener readable again at once,
-//      forever (later versions pause themselves; 4.1 does not).
+//      forever (later versions pause themselves; 4.1 does not). When even the spare is
+//      gone (another thread took the descriptor it freed), the listener pauses for
+//      kPause: neither watcher reads it until then.
 //
 // Counted: every TCP connection libwebsockets adopts on the browser listener (WebSockets,
 // HTTP requests, sockets that have not yet sent one; not admin unix sockets or the mesh).
@@ -31,7 +33,7 @@
 //   ConnectionLimits limits;
 //   if (auto ok = limits.plan(options); !ok) return ok;     // before lws_create_context
 //   limits.watch(loop, port);                                // after it: the EMFILE guard
-//   case LWS_CALLBACK_FILTER_NETWORK_CONNECTION: return limits.filter(in_args) ? 0 : 1;
+//   case LWS_CALLBACK_FILTER_NETWORK_CONNECTION: return limits.filter(wsi, user) ? 0 : 1;
 //   case LWS_CALLBACK_WSI_CREATE: limits.created(wsi); ...
 //   if (limits.refusing(wsi)) return limits.answer_refused(wsi, uri);
 #pragma once
@@ -77,6 +79,7 @@ public:
     // tables by the limit: 8 bytes twice a descriptor).
     static constexpr std::size_t kAutoLimit = 65536;
     static constexpr int kRetryAfterSeconds = 5;  // the 503's Retry-After
+    static constexpr double kPauseSeconds = 0.1;  // the listener's rest when out of descriptors
 
     ConnectionLimits();
     ~ConnectionLimits();
@@ -99,7 +102,7 @@ public:
     // LWS_CALLBACK_FILTER_NETWORK_CONNECTION, with its user argument (the peer's address
     // and the accepted socket). False: refused at accept (the 503 is written); the caller
     // returns nonzero and libwebsockets closes the socket.
-    bool filter(const void* filter_args);
+    bool filter(lws* listener, const void* filter_args);
     void created(lws* wsi);    // LWS_CALLBACK_WSI_CREATE: counts what filter() let in
     void destroyed(lws* wsi);  // LWS_CALLBACK_WSI_DESTROY
     // Whether wsi came in over a cap: its request (HTTP, or a WebSocket upgrade) gets 503.
@@ -123,6 +126,7 @@ private:
         Verdict verdict;  // admit: counted in per_address_
     };
     struct Watcher;
+    struct PauseTimer;
 
     // Whether a new socket must be refused at accept: the refusal slots are taken, or the
     // process is (nearly) out of descriptors.
@@ -131,6 +135,9 @@ private:
     // Takes waiting connections off a listener that cannot hand them to libwebsockets.
     void drain_listener(int listen_fd);
     void refuse_at_accept(int fd);  // writes the fixed 503 (not over TLS); the caller closes
+    // Out of descriptors with no spare: neither watcher reads the listener for kPauseSeconds.
+    void pause_listener();
+    void resume_listener();
     void refused(Verdict verdict, const Address& address);
     void warn_refused(Clock::time_point now);
 
@@ -145,6 +152,9 @@ private:
     std::optional<Entry> filtered_;            // let in by filter(), until created()
     int spare_fd_ = -1;                        // /dev/null, closed to accept one at EMFILE
     std::vector<std::unique_ptr<Watcher>> watchers_;  // one per listening socket
+    std::unique_ptr<PauseTimer> pause_timer_;         // armed while the listener rests
+    lws* listener_ = nullptr;  // libwebsockets' listening wsi, as filter() first saw it
+    bool paused_ = false;      // the listener rests (pause_listener)
     struct ev_loop* loop_ = nullptr;
 
     // For the rate-limited warning: refusals since the last line.

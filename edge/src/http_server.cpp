@@ -467,7 +467,7 @@ int HttpServer::dispatch(lws* wsi, int reason_number, void* user, void* in, std:
             return on_confirm_upgrade(wsi);
         // Every socket of the listener, counted against --max-connections (connection_limits.hpp).
         case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
-            return limits_.filter(user) ? 0 : 1;
+            return limits_.filter(wsi, user) ? 0 : 1;
         case LWS_CALLBACK_WSI_CREATE:
             limits_.created(wsi);
             return 0;

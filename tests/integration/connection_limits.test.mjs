@@ -125,10 +125,10 @@ function waitSocketsOpen(edge, n) {
  * The regression guard for the 100 % loop: a generous CPU bound (the machine may be busy), and
  * no "accept: errno" line of libwebsockets, which it logs on every pass of a spinning listener.
  */
-function assertNoSpin(edge, share) {
+function assertNoSpin(edge, share, { failedAccepts = 0 } = {}) {
   assert.ok(share < 0.5, `the flooded edge used ${Math.round(share * 100)} % of a core`);
-  const failedAccepts = edge.child.output.split('\n').filter((l) => l.includes('accept: errno'));
-  assert.equal(failedAccepts.length, 0, edge.child.output);
+  const failed = edge.child.output.split('\n').filter((l) => l.includes('accept: errno'));
+  assert.ok(failed.length <= failedAccepts, `${failed.length} failed accepts logged:\n${edge.child.output}`);
 }
 
 /** CPU seconds (user + system) the process has used, from /proc/PID/stat. */
@@ -330,9 +330,12 @@ describe('under a low ulimit -n: a warning at start, and no spin past the descri
   });
 });
 
-describe('when the mesh side holds the descriptor reserve, browsers are still refused, not spun on', { timeout: 120000 }, () => {
+// Raw TCP connections to the mesh port (ZeroMQ takes a descriptor for each) eat the reserve
+// and leave the process nearly out of descriptors. (Taking all of them is not tested here:
+// ZeroMQ's own listener then retries its accept at full CPU, which the edge cannot stop.)
+describe('when the mesh side leaves the process nearly out of descriptors, browsers are still refused, not spun on', { timeout: 120000 }, () => {
   const LIMIT = 256;
-  const MESH_SOCKETS = 150;  // raw TCP connections to the mesh port: ZeroMQ takes a descriptor each
+  const MESH_SOCKETS = 150;
   const FLOOD = 300;
   let edge;
   let echo;
