@@ -280,7 +280,7 @@ void ConnectionLimits::destroyed(lws* wsi) {
 }
 
 bool ConnectionLimits::refusing(lws* wsi) const {
-    if (admitted_ < max_connections_ && !max_per_address_ && refusing_ == 0) return false;
+    if (refusing_ == 0) return false;  // the common case, without a lookup
     auto found = entries_.find(wsi);
     return found != entries_.end() && found->second.verdict != Verdict::admit;
 }
