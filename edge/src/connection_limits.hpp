@@ -14,7 +14,8 @@
 // Three ways a connection is refused, cheapest last:
 //   1. Over a cap, with a refusal slot free: libwebsockets reads its request, and the edge
 //      answers 503 (refusing() / answer_refused()): "too_many_connections: ...", and for
-//      /healthz {"status":"full"} (a readiness check: send new clients elsewhere).
+//      /healthz {"status":"full"} (a readiness check: send new clients elsewhere). The
+//      server answers /metrics on such a socket as usual, so a full edge can be watched.
 //   2. Over a cap with every refusal slot taken: the socket gets a fixed 503 written at
 //      accept and is closed (plain HTTP; over TLS it is only closed).
 //   3. Out of descriptors anyway (something else took the reserve): the listener's own

@@ -524,7 +524,8 @@ int HttpServer::on_http(lws* wsi, PerSession& pss, std::string_view uri) {
     if (draining_)
         return respond(wsi, pss, HTTP_STATUS_SERVICE_UNAVAILABLE, "text/plain; charset=utf-8",
                        "draining: this edge is shutting down; try again in a moment\n");
-    if (limits_.refusing(wsi)) return limits_.answer_refused(wsi, uri);  // over a cap: 503
+    // Over a cap: 503, but /metrics, so that a full edge can still be watched.
+    if (limits_.refusing(wsi) && uri != "/metrics") return limits_.answer_refused(wsi, uri);
     if (uri == "/healthz") return respond(wsi, pss, HTTP_STATUS_OK, "application/json", health_());
     if (uri == "/metrics")
         return respond(wsi, pss, HTTP_STATUS_OK, "text/plain; version=0.0.4", metrics_());

@@ -192,6 +192,9 @@ describe('--max-connections: past the cap new clients get 503, connected ones ke
     assert.equal(upgrade.headers['retry-after'], '5');
     assert.match(upgrade.body, /^too_many_connections/);
 
+    // /metrics is answered at the cap, so a full edge can be watched.
+    assert.ok(await metric(edge, 'adashta_edge_connections_refused_total') >= 3);
+
     await client.roundTrip();  // the connected client is served as before
   });
 
