@@ -211,6 +211,7 @@ bool ConnectionLimits::watch(struct ev_loop* loop, int port, bool tls) {
 }
 
 void ConnectionLimits::stop() {
+    if (loop_) warn_refused(Clock::now(), true);  // what the last 10 s refused, at the end
     if (pause_timer_) ev_timer_stop(loop_, &pause_timer_->timer);
     pause_timer_.reset();
     for (auto& watcher : watchers_) ev_io_stop(loop_, &watcher->io);
@@ -433,9 +434,10 @@ void ConnectionLimits::sweep(Clock::time_point now) {
     warn_refused(now);
 }
 
-void ConnectionLimits::warn_refused(Clock::time_point now) {
+void ConnectionLimits::warn_refused(Clock::time_point now, bool now_or_never) {
     if (unreported_total_ + unreported_ip_ + unreported_short_ == 0) return;
-    if (last_warning_ != Clock::time_point{} && now - last_warning_ < kWarnEvery) return;
+    if (!now_or_never && last_warning_ != Clock::time_point{} && now - last_warning_ < kWarnEvery)
+        return;
     std::string text = "refused connections (";
     text += std::to_string(admitted_) + " open of --max-connections " +
             std::to_string(max_connections_) + "):";

@@ -140,7 +140,8 @@ private:
     void pause_listener();
     void resume_listener();
     void refused(Verdict verdict, const Address& address);
-    void warn_refused(Clock::time_point now);
+    // The summed-up warning, at most every kWarnEvery unless now_or_never (at the stop).
+    void warn_refused(Clock::time_point now, bool now_or_never = false);
 
     std::size_t max_connections_ = 0;         // 0 before plan()
     std::size_t max_per_address_ = 0;         // 0: no per-address cap
