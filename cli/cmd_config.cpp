@@ -162,15 +162,16 @@ int config_show(int argc, char** argv) {
         return 2;
     }
     if (auto options = edge_options(*args); !options) return fail(options.error());
-    std::cout << std::left << std::setw(20) << "FLAG" << std::setw(17) << "KEY" << std::setw(26)
+    // Wide enough for the longest flag, key and variable (--max-connections-per-ip).
+    std::cout << std::left << std::setw(26) << "FLAG" << std::setw(21) << "KEY" << std::setw(32)
               << "VARIABLE" << std::setw(24) << "VALUE" << "FROM\n";
     for (const Flag& flag : edge_flags()) {
         if (flag.name == "help") continue;
         const auto [value, from] = describe(*args, flag);
         const std::string key = config_key(flag);
         const std::string variable = env_variable(flag);
-        std::cout << std::setw(20) << ("--" + std::string{flag.name}) << std::setw(17)
-                  << (key.empty() ? "-" : key) << std::setw(26)
+        std::cout << std::setw(26) << ("--" + std::string{flag.name}) << std::setw(21)
+                  << (key.empty() ? "-" : key) << std::setw(32)
                   << (variable.empty() ? "-" : variable) << std::setw(24)
                   << (from == "default" ? "-" : value) << from << "\n";
     }

@@ -58,6 +58,13 @@ Options:
   --max-frame BYTES       largest browser frame accepted (default 1048576)
   --max-outbox BYTES      bytes queued for one slow client before it is dropped (default 8388608)
   --max-subscriptions N   queues one connection may consume at once (default 1000)
+  --max-connections N     browser sockets (WebSocket and HTTP) open at once; past it new ones
+                          get 503 (default 0: as many as the descriptor limit, ulimit -n, allows
+                          after a reserve for the mesh and the store; a larger N than fits is
+                          lowered, with a warning)
+  --max-connections-per-ip N
+                          browser sockets from one address at once (default 0: no cap; behind
+                          a proxy every client has its address)
   --hello-timeout-s S     a connection must say hello within S seconds (default 10)
   --session-ttl-s S       an offline session is remembered for S seconds (default 300)
   --drain-timeout-s S     on SIGTERM or SIGINT, finish the work in flight and close clients
@@ -134,6 +141,8 @@ constexpr Flag kFlags[] = {
     {"max-frame", true},
     {"max-outbox", true},
     {"max-subscriptions", true},
+    {"max-connections", true},
+    {"max-connections-per-ip", true},
     {"hello-timeout-s", true},
     {"session-ttl-s", true},
     {"drain-timeout-s", true},
@@ -224,12 +233,15 @@ Result<edge::EdgeOptions> edge_options(const Args& args) {
         args.number("max-outbox", static_cast<std::int64_t>(o.max_outbox), 64 << 10, 1LL << 32);
     auto subscriptions = args.number("max-subscriptions",
                                      static_cast<std::int64_t>(o.max_subscriptions), 1, 1'000'000);
+    auto connections = args.number("max-connections", 0, 0, 10'000'000);
+    auto per_ip = args.number("max-connections-per-ip", 0, 0, 10'000'000);
     auto hello = args.number("hello-timeout-s", o.hello_timeout.count(), 1, 3600);
     auto ttl = args.number("session-ttl-s", o.session_ttl.count(), 1, 30 * 86400);
     auto drain = args.number("drain-timeout-s", o.drain_timeout.count(), 1, 3600);
     auto store_cap = args.number("max-store-bytes", 0, 0, 1LL << 50);
     for (const auto* r : {&port, &heartbeat, &timeout, &mesh_queue, &max_frame, &max_outbox,
-                          &hello, &ttl, &drain, &store_cap, &subscriptions})
+                          &hello, &ttl, &drain, &store_cap, &subscriptions, &connections,
+                          &per_ip})
         if (!*r) return r->error();
     if (*timeout <= *heartbeat)
         return make_error(Errc::bad_option,
@@ -244,6 +256,8 @@ Result<edge::EdgeOptions> edge_options(const Args& args) {
     o.max_frame = static_cast<std::size_t>(*max_frame);
     o.max_outbox = static_cast<std::size_t>(*max_outbox);
     o.max_subscriptions = static_cast<std::size_t>(*subscriptions);
+    o.max_connections = static_cast<std::size_t>(*connections);
+    o.max_connections_per_ip = static_cast<std::size_t>(*per_ip);
     o.hello_timeout = std::chrono::seconds{*hello};
     o.session_ttl = std::chrono::seconds{*ttl};
     o.drain_timeout = std::chrono::seconds{*drain};

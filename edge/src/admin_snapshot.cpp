@@ -143,6 +143,8 @@ std::string encode_admin_snapshot(const AdminSnapshot& s,
     std::string sessions = "{";
     append_field(sessions, "total", static_cast<std::int64_t>(s.sessions));
     append_field(sessions, "online", static_cast<std::int64_t>(s.connections));
+    append_field(sessions, "maxConnections", static_cast<std::int64_t>(s.max_connections));
+    append_field(sessions, "refused", static_cast<std::int64_t>(s.connections_refused));
     append_array(sessions, "list", s.clients, [](std::string& o, const AdminClient& c) {
         append_string(o, "session", c.session);
         append_string(o, "user", c.user);

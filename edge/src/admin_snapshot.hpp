@@ -78,6 +78,8 @@ struct AdminSnapshot {
     std::string http;              // --http
     std::size_t sessions = 0;      // known, online or not
     std::size_t connections = 0;   // open browser connections
+    std::size_t max_connections = 0;        // --max-connections as served
+    std::uint64_t connections_refused = 0;  // 503s at either cap since the start
     std::vector<AdminClient> clients;
     std::int64_t store_bytes = 0;  // store.db with its -wal and -shm, on disk
     QueueCounts out_to_browsers;   // a copy of the HTTP thread's counts

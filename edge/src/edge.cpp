@@ -249,6 +249,23 @@ private:
                       "Connections closed when their token expired.", h.expired_closed);
         append_metric(out, "adashta_edge_origin_refused_total", "counter",
                       "WebSocket upgrades refused for their Origin (403).", h.origin_refused);
+        const ConnectionLimitStats& l = http_.limits().stats();
+        append_metric(out, "adashta_edge_sockets_open", "gauge",
+                      "Browser-listener sockets open: WebSockets, HTTP, refusals under way.",
+                      l.open);
+        append_metric(out, "adashta_edge_max_connections", "gauge",
+                      "--max-connections as served (lowered to fit the descriptor limit).",
+                      http_.limits().max_connections());
+        append_metric(out, "adashta_edge_connections_refused_total", "counter",
+                      "Connections answered 503 at --max-connections.", l.refused_total);
+        append_metric(out, "adashta_edge_connections_refused_per_ip_total", "counter",
+                      "Connections answered 503 at --max-connections-per-ip.", l.refused_per_ip);
+        append_metric(out, "adashta_edge_connections_refused_at_accept_total", "counter",
+                      "Refused connections closed at accept (no refusal slot or descriptor).",
+                      l.refused_at_accept);
+        append_metric(out, "adashta_edge_descriptors_short_total", "counter",
+                      "Times the listener found the process nearly out of descriptors.",
+                      l.descriptors_short);
         append_metric(out, "adashta_edge_routed_total", "counter",
                       "Client messages handed to nodes.", r.routed);
         append_metric(out, "adashta_edge_no_consumer_total", "counter",

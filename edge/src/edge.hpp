@@ -37,6 +37,8 @@ struct EdgeOptions {
     std::size_t max_frame = 1 << 20;         // largest browser frame accepted, bytes
     std::size_t max_outbox = 8 << 20;        // bytes queued for one client before it is dropped
     std::size_t max_subscriptions = 1000;    // queues one connection may consume at once
+    std::size_t max_connections = 0;         // browser sockets at once; 0: as the fd limit allows
+    std::size_t max_connections_per_ip = 0;  // browser sockets from one address; 0: no cap
     std::chrono::seconds hello_timeout{10};  // a connection must say hello by then
     std::chrono::seconds session_ttl{300};   // how long an offline session is remembered
     // request_stop() to the end of run(), about; below the 10 s docker stop waits by default

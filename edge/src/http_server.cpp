@@ -168,6 +168,7 @@ HttpServer::HttpServer(const EdgeOptions& options, Router& router, Report health
       echo_(options.max_frame, options.max_outbox) {}
 
 HttpServer::~HttpServer() {
+    limits_.stop();  // its watchers are on the listener, which the context closes
     if (context_) lws_context_destroy(context_);
     if (waker_) ev_async_stop(loop_, &waker_->async);
     if (loop_) ev_loop_destroy(loop_);
@@ -269,6 +270,8 @@ Status HttpServer::start() {
     info.token_limits = &request_token_limits(info.max_http_header_data);  // 414 (http_limits.hpp)
     info.server_string = "adashta";
     if (!options_.tls_cert.empty()) serve_tls(info);
+    // Sizes the caps by the descriptor limit, which it may raise: before libwebsockets reads it.
+    if (auto planned = limits_.plan(options_); !planned) return planned;
     HeldLwsLines held;
     context_ = lws_create_context(&info);
     held.release(!context_);
@@ -285,6 +288,7 @@ Status HttpServer::start() {
                               certificate->not_after +
                               ": browsers refuse it; give a current one and restart the edge");
 
+    limits_.watch(loop_, port, !options_.tls_cert.empty());
     waker_ = std::make_unique<Waker>();
     waker_->server = this;
     ev_async_init(&waker_->async, [](struct ev_loop*, ev_async* async, int) {
@@ -472,6 +476,15 @@ int HttpServer::dispatch(lws* wsi, int reason_number, void* user, void* in, std:
         }
         case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
             return on_confirm_upgrade(wsi);
+        // Every socket of the listener, counted against --max-connections (connection_limits.hpp).
+        case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+            return limits_.filter(wsi, user) ? 0 : 1;
+        case LWS_CALLBACK_WSI_CREATE:
+            limits_.created(wsi);
+            return 0;
+        case LWS_CALLBACK_WSI_DESTROY:
+            limits_.destroyed(wsi);
+            return 0;
         case LWS_CALLBACK_ESTABLISHED:
             if (pss->echo) {
                 pss->serial = echo_.open(wsi);
@@ -538,6 +551,8 @@ int HttpServer::on_http(lws* wsi, PerSession& pss, std::string_view uri) {
     if (draining_)
         return respond(wsi, pss, HTTP_STATUS_SERVICE_UNAVAILABLE, "text/plain; charset=utf-8",
                        "draining: this edge is shutting down; try again in a moment\n");
+    // Over a cap: 503, but /metrics, so that a full edge can still be watched.
+    if (limits_.refusing(wsi) && uri != "/metrics") return limits_.answer_refused(wsi, uri);
     if (uri == "/healthz") return respond(wsi, pss, HTTP_STATUS_OK, "application/json", health_());
     if (uri == "/metrics")
         return respond(wsi, pss, HTTP_STATUS_OK, "text/plain; version=0.0.4", metrics_());
@@ -648,6 +663,7 @@ int HttpServer::on_confirm_upgrade(lws* wsi) {
                                "draining: this edge is shutting down; reconnect in a moment");
         return 1;
     }
+    if (limits_.refusing(wsi)) return limits_.answer_refused(wsi, "/ws");  // over a cap: 503
     const std::string origin = header(wsi, WSI_TOKEN_ORIGIN);
     // An Origin too long to copy counts as present (and not allowed), never as absent.
     const bool has_origin = lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) > 0;
@@ -1163,6 +1179,7 @@ void HttpServer::sweep() {
         router_.sessions_expired(std::move(gone));
     sessions_count_ = sessions_.session_count();
     admin_.sweep(now);
+    limits_.sweep(now);
     if (admin_.begin(now)) start_admin_snapshot();
     schedule_sweep();
 }
@@ -1192,6 +1209,8 @@ void HttpServer::start_admin_snapshot() {
     s->http = options_.http;
     s->sessions = sessions_.session_count();
     s->connections = sessions_.connection_count();
+    s->max_connections = limits_.max_connections();
+    s->connections_refused = limits_.stats().refused_total + limits_.stats().refused_per_ip;
     const auto now = Clock::now();
     sessions_.for_each_connection([&](Connection& c) {
         if (c.session.empty() || s->clients.size() >= kAdminMaxClients) return;

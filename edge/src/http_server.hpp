@@ -21,6 +21,7 @@
 #include "admin_snapshot.hpp"
 #include "admin_socket.hpp"
 #include "echo_socket.hpp"
+#include "connection_limits.hpp"
 #include "edge.hpp"
 #include "protocol.hpp"
 #include "resume_secrets.hpp"
@@ -73,6 +74,7 @@ public:
     std::size_t connection_count() const { return connections_; }
     std::size_t session_count() const { return sessions_count_; }
     const HttpStats& stats() const { return stats_; }
+    const ConnectionLimits& limits() const { return limits_; }  // its stats() from any thread
 
     // Everything libwebsockets reports, from its protocol callback; reason is an
     // lws_callback_reasons. Public only so that callback can reach it.
@@ -154,6 +156,7 @@ private:
     struct ev_loop* loop_ = nullptr;  // libev (epoll) under libwebsockets
     Sessions sessions_;
     AdminSockets admin_;        // the admin pages' connections (HTTP thread)
+    ConnectionLimits limits_;   // --max-connections and its kin (HTTP thread)
     AdminRates admin_rates_;    // HTTP thread
     EchoSockets echo_;          // --test-echo-path's connections (HTTP thread)
     QueueCounts out_to_browsers_;  // node messages sent on to browsers, by queue (HTTP thread)
