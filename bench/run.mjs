@@ -1,6 +1,7 @@
 // Runs the benchmark scenarios side by side (bench/README.md) and writes bench/results/.
 //
 //   node bench/run.mjs [--quick] [--only SCENARIO,...] [--systems adashta,nats,...] [--merge]
+//                      [--out DIR] [--flood-sched idle|normal]
 //   (--merge: keep the other scenarios of results/results.json, replace the ones run now)
 //
 // Every system under test runs pinned to CPU 1 and every load generator to CPU 0 (taskset),
@@ -58,6 +59,10 @@ const protoOf = (system) => (baseOf(system) === 'adashta-amo' ? 'adashta' : base
 // The load generator's extra flags for a started system (its connection token).
 const tokenArgs = (sut) => (sut.token ? ['--token', sut.token] : []);
 const outDir = option('out', path.join(here, 'results'));
+// The flood scenario's flooders run under SCHED_IDLE ("idle", the default) or at the normal
+// priority ("normal": to see what sharing CPU 0 with them does to the quiet clients' generator).
+const floodSched = option('flood-sched', 'idle');
+if (!['idle', 'normal'].includes(floodSched)) throw new Error(`--flood-sched must be idle or normal, not ${floodSched}`);
 
 const SUT_CPU = '1';
 const LOAD_CPU = '0';
@@ -73,10 +78,10 @@ const seeds = `tcp://127.0.0.1:${PORTS.mesh}`;
 const SIZE = quick
   ? { duration: 2, ingressConns: 100, reqrepConns: 20, rates: [1000, 5000], idle: [1000], crowd: 1000,
     durableConns: 20, wqMessages: 2000, schedMessages: 5000, schedSpread: 2000, schedLead: 2000,
-    hopMessages: 20000 }
+    hopMessages: 20000, flood: { flooders: 100, quiet: 20, rate: 500, warmS: 1, afterS: 1, sizes: [64] } }
   : { duration: 10, ingressConns: 1000, reqrepConns: 100, rates: [1000, 20000], idle: [10000, 50000], crowd: 10000,
     durableConns: 100, wqMessages: 20000, schedMessages: 100000, schedSpread: 30000, schedLead: 15000,
-    hopMessages: 500000 };
+    hopMessages: 500000, flood: { flooders: 1000, quiet: 100, rate: 1000, warmS: 2, afterS: 3, sizes: [64, 16384] } };
 
 const log = (...a) => console.error('bench:', ...a);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -490,6 +495,107 @@ async function crowd() {
   return rows;
 }
 
+/**
+ * Fair service under a flood (the issue's): SIZE.flood.quiet request → reply clients at a fixed
+ * open-loop rate, first alone, then — on the same connections, in the same run — while
+ * SIZE.flood.flooders other clients send flat out (64-byte messages, then 16 KiB ones). The
+ * flood goes to the server application as in ingress, the requests are echoed as in
+ * request → reply; the application does both at once (mode "both"). Measured: the quiet
+ * clients' latency in both phases (from each request's slot on the rate grid), what the
+ * application received of the flood, the SUT's peak RSS during the flood and its RSS
+ * SIZE.flood.afterS seconds after the flooders have gone.
+ *
+ * Two load generators, both on LOAD_CPU (the machine has two cores; the SUT has the other):
+ * the flooders' adashta-bench runs under SCHED_IDLE (chrt -i), so the quiet clients' one,
+ * mostly asleep, gets the CPU the moment it wakes. Its own lateness (send_lag_us: the loop
+ * round that sent a request minus its slot) is in the row, to show the generator is not what
+ * the latency measures.
+ */
+async function flood() {
+  const rows = {};
+  const f = SIZE.flood;
+  const floodS = f.warmS + SIZE.duration + 2;  // the quiet phase starts after warmS and ends by its 2 s grace
+  // Past this much SUT memory the flood is stopped early (the row says so): a bounded run.
+  const rssCap = Math.min(8 * 2 ** 30, os.totalmem() * 0.4);
+  for (const size of f.sizes) {
+    for (const system of plainWsSystems) {
+      const key = `${system}@${size}`;
+      let sut;
+      let quiet;
+      let flooders;
+      let sampler;
+      try {
+        sut = await startSystem(system, 'both');
+        const pids = sut.procs.map((p) => p.pid);
+        // ws has no queues or events: the server tells the quiet clients by their path.
+        const quietUrl = system === 'ws' ? `${sut.url}echo` : sut.url;
+        quiet = loadgen(['reqrep', '--proto', protoOf(system), '--url', quietUrl, ...tokenArgs(sut),
+          '--connections', String(f.quiet), '--duration', String(SIZE.duration), '--rate', String(f.rate),
+          '--size', '64', '--phases', '2'], 'adashta-bench quiet');
+        const alone = await quiet.waitLine((l) => l.event === 'phase_done', (SIZE.duration + 60) * 1000, 'the quiet phase');
+        const rssBefore = await rssBytes(pids);
+        const [cmd, ...pre] = floodSched === 'idle' ? ['chrt', '-i', '0', bin('adashta-bench')] : [bin('adashta-bench')];
+        flooders = new Proc('adashta-bench flood', LOAD_CPU, cmd, [...pre, 'ingress',
+          '--proto', protoOf(system), '--url', sut.url, ...tokenArgs(sut), '--connections', String(f.flooders),
+          '--duration', String(floodS), '--size', String(size)]);
+        await flooders.waitLine((l) => l.event === 'loading', 120000, 'the flood');
+        const peak = { all: rssBefore, server: 0, capHit: false };
+        sampler = setInterval(async () => {
+          const all = await rssBytes(pids);
+          peak.all = Math.max(peak.all, all);
+          peak.server = Math.max(peak.server, await rssBytes([pids[0]]));
+          if (all > rssCap && !peak.capHit) {
+            peak.capHit = true;
+            log(`flood ${key}: SUT RSS ${Math.round(all / 2 ** 20)} MiB is over the cap of ${Math.round(rssCap / 2 ** 20)} MiB: stopping the flood`);
+            flooders.child.kill('SIGTERM');
+          }
+        }, 200);
+        await sleep(f.warmS * 1000);  // socket buffers fill; the server is at its flood pace
+        quiet.child.kill('SIGUSR1');
+        const during = await quiet.result((SIZE.duration + 60) * 1000);
+        const flood = await flooders.result((floodS + 60) * 1000).catch((error) => ({ error: String(error.message ?? error) }));
+        clearInterval(sampler);
+        sampler = undefined;
+        await sleep(f.afterS * 1000);
+        const rssAfter = await rssBytes(pids);
+        const app = await sut.app.stop(60000);
+        const pick = (r) => ({ sent: r.sent, answered: r.answered, lost: r.lost, errors: r.errors,
+          dropped_connections: r.dropped_connections, latency_us: r.latency_us, send_lag_us: r.send_lag_us });
+        const p99 = (r) => r.latency_us?.p99;
+        rows[key] = {
+          size, flooders: f.flooders, quiet_clients: f.quiet, offered_rate: f.rate, flooder_sched: floodSched,
+          quiet: pick(alone), flood: pick(during),
+          p99_ratio: p99(alone) && p99(during) !== undefined ? p99(during) / p99(alone) : null,
+          // A server still reading the kernel's backlog may answer SIGTERM too late to count
+          // (SIGKILL after 60 s): the flooders' rate over the second half of their run, when
+          // the socket buffers are full, stands in for it then (as in ingress).
+          flood_received: app?.received ?? null,
+          flood_rate: app?.received > 0 ? app.rate : flood.steady_rate ?? null,
+          flood_measured_by: app?.received > 0 ? 'application' : 'generator steady rate',
+          flood_generator: flood.error ? { error: flood.error } : { sent: flood.sent, rate: flood.rate,
+            steady_rate: flood.steady_rate, errors: flood.errors, dropped_connections: flood.dropped_connections },
+          echoed: app?.echoed ?? null,
+          rss_before_bytes: rssBefore, rss_peak_bytes: peak.all, server_rss_peak_bytes: peak.server,
+          rss_after_bytes: rssAfter, rss_after_s: f.afterS, rss_cap_hit: peak.capHit,
+        };
+        log(`flood ${key}: quiet p99 ${p99(alone)} us alone, ${p99(during)} us in the flood; ` +
+          `flood ${Math.round(rows[key].flood_rate ?? 0)} msg/s; RSS peak ${Math.round(peak.all / 2 ** 20)} MiB, ` +
+          `after ${Math.round(rssAfter / 2 ** 20)} MiB`);
+      } catch (error) {
+        rows[key] = { size, error: String(error.message ?? error) };
+        log(`flood ${key}: ${rows[key].error}`);
+      } finally {
+        if (sampler) clearInterval(sampler);
+        await flooders?.stop();
+        await quiet?.stop();
+        await sut?.stop();
+      }
+      await sleep(quick ? 1000 : 5000);  // TIME_WAIT sockets and slab settle
+    }
+  }
+  return rows;
+}
+
 async function durable() {
   const rows = {};
   for (const system of systems.filter((s) => s === 'adashta' || s === 'nats')) {
@@ -567,7 +673,7 @@ async function hop() {
   return result;
 }
 
-const SCENARIOS = { ingress, reqrep, idle, durable, workqueue: workQueue, scheduled, hop, crowd };
+const SCENARIOS = { ingress, reqrep, idle, durable, workqueue: workQueue, scheduled, hop, crowd, flood };
 
 /**
  * Builds the Go SDK's bench tools (bench/apps/go) into bench/apps/go/bin when a Go system is
