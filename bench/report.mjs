@@ -243,12 +243,12 @@ export function summarize(results) {
   if (s.flood && !s.flood.error) {
     const rows = Object.entries(s.flood).map(([key, r]) => {
       const [sys] = key.split('@');
-      if (r.error) return [label(sys), bytes(r.size), `error: ${r.error.slice(0, 80)}`, '', '', '', '', '', '', '', '', '', ''];
+      if (r.error) return [label(sys), bytes(r.size), `error: ${r.error.slice(0, 80)}`, '', '', '', '', '', '', '', '', '', '', ''];
       const q = floodLatency(r.quiet);
       const f = floodLatency(r.flood);
       return [label(sys), bytes(r.size), q.p50, q.p99, q.p999, f.p50, f.p99, f.p999, floodRatio(r), fmt(r.flood?.lost),
         r.flood_rate ? `${fmt(r.flood_rate)}${r.flood_measured_by === 'generator steady rate' ? ' (generator)' : ''}` : '—', `${mib(r.rss_peak_bytes)}${r.rss_cap_hit ? ' (cap: flood stopped)' : ''}`,
-        mib(r.rss_after_bytes)];
+        mib(r.rss_after_bytes), r.kernel_tcp ? `${fmt(r.kernel_tcp.rto_timeouts)} / ${fmt(r.kernel_tcp.rcvq_drops)}` : '—'];
     });
     const any = Object.values(s.flood).find((r) => !r.error) ?? {};
     const lag = Object.entries(s.flood).filter(([, r]) => r.flood?.send_lag_us)
@@ -258,16 +258,18 @@ export function summarize(results) {
         `alone and beside ${fmt(any.flooders)} clients sending flat out`,
       head: ['system', 'flood message', 'p50 alone', 'p99 alone', 'p99.9 alone', 'p50 in flood', 'p99 in flood',
         'p99.9 in flood', 'p99 in flood ÷ alone', 'lost in flood', 'flood msg/s received', 'SUT RSS peak (flood)',
-        `SUT RSS ${fmt(any.rss_after_s)} s after`], rows, targets: [],
+        `SUT RSS ${fmt(any.rss_after_s)} s after`, 'kernel TCP RTOs / receive-queue drops (flood phase)'], rows, targets: [],
       note: 'The same quiet connections, in the same run: first alone, then while the flooders send to the server ' +
         'application (as in ingress); their requests are echoed (as in request → reply). Latency from each request\'s ' +
         `slot on the rate grid; a request not answered within 2 s of the phase's end is lost, so where more than 1 % ` +
         '(0.1 %) are lost p99 (p99.9) is at least 2 s ("≥"). RSS: every SUT process (edge + node for Adashta). ' +
-        `Both load generators share CPU 0, the flooders ${any.flooder_sched === 'normal' ? 'at the normal priority' : 'under SCHED_IDLE'}; ` +
-        'the quiet generator\'s own lateness ' +
+        `Both load generators share CPU 0, the flooders ${any.flooder_sched === 'normal' ? 'at the normal priority' : 'under SCHED_IDLE'}, ` +
+        `the quiet clients' generator ${any.quiet_sched === 'fifo' ? 'under SCHED_FIFO' : 'at the normal priority'}; that generator's own lateness ` +
         `(send lag p99, alone → in flood): ${lag.join('; ') || '—'}. Flood msg/s: what the application counted, over ` +
         'its first to last flood message; "(generator)": the application gave no count (it did not answer SIGTERM ' +
-        'within 60 s), so the flooders\' write rate over the second half of their run stands in.',
+        'within 60 s), so the flooders\' write rate over the second half of their run stands in. Kernel: the whole ' +
+        'machine\'s TCP retransmission timeouts and segments dropped for a full receive queue during the flood phase ' +
+        `(${fmt(any.flooders)} flooders can fill more socket buffers than tcp_mem allows; then the kernel itself delays everyone).`,
     });
     charts.push({ title: 'Quiet p99 in flood ÷ alone, 64 B (lower is better)',
       bars: Object.entries(s.flood).filter(([k]) => k.endsWith('@64')).map(([k, r]) => [barLabel(k.split('@')[0]), floodRatioValue(r) ?? 0]) });

@@ -1,7 +1,7 @@
 // Runs the benchmark scenarios side by side (bench/README.md) and writes bench/results/.
 //
 //   node bench/run.mjs [--quick] [--only SCENARIO,...] [--systems adashta,nats,...] [--merge]
-//                      [--out DIR] [--flood-sched idle|normal]
+//                      [--out DIR] [--flood-sched idle|normal] [--quiet-sched fifo|normal]
 //   (--merge: keep the other scenarios of results/results.json, replace the ones run now)
 //
 // Every system under test runs pinned to CPU 1 and every load generator to CPU 0 (taskset),
@@ -63,6 +63,10 @@ const outDir = option('out', path.join(here, 'results'));
 // priority ("normal": to see what sharing CPU 0 with them does to the quiet clients' generator).
 const floodSched = option('flood-sched', 'idle');
 if (!['idle', 'normal'].includes(floodSched)) throw new Error(`--flood-sched must be idle or normal, not ${floodSched}`);
+// Its quiet clients' generator runs SCHED_FIFO ("fifo", the default: it sleeps most of the time
+// and must wake on its request grid even when other work shares CPU 0) or at the normal priority.
+const quietSched = option('quiet-sched', 'fifo');
+if (!['fifo', 'normal'].includes(quietSched)) throw new Error(`--quiet-sched must be fifo or normal, not ${quietSched}`);
 
 const SUT_CPU = '1';
 const LOAD_CPU = '0';
@@ -186,6 +190,21 @@ async function kernelBytes() {
   const sockstat = await readFile('/proc/net/sockstat', 'utf8');
   const tcpPages = Number(/^TCP:.* mem (\d+)/m.exec(sockstat)[1]);
   return slab + tcpPages * 4096;
+}
+
+/**
+ * The kernel's TCP counters that show it under strain (/proc/net/netstat): times it entered
+ * memory pressure (tcp_mem), retransmission timeouts, segments dropped for a full receive
+ * queue, receive-queue prunes.
+ */
+async function tcpCounters() {
+  const text = await readFile('/proc/net/netstat', 'utf8');
+  const lines = text.split('\n').filter((l) => l.startsWith('TcpExt:'));
+  const names = lines[0].split(/\s+/).slice(1);
+  const values = lines[1].split(/\s+/).slice(1).map(Number);
+  const all = Object.fromEntries(names.map((n, i) => [n, values[i]]));
+  return { memory_pressures: all.TCPMemoryPressures, rto_timeouts: all.TCPTimeouts,
+    rcvq_drops: all.TCPRcvQDrop, prunes: all.PruneCalled };
 }
 
 /** Throws with the process's last words if it has exited, since waiting longer cannot help. */
@@ -506,10 +525,12 @@ async function crowd() {
  * SIZE.flood.afterS seconds after the flooders have gone.
  *
  * Two load generators, both on LOAD_CPU (the machine has two cores; the SUT has the other):
- * the flooders' adashta-bench runs under SCHED_IDLE (chrt -i), so the quiet clients' one,
- * mostly asleep, gets the CPU the moment it wakes. Its own lateness (send_lag_us: the loop
- * round that sent a request minus its slot) is in the row, to show the generator is not what
- * the latency measures.
+ * the flooders' adashta-bench runs under SCHED_IDLE (chrt -i) and the quiet clients' one under
+ * SCHED_FIFO (chrt -f), so the latter, mostly asleep, gets the CPU the moment it wakes, even
+ * when other work shares the machine. Its own lateness (send_lag_us: the loop round that sent
+ * a request minus its slot) is in the row, to show whether the generator is what the latency
+ * measures; so are the kernel's TCP strain counters over the flood phase (1,000 flooders can
+ * fill more socket buffers than tcp_mem allows, and then the kernel drops and retransmits).
  */
 async function flood() {
   const rows = {};
@@ -529,9 +550,10 @@ async function flood() {
         const pids = sut.procs.map((p) => p.pid);
         // ws has no queues or events: the server tells the quiet clients by their path.
         const quietUrl = system === 'ws' ? `${sut.url}echo` : sut.url;
-        quiet = loadgen(['reqrep', '--proto', protoOf(system), '--url', quietUrl, ...tokenArgs(sut),
-          '--connections', String(f.quiet), '--duration', String(SIZE.duration), '--rate', String(f.rate),
-          '--size', '64', '--phases', '2'], 'adashta-bench quiet');
+        const [quietCmd, ...quietPre] = quietSched === 'fifo' ? ['chrt', '-f', '10', bin('adashta-bench')] : [bin('adashta-bench')];
+        quiet = new Proc('adashta-bench quiet', LOAD_CPU, quietCmd, [...quietPre, 'reqrep', '--proto', protoOf(system),
+          '--url', quietUrl, ...tokenArgs(sut), '--connections', String(f.quiet), '--duration', String(SIZE.duration),
+          '--rate', String(f.rate), '--size', '64', '--phases', '2']);
         const alone = await quiet.waitLine((l) => l.event === 'phase_done', (SIZE.duration + 60) * 1000, 'the quiet phase');
         const rssBefore = await rssBytes(pids);
         const [cmd, ...pre] = floodSched === 'idle' ? ['chrt', '-i', '0', bin('adashta-bench')] : [bin('adashta-bench')];
@@ -551,8 +573,10 @@ async function flood() {
           }
         }, 200);
         await sleep(f.warmS * 1000);  // socket buffers fill; the server is at its flood pace
+        const tcp0 = await tcpCounters();
         quiet.child.kill('SIGUSR1');
         const during = await quiet.result((SIZE.duration + 60) * 1000);
+        const tcp1 = await tcpCounters();
         const flood = await flooders.result((floodS + 60) * 1000).catch((error) => ({ error: String(error.message ?? error) }));
         clearInterval(sampler);
         sampler = undefined;
@@ -564,6 +588,10 @@ async function flood() {
         const p99 = (r) => r.latency_us?.p99;
         rows[key] = {
           size, flooders: f.flooders, quiet_clients: f.quiet, offered_rate: f.rate, flooder_sched: floodSched,
+          quiet_sched: quietSched,
+          // The kernel's own share: its TCP counters over the quiet clients' flood phase (whole
+          // machine: anything else running adds to them).
+          kernel_tcp: Object.fromEntries(Object.keys(tcp1).map((k) => [k, tcp1[k] - (tcp0[k] ?? 0)])),
           quiet: pick(alone), flood: pick(during),
           p99_ratio: p99(alone) && p99(during) !== undefined ? p99(during) / p99(alone) : null,
           // A server still reading the kernel's backlog may answer SIGTERM too late to count
