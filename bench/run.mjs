@@ -7,7 +7,7 @@
 // Every system under test runs pinned to CPU 1 and every load generator to CPU 0 (taskset),
 // on 127.0.0.1 only. Each scenario is bounded; the whole run takes about 10 minutes
 // (--quick: about 2, with short durations and small counts, for a smoke run).
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -538,6 +538,12 @@ async function flood() {
   const floodS = f.warmS + SIZE.duration + 2;  // the quiet phase starts after warmS and ends by its 2 s grace
   // Past this much SUT memory the flood is stopped early (the row says so): a bounded run.
   const rssCap = Math.min(8 * 2 ** 30, os.totalmem() * 0.4);
+  // SCHED_FIFO needs CAP_SYS_NICE (or an RLIMIT_RTPRIO): without it, the normal priority.
+  let quietPolicy = quietSched;
+  if (quietPolicy === 'fifo' && spawnSync('chrt', ['-f', '10', 'true']).status !== 0) {
+    log('flood: chrt -f is not permitted here (no CAP_SYS_NICE): the quiet clients\' generator runs at the normal priority');
+    quietPolicy = 'normal';
+  }
   for (const size of f.sizes) {
     for (const system of plainWsSystems) {
       const key = `${system}@${size}`;
@@ -550,7 +556,7 @@ async function flood() {
         const pids = sut.procs.map((p) => p.pid);
         // ws has no queues or events: the server tells the quiet clients by their path.
         const quietUrl = system === 'ws' ? `${sut.url}echo` : sut.url;
-        const [quietCmd, ...quietPre] = quietSched === 'fifo' ? ['chrt', '-f', '10', bin('adashta-bench')] : [bin('adashta-bench')];
+        const [quietCmd, ...quietPre] = quietPolicy === 'fifo' ? ['chrt', '-f', '10', bin('adashta-bench')] : [bin('adashta-bench')];
         quiet = new Proc('adashta-bench quiet', LOAD_CPU, quietCmd, [...quietPre, 'reqrep', '--proto', protoOf(system),
           '--url', quietUrl, ...tokenArgs(sut), '--connections', String(f.quiet), '--duration', String(SIZE.duration),
           '--rate', String(f.rate), '--size', '64', '--phases', '2']);
@@ -588,7 +594,7 @@ async function flood() {
         const p99 = (r) => r.latency_us?.p99;
         rows[key] = {
           size, flooders: f.flooders, quiet_clients: f.quiet, offered_rate: f.rate, flooder_sched: floodSched,
-          quiet_sched: quietSched,
+          quiet_sched: quietPolicy,
           // The kernel's own share: its TCP counters over the quiet clients' flood phase (whole
           // machine: anything else running adds to them).
           kernel_tcp: Object.fromEntries(Object.keys(tcp1).map((k) => [k, tcp1[k] - (tcp0[k] ?? 0)])),
@@ -596,10 +602,13 @@ async function flood() {
           p99_ratio: p99(alone) && p99(during) !== undefined ? p99(during) / p99(alone) : null,
           // A server still reading the kernel's backlog may answer SIGTERM too late to count
           // (SIGKILL after 60 s): the flooders' rate over the second half of their run, when
-          // the socket buffers are full, stands in for it then (as in ingress).
+          // the socket buffers are full, stands in for it then (as in ingress). Not when it is
+          // 0: a server reading a little from each of 1,000 full sockets may reopen no TCP
+          // window (the receiver's silly-window avoidance), so the flooders write nothing
+          // although it reads.
           flood_received: app?.received ?? null,
-          flood_rate: app?.received > 0 ? app.rate : flood.steady_rate ?? null,
-          flood_measured_by: app?.received > 0 ? 'application' : 'generator steady rate',
+          flood_rate: app?.received > 0 ? app.rate : flood.steady_rate || null,
+          flood_measured_by: app?.received > 0 ? 'application' : flood.steady_rate ? 'generator steady rate' : 'none',
           flood_generator: flood.error ? { error: flood.error } : { sent: flood.sent, rate: flood.rate,
             steady_rate: flood.steady_rate, errors: flood.errors, dropped_connections: flood.dropped_connections },
           echoed: app?.echoed ?? null,
