@@ -15,6 +15,26 @@ const fmt = (n, digits = 0) => (n === undefined || n === null || Number.isNaN(n)
   : Number(n).toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
 const us = (n) => (n === undefined || n === null ? '—' : n >= 10000 ? `${fmt(n / 1000, 1)} ms` : `${fmt(n)} µs`);
 const ratio = (a, b) => (a && b ? `${fmt(a / b, 2)}×` : '—');
+const bytes = (n) => (n >= 1024 ? `${fmt(n / 1024)} KiB` : `${fmt(n)} B`);
+const mib = (n) => (n ? `${fmt(n / 2 ** 20)} MiB` : '—');
+// Flood scenario: a percentile the lost requests reach is at least the 2 s grace.
+const FLOOD_GRACE_US = 2e6;
+const lostShare = (phase) => (phase?.sent ? (phase.lost ?? 0) / phase.sent : 0);
+const floodLatency = (phase) => {
+  const l = phase?.latency_us ?? {};
+  const at = (q, v) => (lostShare(phase) > 1 - q ? `≥ ${FLOOD_GRACE_US / 1e6} s` : us(v));
+  return { p50: at(0.5, l.p50), p99: at(0.99, l.p99), p999: at(0.999, l.p999) };
+};
+/** p99 in the flood ÷ p99 alone; with the flood's p99 a lower bound when too many were lost. */
+const floodRatioValue = (r) => {
+  const alone = r.quiet?.latency_us?.p99;
+  const during = lostShare(r.flood) > 0.01 ? Math.max(FLOOD_GRACE_US, r.flood?.latency_us?.p99 ?? 0) : r.flood?.latency_us?.p99;
+  return alone && during ? during / alone : null;
+};
+const floodRatio = (r) => {
+  const v = floodRatioValue(r);
+  return v === null ? '—' : `${lostShare(r.flood) > 0.01 ? '≥ ' : ''}${fmt(v, v >= 10 ? 0 : 1)}×`;
+};
 const yes = (ok) => (ok === undefined ? '—' : ok ? 'met' : '**not met**');
 
 // Adashta runs ingress and request→reply twice: with its queues stored (at least once, the
@@ -219,6 +239,40 @@ export function summarize(results) {
     });
     charts.push({ title: `CPU per request among ${fmt(n)} idle (µs, lower is better)`,
       bars: Object.entries(s.crowd).map(([k, r]) => [k === 'adashta-amo' ? 'adashta·amo' : k, r.cpu_us_per_request ?? 0]) });
+  }
+  if (s.flood && !s.flood.error) {
+    const rows = Object.entries(s.flood).map(([key, r]) => {
+      const [sys] = key.split('@');
+      if (r.error) return [label(sys), bytes(r.size), `error: ${r.error.slice(0, 80)}`, '', '', '', '', '', '', '', '', '', '', ''];
+      const q = floodLatency(r.quiet);
+      const f = floodLatency(r.flood);
+      return [label(sys), bytes(r.size), q.p50, q.p99, q.p999, f.p50, f.p99, f.p999, floodRatio(r), fmt(r.flood?.lost),
+        r.flood_rate ? `${fmt(r.flood_rate)}${r.flood_measured_by === 'generator steady rate' ? ' (generator)' : ''}` : '—', `${mib(r.rss_peak_bytes)}${r.rss_cap_hit ? ' (cap: flood stopped)' : ''}`,
+        mib(r.rss_after_bytes), r.kernel_tcp ? `${fmt(r.kernel_tcp.rto_timeouts)} / ${fmt(r.kernel_tcp.rcvq_drops)}` : '—'];
+    });
+    const any = Object.values(s.flood).find((r) => !r.error) ?? {};
+    const lag = Object.entries(s.flood).filter(([, r]) => r.flood?.send_lag_us)
+      .map(([key, r]) => `${key.replace('@', ' ')} B ${us(r.quiet.send_lag_us?.p99)} → ${us(r.flood.send_lag_us.p99)}`);
+    sections.push({
+      title: `9. Fair service under a flood — ${fmt(any.quiet_clients)} request → reply clients at ${fmt(any.offered_rate)} msg/s, ` +
+        `alone and beside ${fmt(any.flooders)} clients sending flat out`,
+      head: ['system', 'flood message', 'p50 alone', 'p99 alone', 'p99.9 alone', 'p50 in flood', 'p99 in flood',
+        'p99.9 in flood', 'p99 in flood ÷ alone', 'lost in flood', 'flood msg/s received', 'SUT RSS peak (flood)',
+        `SUT RSS ${fmt(any.rss_after_s)} s after`, 'kernel TCP RTOs / receive-queue drops (flood phase)'], rows, targets: [],
+      note: 'The same quiet connections, in the same run: first alone, then while the flooders send to the server ' +
+        'application (as in ingress); their requests are echoed (as in request → reply). Latency from each request\'s ' +
+        `slot on the rate grid; a request not answered within 2 s of the phase's end is lost, so where more than 1 % ` +
+        '(0.1 %) are lost p99 (p99.9) is at least 2 s ("≥"). RSS: every SUT process (edge + node for Adashta). ' +
+        `Both load generators share CPU 0, the flooders ${any.flooder_sched === 'normal' ? 'at the normal priority' : 'under SCHED_IDLE'}, ` +
+        `the quiet clients' generator ${any.quiet_sched === 'fifo' ? 'under SCHED_FIFO' : 'at the normal priority'}; that generator's own lateness ` +
+        `(send lag p99, alone → in flood): ${lag.join('; ') || '—'}. Flood msg/s: what the application counted, over ` +
+        'its first to last flood message; "(generator)": the application gave no count (it did not answer SIGTERM ' +
+        'within 60 s), so the flooders\' write rate over the second half of their run stands in. Kernel: the whole ' +
+        'machine\'s TCP retransmission timeouts and segments dropped for a full receive queue during the flood phase ' +
+        `(${fmt(any.flooders)} flooders can fill more socket buffers than tcp_mem allows; then the kernel itself delays everyone).`,
+    });
+    charts.push({ title: 'Quiet p99 in flood ÷ alone, 64 B (lower is better)',
+      bars: Object.entries(s.flood).filter(([k]) => k.endsWith('@64')).map(([k, r]) => [barLabel(k.split('@')[0]), floodRatioValue(r) ?? 0]) });
   }
   for (const [name, v] of Object.entries(s)) if (v?.error) sections.push({ title: name, head: ['error'], rows: [[v.error]], targets: [] });
   return { sections, charts };

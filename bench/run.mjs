@@ -1,12 +1,13 @@
 // Runs the benchmark scenarios side by side (bench/README.md) and writes bench/results/.
 //
 //   node bench/run.mjs [--quick] [--only SCENARIO,...] [--systems adashta,nats,...] [--merge]
+//                      [--out DIR] [--flood-sched idle|normal] [--quiet-sched fifo|normal]
 //   (--merge: keep the other scenarios of results/results.json, replace the ones run now)
 //
 // Every system under test runs pinned to CPU 1 and every load generator to CPU 0 (taskset),
 // on 127.0.0.1 only. Each scenario is bounded; the whole run takes about 10 minutes
 // (--quick: about 2, with short durations and small counts, for a smoke run).
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -58,6 +59,14 @@ const protoOf = (system) => (baseOf(system) === 'adashta-amo' ? 'adashta' : base
 // The load generator's extra flags for a started system (its connection token).
 const tokenArgs = (sut) => (sut.token ? ['--token', sut.token] : []);
 const outDir = option('out', path.join(here, 'results'));
+// The flood scenario's flooders run under SCHED_IDLE ("idle", the default) or at the normal
+// priority ("normal": to see what sharing CPU 0 with them does to the quiet clients' generator).
+const floodSched = option('flood-sched', 'idle');
+if (!['idle', 'normal'].includes(floodSched)) throw new Error(`--flood-sched must be idle or normal, not ${floodSched}`);
+// Its quiet clients' generator runs SCHED_FIFO ("fifo", the default: it sleeps most of the time
+// and must wake on its request grid even when other work shares CPU 0) or at the normal priority.
+const quietSched = option('quiet-sched', 'fifo');
+if (!['fifo', 'normal'].includes(quietSched)) throw new Error(`--quiet-sched must be fifo or normal, not ${quietSched}`);
 
 const SUT_CPU = '1';
 const LOAD_CPU = '0';
@@ -73,10 +82,10 @@ const seeds = `tcp://127.0.0.1:${PORTS.mesh}`;
 const SIZE = quick
   ? { duration: 2, ingressConns: 100, reqrepConns: 20, rates: [1000, 5000], idle: [1000], crowd: 1000,
     durableConns: 20, wqMessages: 2000, schedMessages: 5000, schedSpread: 2000, schedLead: 2000,
-    hopMessages: 20000 }
+    hopMessages: 20000, flood: { flooders: 100, quiet: 20, rate: 500, warmS: 1, afterS: 1, sizes: [64] } }
   : { duration: 10, ingressConns: 1000, reqrepConns: 100, rates: [1000, 20000], idle: [10000, 50000], crowd: 10000,
     durableConns: 100, wqMessages: 20000, schedMessages: 100000, schedSpread: 30000, schedLead: 15000,
-    hopMessages: 500000 };
+    hopMessages: 500000, flood: { flooders: 1000, quiet: 100, rate: 1000, warmS: 2, afterS: 3, sizes: [64, 16384] } };
 
 const log = (...a) => console.error('bench:', ...a);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -181,6 +190,21 @@ async function kernelBytes() {
   const sockstat = await readFile('/proc/net/sockstat', 'utf8');
   const tcpPages = Number(/^TCP:.* mem (\d+)/m.exec(sockstat)[1]);
   return slab + tcpPages * 4096;
+}
+
+/**
+ * The kernel's TCP counters that show it under strain (/proc/net/netstat): times it entered
+ * memory pressure (tcp_mem), retransmission timeouts, segments dropped for a full receive
+ * queue, receive-queue prunes.
+ */
+async function tcpCounters() {
+  const text = await readFile('/proc/net/netstat', 'utf8');
+  const lines = text.split('\n').filter((l) => l.startsWith('TcpExt:'));
+  const names = lines[0].split(/\s+/).slice(1);
+  const values = lines[1].split(/\s+/).slice(1).map(Number);
+  const all = Object.fromEntries(names.map((n, i) => [n, values[i]]));
+  return { memory_pressures: all.TCPMemoryPressures, rto_timeouts: all.TCPTimeouts,
+    rcvq_drops: all.TCPRcvQDrop, prunes: all.PruneCalled };
 }
 
 /** Throws with the process's last words if it has exited, since waiting longer cannot help. */
@@ -490,6 +514,125 @@ async function crowd() {
   return rows;
 }
 
+/**
+ * Fair service under a flood (the issue's): SIZE.flood.quiet request → reply clients at a fixed
+ * open-loop rate, first alone, then — on the same connections, in the same run — while
+ * SIZE.flood.flooders other clients send flat out (64-byte messages, then 16 KiB ones). The
+ * flood goes to the server application as in ingress, the requests are echoed as in
+ * request → reply; the application does both at once (mode "both"). Measured: the quiet
+ * clients' latency in both phases (from each request's slot on the rate grid), what the
+ * application received of the flood, the SUT's peak RSS during the flood and its RSS
+ * SIZE.flood.afterS seconds after the flooders have gone.
+ *
+ * Two load generators, both on LOAD_CPU (the machine has two cores; the SUT has the other):
+ * the flooders' adashta-bench runs under SCHED_IDLE (chrt -i) and the quiet clients' one under
+ * SCHED_FIFO (chrt -f), so the latter, mostly asleep, gets the CPU the moment it wakes, even
+ * when other work shares the machine. Its own lateness (send_lag_us: the loop round that sent
+ * a request minus its slot) is in the row, to show whether the generator is what the latency
+ * measures; so are the kernel's TCP strain counters over the flood phase (1,000 flooders can
+ * fill more socket buffers than tcp_mem allows, and then the kernel drops and retransmits).
+ */
+async function flood() {
+  const rows = {};
+  const f = SIZE.flood;
+  const floodS = f.warmS + SIZE.duration + 2;  // the quiet phase starts after warmS and ends by its 2 s grace
+  // Past this much SUT memory the flood is stopped early (the row says so): a bounded run.
+  const rssCap = Math.min(8 * 2 ** 30, os.totalmem() * 0.4);
+  // SCHED_FIFO needs CAP_SYS_NICE (or an RLIMIT_RTPRIO): without it, the normal priority.
+  let quietPolicy = quietSched;
+  if (quietPolicy === 'fifo' && spawnSync('chrt', ['-f', '10', 'true']).status !== 0) {
+    log('flood: chrt -f is not permitted here (no CAP_SYS_NICE): the quiet clients\' generator runs at the normal priority');
+    quietPolicy = 'normal';
+  }
+  for (const size of f.sizes) {
+    for (const system of plainWsSystems) {
+      const key = `${system}@${size}`;
+      let sut;
+      let quiet;
+      let flooders;
+      let sampler;
+      try {
+        sut = await startSystem(system, 'both');
+        const pids = sut.procs.map((p) => p.pid);
+        // ws has no queues or events: the server tells the quiet clients by their path.
+        const quietUrl = system === 'ws' ? `${sut.url}echo` : sut.url;
+        const [quietCmd, ...quietPre] = quietPolicy === 'fifo' ? ['chrt', '-f', '10', bin('adashta-bench')] : [bin('adashta-bench')];
+        quiet = new Proc('adashta-bench quiet', LOAD_CPU, quietCmd, [...quietPre, 'reqrep', '--proto', protoOf(system),
+          '--url', quietUrl, ...tokenArgs(sut), '--connections', String(f.quiet), '--duration', String(SIZE.duration),
+          '--rate', String(f.rate), '--size', '64', '--phases', '2']);
+        const alone = await quiet.waitLine((l) => l.event === 'phase_done', (SIZE.duration + 60) * 1000, 'the quiet phase');
+        const rssBefore = await rssBytes(pids);
+        const [cmd, ...pre] = floodSched === 'idle' ? ['chrt', '-i', '0', bin('adashta-bench')] : [bin('adashta-bench')];
+        flooders = new Proc('adashta-bench flood', LOAD_CPU, cmd, [...pre, 'ingress',
+          '--proto', protoOf(system), '--url', sut.url, ...tokenArgs(sut), '--connections', String(f.flooders),
+          '--duration', String(floodS), '--size', String(size)]);
+        await flooders.waitLine((l) => l.event === 'loading', 120000, 'the flood');
+        const peak = { all: rssBefore, server: 0, capHit: false };
+        sampler = setInterval(async () => {
+          const all = await rssBytes(pids);
+          peak.all = Math.max(peak.all, all);
+          peak.server = Math.max(peak.server, await rssBytes([pids[0]]));
+          if (all > rssCap && !peak.capHit) {
+            peak.capHit = true;
+            log(`flood ${key}: SUT RSS ${Math.round(all / 2 ** 20)} MiB is over the cap of ${Math.round(rssCap / 2 ** 20)} MiB: stopping the flood`);
+            flooders.child.kill('SIGTERM');
+          }
+        }, 200);
+        await sleep(f.warmS * 1000);  // socket buffers fill; the server is at its flood pace
+        const tcp0 = await tcpCounters();
+        quiet.child.kill('SIGUSR1');
+        const during = await quiet.result((SIZE.duration + 60) * 1000);
+        const tcp1 = await tcpCounters();
+        const flood = await flooders.result((floodS + 60) * 1000).catch((error) => ({ error: String(error.message ?? error) }));
+        clearInterval(sampler);
+        sampler = undefined;
+        await sleep(f.afterS * 1000);
+        const rssAfter = await rssBytes(pids);
+        const app = await sut.app.stop(60000);
+        const pick = (r) => ({ sent: r.sent, answered: r.answered, lost: r.lost, errors: r.errors,
+          dropped_connections: r.dropped_connections, latency_us: r.latency_us, send_lag_us: r.send_lag_us });
+        const p99 = (r) => r.latency_us?.p99;
+        rows[key] = {
+          size, flooders: f.flooders, quiet_clients: f.quiet, offered_rate: f.rate, flooder_sched: floodSched,
+          quiet_sched: quietPolicy,
+          // The kernel's own share: its TCP counters over the quiet clients' flood phase (whole
+          // machine: anything else running adds to them).
+          kernel_tcp: Object.fromEntries(Object.keys(tcp1).map((k) => [k, tcp1[k] - (tcp0[k] ?? 0)])),
+          quiet: pick(alone), flood: pick(during),
+          p99_ratio: p99(alone) && p99(during) !== undefined ? p99(during) / p99(alone) : null,
+          // A server still reading the kernel's backlog may answer SIGTERM too late to count
+          // (SIGKILL after 60 s): the flooders' rate over the second half of their run, when
+          // the socket buffers are full, stands in for it then (as in ingress). Not when it is
+          // 0: a server reading a little from each of 1,000 full sockets may reopen no TCP
+          // window (the receiver's silly-window avoidance), so the flooders write nothing
+          // although it reads.
+          flood_received: app?.received ?? null,
+          flood_rate: app?.received > 0 ? app.rate : flood.steady_rate || null,
+          flood_measured_by: app?.received > 0 ? 'application' : flood.steady_rate ? 'generator steady rate' : 'none',
+          flood_generator: flood.error ? { error: flood.error } : { sent: flood.sent, rate: flood.rate,
+            steady_rate: flood.steady_rate, errors: flood.errors, dropped_connections: flood.dropped_connections },
+          echoed: app?.echoed ?? null,
+          rss_before_bytes: rssBefore, rss_peak_bytes: peak.all, server_rss_peak_bytes: peak.server,
+          rss_after_bytes: rssAfter, rss_after_s: f.afterS, rss_cap_hit: peak.capHit,
+        };
+        log(`flood ${key}: quiet p99 ${p99(alone)} us alone, ${p99(during)} us in the flood; ` +
+          `flood ${Math.round(rows[key].flood_rate ?? 0)} msg/s; RSS peak ${Math.round(peak.all / 2 ** 20)} MiB, ` +
+          `after ${Math.round(rssAfter / 2 ** 20)} MiB`);
+      } catch (error) {
+        rows[key] = { size, error: String(error.message ?? error) };
+        log(`flood ${key}: ${rows[key].error}`);
+      } finally {
+        if (sampler) clearInterval(sampler);
+        await flooders?.stop();
+        await quiet?.stop();
+        await sut?.stop();
+      }
+      await sleep(quick ? 1000 : 5000);  // TIME_WAIT sockets and slab settle
+    }
+  }
+  return rows;
+}
+
 async function durable() {
   const rows = {};
   for (const system of systems.filter((s) => s === 'adashta' || s === 'nats')) {
@@ -567,7 +710,7 @@ async function hop() {
   return result;
 }
 
-const SCENARIOS = { ingress, reqrep, idle, durable, workqueue: workQueue, scheduled, hop, crowd };
+const SCENARIOS = { ingress, reqrep, idle, durable, workqueue: workQueue, scheduled, hop, crowd, flood };
 
 /**
  * Builds the Go SDK's bench tools (bench/apps/go) into bench/apps/go/bin when a Go system is

@@ -52,6 +52,11 @@ const idleRows = Object.keys(idle).filter((k) => k.startsWith('adashta@'));
 if (!idleRows.some((k) => !idle[k].error && !idle[k].blocked)) failures.push(`idle: no adashta size measured: ${JSON.stringify(idle).slice(0, 300)}`);
 need('hop', 'mesh', rowsOf('hop').mesh, (r) => r.rate);
 for (const system of ['adashta', 'adashta-amo']) need('crowd', system, rowsOf('crowd')[system], (r) => r.answered);
+for (const system of ['adashta', 'adashta-amo']) {
+  need('flood', `${system}@64`, rowsOf('flood')[`${system}@64`], (r) => r.quiet?.answered);
+  // The flood phase ran (how many quiet requests it answered in time is a measurement, not a check).
+  need('flood', `${system}@64 in the flood`, rowsOf('flood')[`${system}@64`], (r) => r.flood?.sent && r.flood_received);
+}
 for (const file of ['results.md', 'chart.png'])
   if (!fs.existsSync(path.join(out, file))) failures.push(`no ${file}`);
 if (failures.length) {

@@ -1,7 +1,9 @@
 // adashta-bench-node: the server application of the load generator's adashta scenarios
 // (bench/CONTRACT.md, "Server applications"). A node that joins the mesh through
 // ADASHTA_SEEDS and either counts what browsers produce to "bench" (sink) or answers every
-// message on "echo" to its sender (echo). On SIGTERM or SIGINT it prints the result line.
+// message on "echo" to its sender (echo), or both at once (both: the flood scenario, where
+// "received" counts "bench" and "echoed" the answers). On SIGTERM or SIGINT it prints the
+// result line.
 //
 //   ADASHTA_SEEDS=tcp://127.0.0.1:7700 adashta-bench-node --mode sink
 //   {"event":"ready"}
@@ -21,7 +23,7 @@ namespace {
 using adashta::bench::wall_ms;
 
 constexpr const char* kTool = "adashta-bench-node";
-constexpr const char* kUsage = "usage: adashta-bench-node --mode sink|echo [--name N]";
+constexpr const char* kUsage = "usage: adashta-bench-node --mode sink|echo|both [--name N]";
 
 // Written by the node's handler thread only (one handler at a time), read by main after the
 // signal: relaxed atomics, so the hot path is a few plain stores.
@@ -30,6 +32,7 @@ struct Counts {
     std::atomic<std::int64_t> first_ms{0};
     std::atomic<std::int64_t> last_ms{0};
     std::atomic<std::uint64_t> reply_failures{0};
+    std::atomic<std::uint64_t> echoed{0};  // both: echo messages answered (not in received)
 
     void count_one() {
         const std::int64_t now = wall_ms();
@@ -49,7 +52,8 @@ std::string result_line(const std::string& mode, const Counts& counts) {
     return std::string{"{\"tool\":\""} + kTool + "\",\"mode\":\"" + mode +
            "\",\"received\":" + std::to_string(received) +
            ",\"first_ms\":" + std::to_string(first) + ",\"last_ms\":" + std::to_string(last) +
-           ",\"rate\":" + std::to_string(static_cast<std::int64_t>(rate)) + "}";
+           ",\"rate\":" + std::to_string(static_cast<std::int64_t>(rate)) +
+           (mode == "both" ? ",\"echoed\":" + std::to_string(counts.echoed.load()) : "") + "}";
 }
 
 }  // namespace
@@ -57,7 +61,7 @@ std::string result_line(const std::string& mode, const Counts& counts) {
 int main(int argc, char** argv) {
     const adashta::bench::Flags flags{argc, argv, kUsage, {"--mode", "--name"}};
     if (!flags.has("--mode")) flags.fail("--mode is required");
-    const std::string mode = flags.choice("--mode", {"sink", "echo"});
+    const std::string mode = flags.choice("--mode", {"sink", "echo", "both"});
     const std::string name = flags.text("--name", "bench-" + mode);
 
     Counts counts;
@@ -65,15 +69,20 @@ int main(int argc, char** argv) {
     options.name = name;
     adashta::Node node{options};
     adashta::Status consumed;
-    if (mode == "sink") {
+    if (mode != "echo") {
         consumed =
             node.consume("bench", [&counts](const adashta::Message&) { counts.count_one(); });
         // The durable-publish scenario produces to "durable": the edge refuses a queue that
         // no node consumes, so the sink takes it too (and counts it separately: not at all).
         if (consumed) consumed = node.consume("durable", [](const adashta::Message&) {});
-    } else {
-        consumed = node.consume("echo", [&counts, &node](const adashta::Message& m) {
-            counts.count_one();
+    }
+    if (mode != "sink" && (mode == "echo" || consumed)) {
+        const bool both = mode == "both";
+        consumed = node.consume("echo", [&counts, &node, both](const adashta::Message& m) {
+            if (both)
+                counts.echoed.fetch_add(1, std::memory_order_relaxed);
+            else
+                counts.count_one();
             if (!node.produce("echo", m.data, {.to = m.client}))
                 counts.reply_failures.fetch_add(1, std::memory_order_relaxed);
         });
@@ -93,8 +102,11 @@ int main(int argc, char** argv) {
                   << "; start one, e.g. `adashta edge --mesh 127.0.0.1:7700`\n";
         return 1;
     }
+    const char* queues = mode == "sink"   ? "\"bench\""
+                         : mode == "echo" ? "\"echo\""
+                                          : "\"bench\" and \"echo\"";
     std::cerr << kTool << ": " << mode << " node " << name << " at " << node.endpoint()
-              << " consuming \"" << (mode == "sink" ? "bench" : "echo") << "\"\n";
+              << " consuming " << queues << "\n";
     std::cout << "{\"event\":\"ready\"}" << std::endl;
 
     const int signal = adashta::wait_for_signal();

@@ -65,7 +65,8 @@ int main(int argc, char** argv) {
     // Hard stop, whatever happens: the connect phase is bounded per connection, but a stuck
     // run must still end.
     const double cap_s = 60 + options.connections / 500.0 * 15 + options.duration_s + 2 +
-                         (options.scenario == Scenario::idle ? options.hold_s : 0) + 30;
+                         (options.scenario == Scenario::idle ? options.hold_s : 0) +
+                         (options.phases - 1) * (options.duration_s + 2 + max_phase_wait_s) + 30;
     std::signal(SIGALRM, on_hard_stop);
     alarm(static_cast<unsigned>(cap_s));
     Runner runner(options, std::move(*url));

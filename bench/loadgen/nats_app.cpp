@@ -40,7 +40,9 @@ int64_t wall_ms() {
 struct NatsApp {
     int fd = -1;                 // TCP socket, non-blocking once connected
     int epoll_fd = -1;           // watches fd
-    bool echo = false;           // echo mode (else sink)
+    bool sink = true;            // SUB bench, count it in received
+    bool echo = false;           // SUB echo, answer it (counted in received without sink)
+    uint64_t echoed = 0;         // echo messages answered
     bool subscribed = false;     // CONNECT/SUB sent after INFO
     bool reading = true;         // EPOLLIN armed (off while out is too big)
     bool writing = false;        // EPOLLOUT armed
@@ -89,7 +91,8 @@ struct NatsApp {
                     out +=
                         R"(CONNECT {"verbose":false,"pedantic":false,"headers":false,"name":"nats-app"})"
                         "\r\n";
-                    out += echo ? "SUB echo 1\r\n" : "SUB bench 1\r\n";
+                    if (sink) out += "SUB bench 1\r\n";
+                    if (echo) out += "SUB echo 2\r\n";
                     out += "PING\r\n";
                     subscribed = true;
                 }
@@ -98,10 +101,14 @@ struct NatsApp {
                 out += "PONG\r\n";
                 return;
             case NatsOp::msg: {
-                ++received;
-                if (first_ms == 0) first_ms = now_ms;
-                last_ms = now_ms;
-                if (echo && !ev.reply.empty()) {
+                const bool request = echo && ev.subject == "echo";
+                if (request) ++echoed;
+                if (!request || !sink) {  // both: only the sink's messages count in received
+                    ++received;
+                    if (first_ms == 0) first_ms = now_ms;
+                    last_ms = now_ms;
+                }
+                if (request && !ev.reply.empty()) {
                     char digits[24];
                     auto end = std::to_chars(digits, digits + sizeof digits, ev.payload.size()).ptr;
                     out += "PUB ";
@@ -167,6 +174,7 @@ int run_nats_app(const NatsAppOptions& options) {
     std::signal(SIGPIPE, SIG_IGN);
 
     NatsApp app;
+    app.sink = options.sink;
     app.echo = options.echo;
     app.fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (app.fd < 0 || connect(app.fd, url->sockaddr_ptr(), sizeof(sockaddr_in)) != 0) {
@@ -186,8 +194,9 @@ int run_nats_app(const NatsAppOptions& options) {
     epoll_event ev{};
     ev.events = EPOLLIN;
     epoll_ctl(app.epoll_fd, EPOLL_CTL_ADD, app.fd, &ev);
-    std::fprintf(stderr, "nats-app: %s on %s\n", app.echo ? "echo (SUB echo)" : "sink (SUB bench)",
-                 url->text.c_str());
+    const char* mode = app.sink && app.echo ? "both" : app.echo ? "echo" : "sink";
+    std::fprintf(stderr, "nats-app: %s (SUB%s%s) on %s\n", mode, app.sink ? " bench" : "",
+                 app.echo ? " echo" : "", url->text.c_str());
 
     std::vector<char> buffer(read_bytes);
     uint64_t reported = 0;
@@ -215,9 +224,9 @@ int run_nats_app(const NatsAppOptions& options) {
                static_cast<double>(app.last_ms - app.first_ms);
     std::printf(
         "{\"tool\":\"nats-app\",\"mode\":\"%s\",\"received\":%llu,\"first_ms\":%lld,"
-        "\"last_ms\":%lld,\"rate\":%.1f}\n",
-        app.echo ? "echo" : "sink", static_cast<unsigned long long>(app.received),
-        static_cast<long long>(app.first_ms), static_cast<long long>(app.last_ms), rate);
+        "\"last_ms\":%lld,\"rate\":%.1f,\"echoed\":%llu}\n",
+        mode, static_cast<unsigned long long>(app.received), static_cast<long long>(app.first_ms),
+        static_cast<long long>(app.last_ms), rate, static_cast<unsigned long long>(app.echoed));
     std::fflush(stdout);
     ::close(app.fd);
     ::close(app.epoll_fd);

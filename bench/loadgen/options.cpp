@@ -81,8 +81,10 @@ ParsedArgs parse_nats_app(int argc, char** argv) {
             if (flag == "--url") {
                 o.url = value;
             } else if (flag == "--mode") {
-                if (value != "sink" && value != "echo") return "--mode must be sink or echo";
-                o.echo = value == "echo";
+                if (value != "sink" && value != "echo" && value != "both")
+                    return "--mode must be sink, echo or both";
+                o.sink = value != "echo";
+                o.echo = value != "sink";
                 have_mode = true;
             } else {
                 return "unknown flag " + std::string{flag};
@@ -91,7 +93,7 @@ ParsedArgs parse_nats_app(int argc, char** argv) {
         });
     if (!walked) return parsed;
     if (!have_mode) {
-        parsed.error = "nats-app needs --mode sink|echo";
+        parsed.error = "nats-app needs --mode sink|echo|both";
         return parsed;
     }
     parsed.nats_app = o;
@@ -133,7 +135,8 @@ std::string usage() {
            "--url URL\n"
            "         [--connections N=100] [--duration S=10] [--rate R=0] [--size B=64]\n"
            "         [--window W=16] [--hold S=10] [--source-ips K=1] [--token JWT]\n"
-           "       adashta-bench nats-app --url nats://127.0.0.1:4222 --mode sink|echo\n";
+           "         [--phases N=1 (reqrep: the next phase starts on SIGUSR1)]\n"
+           "       adashta-bench nats-app --url nats://127.0.0.1:4222 --mode sink|echo|both\n";
 }
 
 ParsedArgs parse_args(int argc, char** argv) {
@@ -189,6 +192,9 @@ ParsedArgs parse_args(int argc, char** argv) {
             } else if (flag == "--source-ips") {
                 ok = parse_int(value, integer) && integer >= 1 && integer <= 254;
                 o.source_ips = static_cast<int>(integer);
+            } else if (flag == "--phases") {
+                ok = parse_int(value, integer) && integer >= 1 && integer <= 16;
+                o.phases = static_cast<int>(integer);
             } else if (flag == "--token") {
                 // A JWT is base64url in three dot-separated parts: nothing to escape in JSON.
                 ok = !value.empty() && value.find_first_not_of(
@@ -208,6 +214,10 @@ ParsedArgs parse_args(int argc, char** argv) {
     }
     if (o.scenario == Scenario::durable && o.proto != Proto::adashta && o.proto != Proto::nats) {
         parsed.error = "durable is defined for --proto adashta and nats only";
+        return parsed;
+    }
+    if (o.phases > 1 && o.scenario != Scenario::reqrep) {
+        parsed.error = "--phases is defined for reqrep only";
         return parsed;
     }
     if (o.url.empty()) o.url = default_url(o.proto);

@@ -11,6 +11,9 @@
 #include <string_view>
 
 enum class Scenario { ingress, reqrep, idle, durable };
+
+// reqrep --phases: how long a finished phase waits for SIGUSR1 before the run gives up.
+constexpr double max_phase_wait_s = 120;
 enum class Proto { adashta, socketio, ws, nats };
 
 std::string_view scenario_name(Scenario s);
@@ -29,12 +32,14 @@ struct BenchOptions {
     double hold_s = 10;                     // idle: seconds to hold after all are up
     int source_ips = 1;                     // spread over 127.0.0.1..127.0.0.K
     std::string token;  // adashta: a connection token (JWT) sent in every hello; empty = none
+    int phases = 1;     // reqrep: load phases on the same connections; the next starts on SIGUSR1
 };
 
-// The NATS-side application: adashta-bench nats-app --url nats://H:P --mode sink|echo.
+// The NATS-side application: adashta-bench nats-app --url nats://H:P --mode sink|echo|both.
 struct NatsAppOptions {
     std::string url = "nats://127.0.0.1:4222";  // plain TCP NATS
-    bool echo = false;                          // false: sink (SUB bench); true: echo (SUB echo)
+    bool sink = true;                           // SUB bench and count (modes sink, both)
+    bool echo = false;                          // SUB echo and answer (modes echo, both)
 };
 
 struct ParsedArgs {

@@ -41,6 +41,12 @@ void on_stop_signal(int) {
     stop_requested = 1;
 }
 
+volatile std::sig_atomic_t next_phase_requested = 0;  // reqrep --phases: SIGUSR1 came
+
+void on_next_phase_signal(int) {
+    next_phase_requested = 1;
+}
+
 int64_t monotonic_ns() {
     timespec ts{};
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -128,6 +134,9 @@ int Runner::run() {
     sa.sa_handler = on_stop_signal;  // no SA_RESTART: epoll_wait returns EINTR
     sigaction(SIGINT, &sa, nullptr);
     sigaction(SIGTERM, &sa, nullptr);
+    struct sigaction next_phase {};
+    next_phase.sa_handler = on_next_phase_signal;  // reqrep --phases: start the next one
+    sigaction(SIGUSR1, &next_phase, nullptr);
     std::signal(SIGPIPE, SIG_IGN);
     prctl(PR_SET_TIMERSLACK, 1000UL);  // wake at the request grid, not 50 us later
 
@@ -230,6 +239,9 @@ void Runner::run_ingress() {
     ingress_running_ = true;
     for (Conn& c : conns_)
         if (c.state == ConnState::ready) set_write_interest(c, true);
+    // For a runner that starts other load beside this one (the flood scenario).
+    std::printf("{\"event\":\"loading\",\"connections\":%u}\n", ready_now_);
+    std::fflush(stdout);
     const int64_t end = run_start_ns_ + static_cast<int64_t>(options_.duration_s * ns_per_s);
     // Kernel buffers on loopback (tcp_rmem up to 32 MiB per socket) swallow a lot before the
     // server reads it, so sent/duration overstates a short run. Once they are full, writes
@@ -252,6 +264,22 @@ void Runner::run_ingress() {
 void Runner::run_reqrep() {
     for (Conn& c : conns_)
         if (c.state == ConnState::ready) ready_list_.push_back(c.index);
+    for (phase_ = 1; phase_ <= options_.phases; ++phase_) {
+        if (phase_ > 1 && !wait_next_phase()) return;
+        run_reqrep_phase();
+        if (stop_requested || ready_now_ == 0) return;
+    }
+}
+
+// One load phase: --duration of requests on the rate grid (or closed loop), the grace for the
+// last replies, then this phase's result line. Requests keep their sequence numbers across
+// phases; a reply to an earlier phase's request is not counted in this one.
+void Runner::run_reqrep_phase() {
+    phase_first_seq_ = sent_;
+    answered_ = 0;
+    backlog_drops_ = 0;
+    latency_ = Histogram{};
+    send_lag_ = Histogram{};
     run_start_ns_ = monotonic_ns();
     now_ = run_start_ns_;
     load_running_ = true;
@@ -268,21 +296,23 @@ void Runner::run_reqrep() {
             // Every request has its slot on a fixed grid; send all whose time has come.
             auto due =
                 static_cast<uint64_t>(static_cast<double>(now_ - run_start_ns_) / interval_ns) + 1;
-            while (sent_ < due) {
+            while (sent_ - phase_first_seq_ < due) {
                 Conn* c = next_request_conn(sent_);
                 if (c == nullptr) break;
                 send_request(*c, sent_);
             }
             flush_dirty();
-            deadline = std::min(end, run_start_ns_ + static_cast<int64_t>(
-                                                         static_cast<double>(sent_) * interval_ns));
+            const auto phase_sent = static_cast<double>(sent_ - phase_first_seq_);
+            deadline =
+                std::min(end, run_start_ns_ + static_cast<int64_t>(phase_sent * interval_ns));
         }
         poll_once(deadline);
     }
     load_running_ = false;
     run_end_ns_ = now_;
     const int64_t grace_end = now_ + reqrep_grace_ns;
-    while (!stop_requested && answered_ < sent_ && now_ < grace_end && ready_now_ > 0)
+    while (!stop_requested && answered_ < sent_ - phase_first_seq_ && now_ < grace_end &&
+           ready_now_ > 0)
         poll_once(grace_end);
     if (backlog_drops_ > 0)
         std::fprintf(stderr,
@@ -290,6 +320,24 @@ void Runner::run_reqrep() {
                      "8 MiB (the server does not read)\n",
                      static_cast<unsigned long long>(backlog_drops_));
     print_result(static_cast<double>(run_end_ns_ - run_start_ns_) / ns_per_s);
+}
+
+// Between reqrep phases: connections stay open and served (pings, late replies) until
+// SIGUSR1; false when it does not come within max_phase_wait_s or the run is stopped.
+bool Runner::wait_next_phase() {
+    const int64_t deadline = now_ + static_cast<int64_t>(max_phase_wait_s * ns_per_s);
+    while (!stop_requested && !next_phase_requested && now_ < deadline && ready_now_ > 0)
+        poll_once(deadline);
+    if (next_phase_requested) {
+        next_phase_requested = 0;
+        return true;
+    }
+    if (!stop_requested)
+        std::fprintf(stderr,
+                     "adashta-bench: phase %d of %d never started: no SIGUSR1 within %.0f s "
+                     "(or every connection closed); stopping\n",
+                     phase_, options_.phases, max_phase_wait_s);
+    return false;
 }
 
 void Runner::run_durable() {
@@ -915,6 +963,12 @@ void Runner::send_request(Conn& c, uint64_t seq) {
         return;
     }
     c.last_send_ns = now_;
+    if (options_.rate > 0) {
+        const int64_t slot = run_start_ns_ + static_cast<int64_t>(
+                                                 static_cast<double>(seq - phase_first_seq_) *
+                                                 1e9 / options_.rate);
+        send_lag_.record(static_cast<uint64_t>(std::max<int64_t>(0, now_ - slot) / 1000));
+    }
     payload_.clear();
     switch (options_.proto) {
         case Proto::adashta:
@@ -962,11 +1016,13 @@ void Runner::on_reply(Conn& c, uint64_t seq) {
     uint64_t bit = uint64_t{1} << (seq & 63);
     if (answered_bits_[word] & bit) return;  // a duplicate delivery
     answered_bits_[word] |= bit;
+    if (seq < phase_first_seq_) return;  // an earlier phase's, after its grace
     ++answered_;
     int64_t start = c.last_send_ns;
     if (options_.rate > 0)
-        start =
-            run_start_ns_ + static_cast<int64_t>(static_cast<double>(seq) * 1e9 / options_.rate);
+        start = run_start_ns_ +
+                static_cast<int64_t>(static_cast<double>(seq - phase_first_seq_) * 1e9 /
+                                     options_.rate);
     latency_.record(static_cast<uint64_t>(std::max<int64_t>(0, now_ - start) / 1000));
     if (options_.rate <= 0 && load_running_) send_request(c, sent_);
 }
@@ -1030,7 +1086,8 @@ uint64_t Runner::ingress_sent() const {
 void Runner::print_progress(bool force) {
     if (!force && now_ - last_progress_ns_ < ns_per_s) return;
     last_progress_ns_ = now_;
-    uint64_t sent = options_.scenario == Scenario::ingress ? ingress_sent() : sent_;
+    uint64_t sent =
+        options_.scenario == Scenario::ingress ? ingress_sent() : sent_ - phase_first_seq_;
     std::fprintf(stderr,
                  "adashta-bench: %6.1fs up=%u connecting=%u sent=%llu answered=%llu errors=%llu\n",
                  static_cast<double>(now_ - start_ns_) / ns_per_s, ready_now_, in_flight_,
@@ -1040,7 +1097,7 @@ void Runner::print_progress(bool force) {
 
 void Runner::print_result(double duration_s) {
     const bool ingress = options_.scenario == Scenario::ingress;
-    const uint64_t sent = ingress ? ingress_sent() : sent_;
+    const uint64_t sent = ingress ? ingress_sent() : sent_ - phase_first_seq_;
     double rate = 0;
     if (duration_s > 0) {
         if (ingress)
@@ -1048,7 +1105,11 @@ void Runner::print_result(double duration_s) {
         else if (options_.scenario != Scenario::idle)
             rate = static_cast<double>(answered_) / duration_s;
     }
-    std::string line = "{\"tool\":\"adashta-bench\",\"scenario\":\"";
+    // A phase before the last is an event line; the last line is always the result.
+    const bool more_phases = options_.scenario == Scenario::reqrep && phase_ < options_.phases;
+    std::string line = more_phases ? "{\"event\":\"phase_done\",\"tool\":\"adashta-bench\","
+                                     "\"scenario\":\""
+                                   : "{\"tool\":\"adashta-bench\",\"scenario\":\"";
     line += scenario_name(options_.scenario);
     line += "\",\"proto\":\"";
     line += proto_name(options_.proto);
@@ -1062,8 +1123,12 @@ void Runner::print_result(double duration_s) {
         line += ",\"window\":" + std::to_string(options_.window);
     line += ",\"sent\":" + std::to_string(sent);
     line += ",\"answered\":" + std::to_string(answered_);
-    if (options_.scenario == Scenario::reqrep)
-        line += ",\"lost\":" + std::to_string(sent_ - answered_);
+    if (options_.scenario == Scenario::reqrep) {
+        line += ",\"lost\":" + std::to_string(sent - answered_);
+        if (options_.phases > 1)
+            line += ",\"phase\":" + std::to_string(phase_) +
+                    ",\"phases\":" + std::to_string(options_.phases);
+    }
     line += ",\"errors\":" + std::to_string(errors());
     line += ",\"failed_connections\":" + std::to_string(failed_connects_);
     line += ",\"dropped_connections\":" + std::to_string(dropped_);
@@ -1079,6 +1144,8 @@ void Runner::print_result(double duration_s) {
                                   static_cast<double>(run_end_ns_ - middle_ns_),
                               1);
     // idle: the latency is connect + upgrade + protocol handshake of each connection.
+    if (options_.scenario == Scenario::reqrep && options_.rate > 0)
+        line += ",\"send_lag_us\":" + send_lag_.to_json();
     line += ",\"latency_us\":" + latency_.to_json() + "}\n";
     print_progress(true);
     std::fputs(line.c_str(), stdout);

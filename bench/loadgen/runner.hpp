@@ -8,6 +8,10 @@
 // The phases: open every connection (at most 500 connects in flight, 15 s each to finish
 // its handshake), then the scenario (ingress, reqrep, durable for --duration; idle holds for
 // --hold), then the result line. Nothing here blocks; SIGINT/SIGTERM end the current phase.
+// reqrep --phases N runs N load phases on the same connections: after each but the last it
+// prints that phase's result as {"event":"phase_done",...} and waits (connections open, no
+// load) for SIGUSR1 to start the next, so a runner can change the world in between (start a
+// flood) and compare the phases.
 #pragma once
 
 #include <sys/epoll.h>
@@ -66,6 +70,8 @@ private:
     bool create_nats_stream();
     void run_ingress();
     void run_reqrep();
+    void run_reqrep_phase();
+    bool wait_next_phase();
     void run_durable();
     void hold_idle();
 
@@ -150,10 +156,13 @@ private:
     uint64_t protocol_errors_ = 0;         // error answers (adashta error, nats -ERR, nack)
     uint64_t failures_logged_ = 0;         // failure lines written to stderr
     uint64_t sent_ = 0;                    // requests sent (reqrep, durable)
-    uint64_t answered_ = 0;                // replies/acks received in time
+    uint64_t answered_ = 0;                // replies/acks received in time (this phase)
+    uint64_t phase_first_seq_ = 0;         // reqrep: seq of this phase's first request
+    int phase_ = 1;                        // reqrep: which of --phases runs now (from 1)
     uint64_t backlog_drops_ = 0;           // reqrep sends skipped: connection backlog too big
     std::vector<uint64_t> answered_bits_;  // reqrep: which seqs were answered (no double count)
     Histogram latency_;                    // microseconds
+    Histogram send_lag_;  // open-loop reqrep: loop round that sent a request − its slot, us
     bool ingress_running_ = false;         // ingress: pump batches on EPOLLOUT
     bool load_running_ = false;            // reqrep/durable: keep sending
     enum class StreamState { none, pending, ready, failed } stream_ = StreamState::none;

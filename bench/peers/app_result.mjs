@@ -3,6 +3,8 @@
 //
 //   const result = new AppResult("ws_server", "sink");
 //   result.connection_opened(); ... result.message_received(); ... result.connection_closed();
+//   (mode "both", the flood scenario: message_received() for the sink's messages,
+//   message_echoed() for the requests answered)
 //   result.print_on_signal(() => server.close());  // SIGTERM/SIGINT → result line, exit 0
 //
 // message_received() is on the measured hot path: one clock read and two stores.
@@ -12,8 +14,9 @@ import { print_json } from "./flags.mjs";
 export class AppResult {
   constructor(tool, mode) {
     this.tool_ = tool; // "socketio_server" | "ws_server"
-    this.mode_ = mode; // "sink" | "echo"
-    this.received_ = 0; // messages handled (counted in sink, answered in echo)
+    this.mode_ = mode; // "sink" | "echo" | "both"
+    this.received_ = 0; // messages handled (counted in sink, answered in echo, sink's in both)
+    this.echoed_ = 0; // both: requests answered
     this.first_ms_ = 0; // performance.now() of the first message, 0 before it
     this.last_ms_ = 0; // performance.now() of the latest message
     this.connections_ = 0; // open now
@@ -24,6 +27,10 @@ export class AppResult {
     const now = performance.now();
     if (this.received_++ === 0) this.first_ms_ = now;
     this.last_ms_ = now;
+  }
+
+  message_echoed() {
+    this.echoed_++;
   }
 
   connection_opened() {
@@ -47,6 +54,7 @@ export class AppResult {
       last_ms: epoch(this.last_ms_),
       rate: span_ms > 0 ? Math.round((this.received_ * 1000) / span_ms) : 0,
       connections: this.peak_connections_,
+      ...(this.mode_ === "both" ? { echoed: this.echoed_ } : {}),
     };
   }
 

@@ -4,7 +4,7 @@
 // straight to /socket.io/?EIO=4&transport=websocket (no HTTP long-polling upgrade).
 // No compression: perMessageDeflate stays off (Socket.IO's default).
 //   sink: counts each "bench" event;  echo: emits each "echo" event back to the same
-//   socket with the same argument.
+//   socket with the same argument;  both (the flood scenario): the two at once.
 // Prints {"event":"ready","port":P} when listening and the result line on SIGTERM/SIGINT.
 //
 //   node socketio_server.mjs --port 9001 --mode sink
@@ -13,9 +13,9 @@ import { Server } from "socket.io";
 import { AppResult } from "./app_result.mjs";
 import { parse_flags, print_json } from "./flags.mjs";
 
-const usage = "usage: socketio_server.mjs --port P --mode sink|echo";
+const usage = "usage: socketio_server.mjs --port P --mode sink|echo|both";
 const flags = parse_flags(process.argv.slice(2), usage, { port: null, mode: null });
-if (!Number.isInteger(flags.port) || !["sink", "echo"].includes(flags.mode)) {
+if (!Number.isInteger(flags.port) || !["sink", "echo", "both"].includes(flags.mode)) {
   process.stderr.write(`${usage}\n`);
   process.exit(2);
 }
@@ -34,10 +34,19 @@ function on_echo_message(data) {
   this.emit("echo", data);
 }
 
+function on_flood_echo_message(data) {
+  result.message_echoed();
+  this.emit("echo", data);
+}
+
 io.on("connection", (socket) => {
   result.connection_opened();
   if (flags.mode === "sink") socket.on("bench", on_sink_message);
-  else socket.on("echo", on_echo_message);
+  else if (flags.mode === "echo") socket.on("echo", on_echo_message);
+  else {
+    socket.on("bench", on_sink_message);
+    socket.on("echo", on_flood_echo_message);
+  }
   socket.on("disconnect", () => result.connection_closed());
 });
 
