@@ -145,6 +145,14 @@ void mesh_messages() {
         append_record(all, 1, mode ? 1 : 3, hello(1, mode ? 1 : 3, false));
         append_record(all, 0, key, bodies.back().second);
         write("mesh", "session" + suffix, all);
+        std::string odd{mode};  // every frame at an odd address, as ZeroMQ keeps small ones
+        append_record(odd, 0, key, hello(0, key, true), true);
+        append_record(odd, 0, key, bodies[2].second, true);
+        write("mesh", "deliver-misaligned" + suffix, odd);
+        // Found by fuzz_mesh: an empty frame at an odd address (test_mesh_receive.cpp).
+        std::string empty{mode};
+        append_record(empty, 0, key, "", true);
+        write("mesh", "regress-empty-frame-misaligned" + suffix, empty);
         std::string lone{mode};
         append_record(lone, 2, mode ? 2 : 3, bodies[2].second);  // data from a non-member
         write("mesh", "deliver-from-stranger" + suffix, lone);

@@ -13,6 +13,7 @@
 // Thread: all of it on the fuzzer's one thread; the Mesh's thread never runs.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstdio>
@@ -70,12 +71,14 @@ inline constexpr std::string_view kAllowList =
 inline constexpr std::string_view kOwnEndpoint = "tcp://127.0.0.1:7800";
 
 // Input of fuzz_mesh: one byte of mode (bit 0: the mesh runs with CURVE), then records
-//   [who: 1 byte: bits 0-1 the sender (kSenders), bits 2-3 its key (kKeys)]
+//   [who: 1 byte: bits 0-1 the sender (kSenders), bits 2-3 its key (kKeys), bit 4: the
+//    frame's bytes start at an odd address, as ZeroMQ's small messages may]
 //   [size: 2 bytes, little-endian] [size bytes of frame]
 // A last record that claims more bytes than are left takes what is left.
 struct Record {
     std::uint8_t sender = 0;
     std::uint8_t key = 0;
+    bool misaligned = false;
     std::string_view frame;
 };
 
@@ -88,15 +91,16 @@ inline std::vector<Record> split_records(std::string_view in) {
         in.remove_prefix(3);
         if (size > in.size()) size = in.size();
         out.push_back({static_cast<std::uint8_t>(who & 3),
-                       static_cast<std::uint8_t>((who >> 2) & 3), in.substr(0, size)});
+                       static_cast<std::uint8_t>((who >> 2) & 3), ((who >> 4) & 1) != 0,
+                       in.substr(0, size)});
         in.remove_prefix(size);
     }
     return out;
 }
 
 inline void append_record(std::string& out, std::uint8_t sender, std::uint8_t key,
-                          std::string_view frame) {
-    out += static_cast<char>((sender & 3) | (key & 3) << 2);
+                          std::string_view frame, bool misaligned = false) {
+    out += static_cast<char>((sender & 3) | (key & 3) << 2 | (misaligned ? 0x10 : 0));
     out += static_cast<char>(frame.size() & 0xFF);
     out += static_cast<char>((frame.size() >> 8) & 0xFF);
     out += frame;
@@ -195,11 +199,16 @@ public:
     LoopbackMesh(const LoopbackMesh&) = delete;
     LoopbackMesh& operator=(const LoopbackMesh&) = delete;
 
-    void receive(std::string_view from, std::string_view key, std::string_view frame) {
-        // A ZeroMQ frame's bytes: a copy the size of the frame exactly, so ASan catches a
-        // read one past its end (Mesh::receive makes an aligned copy when it must).
-        std::vector<std::uint8_t> bytes(frame.begin(), frame.end());
-        mesh::MeshFuzzAccess::receive(mesh_, from, bytes.data(), bytes.size(), key);
+    // misaligned: the bytes start one past an 8-byte boundary (Mesh::receive then reads
+    // them from an aligned copy of its own).
+    void receive(std::string_view from, std::string_view key, std::string_view frame,
+                 bool misaligned = false) {
+        // A ZeroMQ frame's bytes: a copy that ends where the frame ends, so ASan catches a
+        // read one past it.
+        const std::size_t skip = misaligned ? 1 : 0;
+        std::vector<std::uint8_t> bytes(skip + frame.size());
+        std::copy(frame.begin(), frame.end(), bytes.begin() + static_cast<std::ptrdiff_t>(skip));
+        mesh::MeshFuzzAccess::receive(mesh_, from, bytes.data() + skip, frame.size(), key);
     }
     void hear(const mesh::Beacon::Heard& heard) { mesh::MeshFuzzAccess::hear(mesh_, heard); }
     void dial_wanted() { mesh::MeshFuzzAccess::dial_wanted(mesh_); }
