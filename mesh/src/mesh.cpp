@@ -323,7 +323,8 @@ void Mesh::receive(std::string_view from, const void* bytes, std::size_t size,
                    Clock::time_point now, std::string_view key) {
     // ZeroMQ stores small messages inside zmq_msg_t, at an offset that need not suit
     // FlatBuffers, which reads 4- and 8-byte fields in place: read those from an aligned copy.
-    if (reinterpret_cast<std::uintptr_t>(bytes) % alignof(std::uint64_t) != 0) {
+    // An empty frame has nothing to copy (and the copy would have no buffer to go to).
+    if (size != 0 && reinterpret_cast<std::uintptr_t>(bytes) % alignof(std::uint64_t) != 0) {
         aligned_.resize((size + sizeof(std::uint64_t) - 1) / sizeof(std::uint64_t));
         std::memcpy(aligned_.data(), bytes, size);
         bytes = aligned_.data();
