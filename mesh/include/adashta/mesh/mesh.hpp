@@ -143,7 +143,7 @@ public:
     std::string public_key() const { return curve_ ? curve_->public_key : std::string{}; }
 
 private:
-    // fuzz/mesh_access.hpp feeds frames and beacons to receive() and hear() without sockets
+    // fuzz/mesh_harness.hpp feeds frames and beacons to receive() and hear() without sockets
     // or a thread, and points dial_instead_ at a loopback sink.
     friend struct MeshFuzzAccess;
 
