@@ -31,7 +31,9 @@ runtime_packages=(
 )
 # flatc: `npm run build` of sdk/js makes its mesh codec from proto/mesh.fbs.
 node_packages=(nodejs npm flatbuffers-compiler)
-test_packages=(chromium iproute2 "${node_packages[@]}" openssl)
+# clang and its libFuzzer / sanitizer runtimes: the fuzz targets (scripts/fuzz.sh, fuzz/).
+fuzz_packages=(clang libclang-rt-14-dev)
+test_packages=(chromium iproute2 "${node_packages[@]}" openssl "${fuzz_packages[@]}")
 # podman runs the image's test (tests/container/); mmdebstrap makes its Debian base image;
 # python3-yaml reads compose.yaml in that test.
 container_packages=(podman mmdebstrap runc uidmap python3-yaml)

@@ -302,21 +302,11 @@ void Mesh::drain_router() {
             extra = true;
             if (!router_.recv(frame, zmq::recv_flags::dontwait)) break;
         }
-        const void* bytes = frame.data();
-        // ZeroMQ stores small messages inside zmq_msg_t, at an offset that need not suit
-        // FlatBuffers, which reads 4- and 8-byte fields in place: read those from an aligned copy.
-        if (reinterpret_cast<std::uintptr_t>(bytes) % alignof(std::uint64_t) != 0) {
-            aligned_.resize((frame.size() + sizeof(std::uint64_t) - 1) / sizeof(std::uint64_t));
-            std::memcpy(aligned_.data(), bytes, frame.size());
-            bytes = aligned_.data();
-        }
-        const wire::Envelope* env = extra ? nullptr : open_envelope(bytes, frame.size());
-        if (!env) {
+        if (extra) {
             ++stats_.invalid;
             log::debug("mesh", "dropped a frame that is not a valid mesh envelope");
             continue;
         }
-        ++stats_.received;
         // With CURVE every frame carries the key its connection authenticated with (the
         // User-Id our ZAP handler gave it): that, not the routing id, says who sent it.
         std::string_view key;
@@ -324,43 +314,66 @@ void Mesh::drain_router() {
             const char* user_id = zmq_msg_gets(frame.handle(), "User-Id");
             key = user_id ? std::string_view{user_id} : std::string_view{};
         }
-        handle(std::string_view{from.data<char>(), from.size()}, *env, now, key);
+        receive(std::string_view{from.data<char>(), from.size()}, frame.data(), frame.size(), now,
+                key);
     }
 }
 
-void Mesh::drain_beacon() {
-    while (auto heard = beacon_->receive()) {
-        std::string_view payload = heard->payload;
-        if (!payload.starts_with(kBeaconPrefix)) continue;
-        payload.remove_prefix(kBeaconPrefix.size());
-        const auto space = payload.find(' ');
-        if (space == std::string_view::npos) continue;
-        const std::string id{payload.substr(0, space)};
-        std::string_view rest = payload.substr(space + 1);
-        std::string_view key;
-        if (const auto key_at = rest.find(' '); key_at != std::string_view::npos) {
-            key = rest.substr(key_at + 1);
-            rest = rest.substr(0, key_at);
-        }
-        auto endpoint = normalize_endpoint(rest);
-        if (id == id_ || !endpoint || *endpoint == endpoint_) continue;
-        if (curve_) {
-            const AllowedKey* allowed = allowed_->find(key);
-            if (!allowed) {
-                ++stats_.denied;
-                if (ignored_beacons_.insert(std::string{key}).second)
-                    log::warn("mesh", "ignored beacons from " + heard->address + " (" + *endpoint +
-                                          "): " +
-                                          (key.empty() ? std::string{"they carry no key"}
-                                                       : "key " + std::string{key} +
-                                                             " is not in the allow-list"));
-                continue;
-            }
-            learn_key(*endpoint, key, false);
-        }
-        if (members_.find(id)) continue;
-        want(*endpoint, false);
+void Mesh::receive(std::string_view from, const void* bytes, std::size_t size,
+                   Clock::time_point now, std::string_view key) {
+    // ZeroMQ stores small messages inside zmq_msg_t, at an offset that need not suit
+    // FlatBuffers, which reads 4- and 8-byte fields in place: read those from an aligned copy.
+    // An empty frame has nothing to copy (and the copy would have no buffer to go to).
+    if (size != 0 && reinterpret_cast<std::uintptr_t>(bytes) % alignof(std::uint64_t) != 0) {
+        aligned_.resize((size + sizeof(std::uint64_t) - 1) / sizeof(std::uint64_t));
+        std::memcpy(aligned_.data(), bytes, size);
+        bytes = aligned_.data();
     }
+    const wire::Envelope* env = open_envelope(bytes, size);
+    if (!env) {
+        ++stats_.invalid;
+        log::debug("mesh", "dropped a frame that is not a valid mesh envelope");
+        return;
+    }
+    ++stats_.received;
+    handle(from, *env, now, key);
+}
+
+void Mesh::drain_beacon() {
+    while (auto heard = beacon_->receive()) hear(*heard);
+}
+
+void Mesh::hear(const Beacon::Heard& heard) {
+    std::string_view payload = heard.payload;
+    if (!payload.starts_with(kBeaconPrefix)) return;
+    payload.remove_prefix(kBeaconPrefix.size());
+    const auto space = payload.find(' ');
+    if (space == std::string_view::npos) return;
+    const std::string id{payload.substr(0, space)};
+    std::string_view rest = payload.substr(space + 1);
+    std::string_view key;
+    if (const auto key_at = rest.find(' '); key_at != std::string_view::npos) {
+        key = rest.substr(key_at + 1);
+        rest = rest.substr(0, key_at);
+    }
+    auto endpoint = normalize_endpoint(rest);
+    if (id == id_ || !endpoint || *endpoint == endpoint_) return;
+    if (curve_) {
+        const AllowedKey* allowed = allowed_->find(key);
+        if (!allowed) {
+            ++stats_.denied;
+            if (ignored_beacons_.insert(std::string{key}).second)
+                log::warn("mesh", "ignored beacons from " + heard.address + " (" + *endpoint +
+                                      "): " +
+                                      (key.empty() ? std::string{"they carry no key"}
+                                                   : "key " + std::string{key} +
+                                                         " is not in the allow-list"));
+            return;
+        }
+        learn_key(*endpoint, key, false);
+    }
+    if (members_.find(id)) return;
+    want(*endpoint, false);
 }
 
 void Mesh::drain_zap() {
@@ -729,7 +742,8 @@ Link* Mesh::dealer_for(const std::string& endpoint) {
         return nullptr;
     }
     auto dealer =
-        connect_dealer(ctx_, id_, endpoint, options_.limits, curve_ ? &*curve_ : nullptr, key);
+        connect_dealer(ctx_, id_, dial_instead_.empty() ? endpoint : dial_instead_, options_.limits,
+                       curve_ ? &*curve_ : nullptr, key);
     if (!dealer) {
         log::warn("mesh", dealer.error().to_string());
         return nullptr;

@@ -143,6 +143,10 @@ public:
     std::string public_key() const { return curve_ ? curve_->public_key : std::string{}; }
 
 private:
+    // fuzz/mesh_harness.hpp feeds frames and beacons to receive() and hear() without sockets
+    // or a thread, and points dial_instead_ at a loopback sink.
+    friend struct MeshFuzzAccess;
+
     void run();
     void drain_router();
     void drain_tasks();
@@ -166,6 +170,13 @@ private:
     void tick(Clock::time_point now);
     void dial_unreached();
 
+    // One frame the ROUTER read from routing id from: verifies it (from an aligned copy if
+    // bytes are not 8-byte aligned) and hands it to handle(), or counts it invalid.
+    void receive(std::string_view from, const void* bytes, std::size_t size,
+                 Clock::time_point now, std::string_view key);
+    // One beacon heard: a candidate endpoint to dial, unless it is ours, a member's, or (with
+    // CURVE) carries a key the allow-list does not know.
+    void hear(const Beacon::Heard& heard);
     // from is the frame's routing id, valid for the call; now is when the batch was read.
     // key: the CURVE key the frame's connection authenticated with (empty without CURVE).
     void handle(std::string_view from, const wire::Envelope& env, Clock::time_point now,
@@ -201,6 +212,7 @@ private:
     std::map<std::string, std::string> endpoint_keys_;  // endpoint -> public key, as learned
     std::set<std::string> ignored_beacons_;  // keys whose beacons were refused (logged once)
     int wake_fd_ = -1;                // eventfd: post() -> mesh thread
+    std::string dial_instead_;  // fuzzing only: every DEALER dials this (inproc) endpoint
 
     Membership members_;
     std::vector<std::string> queues_;  // what this node consumes, sorted
