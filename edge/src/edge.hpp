@@ -37,6 +37,15 @@ struct EdgeOptions {
     std::size_t max_frame = 1 << 20;         // largest browser frame accepted, bytes
     std::size_t max_outbox = 8 << 20;        // bytes queued for one client before it is dropped
     std::size_t max_subscriptions = 1000;    // queues one connection may consume at once
+    // Memory bounded by bytes (docs/operations.md, "Memory"): produces read from one
+    // connection and from all of them that wait for the store, before reading pauses;
+    // one page of a fetch or replay; the pages of all connections being read or written;
+    // and the outboxes of all connections together.
+    std::size_t max_producing_bytes = 1 << 20;
+    std::size_t max_producing_total = 32 << 20;
+    std::size_t max_page_bytes = 1 << 20;
+    std::size_t max_reading_total = 64 << 20;
+    std::size_t max_outbox_total = 512 << 20;
     std::chrono::seconds hello_timeout{10};  // a connection must say hello by then
     std::chrono::seconds session_ttl{300};   // how long an offline session is remembered
     // request_stop() to the end of run(), about; below the 10 s docker stop waits by default
