@@ -162,16 +162,17 @@ int config_show(int argc, char** argv) {
         return 2;
     }
     if (auto options = edge_options(*args); !options) return fail(options.error());
-    std::cout << std::left << std::setw(20) << "FLAG" << std::setw(17) << "KEY" << std::setw(26)
+    // Columns as wide as the longest flag, key and variable, with a space between.
+    std::cout << std::left << std::setw(22) << "FLAG" << std::setw(20) << "KEY" << std::setw(29)
               << "VARIABLE" << std::setw(24) << "VALUE" << "FROM\n";
     for (const Flag& flag : edge_flags()) {
         if (flag.name == "help") continue;
         const auto [value, from] = describe(*args, flag);
         const std::string key = config_key(flag);
         const std::string variable = env_variable(flag);
-        std::cout << std::setw(20) << ("--" + std::string{flag.name}) << std::setw(17)
-                  << (key.empty() ? "-" : key) << std::setw(26)
-                  << (variable.empty() ? "-" : variable) << std::setw(24)
+        std::cout << std::setw(22) << ("--" + std::string{flag.name} + " ") << std::setw(20)
+                  << ((key.empty() ? "-" : key) + " ") << std::setw(29)
+                  << ((variable.empty() ? "-" : variable) + " ") << std::setw(24)
                   << (from == "default" ? "-" : value) << from << "\n";
     }
     return 0;
