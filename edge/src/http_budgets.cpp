@@ -86,7 +86,10 @@ void HttpServer::pump_reads(Connection& c) {
         }
         PendingRead r = std::move(c.reads.front());
         c.reads.erase(c.reads.begin());
-        if (!r.fetch && !c.replaying.contains(r.queue)) continue;  // unconsumed meanwhile
+        if (!r.fetch) {  // unconsumed meanwhile (and perhaps consumed again): not needed
+            auto replaying = c.replaying.find(r.queue);
+            if (replaying == c.replaying.end() || replaying->second.id != r.replay) continue;
+        }
         c.reading = true;
         reading_total_ += page_bytes_;
         if (r.fetch)
@@ -101,7 +104,7 @@ void HttpServer::pump_reads(Connection& c) {
                            .max_bytes = page_bytes_});
         else
             router_.replay(c.serial, c.session, c.admission.user, std::move(r.queue),
-                           r.from.value_or(0), page_bytes_);
+                           r.from.value_or(0), page_bytes_, r.replay);
     }
     update_reading(c);  // fewer reads wait: reading may resume
 }

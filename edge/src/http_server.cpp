@@ -898,8 +898,9 @@ void HttpServer::handle_frame(Connection& c, std::string_view text) {
             // wait behind it (deliver() holds them while the queue is replaying).
             // It comes a page at a time, each once the one before it is written.
             if (f.from && !c.replaying.contains(f.queue)) {
-                c.replaying[f.queue];
-                c.reads.push_back({.queue = f.queue, .from = f.from});
+                const std::uint64_t id = ++c.replays;
+                c.replaying[f.queue].id = id;
+                c.reads.push_back({.queue = f.queue, .from = f.from, .replay = id});
                 pump_reads(c);
                 update_reading(c);
             }
@@ -1147,7 +1148,9 @@ void HttpServer::replayed(ClientBound& event) {
     Connection* c = sessions_.find(event.connection);
     if (!c) return page_arrived(nullptr);
     auto replaying = c->replaying.find(event.queue);
-    if (replaying == c->replaying.end()) return page_arrived(c);  // unconsumed meanwhile
+    // Unconsumed meanwhile, or consumed again since: another replay reads that one.
+    if (replaying == c->replaying.end() || replaying->second.id != event.replay)
+        return page_arrived(c);
     if (event.gap_to > 0) {
         auto frame = new_frame();
         encode_gap(*frame, event.queue, event.gap_from, event.gap_to);
@@ -1162,7 +1165,7 @@ void HttpServer::replayed(ClientBound& event) {
     if (event.more || replaying->second.dropped) {
         // The next page, once this one is written (pump_reads).
         replaying->second.dropped = false;
-        c->reads.push_back({.queue = event.queue, .from = event.next});
+        c->reads.push_back({.queue = event.queue, .from = event.next, .replay = event.replay});
         return page_arrived(c);
     }
     // Caught up: the live messages that waited, minus those the replay already carried.

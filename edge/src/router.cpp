@@ -127,10 +127,12 @@ void Router::fetch(ClientFetch fetch) {
 }
 
 void Router::replay(std::uint64_t connection, std::string session, std::string user,
-                    std::string queue, std::int64_t from, std::size_t max_bytes) {
+                    std::string queue, std::int64_t from, std::size_t max_bytes,
+                    std::uint64_t replay_id) {
     auto slice = std::make_shared<ClientBound>();
     slice->kind = ClientBound::Kind::replay;
     slice->connection = connection;
+    slice->replay = replay_id;
     slice->queue = std::move(queue);
     if (at_most_once(slice->queue)) {  // nothing was kept to resume from: live messages only
         slice->next = from;

@@ -59,6 +59,7 @@ struct ClientBound {
     std::int64_t gap_to = 0;
     std::int64_t next = 0;  // fetched, replay: the offset to read from next
     bool more = false;      // replay: the page was not empty, so another may follow
+    std::uint64_t replay = 0;  // replay: the caller's id for the replay, given back
     std::shared_ptr<AdminSnapshot> admin;  // admin: gathered, for the admin page
 };
 
@@ -151,7 +152,8 @@ public:
     // the next page when the page before it has been written (the outbox drained), so a
     // backlog of any size comes through an outbox of bounded size.
     void replay(std::uint64_t connection, std::string session, std::string user,
-                std::string queue, std::int64_t from, std::size_t max_bytes);
+                std::string queue, std::int64_t from, std::size_t max_bytes,
+                std::uint64_t replay_id);
     // Acks a consume with the offset the queue's next message will get.
     void where(std::uint64_t connection, std::uint64_t ref, std::string queue);
     // Nodes hear of it; the session's user goes with its messages to nodes from now on.

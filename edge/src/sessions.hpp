@@ -37,10 +37,14 @@ struct PendingRead {
     std::optional<std::int64_t> from;       // first offset
     std::optional<std::int64_t> since_ms;   // fetch: or first creation time
     std::int64_t limit = 0;                 // fetch: most messages
+    std::uint64_t replay = 0;               // replay: Replay::id it belongs to
 };
 
 // A queue being replayed after a resume: live messages wait here, with their offsets.
 struct Replay {
+    // Which replay of the connection: a page of an earlier one (the queue was unconsumed and
+    // consumed again while it was read) is not this one's.
+    std::uint64_t id = 0;
     std::vector<std::pair<std::int64_t, std::shared_ptr<std::string>>> held;
     std::size_t held_bytes = 0;  // their payloads
     // Stored ones were let go when held_bytes passed the bound: the store still has them,
@@ -57,6 +61,7 @@ struct Connection {
     // Queues being replayed from the store after a resume: live messages wait here (with
     // their offsets) until the replay caught up, so the client sees one ordered stream.
     std::map<std::string, Replay> replaying;
+    std::uint64_t replays = 0;  // replays begun, for Replay::id
     std::string rx;             // a message still arriving in fragments
     bool rx_binary = false;     // the arriving message is binary: discarded, then refused
     FrameQueue out;             // frames to send (shared by a fan-out); empty costs nothing

@@ -126,6 +126,21 @@ describe('memory bounded by bytes', { timeout: 220000 }, () => {
     assert.equal(replayed.length, count);
     assertAscending(replayed, 'replay');
 
+    // Unconsumed and consumed again while its replay is read: after the second consume's
+    // ack comes exactly that replay, once and in order.
+    const again = await WsClient.connect(edge);
+    await again.hello();
+    const seen = [];
+    again.onmessage = (frame) => { if (frame.queue === 'big') seen.push(frame.offset); };
+    again.send({ type: 'consume', queue: 'big', from: 1 });
+    again.send({ type: 'unconsume', queue: 'big' });
+    assert.equal((await again.request({ type: 'consume', queue: 'big', from: 1 })).type, 'ack');
+    const mark = seen.length;
+    await waitFor(() => seen.length - mark >= count, { timeout: 60000, what: 'the second replay' });
+    await new Promise((resolve) => setTimeout(resolve, 500));  // nothing more may follow
+    assert.deepEqual(seen.slice(mark), replayed, 'the second replay, alone');
+    await again.close();
+
     // A default fetch (limit 100) asks for 10 MB: it gets a partial page and its next.
     const reader = await WsClient.connect(edge);
     await reader.hello();
