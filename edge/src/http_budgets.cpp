@@ -129,7 +129,8 @@ void HttpServer::release_page() {
 }
 
 void HttpServer::read_waiting() {
-    while (!waiting_to_read_.empty() && reading_total_ + page_bytes_ <= options_.max_reading_total) {
+    while (!waiting_to_read_.empty() &&
+           reading_total_ + page_bytes_ <= options_.max_reading_total) {
         const std::uint64_t serial = waiting_to_read_.front();
         waiting_to_read_.pop_front();
         if (Connection* c = sessions_.find(serial)) {

@@ -206,8 +206,8 @@ public:
 
     // --- reading ----------------------------------------------------------------------
     // The queue's retained messages from filter.from_offset (or the first stored at or
-    // after since_ms), in offset order, at most min(limit, kMaxRead) and max_bytes. A client reader sees
-    // to_all messages and to_client messages for filter.session only; expired messages and
+    // after since_ms), in offset order, at most min(limit, kMaxRead) and max_bytes. A client
+    // reader sees to_all messages and to_client messages for filter.session only; expired and
     // messages beyond max_messages are never returned, even before expire() deleted them.
     // An unknown queue reads as empty. bad_queue for an invalid name.
     Result<std::vector<StoredMessage>> read(std::string_view queue, const ReadFilter& filter,
