@@ -231,10 +231,12 @@ describe('memory bounded by bytes', { timeout: 220000 }, () => {
       await new Promise((resolve) => setTimeout(resolve, 1000));
       const reply = quiet.take((f) => f.type === 'message' && f.queue === 'flood',
         { timeout: 60000, what: 'the quiet client\'s reply' });
+      const asked = Date.now();
       const ack = await quiet.request({ type: 'produce', queue: 'flood', data: { quiet: true } },
         { timeout: 60000 });
       assert.equal(ack.type, 'ack', JSON.stringify(ack));
       assert.deepEqual((await reply).data.data, { quiet: true });
+      const roundTrip = Date.now() - asked;  // printed, not asserted: tests time nothing
       const acked = (await small.running) + (await large.running);
       clearInterval(sampler);
       await Promise.all([...small.sockets, ...large.sockets, quiet].map((c) => c.close()));
@@ -249,7 +251,7 @@ describe('memory bounded by bytes', { timeout: 220000 }, () => {
         throw err;
       });
       console.log(`flood: ${acked} produces acked; RSS baseline ${mb(baseline)}, peak ${mb(peak)}, ` +
-        `after ${mb(settled)}`);
+        `after ${mb(settled)}; the quiet client's round trip took ${roundTrip} ms`);
     } finally {
       await floodNode.stop();
     }
