@@ -162,7 +162,7 @@ int config_show(int argc, char** argv) {
         return 2;
     }
     if (auto options = edge_options(*args); !options) return fail(options.error());
-    // Wide enough for the longest flag, key and variable (--max-connections-per-ip).
+    // Columns as wide as the longest flag, key and variable, with a space between.
     std::cout << std::left << std::setw(26) << "FLAG" << std::setw(21) << "KEY" << std::setw(32)
               << "VARIABLE" << std::setw(24) << "VALUE" << "FROM\n";
     for (const Flag& flag : edge_flags()) {
@@ -170,9 +170,9 @@ int config_show(int argc, char** argv) {
         const auto [value, from] = describe(*args, flag);
         const std::string key = config_key(flag);
         const std::string variable = env_variable(flag);
-        std::cout << std::setw(26) << ("--" + std::string{flag.name}) << std::setw(21)
-                  << (key.empty() ? "-" : key) << std::setw(32)
-                  << (variable.empty() ? "-" : variable) << std::setw(24)
+        std::cout << std::setw(26) << ("--" + std::string{flag.name} + " ") << std::setw(21)
+                  << ((key.empty() ? "-" : key) + " ") << std::setw(32)
+                  << ((variable.empty() ? "-" : variable) + " ") << std::setw(24)
                   << (from == "default" ? "-" : value) << from << "\n";
     }
     return 0;

@@ -65,6 +65,13 @@ Options:
   --max-connections-per-ip N
                           browser sockets from one address at once (default 0: no cap; behind
                           a proxy every client has its address)
+  --max-producing-bytes B produces of one connection waiting for the store before it is
+                          read no further (default 1048576; docs/operations.md, "Memory")
+  --max-producing-total B the same for every connection together (default 33554432)
+  --max-page-bytes BYTES  one page of a fetch or of a resume's replay (default 1048576)
+  --max-reading-total B   pages of every connection being read or written (default 67108864)
+  --max-outbox-total B    every connection's outbox together; past it, clients with more
+                          than a quarter of --max-outbox queued are dropped (default 536870912)
   --hello-timeout-s S     a connection must say hello within S seconds (default 10)
   --session-ttl-s S       an offline session is remembered for S seconds (default 300)
   --drain-timeout-s S     on SIGTERM or SIGINT, finish the work in flight and close clients
@@ -143,6 +150,11 @@ constexpr Flag kFlags[] = {
     {"max-subscriptions", true},
     {"max-connections", true},
     {"max-connections-per-ip", true},
+    {"max-producing-bytes", true},
+    {"max-producing-total", true},
+    {"max-page-bytes", true},
+    {"max-reading-total", true},
+    {"max-outbox-total", true},
     {"hello-timeout-s", true},
     {"session-ttl-s", true},
     {"drain-timeout-s", true},
@@ -235,13 +247,22 @@ Result<edge::EdgeOptions> edge_options(const Args& args) {
                                      static_cast<std::int64_t>(o.max_subscriptions), 1, 1'000'000);
     auto connections = args.number("max-connections", 0, 0, 10'000'000);
     auto per_ip = args.number("max-connections-per-ip", 0, 0, 10'000'000);
+    const auto bytes = [&](const char* name, std::size_t value, std::int64_t min) {
+        return args.number(name, static_cast<std::int64_t>(value), min, 1LL << 40);
+    };
+    auto producing = bytes("max-producing-bytes", o.max_producing_bytes, 64 << 10);
+    auto producing_total = bytes("max-producing-total", o.max_producing_total, 1 << 20);
+    auto page = bytes("max-page-bytes", o.max_page_bytes, 16 << 10);
+    auto reading_total = bytes("max-reading-total", o.max_reading_total, 1 << 20);
+    auto outbox_total = bytes("max-outbox-total", o.max_outbox_total, 1 << 20);
     auto hello = args.number("hello-timeout-s", o.hello_timeout.count(), 1, 3600);
     auto ttl = args.number("session-ttl-s", o.session_ttl.count(), 1, 30 * 86400);
     auto drain = args.number("drain-timeout-s", o.drain_timeout.count(), 1, 3600);
     auto store_cap = args.number("max-store-bytes", 0, 0, 1LL << 50);
     for (const auto* r : {&port, &heartbeat, &timeout, &mesh_queue, &max_frame, &max_outbox,
                           &hello, &ttl, &drain, &store_cap, &subscriptions, &connections,
-                          &per_ip})
+                          &per_ip, &producing, &producing_total, &page, &reading_total,
+                          &outbox_total})
         if (!*r) return r->error();
     if (*timeout <= *heartbeat)
         return make_error(Errc::bad_option,
@@ -258,6 +279,11 @@ Result<edge::EdgeOptions> edge_options(const Args& args) {
     o.max_subscriptions = static_cast<std::size_t>(*subscriptions);
     o.max_connections = static_cast<std::size_t>(*connections);
     o.max_connections_per_ip = static_cast<std::size_t>(*per_ip);
+    o.max_producing_bytes = static_cast<std::size_t>(*producing);
+    o.max_producing_total = static_cast<std::size_t>(*producing_total);
+    o.max_page_bytes = static_cast<std::size_t>(*page);
+    o.max_reading_total = static_cast<std::size_t>(*reading_total);
+    o.max_outbox_total = static_cast<std::size_t>(*outbox_total);
     o.hello_timeout = std::chrono::seconds{*hello};
     o.session_ttl = std::chrono::seconds{*ttl};
     o.drain_timeout = std::chrono::seconds{*drain};

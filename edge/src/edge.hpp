@@ -39,6 +39,15 @@ struct EdgeOptions {
     std::size_t max_subscriptions = 1000;    // queues one connection may consume at once
     std::size_t max_connections = 0;         // browser sockets at once; 0: as the fd limit allows
     std::size_t max_connections_per_ip = 0;  // browser sockets from one address; 0: no cap
+    // Memory bounded by bytes (docs/operations.md, "Memory"): produces read from one
+    // connection and from all of them that wait for the store, before reading pauses;
+    // one page of a fetch or replay; the pages of all connections being read or written;
+    // and the outboxes of all connections together.
+    std::size_t max_producing_bytes = 1 << 20;
+    std::size_t max_producing_total = 32 << 20;
+    std::size_t max_page_bytes = 1 << 20;
+    std::size_t max_reading_total = 64 << 20;
+    std::size_t max_outbox_total = 512 << 20;
     std::chrono::seconds hello_timeout{10};  // a connection must say hello by then
     std::chrono::seconds session_ttl{300};   // how long an offline session is remembered
     // request_stop() to the end of run(), about; below the 10 s docker stop waits by default

@@ -7,6 +7,7 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cassert>
 #include <cstring>
 #include <iterator>
@@ -165,7 +166,9 @@ HttpServer::HttpServer(const EdgeOptions& options, Router& router, Report health
       health_(std::move(health)),
       metrics_(std::move(metrics)),
       admin_(options.hello_timeout),
-      echo_(options.max_frame, options.max_outbox) {}
+      echo_(options.max_frame, options.max_outbox),
+      page_bytes_(std::min({options.max_page_bytes, options.max_outbox / 2,
+                            options.max_reading_total})) {}
 
 HttpServer::~HttpServer() {
     limits_.stop();  // its watchers are on the listener, which the context closes
@@ -443,8 +446,8 @@ void HttpServer::push_all(std::vector<ClientBound>&& events) {
     if (!events.empty()) add_to_inbox([&] { append(inbox_, std::move(events)); });
 }
 
-void HttpServer::handed_on(std::vector<std::uint64_t>&& connections) {
-    if (!connections.empty()) add_to_inbox([&] { append(handed_on_, std::move(connections)); });
+void HttpServer::handed_on(std::vector<HandedOn>&& produces) {
+    if (!produces.empty()) add_to_inbox([&] { append(handed_on_, std::move(produces)); });
 }
 
 // --- libwebsockets events ------------------------------------------------------------------
@@ -771,9 +774,13 @@ int HttpServer::on_writeable(lws* wsi, PerSession& pss) {
                                       size, LWS_WRITE_TEXT);
         if (written < static_cast<int>(size)) return -1;
         c->out_bytes -= size;
+        c->written_total += size;
+        outbox_total_ -= size;
         c->out.pop_front();
         ++stats_.frames_out;
+        if (c->page_queued && c->written_total >= c->page_end) page_done(*c);
     }
+    if (!c->reading && !c->reads.empty()) pump_reads(*c);  // the outbox has room now
     if (c->close_sent) return 0;  // waiting for the client's close
     if (c->close_code) {
         if (c->close_handshake && send_close_frame(wsi, *c)) return 0;
@@ -825,6 +832,9 @@ void HttpServer::on_closed(PerSession& pss) {
     Connection* c = sessions_.find(pss.serial);
     if (!c) return;
     const std::string session = c->session;
+    outbox_total_ -= c->out_bytes;
+    c->reads.clear();
+    if (c->page_queued) release_page();  // else it is released when the page arrives
     sessions_.close(*c, Clock::now());
     connections_ = sessions_.connection_count();
     // A session taken over by a newer connection is still online. Past the drain the mesh
@@ -865,14 +875,16 @@ void HttpServer::handle_frame(Connection& c, std::string_view text) {
             return handle_hello(c, f);
         case FrameType::refresh:
             return handle_refresh(c, f);
-        case FrameType::produce:
+        case FrameType::produce: {
             if (refused(c, Action::produce, f)) return;
             // Back-pressure: a client that produces faster than the store commits stops
             // being read (TCP then slows it down) instead of piling frames up in memory.
-            if (++c.producing >= kMaxProducing && !c.rx_paused) {
-                c.rx_paused = true;
-                lws_rx_flow_control(static_cast<lws*>(c.wsi), 0);
-            }
+            const std::size_t cost = f.data.size() + kProduceOverhead;
+            ++c.producing;
+            c.producing_bytes += cost;
+            producing_total_ += cost;
+            bytes_since_trim_ += f.data.size();
+            update_reading(c);
             produced_.push_back({.connection = c.serial,
                                  .ref = f.ref,
                                  .session = c.session,
@@ -881,8 +893,10 @@ void HttpServer::handle_frame(Connection& c, std::string_view text) {
                                  .data = std::string{f.data},
                                  .id = std::move(f.id),
                                  .delay_ms = f.delay_ms,
-                                 .deliver_at_ms = f.deliver_at_ms});
+                                 .deliver_at_ms = f.deliver_at_ms,
+                                 .cost = cost});
             return;
+        }
         case FrameType::consume:
             if (refused(c, Action::consume, f)) return;
             // Each subscription costs memory in two maps: one connection may not hold them
@@ -898,9 +912,13 @@ void HttpServer::handle_frame(Connection& c, std::string_view text) {
             sessions_.subscribe(c, f.queue);
             // A resume: what the client missed comes from the store first; live messages
             // wait behind it (deliver() holds them while the queue is replaying).
+            // It comes a page at a time, each once the one before it is written.
             if (f.from && !c.replaying.contains(f.queue)) {
-                c.replaying[f.queue];
-                router_.replay(c.serial, c.session, c.admission.user, f.queue, *f.from);
+                const std::uint64_t id = ++c.replays;
+                c.replaying[f.queue].id = id;
+                c.reads.push_back({.queue = f.queue, .from = f.from, .replay = id});
+                pump_reads(c);
+                update_reading(c);
             }
             // A first consume learns where the stream stands (ack "next"), so that after a
             // drop the client resumes from there and gets what came while it was away.
@@ -911,18 +929,21 @@ void HttpServer::handle_frame(Connection& c, std::string_view text) {
             return;
         case FrameType::fetch:
             if (refused(c, Action::fetch, f)) return;
-            router_.fetch({.connection = c.serial,
-                           .ref = f.ref,
-                           .session = c.session,
-                           .user = c.admission.user,
-                           .queue = std::move(f.queue),
-                           .from = f.from,
-                           .since_ms = f.since_ms,
-                           .limit = f.limit});
+            // Its page, of at most page_bytes_, is read when the outbox has room for it.
+            c.reads.push_back({.fetch = true,
+                               .queue = std::move(f.queue),
+                               .ref = f.ref,
+                               .from = f.from,
+                               .since_ms = f.since_ms,
+                               .limit = f.limit});
+            pump_reads(c);
+            update_reading(c);
             return;
         case FrameType::unconsume:
             sessions_.unsubscribe(c, f.queue);
             c.replaying.erase(f.queue);
+            std::erase_if(c.reads,
+                          [&](const PendingRead& r) { return !r.fetch && r.queue == f.queue; });
             if (f.ref) answer([&](std::string& out) { encode_ack(out, *f.ref); });
             return;
         case FrameType::ping:
@@ -1021,12 +1042,19 @@ bool HttpServer::refused(Connection& c, Action action, const ClientFrame& f) {
 
 void HttpServer::send_frame(Connection& c, std::shared_ptr<std::string> frame) {
     if (c.close_code) return;
-    c.out_bytes += payload_size(*frame);
+    const std::size_t size = payload_size(*frame);
+    c.out_bytes += size;
+    c.queued_total += size;
+    outbox_total_ += size;
+    bytes_since_trim_ += size;
     c.out.push_back(std::move(frame));
-    if (c.out_bytes > options_.max_outbox) {
+    // The edge's outboxes together past their budget: the slow ones among them go.
+    if (c.out_bytes > options_.max_outbox ||
+        (outbox_total_ > options_.max_outbox_total && c.out_bytes > options_.max_outbox / 4)) {
         // It reads slower than it is sent to: drop it rather than let it eat the edge's memory.
         ++stats_.slow_closed;
         c.out.clear();
+        outbox_total_ -= c.out_bytes;
         c.out_bytes = 0;
         close_connection(c, static_cast<int>(Errc::slow_consumer), "slow_consumer");
         return;
@@ -1045,23 +1073,14 @@ void HttpServer::close_connection(Connection& c, int code, std::string_view reas
 
 void HttpServer::drain_inbox() {
     std::vector<ClientBound> events;
-    std::vector<std::uint64_t> handed_on;
+    std::vector<HandedOn> handed_on;
     {
         std::lock_guard lock{inbox_mutex_};
         events.swap(inbox_);
         handed_on.swap(handed_on_);
     }
-    for (std::uint64_t serial : handed_on)
-        if (Connection* c = sessions_.find(serial)) produce_answered(*c);
+    for (const HandedOn& p : handed_on) produce_answered(p.connection, p.cost);
     for (auto& event : events) deliver(event);
-}
-
-void HttpServer::produce_answered(Connection& c) {
-    if (c.producing > 0) --c.producing;
-    if (c.rx_paused && c.producing <= kMaxProducing / 2 && !draining_) {
-        c.rx_paused = false;
-        lws_rx_flow_control(static_cast<lws*>(c.wsi), 1);
-    }
 }
 
 void HttpServer::deliver(ClientBound& event) {
@@ -1069,16 +1088,18 @@ void HttpServer::deliver(ClientBound& event) {
     switch (event.kind) {
         case Kind::ack:
         case Kind::error: {
+            if (event.produced) produce_answered(event.connection, event.produced);
             Connection* c = sessions_.find(event.connection);
-            if (c && event.produced) produce_answered(*c);
             // A frame without ref asked for no ack; a failure is reported all the same.
-            if (!c || (event.kind == Kind::ack && !event.ref)) return;
-            auto frame = new_frame();
-            if (event.kind == Kind::ack)
-                encode_ack(*frame, *event.ref, event.id, event.next);
-            else
-                encode_error(*frame, event.ref, event.code, event.detail);
-            send_frame(*c, std::move(frame));
+            if (c && (event.kind == Kind::error || event.ref)) {
+                auto frame = new_frame();
+                if (event.kind == Kind::ack)
+                    encode_ack(*frame, *event.ref, event.id, event.next);
+                else
+                    encode_error(*frame, event.ref, event.code, event.detail);
+                send_frame(*c, std::move(frame));
+            }
+            if (event.page) page_arrived(c);
             return;
         }
         case Kind::direct: {
@@ -1105,14 +1126,16 @@ void HttpServer::deliver(ClientBound& event) {
         }
         case Kind::fetched: {
             Connection* c = sessions_.find(event.connection);
-            if (!c || !event.ref) return;
-            std::vector<FetchedMessage> messages;
-            messages.reserve(event.messages.size());
-            for (const auto& m : event.messages) messages.push_back({m.id, m.offset, m.data, m.ts});
-            auto frame = new_frame();
-            encode_fetched(*frame, *event.ref, event.queue, messages, event.next);
-            send_frame(*c, std::move(frame));
-            return;
+            if (c && event.ref) {
+                std::vector<FetchedMessage> messages;
+                messages.reserve(event.messages.size());
+                for (const auto& m : event.messages)
+                    messages.push_back({m.id, m.offset, m.data, m.ts});
+                auto frame = new_frame();
+                encode_fetched(*frame, *event.ref, event.queue, messages, event.next);
+                send_frame(*c, std::move(frame));
+            }
+            return page_arrived(c);
         }
         case Kind::replay:
             return replayed(event);
@@ -1124,17 +1147,26 @@ void HttpServer::deliver(ClientBound& event) {
 void HttpServer::send_live(Connection& c, const std::string& queue, std::int64_t offset,
                            std::shared_ptr<std::string> frame) {
     auto replaying = c.replaying.find(queue);
-    if (replaying == c.replaying.end())
-        send_frame(c, std::move(frame));
-    else
-        replaying->second.emplace_back(offset, std::move(frame));
+    if (replaying == c.replaying.end()) return send_frame(c, std::move(frame));
+    Replay& r = replaying->second;
+    r.held_bytes += payload_size(*frame);
+    r.held.emplace_back(offset, std::move(frame));
+    if (r.held_bytes <= options_.max_outbox / 2) return;
+    // A replay slower than the live stream: the stored messages held are let go, and the
+    // replay reads on until it has them (they are in the store); only unstored ones stay.
+    std::erase_if(r.held, [](const auto& held) { return held.first > 0; });
+    r.held_bytes = 0;
+    for (const auto& held : r.held) r.held_bytes += payload_size(*held.second);
+    r.dropped = true;
 }
 
 void HttpServer::replayed(ClientBound& event) {
     Connection* c = sessions_.find(event.connection);
-    if (!c) return;
+    if (!c) return page_arrived(nullptr);
     auto replaying = c->replaying.find(event.queue);
-    if (replaying == c->replaying.end()) return;  // unconsumed meanwhile
+    // Unconsumed meanwhile, or consumed again since: another replay reads that one.
+    if (replaying == c->replaying.end() || replaying->second.id != event.replay)
+        return page_arrived(c);
     if (event.gap_to > 0) {
         auto frame = new_frame();
         encode_gap(*frame, event.queue, event.gap_from, event.gap_to);
@@ -1146,12 +1178,18 @@ void HttpServer::replayed(ClientBound& event) {
         encode_message(*frame, event.queue, m.id, m.data, m.ts, m.offset);
         send_frame(*c, std::move(frame));
     }
-    if (event.more) return;  // the next slice is on its way
+    if (event.more || replaying->second.dropped) {
+        // The next page, once this one is written (pump_reads).
+        replaying->second.dropped = false;
+        c->reads.push_back({.queue = event.queue, .from = event.next, .replay = event.replay});
+        return page_arrived(c);
+    }
     // Caught up: the live messages that waited, minus those the replay already carried.
-    auto held = std::move(replaying->second);
+    auto held = std::move(replaying->second.held);
     c->replaying.erase(replaying);
     for (auto& [offset, frame] : held)
         if (offset == 0 || offset > last) send_frame(*c, std::move(frame));
+    page_arrived(c);
 }
 
 // --- timers ---------------------------------------------------------------------------------
@@ -1181,6 +1219,7 @@ void HttpServer::sweep() {
     admin_.sweep(now);
     limits_.sweep(now);
     if (admin_.begin(now)) start_admin_snapshot();
+    trim_when_idle();
     schedule_sweep();
 }
 

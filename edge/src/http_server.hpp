@@ -9,6 +9,7 @@
 #pragma once
 
 #include <atomic>
+#include <deque>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -69,7 +70,7 @@ public:
 
     void push(ClientBound&& event) override;  // from the mesh thread
     void push_all(std::vector<ClientBound>&& events) override;
-    void handed_on(std::vector<std::uint64_t>&& connections) override;
+    void handed_on(std::vector<HandedOn>&& produces) override;
 
     std::size_t connection_count() const { return connections_; }
     std::size_t session_count() const { return sessions_count_; }
@@ -124,10 +125,35 @@ private:
     // Hands the produces read since the last call to the router, in one go.
     void flush_produced();
     void deliver(ClientBound& event);
-    // A produce of c got its answer from the store: reading resumes once few are left.
-    void produce_answered(Connection& c);
+    // --- memory bounded by bytes (http_budgets.cpp; docs/operations.md, "Memory") -------
+    // A produce of connection, which cost this much, got its answer: the budgets get it
+    // back, and reading resumes where it paused for them.
+    void produce_answered(std::uint64_t connection, std::size_t cost);
+    // Pauses or resumes reading c (lws_rx_flow_control) by its produces waiting for the
+    // store (count and bytes), its reads waiting their turn, and the edge's produce bytes.
+    // Pauses at a budget, resumes at half of it.
+    void update_reading(Connection& c);
+    void resume_paused_for_edge();
+    // Starts c's next store read (fetch, replay page) when none is under way, its outbox
+    // has room for a page, and the edge's page budget allows; else it waits for that.
+    void pump_reads(Connection& c);
+    // The answer to c's read is in its outbox (c null: the connection is gone).
+    void page_arrived(Connection* c);
+    void page_done(Connection& c);  // the page is written: c may read the next
+    void release_page();           // the edge's page budget gets a page back
+    void read_waiting();           // connections that waited for the page budget
+    // Gives freed memory back to the system once the edge is quiet after a burst.
+    void trim_when_idle();
     // Produces of one connection waiting for the store before its reading pauses.
     static constexpr std::size_t kMaxProducing = 256;
+    // Reads (fetches, replay pages) of one connection waiting their turn before reading pauses.
+    static constexpr std::size_t kMaxReadsWaiting = 16;
+    // What the edge holds for one produce besides its data (frame parts, the message on
+    // its way to the store, its answer), counted in the produce budgets.
+    static constexpr std::size_t kProduceOverhead = 1024;
+    // A connection with less than this waiting for the store is not paused for the edge's
+    // budget: a quiet client keeps being served while others flood.
+    static constexpr std::size_t kEdgeFloor = 16 << 10;
     void sweep();
     void schedule_sweep();
     // One pass of the service loop: what libev has ready, then what the pass held back.
@@ -176,10 +202,20 @@ private:
     struct DrainTimer;
     std::unique_ptr<DrainTimer> drain_timer_;  // wakes the loop at the drain deadline
 
+    // Memory budgets (HTTP thread; http_budgets.cpp).
+    std::size_t page_bytes_ = 0;        // one page: max_page_bytes, at most half an outbox
+    std::size_t producing_total_ = 0;   // cost of every produce waiting for its answer
+    std::size_t reading_total_ = 0;     // page budgets held by connections' reads
+    std::size_t outbox_total_ = 0;      // payload bytes in every connection's outbox
+    std::vector<std::uint64_t> paused_for_edge_;  // paused while producing_total_ is high
+    std::deque<std::uint64_t> waiting_to_read_;   // waiting for the page budget, in order
+    std::uint64_t frames_at_sweep_ = 0;  // frames in and out at the last sweep
+    std::uint64_t bytes_since_trim_ = 0; // payload read and queued since the last trim
+
     std::vector<ClientProduce> produced_;   // read in this service round, for the router
     std::mutex inbox_mutex_;                // guards inbox_, handed_on_
     std::vector<ClientBound> inbox_;        // from the mesh thread
-    std::vector<std::uint64_t> handed_on_;  // connections whose unanswered produce went on
+    std::vector<HandedOn> handed_on_;       // produces that wanted no answer and went on
     bool inbox_empty() const { return inbox_.empty() && handed_on_.empty(); }  // with the lock
 };
 

@@ -70,7 +70,7 @@ void Router::refuse(const ClientProduce& p, Errc code, std::string detail) {
     answers_.push_back({.kind = ClientBound::Kind::error,
                         .connection = p.connection,
                         .ref = p.ref,
-                        .produced = true,
+                        .produced = p.cost,
                         .code = code,
                         .detail = std::move(detail)});
 }
@@ -80,6 +80,7 @@ void Router::fetch(ClientFetch fetch) {
         sink_.push({.kind = ClientBound::Kind::error,
                     .connection = fetch.connection,
                     .ref = fetch.ref,
+                    .page = true,
                     .code = Errc::not_allowed,
                     .detail = not_stored(fetch.queue, "there is nothing to fetch")});
         return;
@@ -88,6 +89,7 @@ void Router::fetch(ClientFetch fetch) {
     filter.from_offset = fetch.from.value_or(0);
     filter.since_ms = fetch.since_ms.value_or(0);
     filter.limit = static_cast<std::size_t>(fetch.limit);
+    filter.max_bytes = fetch.max_bytes;
     filter.session = fetch.session;
     filter.user = fetch.user;
     auto answer = std::make_shared<ClientBound>();
@@ -115,6 +117,7 @@ void Router::fetch(ClientFetch fetch) {
                 sink_.push({.kind = ClientBound::Kind::error,
                             .connection = answer->connection,
                             .ref = answer->ref,
+                            .page = true,
                             .code = status.error().code,
                             .detail = status.error().detail});
                 return;
@@ -124,10 +127,12 @@ void Router::fetch(ClientFetch fetch) {
 }
 
 void Router::replay(std::uint64_t connection, std::string session, std::string user,
-                    std::string queue, std::int64_t from) {
+                    std::string queue, std::int64_t from, std::size_t max_bytes,
+                    std::uint64_t replay_id) {
     auto slice = std::make_shared<ClientBound>();
     slice->kind = ClientBound::Kind::replay;
     slice->connection = connection;
+    slice->replay = replay_id;
     slice->queue = std::move(queue);
     if (at_most_once(slice->queue)) {  // nothing was kept to resume from: live messages only
         slice->next = from;
@@ -135,7 +140,8 @@ void Router::replay(std::uint64_t connection, std::string session, std::string u
         return;
     }
     store_->write(
-        [slice, session, user, from](store::Tx& tx) -> Status {
+        [slice, session = std::move(session), user = std::move(user), from,
+         max_bytes](store::Tx& tx) -> Status {
             auto oldest = tx.streams.oldest_offset(slice->queue, tx.now_ms);
             if (!oldest) return oldest.error();
             std::int64_t start = std::max<std::int64_t>(from, 1);
@@ -147,30 +153,27 @@ void Router::replay(std::uint64_t connection, std::string session, std::string u
             store::ReadFilter filter;
             filter.from_offset = start;
             filter.limit = store::kMaxRead;
+            filter.max_bytes = max_bytes;
             filter.session = session;
             filter.user = user;
             auto read = tx.streams.read(slice->queue, filter, tx.now_ms);
             if (!read) return read.error();
-            slice->more = read->size() == filter.limit;
+            // An empty page is the end; a page cut by max_bytes or the count is not.
+            slice->more = !read->empty();
             for (auto& m : *read)
                 slice->messages.push_back(
                     {std::move(m.id), m.offset, std::move(m.data), m.created_ms});
             slice->next = slice->messages.empty() ? start : slice->messages.back().offset + 1;
             return {};
         },
-        [this, slice, session, user](const Status& status) {
+        [this, slice](const Status& status) {
             if (!status) {
                 log::warn("edge",
                           "replay of " + slice->queue + " failed: " + status.error().to_string());
                 slice->messages.clear();
                 slice->more = false;
             }
-            const bool more = slice->more;
-            const std::int64_t next = slice->next;
-            const auto to = slice->connection;
-            std::string queue_name = slice->queue;
             sink_.push(std::move(*slice));
-            if (more) replay(to, session, user, std::move(queue_name), next);
         });
 }
 
@@ -228,13 +231,14 @@ void Router::store_client_message(ClientProduce p) {
             if (!offset) return offset.error();
             return {};
         },
-        [this, message, connection = p.connection, ref = p.ref](const Status& status) {
+        [this, message, connection = p.connection, ref = p.ref,
+         cost = p.cost](const Status& status) {
             if (!status) {
                 ++stats_.store_failed;
                 sink_.push({.kind = ClientBound::Kind::error,
                             .connection = connection,
                             .ref = ref,
-                            .produced = true,
+                            .produced = cost,
                             .code = status.error().code,
                             .detail = status.error().detail});
                 return;
@@ -243,7 +247,7 @@ void Router::store_client_message(ClientProduce p) {
             sink_.push({.kind = ClientBound::Kind::ack,
                         .connection = connection,
                         .ref = ref,
-                        .produced = true,
+                        .produced = cost,
                         .id = message->id});
         },
         store::Atomic::ordered);
@@ -294,10 +298,10 @@ bool Router::try_forward(const Forward& f) {
         answers_.push_back({.kind = ClientBound::Kind::ack,
                             .connection = p.connection,
                             .ref = p.ref,
-                            .produced = true,
+                            .produced = p.cost,
                             .id = p.id});
     else
-        handed_on_.push_back(p.connection);
+        handed_on_.push_back({p.connection, p.cost});
     return true;
 }
 

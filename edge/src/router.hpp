@@ -41,7 +41,10 @@ struct ClientBound {
     Kind kind = Kind::ack;
     std::uint64_t connection = 0;       // ack, error, fetched, replay: the connection that asked
     std::optional<std::uint64_t> ref;   // ack, error, fetched: the frame's ref; none = no answer
-    bool produced = false;              // ack, error: the answer to a produce (back-pressure)
+    // ack, error: the answer to a produce, which held this many bytes of the in-flight
+    // budgets (ClientProduce::cost); 0: not a produce.
+    std::size_t produced = 0;
+    bool page = false;                  // error: the answer to a fetch (its page budget frees)
     Errc code = Errc::ok;               // error
     std::string detail;                 // error: what exactly, for people
     std::string session;                // direct: the receiving session
@@ -55,8 +58,14 @@ struct ClientBound {
     std::int64_t gap_from = 0;          // replay: [gap_from, gap_to] are gone (retention)
     std::int64_t gap_to = 0;
     std::int64_t next = 0;  // fetched, replay: the offset to read from next
-    bool more = false;      // replay: another slice follows
+    bool more = false;      // replay: the page was not empty, so another may follow
+    std::uint64_t replay = 0;  // replay: the caller's id for the replay, given back
     std::shared_ptr<AdminSnapshot> admin;  // admin: gathered, for the admin page
+};
+
+struct HandedOn {
+    std::uint64_t connection = 0;  // that sent the produce
+    std::size_t cost = 0;          // ClientProduce::cost
 };
 
 class ClientSink {
@@ -69,10 +78,11 @@ public:
         for (auto& event : events) push(std::move(event));
     }
     // Produces that asked for no answer (no ref) and were handed on, one entry per produce:
-    // the connection that sent it. Only for back-pressure, so much lighter than an ack each.
-    virtual void handed_on(std::vector<std::uint64_t>&& connections) {
-        for (std::uint64_t c : connections)
-            push({.kind = ClientBound::Kind::ack, .connection = c, .produced = true});
+    // the connection that sent it and the produce's cost. Only for back-pressure, so much
+    // lighter than an ack each.
+    virtual void handed_on(std::vector<HandedOn>&& produces) {
+        for (const HandedOn& p : produces)
+            push({.kind = ClientBound::Kind::ack, .connection = p.connection, .produced = p.cost});
     }
 };
 
@@ -102,6 +112,9 @@ struct ClientProduce {
     std::string id;             // the client's id for it; empty: the edge makes one
     std::int64_t delay_ms = 0;  // scheduling, where the queue allows it for clients
     std::int64_t deliver_at_ms = 0;
+    // Bytes it holds of its connection's and the edge's in-flight budgets until answered
+    // (its data and about what the edge keeps around it); every answer carries it back.
+    std::size_t cost = 0;
 };
 
 // A browser's fetch of stored messages.
@@ -114,6 +127,7 @@ struct ClientFetch {
     std::optional<std::int64_t> from;      // first offset
     std::optional<std::int64_t> since_ms;  // or first creation time
     std::int64_t limit = 100;
+    std::size_t max_bytes = 0;  // the page stops before this many bytes (ReadFilter)
 };
 
 class Router final : public mesh::MeshHandler, public store::StoreEvents {
@@ -132,10 +146,14 @@ public:
     // Takes many at once (one hand-off to the mesh thread), in order.
     void produce(std::vector<ClientProduce> produces);
     void fetch(ClientFetch fetch);
-    // Sends connection what session (of user) missed on queue since offset from, as a
-    // replay event.
+    // Sends connection one page of what session (of user) missed on queue since offset
+    // from, at most max_bytes (the first message always comes), as a replay event; its
+    // "more" says whether to ask for the next page, from its "next". The caller asks for
+    // the next page when the page before it has been written (the outbox drained), so a
+    // backlog of any size comes through an outbox of bounded size.
     void replay(std::uint64_t connection, std::string session, std::string user,
-                std::string queue, std::int64_t from);
+                std::string queue, std::int64_t from, std::size_t max_bytes,
+                std::uint64_t replay_id);
     // Acks a consume with the offset the queue's next message will get.
     void where(std::uint64_t connection, std::uint64_t ref, std::string queue);
     // Nodes hear of it; the session's user goes with its messages to nodes from now on.
@@ -245,7 +263,7 @@ private:
     std::unordered_map<std::string, store::QueueSettings> at_most_once_;  // set before traffic
     std::vector<std::string> acks_;         // node acks not handed to the store yet (mesh thread)
     std::vector<ClientBound> answers_;      // answers to a batch of produces (mesh thread)
-    std::vector<std::uint64_t> handed_on_;  // and the produces that wanted none (no ref)
+    std::vector<HandedOn> handed_on_;       // and the produces that wanted none (no ref)
     // At-most-once messages waiting for room, by queue, in order.
     std::unordered_map<std::string, std::deque<Forward>> parked_;
     std::size_t parked_count_ = 0;       // their number

@@ -14,6 +14,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -27,6 +28,30 @@ namespace adashta::edge {
 
 using Clock = std::chrono::steady_clock;
 
+// A store read a connection waits to make: a fetch, or the next page of a replay. One at a
+// time per connection, and only when its outbox has room for a page (HttpServer::pump_reads).
+struct PendingRead {
+    bool fetch = false;                     // a fetch frame; else a replay page
+    std::string queue;
+    std::optional<std::uint64_t> ref;       // fetch: its ref
+    std::optional<std::int64_t> from;       // first offset
+    std::optional<std::int64_t> since_ms;   // fetch: or first creation time
+    std::int64_t limit = 0;                 // fetch: most messages
+    std::uint64_t replay = 0;               // replay: Replay::id it belongs to
+};
+
+// A queue being replayed after a resume: live messages wait here, with their offsets.
+struct Replay {
+    // Which replay of the connection: a page of an earlier one (the queue was unconsumed and
+    // consumed again while it was read) is not this one's.
+    std::uint64_t id = 0;
+    std::vector<std::pair<std::int64_t, std::shared_ptr<std::string>>> held;
+    std::size_t held_bytes = 0;  // their payloads
+    // Stored ones were let go when held_bytes passed the bound: the store still has them,
+    // so the replay reads on once more instead of ending.
+    bool dropped = false;
+};
+
 struct Connection {
     std::uint64_t serial = 0;      // unique in this process; answers find their connection by it
     void* wsi = nullptr;           // the libwebsockets connection (opaque here)
@@ -35,14 +60,23 @@ struct Connection {
     std::set<std::string> queues;  // queues it consumes
     // Queues being replayed from the store after a resume: live messages wait here (with
     // their offsets) until the replay caught up, so the client sees one ordered stream.
-    std::map<std::string, std::vector<std::pair<std::int64_t, std::shared_ptr<std::string>>>>
-        replaying;
+    std::map<std::string, Replay> replaying;
+    std::uint64_t replays = 0;  // replays begun, for Replay::id
     std::string rx;             // a message still arriving in fragments
     bool rx_binary = false;     // the arriving message is binary: discarded, then refused
     FrameQueue out;             // frames to send (shared by a fan-out); empty costs nothing
     std::size_t out_bytes = 0;  // sum of out's payload sizes
     std::size_t producing = 0;  // its produces the store has not answered yet
+    std::size_t producing_bytes = 0;  // and their costs (ClientProduce::cost)
     bool rx_paused = false;     // reading paused until producing drains (back-pressure)
+    bool edge_paused = false;   // listed in HttpServer::paused_for_edge_
+    std::vector<PendingRead> reads;  // store reads waiting for their turn, oldest first
+    bool reading = false;       // a page is being read or written: it holds the page budget
+    bool page_queued = false;   // that page is in the outbox, up to page_end
+    bool waiting_to_read = false;    // listed in HttpServer::waiting_to_read_
+    std::uint64_t queued_total = 0;  // payload bytes ever put in out
+    std::uint64_t written_total = 0; // of those, written to the socket
+    std::uint64_t page_end = 0;      // queued_total once the page was in out
     int close_code = 0;         // nonzero: close with this code at the next chance
     std::string close_reason;   // sent with close_code
     bool close_handshake = false;  // close by handshake: wait for the client's close frame

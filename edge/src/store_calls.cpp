@@ -163,6 +163,7 @@ void StoreCalls::call(std::string_view op, std::string_view args_json, Reply rep
         filter.limit = static_cast<std::size_t>(
             std::clamp<std::int64_t>(limit->value_or(100), 1, store::kMaxRead));
         filter.everything = true;  // a server node sees every message of the queue
+        filter.max_bytes = kMaxFetchBytes;
         return run_read(
             [queue = *queue, filter](store::Tx& tx, std::string& out) -> Status {
                 auto read = tx.streams.read(queue, filter, tx.now_ms);

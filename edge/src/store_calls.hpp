@@ -38,6 +38,9 @@ public:
 
     static constexpr std::int64_t kMaxWaitMs = 60'000;  // longest long poll
     static constexpr std::size_t kMaxBatch = 1000;      // jobs or ids in one wq.*Batch call
+    // A fetch answer stops before its messages pass this many bytes (the first always
+    // comes), far below the 16 MiB a mesh frame may carry; "next" says where to go on.
+    static constexpr std::size_t kMaxFetchBytes = 4 << 20;
 
 private:
     struct Waiter;

@@ -967,11 +967,15 @@ Result<std::vector<StoredMessage>> Streams::read(std::string_view queue, const R
         select.bind(4, filter.session);
     select.bind(5, static_cast<std::int64_t>(limit));
     if (!filter.everything) select.bind(6, filter.user.empty() ? std::string{} : user_key(filter.user));
+    std::size_t bytes = 0;
     for (;;) {
         auto step = select.step();
         if (!step) return step.error();
         if (!*step) break;
-        out.push_back(read_message(select, queue));
+        StoredMessage m = read_message(select, queue);
+        bytes += read_cost(m);
+        if (filter.max_bytes > 0 && !out.empty() && bytes > filter.max_bytes) break;
+        out.push_back(std::move(m));
     }
     return out;
 }

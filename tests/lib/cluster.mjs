@@ -621,8 +621,10 @@ export class Cluster {
     for (;;) {
       const { stdout } = await this.cli(['fetch', queue, '--from', String(from), '--limit', '1000']);
       const page = JSON.parse(stdout);
+      // A page may hold fewer than the limit (a fetch answers at most 4 MiB): the end is
+      // an empty one.
+      if (page.messages.length === 0) return messages;
       messages.push(...page.messages);
-      if (page.messages.length < 1000) return messages;
       from = page.next;
     }
   }

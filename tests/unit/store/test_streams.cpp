@@ -234,6 +234,24 @@ TEST_CASE("reads go in offset order from an offset, up to a limit capped at 1000
     CHECK(store->read("feed", filter, kT0)->empty());
 }
 
+TEST_CASE("a read bounded by bytes stops before the page passes them, the first always in",
+          "[streams]") {
+    Store store;
+    const std::string kilobyte = "\"" + std::string(1000, 'k') + "\"";
+    for (int i = 1; i <= 20; ++i)
+        put(store, message("big", "m" + std::to_string(i), Direction::to_all, {}, kilobyte));
+    ReadFilter filter;
+    filter.everything = true;
+    filter.limit = kMaxRead;
+    filter.max_bytes = 5 * read_cost(*read_all(store, "big").begin());
+    auto page = store->read("big", filter, kT0);
+    REQUIRE(page);
+    CHECK(offsets(*page) == Offsets{1, 2, 3, 4, 5});
+    filter.from_offset = 6;
+    filter.max_bytes = 10;  // less than one message: that one comes alone
+    CHECK(offsets(*store->read("big", filter, kT0)) == Offsets{6});
+}
+
 TEST_CASE("a read by time starts at the first message stored at or after it", "[streams]") {
     Store store;
     for (int i = 0; i < 10; ++i) {

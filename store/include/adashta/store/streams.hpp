@@ -83,11 +83,18 @@ struct StoredMessage {
     std::int64_t deliver_at_ms = 0;  // not delivered before this; 0 = at once
 };
 
+// What a message costs a page bounded by ReadFilter::max_bytes: its data and id, and about
+// what an answer frame adds around them.
+inline std::size_t read_cost(const StoredMessage& m) { return m.data.size() + m.id.size() + 64; }
+
 // What read() returns: offset order, never more than kMaxRead.
 struct ReadFilter {
     std::int64_t from_offset = 0;    // first offset wanted; 0 = the oldest retained
     std::int64_t since_ms = 0;       // > 0: only messages stored at or after this time
     std::size_t limit = 100;         // most messages wanted; capped at kMaxRead
+    // > 0: the page stops before its messages pass this many bytes (read_cost each), so a
+    // page costs a bounded amount however large the messages; the first always comes.
+    std::size_t max_bytes = 0;
     std::string session;             // the reading client: sees to_all and its own to_client
     std::string user;                // and, when not empty, to_user messages for this user
     bool everything = false;         // a server-side reader: every direction, every client
@@ -199,8 +206,8 @@ public:
 
     // --- reading ----------------------------------------------------------------------
     // The queue's retained messages from filter.from_offset (or the first stored at or
-    // after since_ms), in offset order, at most min(limit, kMaxRead). A client reader sees
-    // to_all messages and to_client messages for filter.session only; expired messages and
+    // after since_ms), in offset order, at most min(limit, kMaxRead) and max_bytes. A client
+    // reader sees to_all messages and to_client messages for filter.session only; expired and
     // messages beyond max_messages are never returned, even before expire() deleted them.
     // An unknown queue reads as empty. bad_queue for an invalid name.
     Result<std::vector<StoredMessage>> read(std::string_view queue, const ReadFilter& filter,
