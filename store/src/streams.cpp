@@ -1108,82 +1108,63 @@ Result<std::size_t> Streams::expire_by_time(std::int64_t now_ms, std::size_t bud
 }
 
 Result<std::size_t> Streams::expire_by_count(std::size_t budget) {
-    if (seed_over_count_) {
-        Statement& all = sql_->all_queues;
-        ResetOnExit reset{all};
-        for (;;) {
-            auto row = all.step();
-            if (!row) return row.error();
-            if (!*row) break;
-            if (all.int64(1) - 1 > settings_at(all, 2).max_messages)
-                over_count_.insert(all.int64(0));
-        }
-        seed_over_count_ = false;
-    }
-    std::size_t deleted = 0;
-    for (auto it = over_count_.begin(); it != over_count_.end() && deleted < budget;) {
-        const std::int64_t id = *it;
-        std::int64_t cut = 0;  // offsets below it are beyond max_messages
-        {
-            Statement& row = sql_->queue_by_id;
-            ResetOnExit reset{row};
-            auto found = row.bind(1, id).step();
-            if (!found) return found.error();
-            if (*found) cut = row.int64(1) - settings_at(row, 2).max_messages;
-        }
-        const auto left = static_cast<std::int64_t>(budget - deleted);
-        std::size_t trimmed = 0;
-        if (cut > 1) {
-            if (auto ok = sql_->trim_pending.bind(1, id).bind(2, cut).bind(3, left).run(); !ok)
-                return ok.error();
-            if (auto ok = sql_->trim_messages.bind(1, id).bind(2, cut).bind(3, left).run(); !ok)
-                return ok.error();
-            trimmed = static_cast<std::size_t>(db_.changes());
-            if (trimmed > 0)
-                if (auto ok = sql_->update_next_expiry.bind(1, id).run(); !ok) return ok.error();
-        }
-        deleted += trimmed;
-        // Fewer than allowed means nothing is left below the cut.
-        if (static_cast<std::int64_t>(trimmed) < left)
-            it = over_count_.erase(it);
-        else
-            ++it;
-    }
-    return deleted;
+    return trim_over(over_count_, seed_over_count_, budget,
+                     [](std::int64_t, std::int64_t next_offset, const QueueSettings& s) {
+                         return next_offset - 1 > s.max_messages;
+                     },
+                     [](std::int64_t, std::int64_t next_offset,
+                        const QueueSettings& s) -> Result<std::int64_t> {
+                         return next_offset - s.max_messages;
+                     });
 }
 
 Result<std::size_t> Streams::expire_by_bytes(std::size_t budget) {
-    if (seed_over_bytes_) {
+    return trim_over(over_bytes_, seed_over_bytes_, budget,
+                     [](std::int64_t, std::int64_t, const QueueSettings& s) {
+                         return s.max_bytes > 0;
+                     },
+                     [this](std::int64_t id, std::int64_t next_offset, const QueueSettings& s) {
+                         return first_within_bytes(id, next_offset, s.max_bytes);
+                     });
+}
+
+Result<std::size_t> Streams::trim_over(std::unordered_set<std::int64_t>& over, bool& seed,
+                                       std::size_t budget, const QueueTest& may_be_over,
+                                       const CutOf& cut_of) {
+    if (seed) {
         Statement& all = sql_->all_queues;
         ResetOnExit reset{all};
         for (;;) {
             auto row = all.step();
             if (!row) return row.error();
             if (!*row) break;
-            if (settings_at(all, 2).max_bytes > 0) over_bytes_.insert(all.int64(0));
+            if (may_be_over(all.int64(0), all.int64(1), settings_at(all, 2)))
+                over.insert(all.int64(0));
         }
-        seed_over_bytes_ = false;
+        seed = false;
     }
     std::size_t deleted = 0;
-    for (auto it = over_bytes_.begin(); it != over_bytes_.end() && deleted < budget;) {
+    for (auto it = over.begin(); it != over.end() && deleted < budget;) {
         const std::int64_t id = *it;
-        std::int64_t cut = 1;  // offsets below it are beyond max_bytes
+        std::int64_t cut = 0;  // offsets below it go
         {
-            std::int64_t end = 0;
-            std::int64_t max_bytes = 0;
+            std::int64_t next_offset = 0;
+            QueueSettings settings;
             {
                 Statement& row = sql_->queue_by_id;
                 ResetOnExit reset{row};
                 auto found = row.bind(1, id).step();
                 if (!found) return found.error();
                 if (*found) {
-                    end = row.int64(1);
-                    max_bytes = settings_at(row, 2).max_bytes;
+                    next_offset = row.int64(1);
+                    settings = settings_at(row, 2);
                 }
             }
-            auto first = first_within_bytes(id, end, max_bytes);
-            if (!first) return first.error();
-            cut = *first;
+            if (next_offset > 0) {
+                auto found = cut_of(id, next_offset, settings);
+                if (!found) return found.error();
+                cut = *found;
+            }
         }
         const auto left = static_cast<std::int64_t>(budget - deleted);
         std::size_t trimmed = 0;
@@ -1197,10 +1178,10 @@ Result<std::size_t> Streams::expire_by_bytes(std::size_t budget) {
                 if (auto ok = sql_->update_next_expiry.bind(1, id).run(); !ok) return ok.error();
         }
         deleted += trimmed;
-        // Fewer than allowed means nothing is left below the cut; the next append over
-        // max_bytes puts the queue back.
+        // Fewer than allowed means nothing is left below the cut; the next append past the
+        // limit puts the queue back.
         if (static_cast<std::int64_t>(trimmed) < left)
-            it = over_bytes_.erase(it);
+            it = over.erase(it);
         else
             ++it;
     }

@@ -42,6 +42,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -275,6 +276,16 @@ private:
     Result<std::size_t> expire_by_time(std::int64_t now_ms, std::size_t budget);
     Result<std::size_t> expire_by_count(std::size_t budget);
     Result<std::size_t> expire_by_bytes(std::size_t budget);
+    // (queue id, next offset, settings): whether the queue may be over a limit; where the
+    // messages within it start.
+    using QueueTest = std::function<bool(std::int64_t, std::int64_t, const QueueSettings&)>;
+    using CutOf =
+        std::function<Result<std::int64_t>(std::int64_t, std::int64_t, const QueueSettings&)>;
+    // Trims the queues of `over` (first filled from the table by may_be_over while `seed`)
+    // below cut_of, up to budget messages; drops from `over` the queues left within.
+    Result<std::size_t> trim_over(std::unordered_set<std::int64_t>& over, bool& seed,
+                                  std::size_t budget, const QueueTest& may_be_over,
+                                  const CutOf& cut_of);
 
     Db& db_;
     std::unique_ptr<Statements> sql_;
