@@ -48,6 +48,12 @@ if ! command -v clang++ >/dev/null; then
   echo "fuzz: clang++ is missing; scripts/setup.sh installs it (clang, libclang-rt-14-dev)" >&2
   exit 1
 fi
+# A build folder configured otherwise (another compiler, no ADASHTA_FUZZ) is configured anew.
+if [[ -f $build/CMakeCache.txt ]] && ! { grep -q '^ADASHTA_FUZZ:BOOL=ON$' "$build/CMakeCache.txt" &&
+  grep -q '^CMAKE_CXX_COMPILER:[A-Z]*=.*clang++' "$build/CMakeCache.txt"; }; then
+  echo "fuzz: $build was configured without clang and ADASHTA_FUZZ=ON; configuring it again"
+  rm -rf "$build/CMakeCache.txt" "$build/CMakeFiles" "$build/build.ninja"
+fi
 if [[ ! -f $build/build.ninja ]]; then
   CC=clang CXX=clang++ cmake -S "$here" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug \
     -DADASHTA_FUZZ=ON -DADASHTA_TESTS=OFF -DADASHTA_BENCH=OFF >/dev/null
