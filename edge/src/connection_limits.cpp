@@ -441,11 +441,17 @@ void ConnectionLimits::warn_refused(Clock::time_point now, bool now_or_never) {
     std::string text = "refused connections (";
     text += std::to_string(admitted_) + " open of --max-connections " +
             std::to_string(max_connections_) + "):";
-    if (unreported_total_)
-        text += " " + std::to_string(unreported_total_) + " over --max-connections;";
-    if (unreported_ip_)
-        text += " " + std::to_string(unreported_ip_) + " over --max-connections-per-ip " +
+    // Appended piece by piece: GCC 12's -O3 warns (-Wrestrict, a false positive) on
+    // " " + std::to_string(...).
+    if (unreported_total_) {
+        text += ' ';
+        text += std::to_string(unreported_total_) + " over --max-connections;";
+    }
+    if (unreported_ip_) {
+        text += ' ';
+        text += std::to_string(unreported_ip_) + " over --max-connections-per-ip " +
                 std::to_string(max_per_address_) + " (the last from " + last_address_ + ");";
+    }
     if (unreported_short_)
         text += " short of descriptors " + std::to_string(unreported_short_) +
                 " times (ulimit -n " + std::to_string(descriptor_limit_) +
