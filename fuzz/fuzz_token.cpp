@@ -46,31 +46,13 @@ token::Key load(const char* name) {
     return *key;
 }
 
-std::string base64url(std::string_view in) {
-    static constexpr char kAlphabet[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    std::string out;
-    unsigned buffer = 0;
-    int bits = 0;
-    for (unsigned char c : in) {
-        buffer = (buffer << 8) | c;
-        bits += 8;
-        while (bits >= 6) {
-            bits -= 6;
-            out += kAlphabet[(buffer >> bits) & 63];
-        }
-    }
-    if (bits > 0) out += kAlphabet[(buffer << (6 - bits)) & 63];
-    return out;
-}
-
 std::string sign_hs256(std::string_view header, std::string_view payload) {
-    std::string text = base64url(header) + "." + base64url(payload);
+    std::string text = token::base64url_encode(header) + "." + token::base64url_encode(payload);
     unsigned char mac[EVP_MAX_MD_SIZE];
     unsigned int mac_size = 0;
     HMAC(EVP_sha256(), kSecret.data(), static_cast<int>(kSecret.size()),
          reinterpret_cast<const unsigned char*>(text.data()), text.size(), mac, &mac_size);
-    return text + "." + base64url({reinterpret_cast<const char*>(mac), mac_size});
+    return text + "." + token::base64url_encode({reinterpret_cast<const char*>(mac), mac_size});
 }
 
 void check_verified(const adashta::Result<token::Claims>& claims) {

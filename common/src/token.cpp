@@ -105,6 +105,25 @@ std::string base64url_decode(std::string_view in) {
 
 }  // namespace
 
+std::string base64url_encode(std::string_view bytes) {
+    static constexpr char kAlphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    std::string out;
+    out.reserve((bytes.size() * 4 + 2) / 3);
+    unsigned buffer = 0;
+    int bits = 0;
+    for (unsigned char c : bytes) {
+        buffer = (buffer << 8) | c;
+        bits += 8;
+        while (bits >= 6) {
+            bits -= 6;
+            out += kAlphabet[(buffer >> bits) & 63];
+        }
+    }
+    if (bits > 0) out += kAlphabet[(buffer << (6 - bits)) & 63];
+    return out;
+}
+
 std::string_view algorithm_name(Algorithm alg) {
     switch (alg) {
         case Algorithm::hs256:

@@ -71,6 +71,10 @@ Result<Claims> verify(std::string_view token, const Key& key, std::int64_t now_s
 // refresh; 0 when there is none.
 std::int64_t peek_expiry(std::string_view token);
 
+// bytes -> base64url without padding, as a JWT writes its three parts; for tests and
+// tools that build a token by hand (mint() is the way to make real ones).
+std::string base64url_encode(std::string_view bytes);
+
 // Whether queue matches pattern: `*` matches any run of characters (also none), every
 // other character itself.
 bool matches(std::string_view pattern, std::string_view queue);
