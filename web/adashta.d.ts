@@ -17,10 +17,12 @@ export type ErrorName =
   | 'binary_unsupported' | 'session_replaced' | 'token_required' | 'token_invalid'
   | 'token_expired' | 'origin_refused' | 'admin_refused' | 'too_many_subscriptions' | 'slow_consumer' | 'no_consumer'
   | 'unknown_queue'
-  | 'queue_exists' | 'unknown_message' | 'not_allowed' | 'not_granted' | 'node_unavailable'
-  | 'timed_out' | 'storage_full' | 'storage_failed' | 'bad_data' | 'not_started'
+  | 'queue_exists' | 'unknown_message' | 'not_allowed' | 'not_granted' | 'plugin_rejected'
+  | 'plugin_dropped' | 'node_unavailable' | 'timed_out' | 'storage_full' | 'storage_failed'
+  | 'plugin_failed' | 'bad_data' | 'not_started'
   | 'bind_failed' | 'bad_endpoint' | 'beacon_failed' | 'no_such_client' | 'bad_option'
-  | 'no_edge' | 'storage_corrupt' | 'mesh_insecure' | 'bad_key' | 'closed' | 'buffer_full'
+  | 'no_edge' | 'storage_corrupt' | 'mesh_insecure' | 'bad_key' | 'bad_plugin' | 'closed'
+  | 'buffer_full'
   | 'token_unavailable' | 'socket_failed' | 'handler_failed';
 
 /** An error the edge answered, or one the SDK raised (codes 4700-4799). */

@@ -54,6 +54,10 @@ var (
 	ErrNotAllowed = &Error{Code: 4108, Name: "not_allowed"}
 	// ErrNotGranted not_granted (4109): the connection's token does not grant this queue. ask for a token whose produce, consume or fetch patterns include the queue.
 	ErrNotGranted = &Error{Code: 4109, Name: "not_granted"}
+	// ErrPluginRejected plugin_rejected (4110): a plugin refused the message. the detail says why; change the message, or ask the edge's operator about the plugin.
+	ErrPluginRejected = &Error{Code: 4110, Name: "plugin_rejected"}
+	// ErrPluginDropped plugin_dropped (4111): a plugin dropped the message: it was not stored or sent. the detail says which plugin and why; do not resend it unchanged.
+	ErrPluginDropped = &Error{Code: 4111, Name: "plugin_dropped"}
 	// ErrNodeUnavailable node_unavailable (4503): the chosen server node could not take the message. retry; the ring moves the session when the node is gone.
 	ErrNodeUnavailable = &Error{Code: 4503, Name: "node_unavailable"}
 	// ErrTimedOut timed_out (4504): no answer came in time. check that the edge runs and is reachable, then retry.
@@ -62,6 +66,8 @@ var (
 	ErrStorageFull = &Error{Code: 4507, Name: "storage_full"}
 	// ErrStorageFailed storage_failed (4508): the store could not write. check the data folder's disk and permissions, then retry.
 	ErrStorageFailed = &Error{Code: 4508, Name: "storage_failed"}
+	// ErrPluginFailed plugin_failed (4509): a plugin failed on the message and its policy is to refuse it. retry later; the edge's log and /metrics (adashta_plugin_failures_total) say which plugin failed and why.
+	ErrPluginFailed = &Error{Code: 4509, Name: "plugin_failed"}
 	// ErrBadData bad_data (4600): message data is not valid JSON. pass JSON: the SDKs send a value as JSON (C++ and Go: JSON text as is; a plain string must be quoted, e.g. adashta::json::quote).
 	ErrBadData = &Error{Code: 4600, Name: "bad_data"}
 	// ErrNotStarted not_started (4601): the node is not running. start the node first (C++: start(), Node.js: connect(), Go: Connect) and check its result.
@@ -84,6 +90,8 @@ var (
 	ErrMeshInsecure = &Error{Code: 4609, Name: "mesh_insecure"}
 	// ErrBadKey bad_key (4610): a mesh key or allow-list is missing or malformed. make keys with adashta keys new, list them in the allow-list as KEY ROLES [ENDPOINT].
 	ErrBadKey = &Error{Code: 4610, Name: "bad_key"}
+	// ErrBadPlugin bad_plugin (4611): a plugin package, its manifest or its config is not valid. the detail names the file and the key; fix it, or see docs/plugins.md.
+	ErrBadPlugin = &Error{Code: 4611, Name: "bad_plugin"}
 	// ErrClosed closed (4700): the client or node was closed. connect again (adashta.connect / a new node) to go on.
 	ErrClosed = &Error{Code: 4700, Name: "closed"}
 	// ErrBufferFull buffer_full (4701): too many requests wait for the connection. wait for the connection (the connect event), or raise maxBuffered.
@@ -123,10 +131,13 @@ var catalogue = map[int]catalogueEntry{
 	4107: {name: "unknown_message", message: "no such message, or it is no longer there", hint: "it was deleted, expired, or delivered already"},
 	4108: {name: "not_allowed", message: "this is not allowed here", hint: "see the detail for what to do instead"},
 	4109: {name: "not_granted", message: "the connection's token does not grant this queue", hint: "ask for a token whose produce, consume or fetch patterns include the queue"},
+	4110: {name: "plugin_rejected", message: "a plugin refused the message", hint: "the detail says why; change the message, or ask the edge's operator about the plugin"},
+	4111: {name: "plugin_dropped", message: "a plugin dropped the message: it was not stored or sent", hint: "the detail says which plugin and why; do not resend it unchanged"},
 	4503: {name: "node_unavailable", message: "the chosen server node could not take the message", hint: "retry; the ring moves the session when the node is gone"},
 	4504: {name: "timed_out", message: "no answer came in time", hint: "check that the edge runs and is reachable, then retry"},
 	4507: {name: "storage_full", message: "the edge's disk is full; the message was not stored", hint: "free disk space or lower retention; retry after that"},
 	4508: {name: "storage_failed", message: "the store could not write", hint: "check the data folder's disk and permissions, then retry"},
+	4509: {name: "plugin_failed", message: "a plugin failed on the message and its policy is to refuse it", hint: "retry later; the edge's log and /metrics (adashta_plugin_failures_total) say which plugin failed and why"},
 	4600: {name: "bad_data", message: "message data is not valid JSON", hint: "pass JSON: the SDKs send a value as JSON (C++ and Go: JSON text as is; a plain string must be quoted, e.g. adashta::json::quote)"},
 	4601: {name: "not_started", message: "the node is not running", hint: "start the node first (C++: start(), Node.js: connect(), Go: Connect) and check its result"},
 	4602: {name: "bind_failed", message: "could not bind the mesh or HTTP address", hint: "pick a free port or stop the process that holds it"},
@@ -138,6 +149,7 @@ var catalogue = map[int]catalogueEntry{
 	4608: {name: "storage_corrupt", message: "the data folder holds a damaged or foreign database", hint: "restore the data folder from a backup, or move it aside to start empty"},
 	4609: {name: "mesh_insecure", message: "the mesh would listen beyond loopback without CURVE", hint: "give --mesh-key and --mesh-allow (docs/security.md), or listen on 127.0.0.1"},
 	4610: {name: "bad_key", message: "a mesh key or allow-list is missing or malformed", hint: "make keys with adashta keys new, list them in the allow-list as KEY ROLES [ENDPOINT]"},
+	4611: {name: "bad_plugin", message: "a plugin package, its manifest or its config is not valid", hint: "the detail names the file and the key; fix it, or see docs/plugins.md"},
 	4700: {name: "closed", message: "the client or node was closed", hint: "connect again (adashta.connect / a new node) to go on"},
 	4701: {name: "buffer_full", message: "too many requests wait for the connection", hint: "wait for the connection (the connect event), or raise maxBuffered"},
 	4702: {name: "token_unavailable", message: "getToken() failed or gave no token", hint: "make getToken() return (or resolve to) the JWT as a string"},

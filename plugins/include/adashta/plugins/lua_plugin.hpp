@@ -1,0 +1,88 @@
+// One Lua plugin: its own sandboxed Lua 5.4 state, its entry loaded, its hooks callable.
+//
+//   auto plugin = LuaPlugin::load(manifest, R"({"greeting":"hi"})");
+//   if (!plugin) return plugin.error();          // bad_plugin: a syntax error, a missing hook
+//   Outcome out = (*plugin)->call({Hook::on_message, subject, data, client});
+//
+// The sandbox (docs/plugins.md, "Lua"): only whitelisted globals (no io, no os beyond time
+// and date, no debug, no package or C modules, no string.dump, load takes text only and
+// defaults to the sandbox); require loads Lua files from the plugin's own folder. JSON
+// arrives as tables through dkjson (Debian's lua-dkjson, compiled into the edge): integers
+// stay exact, [] stays an array, null is adashta.json.null.
+//
+// Limits: an allocator with a cap (Limits::memory_bytes) and an instruction-count hook that
+// checks the wall clock (Limits::call_ms). A call over a limit is stopped: pcall, xpcall and
+// coroutine.resume inside the plugin cannot catch that, the call's Outcome says why, and the
+// state stays usable for the next call.
+//
+// Threads: a LuaPlugin belongs to one thread at a time (the plugin's runner); nothing in it
+// is shared.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "adashta/plugins/hooks.hpp"
+#include "adashta/plugins/manifest.hpp"
+#include "adashta/result.hpp"
+
+struct lua_State;
+struct lua_Debug;
+
+namespace adashta::plugins {
+
+class LuaPlugin {
+public:
+    // Makes the state, loads manifest.entry in it with config (a JSON object, already
+    // checked against the manifest's schema) as adashta.config, and checks that the entry
+    // returns a table with a function for every hook the manifest names. bad_plugin when it
+    // does not, with the file, line and what to change; running the entry's top level is
+    // held to the same limits as a call.
+    static Result<std::unique_ptr<LuaPlugin>> load(const Manifest& manifest, std::string_view config);
+    ~LuaPlugin();
+    LuaPlugin(const LuaPlugin&) = delete;
+    LuaPlugin& operator=(const LuaPlugin&) = delete;
+
+    // Runs the hook call.hook (which the manifest names) and returns its verdict, or why it
+    // has none. Never throws; a failed call leaves the state usable.
+    Outcome call(const Call& call);
+
+    const Manifest& manifest() const { return manifest_; }
+    std::size_t memory_used() const { return heap_.used; }
+
+private:
+    struct Heap {
+        std::size_t used = 0;      // bytes the state holds now
+        std::size_t cap = 0;       // at most this much while plugin code runs
+        bool enforcing = false;    // the cap holds only inside a call (our own setup and
+                                   // pushes must not fail outside Lua's protection)
+        const void* refused_ptr = nullptr;  // the last growth the cap refused: Lua asks
+        std::size_t refused_size = 0;       // again after a full collection (0: none)
+    };
+    explicit LuaPlugin(Manifest manifest);
+    Status open(std::string_view config);
+    // Arms the limits for one call (or the entry's top level) and disarms them after.
+    void arm();
+    void disarm();
+    Outcome failed(Failure failure, std::string error);
+
+    static void* allocate(void* ud, void* ptr, std::size_t old_size, std::size_t new_size);
+    static void count_hook(lua_State* L, ::lua_Debug* ar);
+    friend int lua_plugin_killed(lua_State* L);
+    friend int lua_plugin_require(lua_State* L);
+    friend int lua_plugin_log(lua_State* L);
+
+    Manifest manifest_;                            // what was loaded, from where
+    Heap heap_;                                    // the allocator's accounting
+    lua_State* L_ = nullptr;                       // the state; owned, closed in ~LuaPlugin
+    std::chrono::steady_clock::time_point deadline_;  // when the running call must stop
+    bool stopped_ = false;                         // the running call is over a limit
+    Failure stop_reason_ = Failure::none;          // which one
+    int dispatch_ref_ = 0;                         // registry: the prelude's dispatcher
+    int hooks_ref_[kHookCount] = {};               // registry: the entry's hook functions
+};
+
+}  // namespace adashta::plugins

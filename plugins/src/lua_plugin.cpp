@@ -1,0 +1,326 @@
+#include "adashta/plugins/lua_plugin.hpp"
+
+#include <algorithm>
+#include <cassert>
+#include <cstdlib>
+#include <fstream>
+
+extern "C" {
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+}
+
+#include "adashta/log.hpp"
+
+namespace adashta::plugins {
+
+// Compiled in from plugins/src/lua/prelude.lua and Debian's dkjson.lua (plugins/CMakeLists.txt).
+extern const std::string_view kLuaPrelude;
+extern const std::string_view kDkjson;
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// The count hook runs every this many VM instructions and reads the clock: about 5 µs of
+// Lua apart, so a call stops within microseconds of its limit at a cost near 0.5 %.
+constexpr int kHookEvery = 1000;
+// A file require or the entry may read at most.
+constexpr std::size_t kMaxSourceBytes = 4u << 20;
+
+LuaPlugin*& owner_of(lua_State* L) { return *static_cast<LuaPlugin**>(lua_getextraspace(L)); }
+
+// The state's errors in C++: never throws, the message copied out of the state.
+std::string error_text(lua_State* L, int index) {
+    std::size_t size = 0;
+    const char* text = lua_tolstring(L, index, &size);  // numbers become strings; others nil
+    if (!text) return std::string{"(an error value of type "} + luaL_typename(L, index) + ")";
+    return std::string{text, size};
+}
+
+}  // namespace
+
+// Lua → C++: stopped(), true once the running call is over one of its limits.
+int lua_plugin_killed(lua_State* L) {
+    lua_pushboolean(L, owner_of(L)->stopped_);
+    return 1;
+}
+
+// Lua → C++: read_file(path), the text of a file in the plugin's folder, or nil, why. The
+// cap is suspended while it runs, so no allocation raises (longjmp) past the C++ objects here.
+int lua_plugin_require(lua_State* L) {
+    LuaPlugin* self = owner_of(L);
+    std::size_t size = 0;
+    const char* relative = luaL_checklstring(L, 1, &size);
+    const std::string_view path{relative, size};
+    const bool enforcing = self->heap_.enforcing;
+    self->heap_.enforcing = false;
+    const int results = [&] {
+        if (path.empty() || path.front() == '/' || path.find("..") != std::string_view::npos) {
+            lua_pushnil(L);
+            lua_pushliteral(L, "the path must stay inside the plugin's folder");
+            return 2;
+        }
+        // A symbolic link that leads out of the folder does not count as inside it.
+        std::error_code ec;
+        const fs::path folder = fs::canonical(self->manifest_.folder, ec);
+        const fs::path file = fs::weakly_canonical(self->manifest_.folder / path, ec);
+        const auto [end, rest] = std::mismatch(folder.begin(), folder.end(), file.begin(), file.end());
+        std::ifstream in;
+        if (!ec && end == folder.end() && fs::is_regular_file(file, ec)) in.open(file, std::ios::binary);
+        if (!in.is_open()) {
+            lua_pushnil(L);
+            const std::string why = std::string{path} + ": no such file in the plugin's folder";
+            lua_pushlstring(L, why.data(), why.size());
+            return 2;
+        }
+        std::string text(kMaxSourceBytes + 1, '\0');
+        in.read(text.data(), static_cast<std::streamsize>(text.size()));
+        text.resize(static_cast<std::size_t>(in.gcount()));
+        if (text.size() > kMaxSourceBytes) {
+            lua_pushnil(L);
+            const std::string why = std::string{path} + ": is larger than " +
+                                    std::to_string(kMaxSourceBytes >> 20) + " MiB";
+            lua_pushlstring(L, why.data(), why.size());
+            return 2;
+        }
+        lua_pushlstring(L, text.data(), text.size());
+        return 1;
+    }();
+    self->heap_.enforcing = enforcing;
+    return results;
+}
+
+// Lua → C++: log(level, text), a line in the edge's log from this plugin.
+int lua_plugin_log(lua_State* L) {
+    const LuaPlugin* self = owner_of(L);
+    const char* level_name = luaL_checkstring(L, 1);
+    std::size_t size = 0;
+    const char* text = luaL_checklstring(L, 2, &size);
+    const auto level = log::parse_level(level_name).value_or(log::Level::info);
+    if (log::enabled(level))
+        log::write(level, "plugin " + self->manifest_.name, std::string_view{text, size});
+    return 0;
+}
+
+void* LuaPlugin::allocate(void* ud, void* ptr, std::size_t old_size, std::size_t new_size) {
+    auto* self = static_cast<LuaPlugin*>(ud);
+    Heap& heap = self->heap_;
+    if (!ptr) old_size = 0;  // then old_size is the kind of object, not a size
+    if (new_size == 0) {
+        std::free(ptr);
+        heap.used -= old_size;
+        return nullptr;
+    }
+    if (heap.enforcing && new_size > old_size && heap.used - old_size + new_size > heap.cap) {
+        // Lua collects all garbage and asks once more before it raises "not enough memory":
+        // the second refusal of the same request is the one that stops the call, and so is
+        // one that could never fit.
+        const bool again = (heap.refused_ptr == ptr && heap.refused_size == new_size) ||
+                           new_size > heap.cap;
+        heap.refused_ptr = ptr;
+        heap.refused_size = new_size;
+        if (again) {
+            self->stopped_ = true;
+            self->stop_reason_ = Failure::memory;
+        }
+        return nullptr;
+    }
+    heap.refused_size = 0;
+    void* block = std::realloc(ptr, new_size);
+    if (block) heap.used = heap.used - old_size + new_size;
+    return block;
+}
+
+void LuaPlugin::count_hook(lua_State* L, lua_Debug* /*ar*/) {
+    LuaPlugin* self = owner_of(L);
+    if (!self->heap_.enforcing) return;
+    if (!self->stopped_ && std::chrono::steady_clock::now() >= self->deadline_) {
+        self->stopped_ = true;
+        self->stop_reason_ = Failure::time;
+    }
+    if (self->stopped_) luaL_error(L, "stopped: over its limit");
+}
+
+LuaPlugin::LuaPlugin(Manifest manifest) : manifest_(std::move(manifest)) {
+    heap_.cap = manifest_.limits.memory_bytes;
+}
+
+LuaPlugin::~LuaPlugin() {
+    if (L_) lua_close(L_);
+}
+
+void LuaPlugin::arm() {
+    stopped_ = false;
+    stop_reason_ = Failure::none;
+    heap_.refused_size = 0;
+    deadline_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(manifest_.limits.call_ms);
+    heap_.enforcing = true;
+}
+
+void LuaPlugin::disarm() { heap_.enforcing = false; }
+
+Outcome LuaPlugin::failed(Failure failure, std::string error) {
+    Outcome out;
+    out.failure = failure;
+    out.error = std::move(error);
+    return out;
+}
+
+Result<std::unique_ptr<LuaPlugin>> LuaPlugin::load(const Manifest& manifest, std::string_view config) {
+    std::unique_ptr<LuaPlugin> plugin{new LuaPlugin(manifest)};
+    if (auto ok = plugin->open(config.empty() ? std::string_view{"{}"} : config); !ok) return ok.error();
+    return plugin;
+}
+
+Status LuaPlugin::open(std::string_view config) {
+    const std::string where = manifest_.name + " (" + (manifest_.folder / manifest_.entry).string() + ")";
+    L_ = lua_newstate(&LuaPlugin::allocate, this);
+    if (!L_) return make_error(Errc::bad_plugin, where + ": no memory for a Lua state");
+    owner_of(L_) = this;  // new coroutines copy it
+    lua_atpanic(L_, [](lua_State* L) -> int {
+        log::error("plugins", "a Lua state failed outside protection: " + error_text(L, -1));
+        std::abort();
+    });
+    // The standard libraries the prelude picks from (io, debug and package are left out).
+    const auto open_libs = [](lua_State* L) -> int {
+        luaL_requiref(L, LUA_GNAME, luaopen_base, 1);
+        luaL_requiref(L, LUA_STRLIBNAME, luaopen_string, 1);
+        luaL_requiref(L, LUA_TABLIBNAME, luaopen_table, 1);
+        luaL_requiref(L, LUA_MATHLIBNAME, luaopen_math, 1);
+        luaL_requiref(L, LUA_UTF8LIBNAME, luaopen_utf8, 1);
+        luaL_requiref(L, LUA_COLIBNAME, luaopen_coroutine, 1);
+        luaL_requiref(L, LUA_OSLIBNAME, luaopen_os, 1);
+        lua_settop(L, 0);
+        return 0;
+    };
+    lua_pushcfunction(L_, open_libs);
+    if (lua_pcall(L_, 0, 0, 0) != LUA_OK)
+        return make_error(Errc::bad_plugin, where + ": " + error_text(L_, -1));
+
+    // dkjson, with an environment of exactly the globals it reads (no require: it tries the
+    // debug library and LPeg only through it, and gets neither).
+    if (luaL_loadbufferx(L_, kDkjson.data(), kDkjson.size(), "=dkjson", "t") != LUA_OK)
+        return make_error(Errc::bad_plugin, "dkjson: " + error_text(L_, -1));
+    lua_newtable(L_);
+    for (const char* name : {"pairs", "type", "tostring", "tonumber", "getmetatable", "setmetatable",
+                             "rawset", "error", "pcall", "select", "math", "string", "table"}) {
+        lua_getglobal(L_, name);
+        lua_setfield(L_, -2, name);
+    }
+    lua_pushcfunction(L_, [](lua_State* L) -> int { return luaL_error(L, "no modules here"); });
+    lua_setfield(L_, -2, "require");
+    lua_setupvalue(L_, -2, 1);  // _ENV
+    if (lua_pcall(L_, 0, 1, 0) != LUA_OK)
+        return make_error(Errc::bad_plugin, "dkjson: " + error_text(L_, -1));
+    const int json_index = lua_gettop(L_);
+
+    if (luaL_loadbufferx(L_, kLuaPrelude.data(), kLuaPrelude.size(), "=prelude", "t") != LUA_OK)
+        return make_error(Errc::bad_plugin, "prelude: " + error_text(L_, -1));
+    lua_pushcfunction(L_, lua_plugin_killed);
+    lua_pushcfunction(L_, lua_plugin_log);
+    lua_pushcfunction(L_, lua_plugin_require);
+    lua_pushvalue(L_, json_index);
+    lua_pushlstring(L_, manifest_.name.data(), manifest_.name.size());
+    lua_pushlstring(L_, manifest_.version.data(), manifest_.version.size());
+    lua_pushlstring(L_, config.data(), config.size());
+    if (lua_pcall(L_, 7, 2, 0) != LUA_OK)
+        return make_error(Errc::bad_plugin, where + ": its config: " + error_text(L_, -1));
+    const int load_entry = lua_gettop(L_);
+    lua_pushvalue(L_, load_entry - 1);
+    dispatch_ref_ = luaL_ref(L_, LUA_REGISTRYINDEX);
+
+    // The entry's top level runs under the same limits as a call.
+    lua_sethook(L_, &LuaPlugin::count_hook, LUA_MASKCOUNT, kHookEvery);
+    lua_pushvalue(L_, load_entry);
+    lua_pushlstring(L_, manifest_.entry.data(), manifest_.entry.size());
+    arm();
+    const int status = lua_pcall(L_, 1, 1, 0);
+    disarm();
+    if (status != LUA_OK) {
+        const std::string why = stop_reason_ == Failure::time
+                                    ? "its top level ran past its " +
+                                          std::to_string(manifest_.limits.call_ms) + " ms limit"
+                                : stop_reason_ == Failure::memory
+                                    ? "its top level needs more than its " +
+                                          std::to_string(manifest_.limits.memory_bytes >> 20) +
+                                          " MiB memory limit"
+                                    : error_text(L_, -1);
+        return make_error(Errc::bad_plugin, where + ": " + why);
+    }
+    if (!lua_istable(L_, -1))
+        return make_error(Errc::bad_plugin,
+                          where + ": must return a table of its hooks, e.g. return { on_message = "
+                                  "function(msg, client) ... end }, not a " +
+                                  luaL_typename(L_, -1));
+    for (const Hook hook : manifest_.hooks) {
+        const std::string name{hook_name(hook)};
+        lua_getfield(L_, -1, name.c_str());
+        if (!lua_isfunction(L_, -1))
+            return make_error(Errc::bad_plugin,
+                              where + ": the manifest names hook " + name +
+                                  " but the returned table's " + name + " is a " +
+                                  luaL_typename(L_, -1) + ", not a function");
+        hooks_ref_[static_cast<std::size_t>(hook)] = luaL_ref(L_, LUA_REGISTRYINDEX);
+    }
+    lua_settop(L_, 0);
+    lua_gc(L_, LUA_GCCOLLECT);
+    return {};
+}
+
+Outcome LuaPlugin::call(const Call& call) {
+    const int hook_ref = hooks_ref_[static_cast<std::size_t>(call.hook)];
+    assert(hook_ref != 0 && "call() of a hook the manifest does not name");
+    const std::string_view name = hook_name(call.hook);
+    lua_State* co = lua_newthread(L_);  // stays on L_'s stack until the call is over
+    lua_rawgeti(co, LUA_REGISTRYINDEX, dispatch_ref_);
+    lua_pushlstring(co, name.data(), name.size());
+    lua_rawgeti(co, LUA_REGISTRYINDEX, hook_ref);
+    lua_pushlstring(co, call.subject.data(), call.subject.size());
+    if (call.data.empty()) lua_pushnil(co);
+    else lua_pushlstring(co, call.data.data(), call.data.size());
+    if (call.context.empty()) lua_pushnil(co);
+    else lua_pushlstring(co, call.context.data(), call.context.size());
+    arm();
+    int results = 0;
+    const int status = lua_resume(co, L_, 5, &results);
+    // Its pending to-be-closed variables run now, still under the limits (stopped: at once).
+    if (status != LUA_OK && status != LUA_YIELD) lua_resetthread(co);
+    disarm();
+    Outcome out;
+    if (stopped_) {
+        out = stop_reason_ == Failure::time
+                  ? failed(Failure::time, std::string{name} + ": stopped after its " +
+                                              std::to_string(manifest_.limits.call_ms) +
+                                              " ms limit (callMs)")
+                  : failed(Failure::memory, std::string{name} + ": stopped at its " +
+                                                std::to_string(manifest_.limits.memory_bytes >> 20) +
+                                                " MiB memory limit (memoryMB)");
+    } else if (status == LUA_YIELD) {
+        out = failed(Failure::error, std::string{name} +
+                                         ": yielded outside a coroutine of its own; hooks cannot "
+                                         "wait yet");
+    } else if (status != LUA_OK) {
+        out = failed(Failure::error, std::string{name} + ": " + error_text(co, -1));
+    } else {
+        const int base = lua_gettop(co) - results + 1;
+        std::size_t size = 0;
+        const char* kind = lua_tolstring(co, base, &size);
+        const std::string_view k = kind ? std::string_view{kind, size} : std::string_view{};
+        if (k == "drop" || k == "reject") {
+            out.verdict.kind = k == "drop" ? Verdict::Kind::drop : Verdict::Kind::reject;
+            const char* reason = lua_tolstring(co, base + 1, &size);
+            if (reason) out.verdict.reason.assign(reason, size);
+            out.verdict.close_code = static_cast<int>(lua_tointeger(co, base + 2));
+        } else if (results >= 2 && lua_type(co, base + 1) == LUA_TSTRING) {
+            const char* data = lua_tolstring(co, base + 1, &size);
+            out.verdict.data.emplace(data, size);
+        }
+    }
+    lua_pop(L_, 1);  // the thread: garbage now
+    if (out.failure == Failure::memory) lua_gc(L_, LUA_GCCOLLECT);
+    return out;
+}
+
+}  // namespace adashta::plugins

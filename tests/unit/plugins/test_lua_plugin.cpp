@@ -1,0 +1,309 @@
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <filesystem>
+
+#include "adashta/plugins/lua_plugin.hpp"
+#include "plugin_folder.hpp"
+
+using namespace adashta;
+using namespace adashta::plugins;
+using adashta::test::PluginFolder;
+
+namespace {
+
+// A package with main.lua as its entry and the given hooks.
+struct LuaPackage : PluginFolder {
+    explicit LuaPackage(std::string_view main, std::string_view hooks = R"(["on_message"])",
+                        std::string_view extra = "") {
+        write("main.lua", main);
+        manifest(std::string{R"({"name":"test","version":"1.0.0","runtime":"lua","entry":"main.lua","hooks":)"} +
+                 std::string{hooks} + std::string{extra} + "}");
+    }
+    std::unique_ptr<LuaPlugin> load(std::string_view config = "") const {
+        auto m = read_manifest(dir.path);
+        REQUIRE(m);
+        auto plugin = LuaPlugin::load(*m, config);
+        if (!plugin) FAIL(plugin.error().to_string());
+        return std::move(*plugin);
+    }
+    Error refused(std::string_view config = "") const {
+        auto m = read_manifest(dir.path);
+        REQUIRE(m);
+        auto plugin = LuaPlugin::load(*m, config);
+        REQUIRE_FALSE(plugin);
+        return plugin.error();
+    }
+};
+
+Outcome on_message(LuaPlugin& plugin, std::string_view data,
+                   std::string_view subject = R"({"queue":"chat","id":"m1"})") {
+    return plugin.call({Hook::on_message, subject, data, R"({"session":"s1","user":"alice"})"});
+}
+
+// Evaluates Lua code inside the sandbox, as a plugin's own code would run it.
+constexpr std::string_view kEvaluator = R"(
+return { on_message = function(msg)
+  local f, err = load(msg.data.code)
+  if not f then return adashta.pass({ ok = false, r = err }) end
+  local ok, r = pcall(f)
+  return adashta.pass({ ok = ok, r = tostring(r) })
+end })";
+
+std::string evaluate(LuaPlugin& plugin, std::string_view code) {
+    std::string data = R"({"code":)";
+    data += '"';
+    for (char c : code) {
+        if (c == '"' || c == '\\') data += '\\';
+        data += c;
+    }
+    data += "\"}";
+    const Outcome out = on_message(plugin, data);
+    if (out.failure != Failure::none) return "failed: " + out.error;
+    return out.verdict.data.value_or("unchanged");
+}
+
+}  // namespace
+
+TEST_CASE("a Lua hook changes the data and JSON survives the round trip exactly", "[lua]") {
+    LuaPackage p(R"(
+      return { on_message = function(msg, client)
+        msg.data.text = string.upper(msg.data.text) .. " from " .. client.user
+        msg.data.queue = msg.queue
+        return adashta.pass(msg.data)
+      end })");
+    auto plugin = p.load();
+    const Outcome out =
+        on_message(*plugin, R"({"text":"hi","big":9007199254740993,"list":[],"obj":{},"none":null})");
+    REQUIRE(out.failure == Failure::none);
+    CHECK(out.verdict.kind == Verdict::Kind::pass);
+    REQUIRE(out.verdict.data);
+    const std::string& data = *out.verdict.data;
+    CHECK_THAT(data, Catch::Contains(R"("text":"HI from alice")"));
+    CHECK_THAT(data, Catch::Contains(R"("queue":"chat")"));
+    CHECK_THAT(data, Catch::Contains(R"("big":9007199254740993)"));  // no float on the way
+    CHECK_THAT(data, Catch::Contains(R"("list":[])"));
+    CHECK_THAT(data, Catch::Contains(R"("obj":{})"));
+    CHECK_THAT(data, Catch::Contains(R"("none":null)"));
+}
+
+TEST_CASE("a hook that returns nothing passes the data as it came, without decoding it", "[lua]") {
+    LuaPackage p("return { on_message = function(msg) local q = msg.queue end }");
+    auto plugin = p.load();
+    const Outcome out = on_message(*plugin, "[1, 2,");  // never read, so never decoded
+    CHECK(out.failure == Failure::none);
+    CHECK(out.verdict.kind == Verdict::Kind::pass);
+    CHECK_FALSE(out.verdict.data);
+}
+
+TEST_CASE("drop and reject carry their reason, and on_connect a close code", "[lua]") {
+    LuaPackage p(R"(
+      return {
+        on_message = function(msg)
+          if msg.data.spam then return adashta.drop("looks like spam") end
+          return adashta.reject("no shouting")
+        end,
+        on_connect = function(client)
+          if client.origin ~= "https://app.example" then return adashta.reject("wrong site", 4403) end
+        end,
+      })",
+                 R"(["on_message","on_connect"])");
+    auto plugin = p.load();
+    Outcome out = on_message(*plugin, R"({"spam":true})");
+    CHECK(out.verdict.kind == Verdict::Kind::drop);
+    CHECK(out.verdict.reason == "looks like spam");
+    out = on_message(*plugin, R"({"spam":false})");
+    CHECK(out.verdict.kind == Verdict::Kind::reject);
+    CHECK(out.verdict.reason == "no shouting");
+    CHECK(out.verdict.close_code == 0);
+    out = plugin->call({Hook::on_connect, R"({"origin":"https://evil.example"})", "", ""});
+    CHECK(out.verdict.kind == Verdict::Kind::reject);
+    CHECK(out.verdict.close_code == 4403);
+    out = plugin->call({Hook::on_connect, R"({"origin":"https://app.example"})", "", ""});
+    CHECK(out.verdict.kind == Verdict::Kind::pass);
+}
+
+TEST_CASE("a hook's error or wrong return is a failure that names the file and line", "[lua]") {
+    LuaPackage p(R"(
+      return { on_message = function(msg)
+        if msg.data.n == 1 then return 42 end
+        if msg.data.n == 2 then return adashta.pass(function() end) end
+        local t = nil
+        return t.field
+      end })");
+    auto plugin = p.load();
+    Outcome out = on_message(*plugin, R"({"n":1})");
+    CHECK(out.failure == Failure::error);
+    CHECK_THAT(out.error, Catch::Contains("on_message returned a number: return adashta.pass(data)"));
+    out = on_message(*plugin, R"({"n":2})");
+    CHECK(out.failure == Failure::error);
+    CHECK_THAT(out.error, Catch::Contains("cannot be sent as JSON"));
+    out = on_message(*plugin, R"({"n":3})");
+    CHECK(out.failure == Failure::error);
+    CHECK_THAT(out.error, Catch::Contains("test/main.lua:6:"));
+    // The state is still usable.
+    out = on_message(*plugin, R"({"n":1})");
+    CHECK(out.failure == Failure::error);
+}
+
+TEST_CASE("the failure policy turns a failure into pass or a refusal", "[lua]") {
+    Manifest open;
+    open.name = "a";
+    Manifest closed = open;
+    closed.failure = FailurePolicy::closed;
+    Outcome failed;
+    failed.failure = Failure::time;
+    CHECK(apply_policy(open, failed).kind == Verdict::Kind::pass);
+    CHECK_FALSE(apply_policy(open, failed).data);
+    CHECK(apply_policy(closed, failed).kind == Verdict::Kind::reject);
+}
+
+TEST_CASE("an endless loop is stopped at the call's time limit, even inside pcall", "[lua][limits]") {
+    LuaPackage p(R"(
+      return { on_message = function(msg)
+        if msg.data.how == "plain" then while true do end end
+        if msg.data.how == "pcall" then
+          while true do pcall(function() while true do end end) end
+        end
+        if msg.data.how == "xpcall" then
+          while true do xpcall(function() while true do end end, function(e) return e end) end
+        end
+        if msg.data.how == "coroutine" then
+          while true do coroutine.resume(coroutine.create(function() while true do end end)) end
+        end
+        return adashta.pass("done")
+      end })",
+                 R"(["on_message"])", R"(,"limits":{"callMs":30})");
+    auto plugin = p.load();
+    for (const char* how : {"plain", "pcall", "xpcall", "coroutine"}) {
+        INFO(how);
+        const auto start = std::chrono::steady_clock::now();
+        const Outcome out = on_message(*plugin, std::string{R"({"how":")"} + how + "\"}");
+        const auto took = std::chrono::steady_clock::now() - start;
+        CHECK(out.failure == Failure::time);
+        CHECK_THAT(out.error, Catch::Contains("30 ms limit"));
+        // Generous: a loaded CI machine, sanitizers. The integration test holds the 100 ms.
+        CHECK(took < std::chrono::seconds(2));
+    }
+    const Outcome out = on_message(*plugin, R"({"how":"none"})");
+    CHECK(out.failure == Failure::none);
+    CHECK(out.verdict.data == "\"done\"");
+}
+
+TEST_CASE("a memory bomb is stopped at the cap and the state recovers", "[lua][limits]") {
+    LuaPackage p(R"(
+      local kept = {}
+      return { on_message = function(msg)
+        if msg.data.how == "string" then
+          local s = "x"
+          while true do s = s .. s end
+        end
+        if msg.data.how == "table" then
+          local t = {}
+          while true do t[#t + 1] = { 1, 2, 3, 4 } end
+        end
+        if msg.data.how == "caught" then
+          while true do pcall(function() kept[#kept + 1] = string.rep("y", 1 << 20) end) end
+        end
+        if msg.data.how == "rep" then return adashta.pass(#string.rep("z", 1 << 30)) end
+        kept = {}
+        collectgarbage()
+        return adashta.pass(collectgarbage("count") < 4096)
+      end })",
+                 R"(["on_message"])", R"(,"limits":{"memoryMB":8,"callMs":2000})");
+    auto plugin = p.load();
+    for (const char* how : {"string", "table", "caught", "rep"}) {
+        INFO(how);
+        const Outcome out = on_message(*plugin, std::string{R"({"how":")"} + how + "\"}");
+        CHECK(out.failure == Failure::memory);
+        CHECK_THAT(out.error, Catch::Contains("8 MiB memory limit"));
+        CHECK(plugin->memory_used() <= (8u << 20) + (1u << 20));
+    }
+    const Outcome out = on_message(*plugin, R"({"how":"none"})");
+    CHECK(out.failure == Failure::none);
+    CHECK(out.verdict.data == "true");
+}
+
+TEST_CASE("the Lua sandbox refuses every way out", "[lua][sandbox]") {
+    LuaPackage p(kEvaluator);
+    p.write("secret/notes.lua", "return 'inside'");
+    std::filesystem::create_directories(p.dir.path / "..");
+    auto plugin = p.load();
+    struct Attempt {
+        const char* code;
+        const char* gives;
+    };
+    const Attempt attempts[] = {
+        {"return io", R"("r":"nil")"},
+        {"return os.execute", R"("r":"nil")"},
+        {"return os.getenv", R"("r":"nil")"},
+        {"return os.exit", R"("r":"nil")"},
+        {"return os.remove", R"("r":"nil")"},
+        {"return debug", R"("r":"nil")"},
+        {"return package", R"("r":"nil")"},
+        {"return dofile", R"("r":"nil")"},
+        {"return loadfile", R"("r":"nil")"},
+        {"return string.dump", R"("r":"nil")"},
+        {"return ('').dump", R"("r":"nil")"},
+        {"return getmetatable('')", R"("r":"false")"},
+        {"return rawget(_G, 'io')", R"("r":"nil")"},
+        {"return require('os')", "module 'os' not found"},
+        {"return require('io')", "module 'io' not found"},
+        {"return require('cjson')", "C modules and system libraries are not available"},
+        {"return require('..passwd')", "a module name is letters"},
+        {"return require('secret.notes')", R"("r":"inside")"},
+        {"return select(2, load(string.char(27) .. 'Lua'))", "attempt to load a binary chunk"},
+        {"return load('return 1', 'x', 'b')", "only text chunks"},
+        {"return load('return io')()", R"("r":"nil")"},
+        {"return collectgarbage('stop')", "may only"},
+        {"return setmetatable({}, { __gc = function() end })", "__gc finalizers are not available"},
+        {"return coroutine.wrap(function() return io end)()", R"("r":"nil")"},
+    };
+    for (const auto& a : attempts) {
+        INFO(a.code);
+        CHECK_THAT(evaluate(*plugin, a.code), Catch::Contains(a.gives));
+    }
+}
+
+TEST_CASE("require reads no file outside the plugin's folder, links included", "[lua][sandbox]") {
+    adashta::test::TempDir outside;
+    {
+        std::ofstream(outside.path / "evil.lua") << "return 'outside'";
+    }
+    LuaPackage p(kEvaluator);
+    std::filesystem::create_symlink(outside.path / "evil.lua", p.dir.path / "evil.lua");
+    auto plugin = p.load();
+    CHECK_THAT(evaluate(*plugin, "return require('evil')"), Catch::Contains("not found"));
+}
+
+TEST_CASE("the config reaches the plugin as adashta.config", "[lua]") {
+    LuaPackage p(R"(
+      local greeting = adashta.config.greeting
+      return { on_message = function(msg) return adashta.pass(greeting .. " " .. adashta.name) end })");
+    auto plugin = p.load(R"({"greeting":"hello"})");
+    CHECK(on_message(*plugin, "1").verdict.data == "\"hello test\"");
+}
+
+TEST_CASE("an entry that cannot load is refused with the file, the line and what to change",
+          "[lua]") {
+    SECTION("a syntax error") {
+        LuaPackage p("return { on_message = function(msg) end");
+        CHECK_THAT(p.refused().detail, Catch::Contains("test/main.lua:1:"));
+    }
+    SECTION("no table of hooks") {
+        LuaPackage p("return 7");
+        CHECK_THAT(p.refused().detail, Catch::Contains("must return a table of its hooks"));
+    }
+    SECTION("a hook the manifest names but the entry lacks") {
+        LuaPackage p("return { on_message = function() end }", R"(["on_message","on_deliver"])");
+        CHECK_THAT(p.refused().detail, Catch::Contains("the manifest names hook on_deliver"));
+    }
+    SECTION("an endless top level") {
+        LuaPackage p("while true do end", R"(["on_message"])", R"(,"limits":{"callMs":20})");
+        CHECK_THAT(p.refused().detail, Catch::Contains("ran past its 20 ms limit"));
+    }
+    SECTION("a config that is not JSON") {
+        LuaPackage p("return { on_message = function() end }");
+        CHECK(p.refused("{").code == Errc::bad_plugin);
+    }
+}
