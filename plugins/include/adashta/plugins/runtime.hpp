@@ -1,0 +1,36 @@
+// A loaded plugin as the edge's plugin chain sees it, whatever runs it: LuaPlugin on the
+// plugin's own runner thread, or a worker in the JavaScript plugin host.
+//
+//   instance.call(CallText{Hook::on_message, subject, data, client},
+//                 [](Outcome out) { /* any thread: hand it back to the chain */ });
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "adashta/plugins/hooks.hpp"
+#include "adashta/plugins/manifest.hpp"
+
+namespace adashta::plugins {
+
+// A Call that owns its texts, for calls answered later or on another thread.
+struct CallText {
+    Hook hook = Hook::on_message;  // which hook runs
+    std::string subject;           // as Call::subject
+    std::string data;              // as Call::data
+    std::string context;           // as Call::context
+    Call view() const { return Call{hook, subject, data, context}; }
+};
+
+class PluginInstance {
+public:
+    virtual ~PluginInstance() = default;
+    virtual const Manifest& manifest() const = 0;
+    // Runs one call of a hook the manifest names. done runs exactly once, with the verdict
+    // or the failure (an error, a limit, a host that died and did not come back in time),
+    // on whatever thread the runtime answers on; it must not block. Calls are answered in
+    // the order they were made (the chain keeps order per session and queue on that).
+    virtual void call(CallText call, std::function<void(Outcome)> done) = 0;
+};
+
+}  // namespace adashta::plugins
