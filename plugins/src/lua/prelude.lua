@@ -26,7 +26,22 @@ local function decode(text)
   if err then raw_error(err, 0) end
   return value
 end
+-- dkjson takes a table whose only key is n (a number) for table.pack's array of n values:
+-- {"n":3} would leave as [null,null,null]. Such tables get a metatable that says what they are.
+local n_object = { __jsontype = "object", __tojson = function(self) return '{"n":' .. json.encode(self.n) .. '}' end }
+local function mark_n_objects(value, seen)
+  if type(value) ~= "table" or seen[value] then return end
+  seen[value] = true
+  local meta = getmetatable(value)
+  local key, item = next(value)
+  if key == "n" and type(item) == "number" and next(value, key) == nil then
+    if meta == nil or (meta.__jsontype == "object" and meta.__tojson == nil) then setmetatable(value, n_object) end
+    return
+  end
+  for _, v in pairs(value) do mark_n_objects(v, seen) end
+end
 local function encode(value)
+  mark_n_objects(value, {})
   local ok, text = raw_pcall(json.encode, value)
   rethrow_if_stopped()
   if not ok then raw_error("the data cannot be sent as JSON: " .. tostring(text), 0) end

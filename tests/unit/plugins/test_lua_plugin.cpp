@@ -74,7 +74,8 @@ TEST_CASE("a Lua hook changes the data and JSON survives the round trip exactly"
       end })");
     auto plugin = p.load();
     const Outcome out =
-        on_message(*plugin, R"({"text":"hi","big":9007199254740993,"list":[],"obj":{},"none":null})");
+        on_message(*plugin, R"({"text":"hi","big":9007199254740993,"list":[],"obj":{},"none":null,
+                                "count":{"n":3},"packed":[{"n":1}]})");
     REQUIRE(out.failure == Failure::none);
     CHECK(out.verdict.kind == Verdict::Kind::pass);
     REQUIRE(out.verdict.data);
@@ -85,6 +86,23 @@ TEST_CASE("a Lua hook changes the data and JSON survives the round trip exactly"
     CHECK_THAT(data, Catch::Contains(R"("list":[])"));
     CHECK_THAT(data, Catch::Contains(R"("obj":{})"));
     CHECK_THAT(data, Catch::Contains(R"("none":null)"));
+    // dkjson alone would make {"n":3} the array [null,null,null] (table.pack's shape).
+    CHECK_THAT(data, Catch::Contains(R"("count":{"n":3})"));
+    CHECK_THAT(data, Catch::Contains(R"("packed":[{"n":1}])"));
+}
+
+TEST_CASE("a table the plugin makes with only an n is sent as an object", "[lua]") {
+    LuaPackage p("return { on_message = function(msg) return adashta.pass({ n = 2, list = { 1, 2 } }) end }");
+    auto plugin = p.load();
+    const Outcome out = on_message(*plugin, "{}");
+    REQUIRE(out.verdict.data);
+    CHECK_THAT(*out.verdict.data, Catch::Contains(R"("list":[1,2])"));
+    CHECK_THAT(*out.verdict.data, Catch::Contains(R"("n":2)"));
+    const Outcome only_n =
+        LuaPackage("return { on_message = function(msg) return adashta.pass({ n = 2 }) end }")
+            .load()
+            ->call({Hook::on_message, "{}", "{}", "{}"});
+    CHECK(only_n.verdict.data == R"({"n":2})");
 }
 
 TEST_CASE("a hook that returns nothing passes the data as it came, without decoding it", "[lua]") {

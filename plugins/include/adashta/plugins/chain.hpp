@@ -1,0 +1,106 @@
+// The plugins an edge runs, in their configured order, and the walk of one hook call
+// through them (docs/plugins.md, "Where plugins run").
+//
+//   Chain chain(std::move(links));
+//   if (chain.runs(Hook::on_message, queue))
+//       chain.run(Hook::on_message, queue, std::move(call), [](Verdict v, std::string who) {
+//           // on a plugin's thread: hand it back to the edge's own thread
+//       });
+//
+// Each plugin whose queue patterns match gets the call in turn; a changed data goes on to
+// the next one, a drop or reject ends the walk. A plugin that fails gets its failure policy
+// (open: pass unchanged; closed: reject), and one that fails disable_after times in a row is
+// disabled: its calls then get the policy without running, with one log line that says so.
+//
+// Order: the calls for one (session, queue) enter the chain from one thread in order, and
+// every plugin answers in order, so what passes leaves in the order it came. A disabled
+// plugin is skipped only once it holds no earlier call, for the same reason.
+//
+// Threads: run() from any thread; done runs on the thread of the plugin that decided (or
+// the caller's, when no plugin runs). The counters are atomics, read from any thread.
+// Destroy the chain before anything the done callbacks use: it unloads the plugins first
+// to last, and their queued calls are answered (as failures) on the way.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "adashta/plugins/hooks.hpp"
+#include "adashta/plugins/runtime.hpp"
+
+namespace adashta::plugins {
+
+struct ChainLink {
+    std::unique_ptr<PluginInstance> plugin;  // loaded, with its config
+    std::vector<std::string> queues;         // patterns it runs for (`*` any run); empty:
+                                             // the manifest's, and when that is empty too,
+                                             // every queue
+};
+
+struct ChainOptions {
+    int disable_after = 10;  // failures in a row that disable a plugin
+};
+
+// One plugin's counters, for /metrics (adashta_plugin_*{plugin="NAME"}).
+struct PluginStats {
+    std::string name;                               // the plugin's name
+    std::atomic<std::uint64_t> calls{0};            // hook calls answered
+    std::atomic<std::uint64_t> changed{0};          // passes with changed data
+    std::atomic<std::uint64_t> dropped{0};          // drop verdicts
+    std::atomic<std::uint64_t> rejected{0};         // reject verdicts (policy ones included)
+    std::array<std::atomic<std::uint64_t>, 3> failures{};  // by Failure: error, time, memory
+    std::atomic<std::uint64_t> in_flight{0};        // calls queued or running in it now
+    std::atomic<bool> disabled{false};              // failed disable_after times in a row
+};
+
+class Chain {
+public:
+    using Done = std::function<void(Verdict verdict, std::string plugin)>;
+
+    explicit Chain(std::vector<ChainLink> links, ChainOptions options = {});
+    ~Chain();
+    Chain(const Chain&) = delete;
+    Chain& operator=(const Chain&) = delete;
+
+    // Whether any plugin has hook for queue ("" for on_connect / on_disconnect, which run
+    // for every plugin that has them). Cheap: the edge asks it for every message.
+    bool runs(Hook hook, std::string_view queue) const;
+    // Walks call through the plugins for (hook, queue). done runs exactly once with the
+    // final verdict (its data set when some plugin changed it) and the name of the plugin
+    // that dropped or rejected ("" for pass).
+    void run(Hook hook, std::string_view queue, CallText call, Done done);
+
+    std::size_t size() const { return links_.size(); }
+    const PluginStats& stats(std::size_t i) const { return *links_[i]->stats; }
+    // The counters as Prometheus text lines (adashta_plugin_calls_total{plugin="a"} 3 ...).
+    std::string metrics() const;
+
+private:
+    struct Link {
+        std::unique_ptr<PluginInstance> plugin;  // the runtime behind it
+        std::vector<std::string> queues;         // patterns; empty: every queue
+        std::unique_ptr<PluginStats> stats;      // its counters
+        std::atomic<int> failed_in_a_row{0};     // reset by any call that does not fail
+        std::mutex log_mutex;                    // guards the two fields below
+        std::int64_t last_log_ms = 0;            // when a failure was last logged
+        std::uint64_t unlogged = 0;              // failures since then not logged
+    };
+    struct Walk;
+    bool matches(const Link& link, Hook hook, std::string_view queue) const;
+    void step(std::shared_ptr<Walk> walk);
+    // A call's outcome: counted, logged, turned into a verdict; the walk goes on or ends.
+    void answered(const std::shared_ptr<Walk>& walk, std::size_t index, Outcome outcome);
+    void note_failure(Link& link, const Outcome& outcome);
+
+    std::vector<std::unique_ptr<Link>> links_;  // in configured order; fixed after construction
+    ChainOptions options_;                      // as given
+};
+
+}  // namespace adashta::plugins
