@@ -34,7 +34,7 @@ for service in redis-server nats-server; do
 done
 
 # npm packages for the Node.js peers (Socket.IO, ws, RSMQ).
-if [[ ! -d $peers/node_modules ]] || [[ $peers/package-lock.json -nt $peers/node_modules/.package-lock.json ]]; then
+if [[ ! -L $peers/node_modules ]] && { [[ ! -d $peers/node_modules ]] || [[ $peers/package-lock.json -nt $peers/node_modules/.package-lock.json ]]; }; then
   echo "setup: installing npm packages for bench/peers/"
   (cd "$peers" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 else

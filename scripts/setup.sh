@@ -95,7 +95,7 @@ esac
 apt_install "${build_packages[@]}" "${test_packages[@]}"
 
 # npm packages for the integration and browser tests.
-if [[ ! -d $here/tests/node_modules ]] || [[ $here/tests/package-lock.json -nt $here/tests/node_modules/.package-lock.json ]]; then
+if [[ ! -L $here/tests/node_modules ]] && { [[ ! -d $here/tests/node_modules ]] || [[ $here/tests/package-lock.json -nt $here/tests/node_modules/.package-lock.json ]]; }; then
   echo "setup: installing npm packages for tests/"
   (cd "$here/tests" && npm ci --no-audit --no-fund --loglevel=error)
 else
@@ -105,7 +105,7 @@ fi
 # The Node.js SDK (sdk/js: npm ci, then what it generates from proto/) and the examples on it.
 echo "setup: Node.js SDK"
 "$here/sdk/js/setup.sh"
-if [[ ! -d $here/examples/node/node_modules ]] || [[ $here/examples/node/package-lock.json -nt $here/examples/node/node_modules/.package-lock.json ]]; then
+if [[ ! -L $here/examples/node/node_modules ]] && { [[ ! -d $here/examples/node/node_modules ]] || [[ $here/examples/node/package-lock.json -nt $here/examples/node/node_modules/.package-lock.json ]]; }; then
   (cd "$here/examples/node" && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
