@@ -157,3 +157,20 @@ TEST_CASE("a plugin without a schema takes any config object", "[manifest][schem
     CHECK(check_config(*m, R"({"anything":[1,2]})", "x"));
     CHECK_FALSE(check_config(*m, "7", "x"));
 }
+
+TEST_CASE("schemas combine with oneOf, patterns and references inside the schema", "[manifest][schema]") {
+    PluginFolder p;
+    p.write("main.lua", "return {}");
+    p.manifest(R"({"name":"hooks","version":"1.0.0","runtime":"lua","entry":"main.lua","hooks":["on_message"],
+      "configSchema":{"definitions":{"url":{"type":"string","pattern":"^https?://"}},
+        "type":"object","properties":{"target":{"$ref":"#/definitions/url"},
+          "retry":{"oneOf":[{"type":"integer"},{"enum":["never"]}]}}}})");
+    auto m = read_manifest(p.dir.path);
+    REQUIRE(m);
+    CHECK(check_config(*m, R"({"target":"https://example.test/hook","retry":3})", "c"));
+    CHECK(check_config(*m, R"({"retry":"never"})", "c"));
+    auto bad = check_config(*m, R"({"target":"ftp://x"})", "c");
+    REQUIRE_FALSE(bad);
+    CHECK_THAT(bad.error().detail, Catch::Contains("c/target: does not match the schema's pattern"));
+    CHECK_FALSE(check_config(*m, R"({"retry":"often"})", "c"));
+}
