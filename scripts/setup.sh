@@ -20,7 +20,7 @@ source "$here/scripts/apt_packages.sh"
 build_packages=(
   build-essential cmake ninja-build pkg-config git ccache
   libzmq3-dev cppzmq-dev libczmq-dev libwebsockets-dev libwebsockets-evlib-ev libev-dev
-  libflatbuffers-dev flatbuffers-compiler libsqlite3-dev catch2 liblua5.4-dev lua-dkjson rapidjson-dev
+  libflatbuffers-dev flatbuffers-compiler libsqlite3-dev catch2 liblua5.4-dev rapidjson-dev
   libjwt-dev libsodium-dev libssl-dev
 )
 # What `adashta`, `adashta-echo` and `adashta-chat` load at run time (ldd, plus the libev

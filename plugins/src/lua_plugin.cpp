@@ -11,13 +11,14 @@ extern "C" {
 #include <lualib.h>
 }
 
+#include "adashta/json.hpp"
 #include "adashta/log.hpp"
+#include "lua_json.hpp"
 
 namespace adashta::plugins {
 
-// Compiled in from plugins/src/lua/prelude.lua and Debian's dkjson.lua (plugins/CMakeLists.txt).
+// Compiled in from plugins/src/lua/prelude.lua (plugins/CMakeLists.txt).
 extern const std::string_view kLuaPrelude;
-extern const std::string_view kDkjson;
 
 namespace fs = std::filesystem;
 
@@ -91,6 +92,77 @@ int lua_plugin_require(lua_State* L) {
     self->heap_.enforcing = enforcing;
     return results;
 }
+
+// Lua → C++: fields(text, meta), a flat JSON object (the edge's own subject and context
+// texts) as a table; nested values come back raw in a second table, for decode. The cap is
+// suspended here as in read_file: nothing raises past the C++ objects.
+int lua_plugin_fields(lua_State* L) {
+    LuaPlugin* self = owner_of(L);
+    std::size_t size = 0;
+    const char* text = luaL_checklstring(L, 1, &size);
+    const bool enforcing = self->heap_.enforcing;
+    self->heap_.enforcing = false;
+    const int results = [&] {
+        auto object = json::ObjectView::parse(std::string_view{text, size});
+        if (!object) {
+            lua_pushnil(L);
+            lua_pushliteral(L, "not a JSON object");
+            return 2;
+        }
+        const auto members = object->members();
+        lua_createtable(L, 0, static_cast<int>(members.size()));
+        const int table = lua_gettop(L);
+        lua_pushvalue(L, 2);
+        lua_setmetatable(L, table);
+        int nested = 0;  // the table of raw nested values, made when the first one comes
+        for (const auto& [key, raw] : members) {
+            const char first = raw.empty() ? '\0' : raw.front();
+            int into = table;
+            lua_pushlstring(L, key.data(), key.size());
+            if (first == '"') {
+                const auto value = json::unquote(raw);
+                lua_pushlstring(L, value->data(), value->size());
+            } else if (raw == "true" || raw == "false") {
+                lua_pushboolean(L, raw == "true");
+            } else if (const auto integer = object->integer(key); integer) {
+                lua_pushinteger(L, static_cast<lua_Integer>(*integer));
+            } else {
+                // null, a fraction, an object or an array: json_decode reads it.
+                if (nested == 0) {
+                    lua_newtable(L);
+                    lua_insert(L, -2);  // below the key
+                    nested = lua_gettop(L) - 1;
+                }
+                into = nested;
+                lua_pushlstring(L, raw.data(), raw.size());
+            }
+            lua_rawset(L, into);
+        }
+        if (nested == 0) lua_pushnil(L);
+        return 2;
+    }();
+    self->heap_.enforcing = enforcing;
+    return results;
+}
+
+// Runs a lua_json function with the cap suspended (nothing may raise past its C++ objects),
+// then holds the cap: a value that took the state past it stops the call.
+int with_cap_suspended(lua_State* L, lua_CFunction f) {
+    LuaPlugin* self = owner_of(L);
+    const bool enforcing = self->heap_.enforcing;
+    self->heap_.enforcing = false;
+    const int results = f(L);
+    self->heap_.enforcing = enforcing;
+    if (enforcing && self->heap_.used > self->heap_.cap) {
+        self->stopped_ = true;
+        self->stop_reason_ = Failure::memory;
+        return luaL_error(L, "stopped: over its limit");
+    }
+    return results;
+}
+
+int lua_plugin_json_decode(lua_State* L) { return with_cap_suspended(L, lua_json::decode); }
+int lua_plugin_json_encode(lua_State* L) { return with_cap_suspended(L, lua_json::encode); }
 
 // Lua → C++: log(level, text), a line in the edge's log from this plugin.
 int lua_plugin_log(lua_State* L) {
@@ -199,33 +271,18 @@ Status LuaPlugin::open(std::string_view config) {
     if (lua_pcall(L_, 0, 0, 0) != LUA_OK)
         return make_error(Errc::bad_plugin, where + ": " + error_text(L_, -1));
 
-    // dkjson, with an environment of exactly the globals it reads (no require: it tries the
-    // debug library and LPeg only through it, and gets neither).
-    if (luaL_loadbufferx(L_, kDkjson.data(), kDkjson.size(), "=dkjson", "t") != LUA_OK)
-        return make_error(Errc::bad_plugin, "dkjson: " + error_text(L_, -1));
-    lua_newtable(L_);
-    for (const char* name : {"pairs", "type", "tostring", "tonumber", "getmetatable", "setmetatable",
-                             "rawset", "error", "pcall", "select", "math", "string", "table"}) {
-        lua_getglobal(L_, name);
-        lua_setfield(L_, -2, name);
-    }
-    lua_pushcfunction(L_, [](lua_State* L) -> int { return luaL_error(L, "no modules here"); });
-    lua_setfield(L_, -2, "require");
-    lua_setupvalue(L_, -2, 1);  // _ENV
-    if (lua_pcall(L_, 0, 1, 0) != LUA_OK)
-        return make_error(Errc::bad_plugin, "dkjson: " + error_text(L_, -1));
-    const int json_index = lua_gettop(L_);
-
     if (luaL_loadbufferx(L_, kLuaPrelude.data(), kLuaPrelude.size(), "=prelude", "t") != LUA_OK)
         return make_error(Errc::bad_plugin, "prelude: " + error_text(L_, -1));
     lua_pushcfunction(L_, lua_plugin_killed);
     lua_pushcfunction(L_, lua_plugin_log);
     lua_pushcfunction(L_, lua_plugin_require);
-    lua_pushvalue(L_, json_index);
+    lua_pushcfunction(L_, lua_plugin_fields);
+    lua_pushcfunction(L_, lua_plugin_json_decode);
+    lua_pushcfunction(L_, lua_plugin_json_encode);
     lua_pushlstring(L_, manifest_.name.data(), manifest_.name.size());
     lua_pushlstring(L_, manifest_.version.data(), manifest_.version.size());
     lua_pushlstring(L_, config.data(), config.size());
-    if (lua_pcall(L_, 7, 2, 0) != LUA_OK)
+    if (lua_pcall(L_, 9, 2, 0) != LUA_OK)
         return make_error(Errc::bad_plugin, where + ": its config: " + error_text(L_, -1));
     const int load_entry = lua_gettop(L_);
     lua_pushvalue(L_, load_entry - 1);
@@ -273,7 +330,14 @@ Outcome LuaPlugin::call(const Call& call) {
     const int hook_ref = hooks_ref_[static_cast<std::size_t>(call.hook)];
     assert(hook_ref != 0 && "call() of a hook the manifest does not name");
     const std::string_view name = hook_name(call.hook);
-    lua_State* co = lua_newthread(L_);  // stays on L_'s stack until the call is over
+    // One coroutine runs the calls: a call that returned leaves it empty and ready. One that
+    // failed or yielded gets a new one (an error raised by the count hook leaves hooks off in
+    // the thread it was raised in: Lua restores them only for pcall, not for a resume).
+    if (!caller_) {
+        caller_ = lua_newthread(L_);
+        caller_ref_ = luaL_ref(L_, LUA_REGISTRYINDEX);
+    }
+    lua_State* co = caller_;
     lua_rawgeti(co, LUA_REGISTRYINDEX, dispatch_ref_);
     lua_pushlstring(co, name.data(), name.size());
     lua_rawgeti(co, LUA_REGISTRYINDEX, hook_ref);
@@ -318,7 +382,11 @@ Outcome LuaPlugin::call(const Call& call) {
             out.verdict.data.emplace(data, size);
         }
     }
-    lua_pop(L_, 1);  // the thread: garbage now
+    lua_settop(co, 0);
+    if (status != LUA_OK) {
+        luaL_unref(L_, LUA_REGISTRYINDEX, caller_ref_);
+        caller_ = nullptr;
+    }
     if (out.failure == Failure::memory) lua_gc(L_, LUA_GCCOLLECT);
     return out;
 }

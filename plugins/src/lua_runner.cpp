@@ -22,32 +22,37 @@ LuaRunner::~LuaRunner() {
 }
 
 void LuaRunner::call(CallText call, std::function<void(Outcome)> done) {
+    bool was_empty = false;
     {
         std::lock_guard lock(mutex_);
+        was_empty = queue_.empty();
         queue_.push_back(Pending{std::move(call), std::move(done)});
     }
-    wake_.notify_one();
+    if (was_empty) wake_.notify_one();  // else the runner has not emptied it yet
 }
 
 void LuaRunner::run() {
+    std::deque<Pending> batch;  // what one turn takes from the queue, run in order
     for (;;) {
-        Pending next;
+        bool stopping = false;
         {
             std::unique_lock lock(mutex_);
             wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
             if (queue_.empty()) return;  // stopping, nothing left
-            next = std::move(queue_.front());
-            queue_.pop_front();
-            if (stopping_) {
-                lock.unlock();
+            batch.swap(queue_);
+            stopping = stopping_;
+        }
+        for (Pending& next : batch) {
+            if (stopping) {
                 Outcome out;
                 out.failure = Failure::error;
                 out.error = "the plugin was unloaded before this call ran";
                 next.done(std::move(out));
                 continue;
             }
+            next.done(plugin_->call(next.call.view()));
         }
-        next.done(plugin_->call(next.call.view()));
+        batch.clear();
     }
 }
 

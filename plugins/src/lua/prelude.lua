@@ -5,9 +5,11 @@
 --
 -- Arguments (from C++): stopped() - true once the running call is over a limit; log(level,
 -- text); read_file(path) - the text of a file inside the plugin's folder, or nil, why;
--- json - dkjson's module table, loaded with no globals of its own; name, version, config
--- (the plugin's config as JSON text).
-local stopped, log, read_file, json, name, version, config_text = ...
+-- fields(text, meta) - a flat JSON object as a table with metatable meta, plus a table of
+-- the members whose values are arrays, objects, fractions or null (raw texts) or nil;
+-- json_decode(text, OBJ, ARR, NULL), json_encode(value, OBJ, ARR, NULL) - JSON through
+-- RapidJSON (plugins/src/lua_json.hpp); name, version, config (the plugin's config as JSON).
+local stopped, log, read_file, fields, json_decode, json_encode, name, version, config_text = ...
 
 local raw_load, raw_pcall, raw_xpcall, raw_error = load, pcall, xpcall, error
 local raw_resume = coroutine.resume
@@ -20,31 +22,18 @@ local function rethrow_if_stopped(...)
   return ...
 end
 
-local null = json.null
+-- null, and what decoded objects and arrays carry so that {} and [] go back out as they
+-- came in (an empty table the plugin makes is an object unless adashta.json.array marks it).
+local null = setmetatable({}, { __tostring = function() return "null" end, __metatable = false })
+local OBJ, ARR = { __jsontype = "object" }, { __jsontype = "array" }
 local function decode(text)
-  local value, _, err = json.decode(text, 1, null)
-  if err then raw_error(err, 0) end
+  local value, err = json_decode(text, OBJ, ARR, null)
+  if err then raw_error("not JSON: " .. err, 0) end
   return value
 end
--- dkjson takes a table whose only key is n (a number) for table.pack's array of n values:
--- {"n":3} would leave as [null,null,null]. Such tables get a metatable that says what they are.
-local n_object = { __jsontype = "object", __tojson = function(self) return '{"n":' .. json.encode(self.n) .. '}' end }
-local function mark_n_objects(value, seen)
-  if type(value) ~= "table" or seen[value] then return end
-  seen[value] = true
-  local meta = getmetatable(value)
-  local key, item = next(value)
-  if key == "n" and type(item) == "number" and next(value, key) == nil then
-    if meta == nil or (meta.__jsontype == "object" and meta.__tojson == nil) then setmetatable(value, n_object) end
-    return
-  end
-  for _, v in pairs(value) do mark_n_objects(v, seen) end
-end
 local function encode(value)
-  mark_n_objects(value, {})
-  local ok, text = raw_pcall(json.encode, value)
-  rethrow_if_stopped()
-  if not ok then raw_error("the data cannot be sent as JSON: " .. tostring(text), 0) end
+  local text, err = json_encode(value, OBJ, ARR, null)
+  if not text then raw_error("the data cannot be sent as JSON: " .. err, 0) end
   return text
 end
 
@@ -137,6 +126,8 @@ adashta.json = {
   null = null,
   decode = decode,
   encode = encode,
+  array = function(t) return setmetatable(t or {}, ARR) end,
+  object = function(t) return setmetatable(t or {}, OBJ) end,
 }
 function adashta.pass(...)
   if select("#", ...) == 0 then return PASS end
@@ -178,19 +169,37 @@ local function load_entry(entry)
   return chunk()
 end
 
--- One hook call: the message's data is decoded when the hook first reads msg.data.
+-- A message's data, decoded when the hook first reads msg.data: the raw texts wait here.
+local raw_data = setmetatable({}, { __mode = "k" })
+local MSG = { __jsontype = "object", __index = function(t, key)
+  if key ~= "data" then return nil end
+  local raw = raw_data[t]
+  if raw == nil then return nil end
+  raw_data[t] = nil
+  local value = decode(raw)
+  rawset(t, "data", value)
+  return value
+end }
+
+-- The subject and the context: flat objects the edge writes, read in C; nested values
+-- (a token's claims) through json_decode.
+local function fields_of(text)
+  local t, nested = fields(text, OBJ)
+  if nested then
+    for key, raw in pairs(nested) do t[key] = decode(raw) end
+  end
+  return t
+end
+
+-- One hook call.
 local function dispatch(hook_name, fn, subject, data, context)
-  local s = decode(subject)
+  local s = fields_of(subject)
   if data ~= nil then
-    setmetatable(s, { __jsontype = "object", __index = function(t, key)
-      if key ~= "data" then return nil end
-      local value = decode(data)
-      rawset(t, "data", value)
-      return value
-    end })
+    raw_data[s] = data
+    setmetatable(s, MSG)
   end
   local c = nil
-  if context ~= nil then c = decode(context) end
+  if context ~= nil then c = fields_of(context) end
   local v = fn(s, c)
   if v == nil then return "pass" end
   if getmetatable(v) ~= Verdict then

@@ -325,3 +325,32 @@ TEST_CASE("an entry that cannot load is refused with the file, the line and what
         CHECK(p.refused("{").code == Errc::bad_plugin);
     }
 }
+
+TEST_CASE("JSON from Lua: arrays marked or sequences, objects otherwise, and what cannot be JSON",
+          "[lua][json]") {
+    LuaPackage p(kEvaluator);
+    auto plugin = p.load();
+    struct Case {
+        const char* code;
+        const char* gives;
+    };
+    const Case cases[] = {
+        {"return adashta.json.encode({})", R"("r":"{}")"},
+        {"return adashta.json.encode(adashta.json.array({}))", R"("r":"[]")"},
+        {"return adashta.json.encode({ 1, 2, 3 })", R"("r":"[1,2,3]")"},
+        {"return adashta.json.encode({ [1] = 'a', [3] = 'b' })", R"(\"1\":\"a\")"},
+        {"return adashta.json.encode(adashta.json.null)", R"("r":"null")"},
+        {"return adashta.json.encode({ x = 0.5, y = math.maxinteger })", R"(9223372036854775807)"},
+        {"return adashta.json.encode(0/0)", "NaN and infinity are not JSON numbers"},
+        {"return adashta.json.encode('\\255')", "not valid UTF-8"},
+        {"return adashta.json.encode({ f = print })", "only tables, strings, numbers"},
+        {"local t = {} t.t = t return adashta.json.encode(t)", "nested too deep"},
+        {"return adashta.json.encode(adashta.json.decode('[[],{},null,1.5,-7]'))", R"("r":"[[],{},null,1.5,-7]")"},
+        {"return adashta.json.decode(string.rep('[', 100) .. string.rep(']', 100))", "nested deeper than 64"},
+        {"return adashta.json.decode('{\\\"a\\\":}')", "not JSON"},
+    };
+    for (const auto& c : cases) {
+        INFO(c.code);
+        CHECK_THAT(evaluate(*plugin, c.code), Catch::Contains(c.gives));
+    }
+}

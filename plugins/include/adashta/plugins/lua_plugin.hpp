@@ -7,8 +7,8 @@
 // The sandbox (docs/plugins.md, "Lua"): only whitelisted globals (no io, no os beyond time
 // and date, no debug, no package or C modules, no string.dump, load takes text only and
 // defaults to the sandbox); require loads Lua files from the plugin's own folder. JSON
-// arrives as tables through dkjson (Debian's lua-dkjson, compiled into the edge): integers
-// stay exact, [] stays an array, null is adashta.json.null.
+// arrives as tables through RapidJSON (plugins/src/lua_json.hpp): integers stay exact, []
+// stays an array, null is adashta.json.null.
 //
 // Limits: an allocator with a cap (Limits::memory_bytes) and an instruction-count hook that
 // checks the wall clock (Limits::call_ms). A call over a limit is stopped: pcall, xpcall and
@@ -74,6 +74,10 @@ private:
     friend int lua_plugin_killed(lua_State* L);
     friend int lua_plugin_require(lua_State* L);
     friend int lua_plugin_log(lua_State* L);
+    friend int lua_plugin_fields(lua_State* L);
+    friend int lua_plugin_json_decode(lua_State* L);
+    friend int lua_plugin_json_encode(lua_State* L);
+    friend int with_cap_suspended(lua_State* L, int (*f)(lua_State*));
 
     Manifest manifest_;                            // what was loaded, from where
     Heap heap_;                                    // the allocator's accounting
@@ -82,6 +86,8 @@ private:
     bool stopped_ = false;                         // the running call is over a limit
     Failure stop_reason_ = Failure::none;          // which one
     int dispatch_ref_ = 0;                         // registry: the prelude's dispatcher
+    lua_State* caller_ = nullptr;                  // the coroutine calls run in
+    int caller_ref_ = 0;                           // registry: caller_, kept alive
     int hooks_ref_[kHookCount] = {};               // registry: the entry's hook functions
 };
 
