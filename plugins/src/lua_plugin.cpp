@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cstdlib>
+#include <ctime>
 #include <fstream>
 
 extern "C" {
@@ -27,6 +28,8 @@ namespace {
 // The count hook runs every this many VM instructions and reads the clock: about 5 µs of
 // Lua apart, so a call stops within microseconds of its limit at a cost near 0.5 %.
 constexpr int kHookEvery = 1000;
+// A call kept from a CPU is stopped at this many times its limit of wall-clock time anyway.
+constexpr int kWallFactor = 10;
 // A file require or the entry may read at most.
 constexpr std::size_t kMaxSourceBytes = 4u << 20;
 
@@ -205,12 +208,32 @@ void* LuaPlugin::allocate(void* ud, void* ptr, std::size_t old_size, std::size_t
     return block;
 }
 
+// The time a call has run: the thread's CPU time, so that a call waiting for a CPU on a busy
+// machine is not charged for it.
+namespace {
+std::chrono::nanoseconds thread_cpu_time() {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
+}
+}  // namespace
+
 void LuaPlugin::count_hook(lua_State* L, lua_Debug* /*ar*/) {
     LuaPlugin* self = owner_of(L);
     if (!self->heap_.enforcing) return;
-    if (!self->stopped_ && std::chrono::steady_clock::now() >= self->deadline_) {
-        self->stopped_ = true;
-        self->stop_reason_ = Failure::time;
+    // The wall clock is cheap to read; only when it passes the limit does the thread's CPU
+    // time say whether the call ran that long or was kept waiting (then its deadline moves
+    // by what is left, up to kWallFactor times the limit).
+    const auto now = std::chrono::steady_clock::now();
+    if (!self->stopped_ && now >= self->deadline_) {
+        const auto limit = std::chrono::milliseconds(self->manifest_.limits.call_ms);
+        const auto ran = thread_cpu_time() - self->cpu_start_;
+        if (ran >= limit || now >= self->hard_deadline_) {
+            self->stopped_ = true;
+            self->stop_reason_ = Failure::time;
+        } else {
+            self->deadline_ = now + std::chrono::duration_cast<std::chrono::steady_clock::duration>(limit - ran);
+        }
     }
     if (self->stopped_) luaL_error(L, "stopped: over its limit");
 }
@@ -227,7 +250,11 @@ void LuaPlugin::arm() {
     stopped_ = false;
     stop_reason_ = Failure::none;
     heap_.refused_size = 0;
-    deadline_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(manifest_.limits.call_ms);
+    const auto now = std::chrono::steady_clock::now();
+    const auto limit = std::chrono::milliseconds(manifest_.limits.call_ms);
+    deadline_ = now + limit;
+    hard_deadline_ = now + kWallFactor * limit;
+    cpu_start_ = thread_cpu_time();
     heap_.enforcing = true;
 }
 

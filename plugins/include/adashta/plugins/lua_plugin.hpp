@@ -11,7 +11,8 @@
 // stays an array, null is adashta.json.null.
 //
 // Limits: an allocator with a cap (Limits::memory_bytes) and an instruction-count hook that
-// checks the wall clock (Limits::call_ms). A call over a limit is stopped: pcall, xpcall and
+// checks the clock (Limits::call_ms of the thread's CPU time, so waiting for a CPU on a busy
+// machine does not count; 10 × call_ms of wall-clock time at most). A call over a limit is stopped: pcall, xpcall and
 // coroutine.resume inside the plugin cannot catch that, the call's Outcome says why, and the
 // state stays usable for the next call.
 //
@@ -82,7 +83,9 @@ private:
     Manifest manifest_;                            // what was loaded, from where
     Heap heap_;                                    // the allocator's accounting
     lua_State* L_ = nullptr;                       // the state; owned, closed in ~LuaPlugin
-    std::chrono::steady_clock::time_point deadline_;  // when the running call must stop
+    std::chrono::steady_clock::time_point deadline_;       // when to look at its CPU time
+    std::chrono::steady_clock::time_point hard_deadline_;  // when it stops in any case
+    std::chrono::nanoseconds cpu_start_{};                 // the thread's CPU time at arm()
     bool stopped_ = false;                         // the running call is over a limit
     Failure stop_reason_ = Failure::none;          // which one
     int dispatch_ref_ = 0;                         // registry: the prelude's dispatcher
