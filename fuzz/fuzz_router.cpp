@@ -19,11 +19,14 @@
 // admin_snapshot and settle; the store calls on_due, on_scheduled, on_dead_lettered and
 // on_round_end itself.
 #include <poll.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <atomic>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -33,8 +36,6 @@
 #include <string_view>
 #include <unordered_map>
 #include <vector>
-
-#include <unistd.h>
 
 #include "adashta/ids.hpp"
 #include "adashta/json.hpp"
@@ -59,6 +60,10 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
     log::set_level(log::Level::error);  // the Router warns about every bad message at warn
     g_dir = fs::path{fs::exists("/dev/shm") ? "/dev/shm" : fs::temp_directory_path()} /
             ("adashta-fuzz-router-" + std::to_string(::getpid()));
+    std::atexit([] {
+        std::error_code ec;
+        fs::remove_all(g_dir, ec);
+    });
     return 0;
 }
 
@@ -99,6 +104,9 @@ public:
                 // Spliced into browser frames as they are.
                 FUZZ_CHECK(json::is_valid(e.data));
                 FUZZ_CHECK(is_valid_queue_name(e.queue));
+                // For the user the node named, whatever the name looks like.
+                if (auto it = users_.find(e.id); e.kind == Kind::user && it != users_.end())
+                    FUZZ_CHECK(it->second.contains(e.user));
                 break;
             case Kind::fetched:
             case Kind::replay:
@@ -123,6 +131,11 @@ public:
         return answers_;
     }
     std::uint64_t next_produce() { return ++produces_; }
+    // A node sent message id for every session of user.
+    void expect_user(std::string id, std::string user) {
+        std::lock_guard lock{mutex_};
+        users_[std::move(id)].insert(std::move(user));
+    }
     std::uint64_t produces() const { return produces_; }
 
 private:
@@ -136,6 +149,7 @@ private:
 
     std::mutex mutex_;  // the mesh and store threads push
     std::set<std::uint64_t> answered_;
+    std::map<std::string, std::set<std::string>> users_;  // message id -> users it may be for
     std::uint64_t answers_ = 0;
     std::atomic<std::uint64_t> produces_{0};  // connection ids of produces: 1, 2, ...
 };
@@ -247,6 +261,15 @@ private:
     static constexpr std::uint64_t kOther = std::uint64_t{1} << 40;  // not a produce's id
 
     void frame(std::uint8_t peer, std::string_view bytes) {
+        // A node's message for a user, under its own id: who must get it.
+        std::vector<std::uint64_t> aligned((bytes.size() + 7) / 8);
+        if (!bytes.empty()) std::memcpy(aligned.data(), bytes.data(), bytes.size());
+        if (const auto* env = mesh::open_envelope(aligned.data(), bytes.size()))
+            if (const auto* d = env->body_as_Deliver();
+                d && !d->fanout() && mesh::view(d->client()).empty() &&
+                !mesh::view(d->user()).empty() && !mesh::view(d->id()).empty())
+                sink_.expect_user(std::string{mesh::view(d->id())},
+                                  std::string{mesh::view(d->user())});
         fuzz::LoopbackMesh::receive_into(*mesh_, fuzz::kSenders[peer], "", bytes);
     }
 
