@@ -202,6 +202,15 @@ void router_inputs() {
     mesh::encode_deliver(fbb, {.id = "node-msg-0002", .queue = "orders", .data = "[1,2]",
                                .user = "alice"});
     seed("deliver-user", all, {frame()});
+    // A user whose name starts with "u:", as the store's keys do: stored under the key of
+    // the user without it, it went to that other user (found while writing fuzz_router's
+    // check; test_streams.cpp), and so did an at-most-once one.
+    mesh::encode_deliver(fbb, {.id = "node-msg-0004", .queue = "orders", .data = "4",
+                               .user = "u:alice"});
+    seed("regress-user-named-u", all, {frame()});
+    mesh::encode_deliver(fbb, {.id = "node-msg-0005", .queue = "live", .data = "5",
+                               .user = "u:alice"});
+    seed("regress-user-named-u-at-most-once", all, {frame()});
     mesh::encode_deliver(fbb, {.id = "node-msg-0003", .queue = "orders", .data = "{}",
                                .fanout = true, .deliver_at_ms = 4102444800000});
     seed("deliver-later", all, {frame()});
