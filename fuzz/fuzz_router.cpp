@@ -8,6 +8,10 @@
 // the tasks the Router posts, and after each step waits (bounded) until the store and the
 // mesh have nothing left to do, so every answer of a step is in before the next one.
 //
+// The peers read what the edge sent them only at an ack step, a retry step with its flag,
+// and the end; until then 16 frames fill a peer's queue and sends to it fail, as to a
+// node that does not keep up (the edge then tries the next node, parks or releases).
+//
 // Findings: crashes, leaks, sanitizer reports; a frame the edge sends that does not verify;
 // a message to browsers whose data is not JSON or whose queue name is not valid; a produce
 // answered twice, with another cost than it holds, or never (unless it waits for room); the
@@ -170,8 +174,11 @@ public:
         mesh::MeshOptions options;
         options.name = "fuzz-edge";
         options.role = wire::Role::Edge;
+        // Peers read what the edge sent them only when a step says so: until then, each
+        // takes kPeerQueue frames, and then the edge's sends to it fail.
+        options.limits.high_water_mark = kPeerQueue / 2;
         mesh_ = std::make_unique<mesh::Mesh>(std::move(options), router_);
-        out_ = std::make_unique<fuzz::LoopbackSink>(*mesh_);
+        out_ = std::make_unique<fuzz::LoopbackSink>(*mesh_, kPeerQueue / 2);
         router_.attach(*mesh_, *store_, at_most_once_queues());
         mesh::MeshFuzzAccess::open_tasks(*mesh_);
         store_->start();
@@ -235,6 +242,7 @@ public:
                 ack(step);
                 break;
             case RouterOp::retry:
+                if (step.flag) drain();
                 mesh::MeshFuzzAccess::run_retry(*mesh_);
                 break;
             case RouterOp::admin:
@@ -253,12 +261,14 @@ public:
         bool done = false;
         router_.settle([&done] { done = true; });
         FUZZ_CHECK(pump_until(done));
+        drain();
         const std::uint64_t waiting = router_.stats().waiting;
         FUZZ_CHECK(sink_.answers() + waiting == sink_.produces());
     }
 
 private:
     static constexpr std::uint64_t kOther = std::uint64_t{1} << 40;  // not a produce's id
+    static constexpr int kPeerQueue = 16;  // frames a peer takes before it reads them
 
     void frame(std::uint8_t peer, std::string_view bytes) {
         // A node's message for a user, under its own id: who must get it.
@@ -304,6 +314,7 @@ private:
 
     // The peer acks the n-th message the edge delivered to the peers, as its SDK would.
     void ack(const RouterStep& step) {
+        drain();  // the peers read what came
         if (delivered_.empty()) return;
         const std::size_t n =
             step.bytes.empty() ? 0 : static_cast<std::uint8_t>(step.bytes[0]) % delivered_.size();
@@ -317,7 +328,6 @@ private:
         const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{5};
         for (;;) {
             ran_ += mesh::MeshFuzzAccess::run_tasks(*mesh_);
-            drain();
             if (done) return true;
             if (std::chrono::steady_clock::now() > deadline) return false;
             pollfd wake{mesh::MeshFuzzAccess::wake_fd(*mesh_), POLLIN, 0};
@@ -331,7 +341,6 @@ private:
     void settle_step() {
         for (int round = 0; round < 8; ++round) {
             ran_ = mesh::MeshFuzzAccess::run_tasks(*mesh_);
-            drain();
             bool done = false;
             store_->write([](store::Tx&) { return Status{}; },
                           [this, &done](const Status&) {

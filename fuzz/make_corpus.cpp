@@ -229,6 +229,19 @@ void router_inputs() {
     seed("produce-too-large", all, {produce("tiny", "", '"' + std::string(80, 'x') + '"')});
     seed("produce-no-consumer", 0, {produce("orders", "", "null")});
     {
+        // Both nodes' queues full (answers they have not read): the owner refuses, the next
+        // node too; an at-most-once message waits for room, a stored one is released.
+        std::string in{all};
+        for (std::uint8_t peer : {0, 1})
+            for (int i = 0; i < 18; ++i)
+                append_router_step(in, RouterOp::frame, peer, request(1, "wq.list", "{}").second);
+        append_router_step(in, RouterOp::produce, 0, std::string{"live\0\0[1]", 9}, true);
+        append_router_step(in, RouterOp::produce, 0, std::string{"orders\0\0[2]", 11}, true);
+        append_router_step(in, RouterOp::retry, 0, "", true);
+        append_router_step(in, RouterOp::retry, 0, "");
+        write("router", "peers-full", in);
+    }
+    {
         std::string in{all};
         using namespace std::string_view_literals;
         append_router_step(in, RouterOp::produce, 2, "sched\0\0{}"sv, true, true);

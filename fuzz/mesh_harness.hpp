@@ -229,14 +229,17 @@ private:
 // Where every DEALER of a mesh that never starts dials: a ROUTER on inproc in the mesh's own
 // context (so nothing leaves the process). drain() reads back what the mesh sent and aborts
 // on a frame that its own open_envelope refuses. Destroy it before its mesh: the mesh's
-// context ends only once this socket is closed.
+// context ends only once this socket is closed. receive_hwm: the frames it holds per DEALER
+// on top of the DEALER's own high-water mark; past both, the mesh's sends fail, as to a
+// peer that does not keep up.
 class LoopbackSink {
 public:
-    explicit LoopbackSink(mesh::Mesh& mesh) {
+    explicit LoopbackSink(mesh::Mesh& mesh, int receive_hwm = 1000) {
         static int made = 0;  // one sink name per mesh: inproc names are per context anyway
         const std::string sink_at = "inproc://fuzz-sink-" + std::to_string(++made);
         sink_ = zmq::socket_t{mesh::MeshFuzzAccess::context(mesh), zmq::socket_type::router};
         sink_.set(zmq::sockopt::linger, 0);
+        sink_.set(zmq::sockopt::rcvhwm, receive_hwm);
         sink_.bind(sink_at);
         mesh::MeshFuzzAccess::prepare(mesh, std::string{kOwnEndpoint}, sink_at);
     }

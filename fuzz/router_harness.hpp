@@ -19,9 +19,12 @@
 //       fetch      a browser fetch of the queue in bytes (flag: since a time, not from 1)
 //       replay     a resume's replay of the queue in bytes, from offset 1
 //       where      a consume's "where does the queue stand"
-//       ack        the peer acks the n-th message the edge delivered to peers (n: the
-//                  first byte, modulo how many there were; none yet: nothing)
-//       retry      time passes: the retry the router asked the mesh for (on_retry) runs
+//       ack        the peers read what the edge sent them, then the peer acks the n-th
+//                  message the edge delivered to peers (n: the first byte, modulo how many
+//                  there were; none yet: nothing)
+//       retry      time passes: the retry the router asked the mesh for (on_retry) runs;
+//                  flag: the peers read what the edge sent them first (until a step lets
+//                  them, a peer takes 16 frames, then the edge's sends to it fail)
 //       admin      an admin page's snapshot
 //       expire     the HTTP thread forgets the session
 // A last step that claims more bytes than are left takes what is left.
