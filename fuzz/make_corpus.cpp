@@ -17,14 +17,19 @@
 #include "adashta/mesh/codec.hpp"
 #include "adashta/token.hpp"
 #include "mesh_harness.hpp"
+#include "node_harness.hpp"
+#include "router_harness.hpp"
 
 namespace fs = std::filesystem;
 namespace mesh = adashta::mesh;
 namespace token = adashta::token;
 namespace wire = adashta::wire;
+using namespace std::string_literals;
 using adashta::fuzz::append_record;
 using adashta::fuzz::kKeys;
 using adashta::fuzz::kSenders;
+using adashta::fuzz::NodeOp;
+using adashta::fuzz::RouterOp;
 
 namespace {
 
@@ -159,6 +164,279 @@ void mesh_messages() {
     }
 }
 
+// fuzz_router inputs: a mode byte (which peers join first), then steps (router_harness.hpp).
+// Each seed walks one path of the Router: every mesh message a server node or another edge
+// sends it, every store call by name, and the browser steps that give acks something to ack.
+void router_inputs() {
+    using adashta::fuzz::append_router_step;
+    flatbuffers::FlatBufferBuilder fbb;
+    const char all = 7;  // both nodes and the other edge are members
+    auto seed = [&](std::string_view name, char mode,
+                    const std::vector<std::pair<RouterOp, std::string>>& steps,
+                    std::uint8_t peer = 0, bool flag = true) {
+        std::string in{mode};
+        for (const auto& [op, bytes] : steps) append_router_step(in, op, peer, bytes, flag);
+        write("router", name, in);
+    };
+    auto frame = [&] { return std::pair{RouterOp::frame, bytes_of(fbb)}; };
+    auto request = [&](std::uint64_t corr, std::string_view op, std::string_view args) {
+        mesh::encode_request(fbb, corr, op, args);
+        return frame();
+    };
+    auto produce = [](std::string_view queue, std::string_view id, std::string_view data) {
+        std::string bytes{queue};
+        bytes += '\0';
+        bytes += id;
+        bytes += '\0';
+        bytes += data;
+        return std::pair{RouterOp::produce, bytes};
+    };
+
+    // What a node delivers to browsers: to a session, to every consumer, to a user, later.
+    mesh::encode_deliver(fbb, {.id = "node-msg-0001", .queue = "orders",
+                               .client = adashta::fuzz::router_session(1),
+                               .data = R"({"sku":"A-1","qty":2})"});
+    seed("deliver-client", all, {frame()});
+    mesh::encode_deliver(fbb, {.queue = "chat.lobby", .data = "\"hi\"", .fanout = true});
+    seed("deliver-fanout", all, {frame()});
+    mesh::encode_deliver(fbb, {.id = "node-msg-0002", .queue = "orders", .data = "[1,2]",
+                               .user = "alice"});
+    seed("deliver-user", all, {frame()});
+    // A user whose name starts with "u:", as the store's keys do: stored under the key of
+    // the user without it, it went to that other user (found while writing fuzz_router's
+    // check; test_streams.cpp), and so did an at-most-once one.
+    mesh::encode_deliver(fbb, {.id = "node-msg-0004", .queue = "orders", .data = "4",
+                               .user = "u:alice"});
+    seed("regress-user-named-u", all, {frame()});
+    mesh::encode_deliver(fbb, {.id = "node-msg-0005", .queue = "live", .data = "5",
+                               .user = "u:alice"});
+    seed("regress-user-named-u-at-most-once", all, {frame()});
+    mesh::encode_deliver(fbb, {.id = "node-msg-0003", .queue = "orders", .data = "{}",
+                               .fanout = true, .deliver_at_ms = 4102444800000});
+    seed("deliver-later", all, {frame()});
+    mesh::encode_deliver(fbb, {.queue = "live", .client = adashta::fuzz::router_session(0),
+                               .data = "1"});
+    seed("deliver-at-most-once", all, {frame()});
+    mesh::encode_deliver(fbb, {.id = "x", .queue = "orders", .data = "{not json"});
+    seed("deliver-bad", all, {frame()});
+
+    // Browser messages to nodes, then the node's ack of what it got.
+    seed("produce-ack", all,
+         {{RouterOp::connect, "alice"}, produce("orders", "client-id-01", R"({"n":1})"),
+          {RouterOp::ack, std::string(1, '\0')}});
+    seed("produce-redeliver", all, {produce("redo", "", "true")});
+    seed("produce-at-most-once", all, {produce("live", "", "\"now\""), {RouterOp::retry, ""}});
+    seed("produce-too-large", all, {produce("tiny", "", '"' + std::string(80, 'x') + '"')});
+    seed("produce-no-consumer", 0, {produce("orders", "", "null")});
+    {
+        // Both nodes' queues full (answers they have not read): the owner refuses, the next
+        // node too; an at-most-once message waits for room, a stored one is released.
+        std::string in{all};
+        for (std::uint8_t peer : {0, 1})
+            for (int i = 0; i < 18; ++i)
+                append_router_step(in, RouterOp::frame, peer, request(1, "wq.list", "{}").second);
+        append_router_step(in, RouterOp::produce, 0, std::string{"live\0\0[1]", 9}, true);
+        append_router_step(in, RouterOp::produce, 0, std::string{"orders\0\0[2]", 11}, true);
+        append_router_step(in, RouterOp::retry, 0, "", true);
+        append_router_step(in, RouterOp::retry, 0, "");
+        write("router", "peers-full", in);
+    }
+    {
+        std::string in{all};
+        using namespace std::string_view_literals;
+        append_router_step(in, RouterOp::produce, 2, "sched\0\0{}"sv, true, true);
+        append_router_step(in, RouterOp::produce, 2, "orders\0\0{}"sv, false, true);
+        write("router", "produce-scheduled", in);
+    }
+
+    // Browser reads of what the store keeps, and the rest of the HTTP side.
+    seed("fetch-replay-where", all,
+         {produce("tiny", "", "1"), produce("tiny", "", "2"), produce("tiny", "", "3"),
+          produce("tiny", "", "4"), {RouterOp::fetch, "tiny"}, {RouterOp::replay, "tiny"},
+          {RouterOp::where, "tiny"}, {RouterOp::fetch, "live"}, {RouterOp::replay, "live"},
+          {RouterOp::where, "live"}});
+    seed("clients", all,
+         {{RouterOp::connect, "bob"}, {RouterOp::disconnect, ""}, {RouterOp::expire, ""},
+          {RouterOp::admin, ""}});
+
+    // Every store call a node makes, one Request each, and a batch of them.
+    const std::vector<std::pair<std::string_view, std::string_view>> calls{
+        {"produce", R"({"id":"node-msg-0100","queue":"orders","data":{"x":1},"to":"s-fuzz-session-0"})"},
+        {"produce", R"({"id":"node-msg-0101","queue":"orders","data":[],"toUser":"alice","deliverAt":4102444800000})"},
+        {"produce", R"({"id":"node-msg-0102","queue":"live","data":"y"})"},
+        {"fetch", R"({"queue":"orders","from":1,"limit":10})"},
+        {"fetch", R"({"queue":"live"})"},
+        {"cancel", R"({"id":"node-msg-0101"})"},
+        {"wq.list", "{}"},
+        {"wq.create", R"({"qname":"jobs","vt":30,"delay":0,"maxsize":65536,"maxReceive":3,"deadLetter":"jobs.dead"})"},
+        {"wq.set", R"({"qname":"jobs","vt":60})"},
+        {"wq.attributes", R"({"qname":"jobs"})"},
+        {"wq.send", R"({"qname":"jobs","message":"resize a.png","delay":0})"},
+        {"wq.sendBatch", R"({"qname":"jobs","messages":["a","b"]})"},
+        {"wq.receive", R"({"qname":"jobs","vt":10,"wait":50})"},
+        {"wq.receiveBatch", R"({"qname":"jobs","max":5,"wait":0})"},
+        {"wq.pop", R"({"qname":"jobs"})"},
+        {"wq.visibility", R"({"qname":"jobs","id":"x","vt":5})"},
+        {"wq.delete", R"({"qname":"jobs","id":"x"})"},
+        {"wq.deleteBatch", R"({"qname":"jobs","ids":["x","y"]})"},
+        {"wq.drop", R"({"qname":"jobs"})"},
+        {"nope", "{}"},
+    };
+    std::vector<std::pair<RouterOp, std::string>> every;
+    std::uint64_t corr = 0;
+    for (const auto& [op, args] : calls) {
+        ++corr;
+        auto step = request(corr, op, args);
+        std::string name{op};
+        name = "call-" + name + "-" + std::to_string(corr);
+        seed(name, all, {step});
+        every.push_back(step);
+    }
+    seed("calls", all, every);
+    seed("calls-from-plain-node", all, every, 1);
+    std::vector<mesh::RequestFields> batch;
+    for (std::size_t i = 7; i < 14; ++i) batch.push_back({i, calls[i].first, calls[i].second});
+    mesh::encode_requests(fbb, batch);
+    seed("requests", all, {frame()});
+    // A receive that waits, then the send that wakes it.
+    seed("receive-waits", all,
+         {request(1, "wq.create", R"({"qname":"jobs"})"),
+          request(2, "wq.receive", R"({"qname":"jobs","wait":60000})"),
+          request(3, "wq.send", R"({"qname":"jobs","message":"m"})")});
+
+    // Membership: heartbeats, peer lists, a changed Hello, a Bye, and what an edge ignores.
+    mesh::encode_heartbeat(fbb, kSenders[0], "tcp://127.0.0.1:7801", 2);
+    auto beat = frame();
+    mesh::encode_peer_list(fbb, {"tcp://127.0.0.1:7804"});
+    auto peers = frame();
+    const std::vector<std::string> fewer{"orders"};
+    mesh::encode_hello(fbb, {.id = kSenders[0], .endpoint = "tcp://127.0.0.1:7801",
+                             .name = "worker", .queues = &fewer, .version = 2,
+                             .via = adashta::fuzz::kOwnEndpoint, .heartbeat_ms = 1000});
+    auto changed = frame();
+    mesh::encode_bye(fbb, kSenders[0]);
+    auto bye = frame();
+    mesh::encode_response(fbb, 1, 0, "", "{}");
+    auto response = frame();
+    const std::vector<mesh::ResponseFields> answers{{1, 0, "", "{}"}, {2, 4004, "no", ""}};
+    mesh::encode_responses(fbb, answers);
+    auto responses = frame();
+    mesh::encode_client_event(fbb, wire::ClientEventKind::Connected, "s-x", false, "alice");
+    auto event = frame();
+    seed("membership", all,
+         {beat, peers, changed, produce("chat.room", "", "{}"), bye, produce("orders", "", "0"),
+          response, responses, event});
+    // The first Hello comes from the fuzzer's own bytes.
+    {
+        std::string in{'\0'};
+        flatbuffers::FlatBufferBuilder hello;
+        adashta::fuzz::encode_router_peer_hello(hello, 0);
+        append_router_step(in, RouterOp::frame, 0, bytes_of(hello));
+        append_router_step(in, RouterOp::produce, 0, std::string{"orders\0\0{}", 10}, true);
+        write("router", "hello", in);
+    }
+}
+
+// fuzz_node inputs: a mode byte (which edges and peer join first), then steps
+// (node_harness.hpp). Each seed walks one path of the node: deliveries that its handler
+// acks, throws on, defers, answers or stops on; client events; answers to its calls; peer
+// lists and leaving edges.
+void node_inputs() {
+    using adashta::fuzz::append_node_step;
+    using namespace std::string_view_literals;
+    flatbuffers::FlatBufferBuilder fbb;
+    const char all = 7;
+    auto seed = [&](std::string_view name, char mode,
+                    const std::vector<std::pair<NodeOp, std::string>>& steps,
+                    std::uint8_t peer = 0) {
+        std::string in{mode};
+        for (const auto& [op, bytes] : steps) append_node_step(in, op, peer, bytes, true);
+        write("node", name, in);
+    };
+    auto frame = [&] { return std::pair{NodeOp::frame, bytes_of(fbb)}; };
+    auto deliver = [&](std::string_view id, std::string_view queue, std::string_view data,
+                       std::uint32_t receive_count = 1) {
+        mesh::encode_deliver(fbb, {.id = id, .queue = queue,
+                                   .client = adashta::fuzz::kNodeClient, .data = data,
+                                   .created_ms = 1796246394000, .offset = 7,
+                                   .receive_count = receive_count, .user = "alice"});
+        return frame();
+    };
+
+    seed("deliver-ack", all, {deliver("m-0000000001", "orders", R"({"sku":"A-1"})")});
+    seed("deliver-again", all, {deliver("m-0000000001", "orders", "1", 2)});
+    seed("deliver-at-most-once", all, {deliver("m-0000000002", "live", "2", 0)});
+    seed("deliver-unconsumed", all, {deliver("m-0000000003", "elsewhere", "3")});
+    seed("deliver-throws", all,
+         {deliver("m-0000000004", "orders", R"("throw")"), deliver("m-0000000005", "jobs", "int")});
+    seed("deliver-defer", all,
+         {deliver("m-0000000006", "orders", R"("defer")"), {NodeOp::settle, ""},
+          deliver("m-0000000007", "live", R"("defer")", 0), {NodeOp::settle, ""}});
+    seed("deliver-reply", all,
+         {deliver("m-0000000008", "orders", R"({"reply":1})"),
+          deliver("m-0000000009", "orders", R"({"user":1})")});
+    seed("deliver-unconsume", all,
+         {deliver("m-0000000010", "jobs", R"("unconsume")"), deliver("m-0000000011", "jobs", "1")});
+    seed("deliver-stop", all,
+         {deliver("m-0000000012", "orders", R"("stop")"), deliver("m-0000000013", "orders", "2")});
+    seed("deliver-from-node", all, {deliver("m-0000000014", "orders", "3")}, 2);
+
+    mesh::encode_client_event(fbb, wire::ClientEventKind::Connected, adashta::fuzz::kNodeClient,
+                              false, "throw");
+    auto connected = frame();
+    mesh::encode_client_event(fbb, wire::ClientEventKind::Disconnected,
+                              adashta::fuzz::kNodeClient, false, "alice");
+    auto disconnected = frame();
+    seed("client-events", all,
+         {connected, {NodeOp::produce, "orders\0{\"to\":1}"s}, disconnected,
+          {NodeOp::produce, "orders\0[]"s}});
+
+    // Calls and their answers: one Response, a batch of them, an error, an unknown corr.
+    mesh::encode_response(fbb, 1, 0, "", R"({"messages":[{"id":"a","offset":1,"client":"c","data":{},"ts":5}],"next":2})");
+    auto answer = frame();
+    seed("call-answered", all,
+         {{NodeOp::call, "fetch\0{\"queue\":\"orders\"}"s}, answer});
+    const std::vector<mesh::ResponseFields> answers{{1, 0, "", "{}"},
+                                                    {2, 4004, "no such queue", ""},
+                                                    {99, 0, "", "{}"}};
+    mesh::encode_responses(fbb, answers);
+    auto batch = frame();
+    seed("calls-answered", all,
+         {{NodeOp::call, "wq.send\0{\"qname\":\"jobs\",\"message\":\"m\"}"s},
+          {NodeOp::call, "wq.receive\0{\"qname\":\"jobs\"}"s}, batch},
+         1);
+    {
+        std::string in{all};
+        append_node_step(in, NodeOp::produce, 0, "orders\0{\"x\":1}"sv, false, true);
+        mesh::encode_response(fbb, 1, 0, "", R"({"id":"x","offset":3})");
+        append_node_step(in, NodeOp::frame, 0, bytes_of(fbb));
+        write("node", "produce-confirmed", in);
+    }
+    seed("call-unanswered", all, {{NodeOp::call, "cancel\0{\"id\":\"m\"}"s}});
+    seed("call-no-edge", 4, {{NodeOp::call, "wq.list\0{}"s}});
+
+    // Membership: the calling edge leaves, another answers; a peer list; consume changes.
+    mesh::encode_bye(fbb, kSenders[0]);
+    auto bye = frame();
+    mesh::encode_peer_list(fbb, {"tcp://127.0.0.1:7720"});
+    auto peers = frame();
+    mesh::encode_heartbeat(fbb, kSenders[1], "tcp://127.0.0.1:7710", 1);
+    auto beat = frame();
+    seed("membership", all,
+         {{NodeOp::call, "wq.list\0{}"s}, bye, peers, beat, {NodeOp::consume, "extra"},
+          {NodeOp::unconsume, "orders"}, deliver("m-0000000015", "orders", "4"),
+          {NodeOp::produce, "extra\0null"s}});
+    // The first Hello from the fuzzer's own bytes, then a message.
+    {
+        std::string in{'\0'};
+        flatbuffers::FlatBufferBuilder hello;
+        adashta::fuzz::encode_node_peer_hello(hello, 0);
+        append_node_step(in, NodeOp::frame, 0, bytes_of(hello));
+        append_node_step(in, NodeOp::frame, 0, deliver("m-0000000016", "orders", "5").second);
+        write("node", "hello", in);
+    }
+}
+
 void beacons() {
     const std::string plain = std::string{"ADASHTA1 "} + std::string{kSenders[0]} +
                               " tcp://10.0.0.2:7700";
@@ -218,6 +496,8 @@ int main(int argc, char** argv) {
     g_root = argv[1];
     browser_frames();
     mesh_messages();
+    router_inputs();
+    node_inputs();
     beacons();
     tokens(argv[2]);
     return 0;

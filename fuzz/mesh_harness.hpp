@@ -19,9 +19,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "adashta/json.hpp"
 #include "adashta/mesh/codec.hpp"
@@ -48,6 +53,51 @@ struct MeshFuzzAccess {
     static void secure(Mesh& mesh, KeyPair pair, AllowList allowed) {
         mesh.curve_ = std::move(pair);
         mesh.allowed_ = std::move(allowed);
+    }
+
+    // The task queue without the thread, for handlers that post to the mesh (the edge's
+    // Router, the SDK's Node): open_tasks() makes post() take tasks as after start(), the
+    // caller then plays the mesh thread with run_tasks(), and close_tasks() ends it (the
+    // mesh's stop() only does that part when its thread ran).
+    static void open_tasks(Mesh& mesh) {
+        mesh.wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        std::lock_guard lock{mesh.tasks_mutex_};
+        mesh.accepting_ = true;
+    }
+    // Runs the tasks posted so far, as the mesh thread's drain_tasks() does; how many there
+    // were (0: none).
+    static std::size_t run_tasks(Mesh& mesh) {
+        std::size_t count = 0;
+        {
+            std::lock_guard lock{mesh.tasks_mutex_};
+            count = mesh.tasks_.size();
+        }
+        if (count != 0) mesh.drain_tasks();
+        return count;
+    }
+    // Readable when tasks were posted (what the mesh thread polls).
+    static int wake_fd(const Mesh& mesh) { return mesh.wake_fd_; }
+    // What the mesh thread does once retry_soon()'s millisecond has passed; false when no
+    // retry was asked for.
+    static bool run_retry(Mesh& mesh) {
+        if (!mesh.retry_at_) return false;
+        mesh.retry_at_.reset();
+        mesh.handler_.on_retry();
+        return true;
+    }
+    // The end of stop(): no more tasks, every Link closed (copies held elsewhere only fail
+    // their sends, so the context can end), the eventfd closed.
+    static void close_tasks(Mesh& mesh) {
+        std::vector<std::function<void()>> dropped;  // destroyed outside the lock
+        {
+            std::lock_guard lock{mesh.tasks_mutex_};
+            mesh.accepting_ = false;
+            dropped.swap(mesh.tasks_);
+        }
+        for (auto& [endpoint, dealer] : mesh.dealers_) dealer->close();
+        mesh.dealers_.clear();
+        if (mesh.wake_fd_ >= 0) ::close(mesh.wake_fd_);
+        mesh.wake_fd_ = -1;
     }
 };
 
@@ -176,17 +226,63 @@ private:
     }
 };
 
+// Where every DEALER of a mesh that never starts dials: a ROUTER on inproc in the mesh's own
+// context (so nothing leaves the process). drain() reads back what the mesh sent and aborts
+// on a frame that its own open_envelope refuses. Destroy it before its mesh: the mesh's
+// context ends only once this socket is closed. receive_hwm: the frames it holds per DEALER
+// on top of the DEALER's own high-water mark; past both, the mesh's sends fail, as to a
+// peer that does not keep up.
+class LoopbackSink {
+public:
+    explicit LoopbackSink(mesh::Mesh& mesh, int receive_hwm = 1000) {
+        static int made = 0;  // one sink name per mesh: inproc names are per context anyway
+        const std::string sink_at = "inproc://fuzz-sink-" + std::to_string(++made);
+        sink_ = zmq::socket_t{mesh::MeshFuzzAccess::context(mesh), zmq::socket_type::router};
+        sink_.set(zmq::sockopt::linger, 0);
+        sink_.set(zmq::sockopt::rcvhwm, receive_hwm);
+        sink_.bind(sink_at);
+        mesh::MeshFuzzAccess::prepare(mesh, std::string{kOwnEndpoint}, sink_at);
+    }
+    LoopbackSink(const LoopbackSink&) = delete;
+    LoopbackSink& operator=(const LoopbackSink&) = delete;
+
+    // Reads every frame the mesh sent so far; seen (may be empty) gets each verified one.
+    template <class Seen>
+    void drain(Seen&& seen) {
+        for (;;) {
+            zmq::message_t from;
+            zmq::message_t frame;
+            if (!sink_.recv(from, zmq::recv_flags::dontwait)) return;
+            if (!from.more() || !sink_.recv(frame, zmq::recv_flags::dontwait)) continue;
+            aligned_.assign((frame.size() + 7) / 8, 0);
+            if (frame.size() != 0) std::memcpy(aligned_.data(), frame.data(), frame.size());
+            const wire::Envelope* env =
+                frame.more() ? nullptr : mesh::open_envelope(aligned_.data(), frame.size());
+            if (!env) {
+                std::fprintf(stderr, "fuzz: the mesh sent a frame of %zu bytes that does not "
+                                     "verify\n", frame.size());
+                std::abort();
+            }
+            ++sent_;
+            seen(*env);
+        }
+    }
+    void drain() {
+        drain([](const wire::Envelope&) {});
+    }
+    std::uint64_t sent() const { return sent_; }
+
+private:
+    zmq::socket_t sink_;  // ROUTER on inproc: where every DEALER of the mesh dials
+    std::vector<std::uint64_t> aligned_;  // the frame being read, 8-byte aligned
+    std::uint64_t sent_ = 0;              // frames read back
+};
+
 class LoopbackMesh {
 public:
     enum class Security { none, curve };
 
-    explicit LoopbackMesh(Security security) : mesh_{options(), handler_} {
-        static int made = 0;  // one sink name per mesh: inproc names are per context anyway
-        const std::string sink_at = "inproc://fuzz-sink-" + std::to_string(++made);
-        sink_ = zmq::socket_t{mesh::MeshFuzzAccess::context(mesh_), zmq::socket_type::router};
-        sink_.set(zmq::sockopt::linger, 0);
-        sink_.bind(sink_at);
-        mesh::MeshFuzzAccess::prepare(mesh_, std::string{kOwnEndpoint}, sink_at);
+    explicit LoopbackMesh(Security security) : mesh_{options(), handler_}, sink_{mesh_} {
         if (security == Security::curve) {
             auto allowed = mesh::AllowList::parse(kAllowList, "the fuzz allow-list");
             if (!allowed) {
@@ -203,35 +299,25 @@ public:
     // them from an aligned copy of its own).
     void receive(std::string_view from, std::string_view key, std::string_view frame,
                  bool misaligned = false) {
-        // A ZeroMQ frame's bytes: a copy that ends where the frame ends, so ASan catches a
-        // read one past it.
-        const std::size_t skip = misaligned ? 1 : 0;
-        std::vector<std::uint8_t> bytes(skip + frame.size());
-        std::copy(frame.begin(), frame.end(), bytes.begin() + static_cast<std::ptrdiff_t>(skip));
-        mesh::MeshFuzzAccess::receive(mesh_, from, bytes.data() + skip, frame.size(), key);
+        receive_into(mesh_, from, key, frame, misaligned);
     }
     void hear(const mesh::Beacon::Heard& heard) { mesh::MeshFuzzAccess::hear(mesh_, heard); }
     void dial_wanted() { mesh::MeshFuzzAccess::dial_wanted(mesh_); }
 
     // Reads what the mesh sent; aborts on a frame that its own open_envelope refuses.
-    void drain_sink() {
-        for (;;) {
-            zmq::message_t from;
-            zmq::message_t frame;
-            if (!sink_.recv(from, zmq::recv_flags::dontwait)) return;
-            if (!from.more() || !sink_.recv(frame, zmq::recv_flags::dontwait)) continue;
-            std::vector<std::uint64_t> aligned((frame.size() + 7) / 8);
-            if (frame.size() != 0) std::memcpy(aligned.data(), frame.data(), frame.size());
-            if (frame.more() || !mesh::open_envelope(aligned.data(), frame.size())) {
-                std::fprintf(stderr, "fuzz: the mesh sent a frame of %zu bytes that does not "
-                                     "verify\n", frame.size());
-                std::abort();
-            }
-            ++sent_;
-        }
-    }
-    std::uint64_t sent() const { return sent_; }
+    void drain_sink() { sink_.drain(); }
+    std::uint64_t sent() const { return sink_.sent(); }
     const mesh::MeshStats& stats() const { return mesh_.stats(); }
+
+    // One frame into any mesh's receive path, as its ROUTER would read it: a copy that ends
+    // where the frame ends (so ASan catches a read one past it), maybe at an odd address.
+    static void receive_into(mesh::Mesh& mesh, std::string_view from, std::string_view key,
+                             std::string_view frame, bool misaligned = false) {
+        const std::size_t skip = misaligned ? 1 : 0;
+        std::vector<std::uint8_t> bytes(skip + frame.size());
+        std::copy(frame.begin(), frame.end(), bytes.begin() + static_cast<std::ptrdiff_t>(skip));
+        mesh::MeshFuzzAccess::receive(mesh, from, bytes.data() + skip, frame.size(), key);
+    }
 
 private:
     static mesh::MeshOptions options() {
@@ -242,9 +328,8 @@ private:
     }
 
     ReadingHandler handler_;
-    mesh::Mesh mesh_;      // after handler_, which it calls; before sink_, which is in its context
-    zmq::socket_t sink_;   // ROUTER on inproc: where every DEALER of mesh_ dials
-    std::uint64_t sent_ = 0;  // frames read back from the sink
+    mesh::Mesh mesh_;    // after handler_, which it calls; before sink_, which is in its context
+    LoopbackSink sink_;  // where every DEALER of mesh_ dials
 };
 
 }  // namespace adashta::fuzz

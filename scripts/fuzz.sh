@@ -9,13 +9,14 @@
 #   scripts/fuzz.sh --long [SECONDS]   every target for SECONDS (default 600) s, growing the
 #                                      corpus kept in build-fuzz/corpus/ across runs
 #   scripts/fuzz.sh --seed             rewrites the seed corpora fuzz/corpus/ (make_corpus)
-#   scripts/fuzz.sh [...] json mesh    only these targets (json client_frame mesh beacon token)
+#   scripts/fuzz.sh [...] json mesh    only these targets (json client_frame mesh beacon token
+#                                      router node)
 #
 # Reproduce a finding: build-fuzz/fuzz/fuzz_TARGET build-fuzz/artifacts/TARGET-crash-...
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${ADASHTA_FUZZ_BUILD_DIR:-$here/build-fuzz}"
-all_targets=(json client_frame mesh beacon token)
+all_targets=(json client_frame mesh beacon token router node)
 
 mode=bounded
 seconds="${ADASHTA_FUZZ_SECONDS:-20}"
@@ -29,7 +30,7 @@ while (($#)); do
       ;;
     --seed) mode=seed ;;
     -h | --help)
-      sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+      sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     *)

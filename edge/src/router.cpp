@@ -506,6 +506,9 @@ void Router::store_node_message(std::shared_ptr<store::StoredMessage> message, s
         }
         ++stats_.forwarded;
         count_queue(in_unstored_, message->queue);
+        // Keyed as the store keys it, so that to_clients reads every user back alike.
+        if (message->direction == store::Direction::to_user)
+            message->client = store::user_key(message->client);
         to_clients(*message);
         return;
     }
@@ -583,7 +586,7 @@ void Router::to_clients(const store::StoredMessage& m) {
             break;
         case store::Direction::to_user:
             event.kind = ClientBound::Kind::user;
-            // The store keeps user_key(user); an at-most-once message has the user as given.
+            // The store keeps user_key(user), and so does an at-most-once message.
             event.user = m.client.starts_with("u:") ? m.client.substr(2) : m.client;
             break;
         default:

@@ -610,9 +610,16 @@ void Mesh::handle_hello(const wire::Hello& hello, std::string_view key) {
         // Once per id and reason would be kinder to logs; a refused member retries every
         // 250 ms, so say it at most once a second per id.
         static thread_local std::map<std::string, Clock::time_point> said;
+        const auto now = Clock::now();
+        // The sender picks ids and so reasons: past a few, forget those said over a second
+        // ago, or a stream of Hellos with new ids grows the map for as long as we run.
+        if (said.size() >= 1024)
+            std::erase_if(said, [&](const auto& entry) {
+                return now - entry.second > std::chrono::seconds{1};
+            });
         auto& last = said[id + why];
-        if (Clock::now() - last > std::chrono::seconds{1}) {
-            last = Clock::now();
+        if (now - last > std::chrono::seconds{1}) {
+            last = now;
             log::warn("mesh", "refused a Hello from " + *endpoint + " (id " + id + ", role " +
                                   wire::EnumNameRole(hello.role()) + "): " + why);
         }

@@ -590,7 +590,9 @@ Result<std::int64_t> Streams::append(StoredMessage& m, std::int64_t now_ms,
             if (m.client.empty() || m.client.size() > kMaxUserBytes)
                 return make_error(Errc::bad_session, "a message for a user needs the user's id (1 to " +
                                                          std::to_string(kMaxUserBytes) + " bytes)");
-            if (!m.client.starts_with("u:")) m.client = user_key(m.client);
+            // Always: a user may itself be named "u:...", and its key must differ from the
+            // key of the user without the prefix.
+            m.client = user_key(m.client);
             break;
         default:
             return make_error(Errc::bad_frame, "unknown direction");

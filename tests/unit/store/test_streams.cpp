@@ -206,6 +206,31 @@ TEST_CASE("a client reads messages for everyone and for itself, never others'", 
     CHECK(alice[1].client.empty());
 }
 
+// Found while writing fuzz_router's check of users: a user named "u:bob" (a token's sub may
+// be anything) had its messages stored under the key of user "bob", who then read them.
+TEST_CASE("a user whose name starts with u: reads its messages, and no other user does",
+          "[streams]") {
+    Store store;
+    StoredMessage for_prefixed = message("chat", "1", Direction::to_user, "u:bob");
+    REQUIRE(store->append(for_prefixed, kT0));
+    put(store, message("chat", "2", Direction::to_user, "bob"));
+    // What append leaves in the message: the key the Router takes the user back from.
+    CHECK(for_prefixed.client == user_key("u:bob"));
+
+    auto read_user = [&](const std::string& user) {
+        ReadFilter filter;
+        filter.session = kAlice;
+        filter.user = user;
+        filter.limit = kMaxRead;
+        auto read = store->read("chat", filter, kT0);
+        REQUIRE(read);
+        return offsets(*read);
+    };
+    CHECK(read_user("u:bob") == Offsets{1});
+    CHECK(read_user("bob") == Offsets{2});
+    CHECK(read_user("u:u:bob").empty());
+}
+
 TEST_CASE("reads go in offset order from an offset, up to a limit capped at 1000", "[streams]") {
     Store store;
     {

@@ -243,6 +243,8 @@ public:
     std::string endpoint() const;
 
 private:
+    // fuzz/fuzz_node.cpp runs a Node whose mesh never starts, feeding it frames.
+    friend struct NodeFuzzAccess;
     class Impl;
     std::unique_ptr<Impl> impl_;
 };
