@@ -500,3 +500,24 @@ TEST_CASE("two JavaScript plugins in one host, from two folders", "[js][host]") 
     CHECK(on_message(*pb, "1").verdict.data == "\"b\"");
     CHECK(on_message(*pa, "1").verdict.data == "\"a\"");
 }
+
+TEST_CASE("the JavaScript template, with its name filled in, is a plugin that loads and works", "[js]") {
+    const std::filesystem::path templates = default_host_script().parent_path().parent_path() / "templates" / "js";
+    PluginFolder p;
+    for (const char* file : {"adashta-plugin.json", "index.mjs", "README.md", "test/plugin.test.mjs"}) {
+        std::ifstream in(templates / file);
+        REQUIRE(in);
+        std::string text{std::istreambuf_iterator<char>(in), {}};
+        for (std::size_t at; (at = text.find("{{name}}")) != std::string::npos;) text.replace(at, 8, "my-plugin");
+        p.write(file, text);
+    }
+    auto m = read_manifest(p.dir.path);
+    if (!m) FAIL(m.error().to_string());
+    CHECK(m->name == "my-plugin");
+    REQUIRE(check_config(*m, R"({"maxLength":5})", "test"));
+    auto host = start_host();
+    auto plugin = host->load(*m, R"({"maxLength":5})");
+    if (!plugin) FAIL(plugin.error().to_string());
+    CHECK(on_message(**plugin, R"({"text":" hi "})").verdict.data == R"({"text":"hi"})");
+    CHECK(on_message(**plugin, R"({"text":"longer than five"})").verdict.kind == Verdict::Kind::reject);
+}
