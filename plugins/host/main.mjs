@@ -35,6 +35,8 @@ const log = (p, level, text) => out.json('G', { p, level, text });
 // At most this many calls are posted to a worker ahead of its answers: they live in the
 // plugin's own heap (memoryMB), so the rest wait here.
 const maxPosted = 256;
+// A plugin's entry (its top level and its imports) must have run within this long.
+const loadMs = 10_000;
 
 class Plugin {
   constructor(index, spec) {
@@ -75,7 +77,15 @@ class Plugin {
         for (const line of text.split('\n')) if (line) log(this.index, level, line);
       });
     }
-    worker.on('message', (m) => this.onMessage(worker, m));
+    const loadTimer = setTimeout(() => {
+      if (worker !== this.worker || this.ready) return;
+      this.onLoadError(`its top level (with its imports) ran past ${loadMs / 1000} s`);
+    }, loadMs);
+    worker.on('message', (m) => {
+      if (m.t === 'ready' || m.t === 'loadError') clearTimeout(loadTimer);
+      this.onMessage(worker, m);
+    });
+    worker.on('exit', () => clearTimeout(loadTimer));
     worker.on('error', (e) => this.onDeath(worker, e));
     worker.on('exit', (code) => this.onDeath(worker, new Error(`its worker exited (code ${code})`)));
   }

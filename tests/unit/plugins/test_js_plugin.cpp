@@ -521,3 +521,15 @@ TEST_CASE("the JavaScript template, with its name filled in, is a plugin that lo
     CHECK(on_message(**plugin, R"({"text":" hi "})").verdict.data == R"({"text":"hi"})");
     CHECK(on_message(**plugin, R"({"text":"longer than five"})").verdict.kind == Verdict::Kind::reject);
 }
+
+TEST_CASE("a JavaScript plugin whose top level never ends is refused, and the host serves others",
+          "[js][limits]") {
+    JsPackage endless("for (;;); export function on_message() {}");
+    JsPackage fine("export function on_message() { return adashta.pass('fine'); }");
+    auto host = start_host();
+    auto refused = host->load(endless.read(), "");
+    REQUIRE_FALSE(refused);
+    CHECK_THAT(refused.error().detail, Catch::Contains("its top level (with its imports) ran past 10 s"));
+    auto plugin = load(*host, fine);
+    CHECK(on_message(*plugin, "1").verdict.data == "\"fine\"");
+}
