@@ -202,6 +202,11 @@ Status JsHostCore::start() {
         return make_error(Errc::bad_plugin,
                           "the JavaScript plugin host " + script.string() +
                               " is missing: reinstall adashta, or point ADASHTA_PLUGIN_HOST at plugins/host/main.mjs");
+    for (const auto& f : options_.folders) {
+        const fs::path real = fs::canonical(f, ec);
+        if (ec) return make_error(Errc::bad_plugin, "the plugin folder " + f.string() + ": " + ec.message());
+        folders_.insert(real);
+    }
     wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (wake_fd_ < 0) return make_error(Errc::bad_plugin, "eventfd: " + errno_text(errno));
     thread_ = std::thread([this] { run(); });

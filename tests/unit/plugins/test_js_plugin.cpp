@@ -493,8 +493,11 @@ TEST_CASE("a JavaScript plugin with the http permission has the network", "[js][
 TEST_CASE("two JavaScript plugins in one host, from two folders", "[js][host]") {
     JsPackage a("export function on_message() { return adashta.pass('a'); }");
     JsPackage b("export function on_message() { return adashta.pass('b'); }");
-    auto host = start_host();
+    JsHost::Options options;
+    options.folders = {a.dir.path};
+    auto host = start_host(options);
     auto pa = load(*host, a);
+    CHECK(host->restarts() == 0);  // its folder was allowed from the start
     CHECK(on_message(*pa, "1").verdict.data == "\"a\"");
     auto pb = load(*host, b);  // a new folder: the host starts again to read it
     CHECK(on_message(*pb, "1").verdict.data == "\"b\"");

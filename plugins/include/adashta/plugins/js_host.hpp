@@ -28,6 +28,7 @@
 #include <filesystem>
 #include <memory>
 #include <string_view>
+#include <vector>
 
 #include "adashta/plugins/manifest.hpp"
 #include "adashta/plugins/runtime.hpp"
@@ -63,6 +64,8 @@ public:
         std::filesystem::path script;            // main.mjs; empty: default_host_script()
         std::chrono::milliseconds resend_wait{5000};  // a call waits this long for a dead host
         std::chrono::milliseconds load_wait{30000};   // load() waits this long for the answer
+        std::vector<std::filesystem::path> folders;   // plugin folders to allow from the start
+                                                      // (another one later restarts the host)
     };
 
     // Starts the host process and its thread, and waits until it is ready. bad_plugin when
