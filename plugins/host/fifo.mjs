@@ -19,6 +19,10 @@ export class Fifo {
     }
     return item;
   }
+  // The item at index i from the head.
+  at(i) {
+    return this.#items[this.#head + i];
+  }
   // Items [from, to) counted from the head, as an array.
   slice(from, to) {
     return this.#items.slice(this.#head + from, this.#head + to);

@@ -30,8 +30,8 @@ checkSandbox();
 const out = new FrameWriter(process.stdout);
 const log = (p, level, text) => out.json('G', { p, level, text });
 
-// (A worker answers each call as it ends, plugin_worker.mjs, so the watch below sees
-// progress and a call is charged for its own time.)
+// (A worker answers in batches and counts the calls it finished in a shared counter,
+// plugin_worker.mjs: the watch below sees progress through it, and knows which call runs.)
 // At most this many calls are posted to a worker ahead of its answers: they live in the
 // plugin's own heap (memoryMB), so the rest wait here.
 const maxPosted = 256;
@@ -59,6 +59,10 @@ class Plugin {
     const { spec } = this;
     this.ready = false;
     this.posted = 0;
+    this.answered = 0;       // answers the current worker sent
+    this.seenDone = 0;       // its finished count when the watch last looked
+    const progress = new SharedArrayBuffer(4);
+    this.progress = new Int32Array(progress);
     const memoryMB = Math.max(4, spec.memoryMB);
     const worker = new Worker(workerUrl, {
       env: {},                 // the plugin's process.env is empty
@@ -67,7 +71,7 @@ class Plugin {
       stdout: true,            // captured, never on the host's stdout (the frames)
       stderr: true,
       workerData: { folder: spec.folder, entry: spec.entry, name: spec.name, version: spec.version,
-                    config: spec.config, http: spec.http, hooks: spec.hooks },
+                    config: spec.config, http: spec.http, hooks: spec.hooks, progress },
       resourceLimits: { maxOldGenerationSizeMb: memoryMB, maxYoungGenerationSizeMb: Math.min(16, Math.max(1, memoryMB >> 2)) },
     });
     this.worker = worker;
@@ -130,9 +134,11 @@ class Plugin {
     for (const [id, kind, code, text] of list) {
       const call = this.queue.shift();
       this.posted--;
+      this.answered++;
       if (!call || call.id !== id) throw new Error(`plugin ${this.spec.name}: answer ${id} out of order`);
       out.answer(id, kind, code, text);
     }
+    this.answerFailed();
     if (this.posted === 0) this.stopWatch();
     this.post();
   }
@@ -145,17 +151,18 @@ class Plugin {
     if (!this.ready && !this.loaded) return this.onLoadError(describe(error));
     if (!this.ready && ++this.failedStarts >= 3) return this.onLoadError(describe(error));
     if (this.posted > 0) {
-      const call = this.queue.shift();
+      const call = this.running();
       const hook = hookNames[call.hook];
       if (error?.code === 'ERR_WORKER_OUT_OF_MEMORY') {
-        out.answer(call.id, Kind.failed, Failure.memory, `${hook}: stopped at its ${this.spec.memoryMB} MiB memory limit (memoryMB)`);
+        call.failed = [Failure.memory, `${hook}: stopped at its ${this.spec.memoryMB} MiB memory limit (memoryMB)`];
       } else {
-        out.answer(call.id, Kind.failed, Failure.error, `${hook}: ${describe(error)}`);
+        call.failed = [Failure.error, `${hook}: ${describe(error)}`];
       }
     } else {
       log(this.index, 'warn', `its worker stopped between calls (${describe(error)}); starting another`);
     }
     this.start();
+    this.answerFailed();
   }
 
   add(call) {
@@ -174,9 +181,32 @@ class Plugin {
     });
   }
 
+  // The call the current worker is running: the ones before it finished, their answers
+  // perhaps still held in the worker.
+  running() {
+    const k = Math.min(Math.max(0, Atomics.load(this.progress, 0) - this.answered), this.posted - 1);
+    return this.queue.at(k);
+  }
+
+  // A call whose worker died on it is answered when it reaches the head, so the answers
+  // stay in order (the calls before it run again in the new worker: their answers died too).
+  answerFailed() {
+    while (this.posted === 0 && this.queue.length && this.queue.at(0).failed) {
+      const call = this.queue.shift();
+      out.answer(call.id, Kind.failed, ...call.failed);
+    }
+  }
+
   post() {
+    this.answerFailed();
     if (!this.ready || !this.worker || this.posted >= this.queue.length) return;
-    const end = Math.min(this.queue.length, maxPosted);
+    let end = Math.min(this.queue.length, maxPosted);
+    for (let i = this.posted; i < end; i++) {
+      if (this.queue.at(i).failed) {
+        end = i;
+        break;
+      }
+    }
     if (end <= this.posted) return;
     const batch = this.queue.slice(this.posted, end);
     if (this.posted === 0) this.lastProgress = performance.now();
@@ -192,13 +222,18 @@ class Plugin {
     this.timer = setTimeout(() => {
       this.timer = null;
       if (this.posted === 0 || !this.worker) return;
-      if (performance.now() - this.lastProgress >= this.spec.callMs) {
-        // Answered now, not when the thread is gone: terminating can take a while.
-        const call = this.queue.shift();
-        out.answer(call.id, Kind.failed, Failure.time, `${hookNames[call.hook]}: stopped after its ${this.spec.callMs} ms limit (callMs)`);
-        this.worker.terminate();
+      const done = Atomics.load(this.progress, 0);
+      if (done !== this.seenDone) {
+        this.seenDone = done;
+        this.lastProgress = performance.now();
+        this.watch();
+      } else if (performance.now() - this.lastProgress >= this.spec.callMs) {
+        const call = this.running();
+        call.failed = [Failure.time, `${hookNames[call.hook]}: stopped after its ${this.spec.callMs} ms limit (callMs)`];
+        this.worker.terminate(); // not waited for: terminating can take a while
         this.worker = null;
         this.start();
+        this.answerFailed();
       } else {
         this.watch();
       }

@@ -31,19 +31,37 @@ try {
   await new Promise(() => {}); // the host terminates this worker
 }
 
-// Each answer goes back as soon as its call is over: one held back while a later call runs
-// away would be lost with the worker when the host terminates it.
+// Answers go back in batches (at the end of what was posted, before an async hook waits,
+// and at least every 2 ms); progress[0] counts the calls this worker finished, so the host
+// knows which call is running even when answers are still held here (main.mjs, watch).
+const progress = new Int32Array(workerData.progress);
+const progressMs = 2;
 const queue = [];
 let running = false;
+let answers = [];
+let lastPost = performance.now();
+let finished = 0;
+
+function flush() {
+  if (answers.length) send({ t: 'answers', list: answers });
+  answers = [];
+  lastPost = performance.now();
+}
 
 async function run() {
   running = true;
   while (queue.length) {
     const call = queue.shift();
     let answer = runCall(hooks, call, name, folder);
-    if (answer instanceof Promise) answer = await answer;
-    send({ t: 'answers', list: [[call.id, ...answer]] });
+    if (answer instanceof Promise) {
+      flush();
+      answer = await answer;
+    }
+    answers.push([call.id, ...answer]);
+    Atomics.store(progress, 0, ++finished);
+    if (performance.now() - lastPost >= progressMs) flush();
   }
+  flush();
   running = false;
 }
 
