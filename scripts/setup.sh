@@ -65,6 +65,23 @@ configure_containers() {
   echo "setup: wrote $conf (runtime runc, ulimits)"
 }
 
+# The JavaScript plugin host (plugins/host/) needs Node.js 20 or later: its sandbox is Node's
+# permission model. Debian 12's nodejs is 18; then npm's `node` package (Node.js 20 binaries
+# from the npm registry, nothing else) goes to /usr/local, ahead of /usr/bin on PATH.
+ensure_node20() {
+  local major sudo_cmd=()
+  major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+  if ((major >= 20)); then
+    echo "setup: Node.js $(node --version)"
+    return
+  fi
+  if [[ $(id -u) -ne 0 ]]; then sudo_cmd=(sudo); fi
+  echo "setup: Node.js $(node --version 2>/dev/null || echo '(none)') is older than 20; installing node@20 from the npm registry into /usr/local"
+  "${sudo_cmd[@]}" npm install --global --prefix /usr/local --no-audit --no-fund --loglevel=error node@20
+  hash -r
+  echo "setup: Node.js $(node --version)"
+}
+
 case "${1:-}" in
   --build-only)
     apt_install "${build_packages[@]}"
@@ -76,6 +93,7 @@ case "${1:-}" in
     ;;
   --node)
     apt_install "${node_packages[@]}"
+    ensure_node20
     exit 0
     ;;
   --container)
@@ -93,6 +111,7 @@ esac
 # The container engine is not here: scripts/container.sh (and so the container test) runs
 # setup.sh --container itself, and `scripts/run.sh` needs none of it.
 apt_install "${build_packages[@]}" "${test_packages[@]}"
+ensure_node20
 
 # npm packages for the integration and browser tests.
 if [[ ! -L $here/tests/node_modules ]] && { [[ ! -d $here/tests/node_modules ]] || [[ $here/tests/package-lock.json -nt $here/tests/node_modules/.package-lock.json ]]; }; then

@@ -1,0 +1,169 @@
+// adashta-plugin-calls: how many pass-through on_message calls per second the plugin
+// runtimes serve, with a fixed number of calls in flight, beside the edge's at-most-once
+// ingress (bench/README.md). Not a test: it prints a table and one JSON line.
+//
+//   build/adashta-plugin-calls [--calls N] [--in-flight N] [--seconds S]
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "adashta/plugins/js_host.hpp"
+#include "adashta/plugins/lua_plugin.hpp"
+
+using namespace adashta::plugins;
+using Clock = std::chrono::steady_clock;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Args {
+    long calls = 200'000;     // at most this many calls per runtime
+    int in_flight = 1000;     // calls outstanding at any time
+    double seconds = 10;      // and for at most this long
+};
+
+struct Row {
+    std::string runtime;
+    long calls = 0;
+    double seconds = 0;
+    double p50_us = 0, p99_us = 0;
+    long failures = 0;
+};
+
+// A plugin folder in /tmp with a pass-through on_message hook.
+fs::path write_plugin(const std::string& runtime) {
+    const fs::path dir = fs::temp_directory_path() / ("adashta-bench-plugin-" + runtime + "-" + std::to_string(getpid()));
+    fs::create_directories(dir);
+    const bool js = runtime == "js";
+    std::ofstream(dir / (js ? "index.mjs" : "main.lua"))
+        << (js ? "export function on_message(msg, client) {}\n" : "return { on_message = function(msg, client) end }\n");
+    std::ofstream(dir / "adashta-plugin.json")
+        << R"({"name":"bench","version":"1.0.0","runtime":")" << runtime << R"(","entry":")"
+        << (js ? "index.mjs" : "main.lua")
+        // A limit far above a loaded machine's pauses: this measures calls, not the limits.
+        << R"(","hooks":["on_message"],"limits":{"callMs":2000}})";
+    return dir;
+}
+
+const CallText kCall{Hook::on_message, R"({"queue":"bench","id":"m1","ts":1764000000000})",
+                     R"({"n":1,"text":"a 64-byte message, as in the ingress benchmark......"})",
+                     R"({"session":"s1","user":"u1"})"};
+
+double percentile(std::vector<double>& v, double p) {
+    if (v.empty()) return 0;
+    const auto k = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1));
+    std::nth_element(v.begin(), v.begin() + static_cast<long>(k), v.end());
+    return v[k];
+}
+
+Row run_js(const Args& args) {
+    Row row{"js (plugin host, " + std::to_string(args.in_flight) + " in flight)"};
+    const fs::path dir = write_plugin("js");
+    JsHost::Options options;
+    options.folders = {dir};
+    auto host = JsHost::start(options);
+    if (!host) {
+        std::fprintf(stderr, "%s\n", host.error().to_string().c_str());
+        std::exit(1);
+    }
+    auto m = read_manifest(dir);
+    auto plugin = (*host)->load(*m, "");
+    if (!plugin) {
+        std::fprintf(stderr, "%s\n", plugin.error().to_string().c_str());
+        std::exit(1);
+    }
+    std::mutex mutex;
+    std::condition_variable cv;
+    long sent = 0, answered = 0;
+    std::vector<double> latencies;
+    latencies.reserve(static_cast<std::size_t>(args.calls));
+    const auto start = Clock::now();
+    const auto stop_at = start + std::chrono::duration<double>(args.seconds);
+    std::unique_lock lock(mutex);
+    while (sent < args.calls && Clock::now() < stop_at) {
+        cv.wait(lock, [&] { return sent - answered < args.in_flight; });
+        const long burst = std::min<long>(args.in_flight - (sent - answered), args.calls - sent);
+        lock.unlock();
+        for (long i = 0; i < burst; ++i) {
+            const auto t0 = Clock::now();
+            (*plugin)->call(kCall, [&, t0](Outcome out) {
+                const double us = std::chrono::duration<double, std::micro>(Clock::now() - t0).count();
+                std::lock_guard g(mutex);
+                if (out.failure != Failure::none) ++row.failures;
+                latencies.push_back(us);
+                ++answered;
+                cv.notify_all();
+            });
+        }
+        lock.lock();
+        sent += burst;
+    }
+    cv.wait(lock, [&] { return answered == sent; });
+    row.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    row.calls = answered;
+    row.p50_us = percentile(latencies, 0.5);
+    row.p99_us = percentile(latencies, 0.99);
+    lock.unlock();
+    fs::remove_all(dir);
+    return row;
+}
+
+Row run_lua(const Args& args) {
+    Row row{"lua (in the edge, one thread)"};
+    const fs::path dir = write_plugin("lua");
+    auto m = read_manifest(dir);
+    auto plugin = LuaPlugin::load(*m, "");
+    const auto start = Clock::now();
+    const auto stop_at = start + std::chrono::duration<double>(args.seconds);
+    std::vector<double> latencies;
+    while (row.calls < args.calls && Clock::now() < stop_at) {
+        const auto t0 = Clock::now();
+        if ((*plugin)->call(kCall.view()).failure != Failure::none) ++row.failures;
+        latencies.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+        ++row.calls;
+    }
+    row.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    row.p50_us = percentile(latencies, 0.5);
+    row.p99_us = percentile(latencies, 0.99);
+    fs::remove_all(dir);
+    return row;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Args args;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        const std::string flag = argv[i];
+        if (flag == "--calls") args.calls = std::atol(argv[i + 1]);
+        else if (flag == "--in-flight") args.in_flight = std::atoi(argv[i + 1]);
+        else if (flag == "--seconds") args.seconds = std::atof(argv[i + 1]);
+        else {
+            std::fprintf(stderr, "adashta-plugin-calls: unknown flag %s; use --calls, --in-flight, --seconds\n", argv[i]);
+            return 2;
+        }
+    }
+    const std::vector<Row> rows = {run_lua(args), run_js(args)};
+    std::printf("%-40s %10s %12s %10s %10s %8s\n", "pass-through on_message", "calls", "calls/s", "p50 µs", "p99 µs",
+                "failed");
+    for (const auto& r : rows)
+        std::printf("%-40s %10ld %12.0f %10.1f %10.1f %8ld\n", r.runtime.c_str(), r.calls,
+                    static_cast<double>(r.calls) / r.seconds, r.p50_us, r.p99_us, r.failures);
+    std::printf("{\"bench\":\"plugin_calls\",\"in_flight\":%d,\"rows\":[", args.in_flight);
+    for (std::size_t i = 0; i < rows.size(); ++i)
+        std::printf("%s{\"runtime\":\"%s\",\"calls\":%ld,\"calls_per_s\":%.0f,\"p50_us\":%.1f,\"p99_us\":%.1f,\"failed\":%ld}",
+                    i ? "," : "", rows[i].runtime.substr(0, rows[i].runtime.find(' ')).c_str(), rows[i].calls,
+                    static_cast<double>(rows[i].calls) / rows[i].seconds, rows[i].p50_us, rows[i].p99_us,
+                    rows[i].failures);
+    std::printf("]}\n");
+    return 0;
+}

@@ -1,0 +1,153 @@
+// The frames between the edge (plugins/src/js_host.cpp) and this host, on stdin and stdout.
+// Every frame is [u32 little-endian length of what follows][u8 type][body]. Message texts
+// travel as raw UTF-8 JSON, never parsed here: only the plugin's worker reads them.
+//
+//   edge → host   'L' load    JSON {p, folder, entry, name, version, callMs, memoryMB, http,
+//                             hooks, config}
+//                 'U' unload  JSON {p}
+//                 'C' call    u32 id, u32 plugin, u8 hook, then subject, data, context, each
+//                             u32 length + bytes (data "" when the message has none)
+//   host → edge   'R' ready   JSON {node}
+//                 'l' loaded  JSON {p, error?}
+//                 'A' answer  u32 id, u8 kind, i32 code, u32 length + text (see Kind)
+//                 'G' log     JSON {p, level, text}
+//
+// The order of hook numbers is the edge's enum Hook (manifest.hpp).
+export const hookNames = ['on_connect', 'on_disconnect', 'on_message', 'on_deliver', 'on_produce'];
+
+// An answer's kind: text is the data (passChanged), the reason (drop, reject) or what went
+// wrong (failed, with code a Failure: 1 error, 2 time, 3 memory); code is reject's close code.
+export const Kind = { pass: 0, passChanged: 1, drop: 2, reject: 3, failed: 4 };
+export const Failure = { error: 1, time: 2, memory: 3 };
+
+// The largest frame accepted: bigger means the stream is out of step.
+export const maxFrameBytes = 256 * 1024 * 1024;
+
+// Splits a byte stream into frames: push(chunk) calls onFrame(type, body) for each whole one.
+export class FrameReader {
+  #pending = [];
+  #pendingBytes = 0;
+  constructor(onFrame) {
+    this.onFrame = onFrame;
+  }
+  push(chunk) {
+    let buf = chunk;
+    if (this.#pendingBytes > 0) {
+      this.#pending.push(chunk);
+      buf = Buffer.concat(this.#pending, this.#pendingBytes + chunk.length);
+      this.#pending = [];
+      this.#pendingBytes = 0;
+    }
+    let at = 0;
+    while (buf.length - at >= 4) {
+      const length = buf.readUInt32LE(at);
+      if (length < 1 || length > maxFrameBytes) throw new Error(`a frame of ${length} bytes: the stream is out of step`);
+      if (buf.length - at - 4 < length) break;
+      this.onFrame(buf[at + 4], buf.subarray(at + 5, at + 4 + length));
+      at += 4 + length;
+    }
+    if (at < buf.length) {
+      const rest = buf.subarray(at);
+      this.#pending.push(rest);
+      this.#pendingBytes = rest.length;
+    }
+  }
+}
+
+// Gathers outgoing frames and writes them in one write per turn of the event loop, so a
+// burst of answers costs one system call rather than one each.
+export class FrameWriter {
+  #chunks = [];
+  #scheduled = false;
+  constructor(stream) {
+    this.stream = stream;
+  }
+  json(type, value) {
+    this.#push(type, Buffer.from(JSON.stringify(value)));
+  }
+  answer(id, kind, code, text) {
+    const textBytes = text ? Buffer.byteLength(text) : 0;
+    const frame = Buffer.allocUnsafe(4 + 1 + 4 + 1 + 4 + 4 + textBytes);
+    frame.writeUInt32LE(frame.length - 4, 0);
+    frame[4] = 0x41; // 'A'
+    frame.writeUInt32LE(id, 5);
+    frame[9] = kind;
+    frame.writeInt32LE(code, 10);
+    frame.writeUInt32LE(textBytes, 14);
+    if (textBytes) frame.write(text, 18);
+    this.#queue(frame);
+  }
+  #push(type, body) {
+    const head = Buffer.allocUnsafe(5);
+    head.writeUInt32LE(body.length + 1, 0);
+    head[4] = type.charCodeAt(0);
+    this.#queue(head);
+    this.#queue(body);
+  }
+  #queue(buf) {
+    this.#chunks.push(buf);
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+  flush() {
+    this.#scheduled = false;
+    if (this.#chunks.length === 0) return;
+    const all = this.#chunks.length === 1 ? this.#chunks[0] : Buffer.concat(this.#chunks);
+    this.#chunks = [];
+    this.stream.write(all);
+  }
+}
+
+// Reads a call frame's body: {id, plugin, hook, subject, data, context} (texts as strings).
+export function readCall(body) {
+  const id = body.readUInt32LE(0);
+  const plugin = body.readUInt32LE(4);
+  const hook = body[8];
+  let at = 9;
+  const text = () => {
+    const n = body.readUInt32LE(at);
+    const s = body.toString('utf8', at + 4, at + 4 + n);
+    at += 4 + n;
+    return s;
+  };
+  const subject = text();
+  const data = text();
+  const context = text();
+  return { id, plugin, hook, subject, data, context };
+}
+
+// Writes a call frame (the testing harness speaks to a host as the edge does).
+export function callFrame(id, plugin, hook, subject, data, context) {
+  const parts = [subject, data, context].map((s) => Buffer.from(s ?? ''));
+  const size = 1 + 9 + parts.reduce((n, p) => n + 4 + p.length, 0);
+  const frame = Buffer.allocUnsafe(4 + size);
+  frame.writeUInt32LE(size, 0);
+  frame[4] = 0x43; // 'C'
+  frame.writeUInt32LE(id, 5);
+  frame.writeUInt32LE(plugin, 9);
+  frame[13] = hook;
+  let at = 14;
+  for (const p of parts) {
+    frame.writeUInt32LE(p.length, at);
+    p.copy(frame, at + 4);
+    at += 4 + p.length;
+  }
+  return frame;
+}
+
+export function jsonFrame(type, value) {
+  const body = Buffer.from(JSON.stringify(value));
+  const frame = Buffer.allocUnsafe(5 + body.length);
+  frame.writeUInt32LE(body.length + 1, 0);
+  frame[4] = type.charCodeAt(0);
+  body.copy(frame, 5);
+  return frame;
+}
+
+// Reads an answer frame's body: {id, kind, code, text}.
+export function readAnswer(body) {
+  const n = body.readUInt32LE(9);
+  return { id: body.readUInt32LE(0), kind: body[4], code: body.readInt32LE(5), text: body.toString('utf8', 13, 13 + n) };
+}

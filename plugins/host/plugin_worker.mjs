@@ -1,0 +1,72 @@
+// One plugin's worker thread (started by main.mjs): sets up the sandbox, imports the
+// plugin's entry, then runs the calls it is posted, one at a time and in order, and posts
+// the answers back in batches. The API the plugin sees is the global `adashta` (api.mjs).
+import { parentPort, workerData } from 'node:worker_threads';
+import { register } from 'node:module';
+import { realpathSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { lockDown } from './sandbox.mjs';
+import { makeApi, hooksOf, runCall } from './api.mjs';
+
+const { entry, name, version, config, http, hooks: hookNames } = workerData;
+const folder = realpathSync(workerData.folder);
+const hostUrl = new URL('./', import.meta.url).href;
+
+const send = (m) => parentPort.postMessage(m);
+
+register('./loader.mjs', import.meta.url, {
+  data: { folderUrl: pathToFileURL(folder + path.sep).href, hostUrl, http },
+});
+const adashta = makeApi({ name, version, config, log: (level, text) => send({ t: 'log', level, text }) });
+Object.defineProperty(globalThis, 'adashta', { value: adashta, enumerable: false, writable: false, configurable: false });
+lockDown({ folder, http });
+
+let hooks;
+try {
+  const module = await import(pathToFileURL(path.join(folder, entry)).href);
+  hooks = hooksOf(module, hookNames, `${name} (${path.join(folder, entry)})`);
+} catch (error) {
+  send({ t: 'loadError', error: `${name} (${path.join(folder, entry)}): ${error?.message ?? error}` });
+  await new Promise(() => {}); // the host terminates this worker
+}
+
+// Answers go back in batches (at the end of what was posted, before an async hook waits,
+// and at least every 2 ms); progress[0] counts the calls this worker finished, so the host
+// knows which call is running even when answers are still held here (main.mjs, watch).
+const progress = new Int32Array(workerData.progress);
+const progressMs = 2;
+const queue = [];
+let running = false;
+let answers = [];
+let lastPost = performance.now();
+let finished = 0;
+
+function flush() {
+  if (answers.length) send({ t: 'answers', list: answers });
+  answers = [];
+  lastPost = performance.now();
+}
+
+async function run() {
+  running = true;
+  while (queue.length) {
+    const call = queue.shift();
+    let answer = runCall(hooks, call, name, folder);
+    if (answer instanceof Promise) {
+      flush();
+      answer = await answer;
+    }
+    answers.push([call.id, ...answer]);
+    Atomics.store(progress, 0, ++finished);
+    if (performance.now() - lastPost >= progressMs) flush();
+  }
+  flush();
+  running = false;
+}
+
+parentPort.on('message', (batch) => {
+  for (const call of batch) queue.push(call);
+  if (!running) run();
+});
+send({ t: 'ready' });
