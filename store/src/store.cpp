@@ -178,11 +178,13 @@ void Store::after(std::chrono::milliseconds delay, std::function<void()> fn) {
 }
 
 void Store::feed_from(WriteFeed& feed, std::size_t per_round, std::size_t per_round_bytes) {
-    assert(!thread_.joinable() && "Store::feed_from after start");
     assert(per_round > 0);
+    std::lock_guard lock{mutex_};
+    assert(!feed_ && "Store::feed_from called twice");
     feed_ = &feed;
     feed_per_round_ = per_round;
     feed_per_round_bytes_ = per_round_bytes;
+    feed_waits_ = true;  // it may hold writes already
 }
 
 void Store::fed() {
@@ -223,6 +225,7 @@ void Store::run() {
     std::vector<std::function<void()>> fired;
     bool stopping = false;
     bool feed_has_work = false;
+    WriteFeed* feed = nullptr;
     for (;;) {
         {
             std::unique_lock lock{mutex_};
@@ -239,10 +242,11 @@ void Store::run() {
             }
             stopping = stopping_;
             feed_has_work = std::exchange(feed_waits_, false);
+            feed = feed_;
         }
         // The feed's writes after the direct ones (node acks and answers among them), a
         // bounded number per round: a round stays short however much the feed holds.
-        if (feed_has_work && feed_ && feed_->take(feed_per_round_, feed_per_round_bytes_, batch)) {
+        if (feed_has_work && feed && feed->take(feed_per_round_, feed_per_round_bytes_, batch)) {
             std::lock_guard lock{mutex_};
             feed_waits_ = true;
         }

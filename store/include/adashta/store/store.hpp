@@ -145,8 +145,8 @@ public:
     // commit: a batch that fails (a full disk) does not fail it. Thread-safe.
     void read(Work work, Done done = {});
     // Pulls writes from feed at the start of every round, at most per_round of them and about
-    // per_round_bytes (WriteFeed::take). Once, before start(); feed must outlive the store.
-    // The store drains the feed before it stops.
+    // per_round_bytes (WriteFeed::take). Once, from any thread (before start() or after);
+    // feed must outlive the store. The store drains the feed before it stops.
     void feed_from(WriteFeed& feed, std::size_t per_round, std::size_t per_round_bytes);
     // The feed has writes for the next round: wakes the store thread. Thread-safe; call it
     // after adding to the feed, once for many.
@@ -199,13 +199,10 @@ private:
         bool operator>(const Timer& o) const { return std::tie(at, seq) > std::tie(o.at, o.seq); }
     };
 
-    WriteFeed* feed_ = nullptr;       // set before start()
-    std::size_t feed_per_round_ = 0;  // writes taken from feed_ per round at most
-    std::size_t feed_per_round_bytes_ = 0;
 
     // Lock order: mutex_ is never held while the feed's own lock is taken (WriteFeed::take
     // runs without it), so a feed may call fed() while it holds its lock.
-    std::mutex mutex_;  // guards queue_, reads_, timers_, timer_seq_, stopping_, feed_waits_
+    std::mutex mutex_;  // guards queue_, reads_, timers_, timer_seq_, stopping_, feed_*
     std::condition_variable wakeup_;
     std::vector<Piece> queue_;
     std::vector<std::pair<Work, Done>> reads_;
@@ -213,6 +210,9 @@ private:
     std::uint64_t timer_seq_ = 0;
     bool stopping_ = false;
     bool feed_waits_ = false;  // fed() since the last take, or the last take left writes
+    WriteFeed* feed_ = nullptr;       // feed_from's; null: none
+    std::size_t feed_per_round_ = 0;  // writes taken from feed_ per round at most
+    std::size_t feed_per_round_bytes_ = 0;
     std::thread thread_;
     std::atomic<std::thread::id> thread_id_{};  // thread_'s, once it runs (on_store_thread)
 };
