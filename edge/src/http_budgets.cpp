@@ -33,10 +33,6 @@ void HttpServer::produce_answered(std::uint64_t connection, std::size_t cost) {
     if (Connection* c = sessions_.find(connection)) {
         if (c->producing > 0) --c->producing;
         c->producing_bytes -= std::min(cost, c->producing_bytes);
-        // A connection we stopped reading is not idle, it waits for us: it cannot show lws
-        // a pong while paused, and would be hung up as dead after 45 s (kIdlePolicy) in a
-        // long flood. Its own produces being answered is the proof that it lives.
-        if (c->rx_paused) lws_validity_confirmed(static_cast<lws*>(c->wsi));
         update_reading(*c);
     }
     if (!paused_for_edge_.empty() &&
