@@ -283,6 +283,12 @@ private:
         append_metric(out, "adashta_edge_waiting_for_nodes", "gauge",
                       "At-most-once messages waiting for room in a node's mesh queue.",
                       r.waiting);
+        append_metric(out, "adashta_edge_waiting_for_store", "gauge",
+                      "Browsers' produces waiting for their session's turn into the store.",
+                      router_.feed_waiting());
+        append_metric(out, "adashta_edge_sessions_waiting_for_store", "gauge",
+                      "Sessions with produces waiting for their turn into the store.",
+                      router_.feed_sessions());
         append_metric(out, "adashta_edge_acked_total", "counter",
                       "Client messages acknowledged by nodes.", r.acked);
         append_metric(out, "adashta_edge_redelivered_total", "counter",

@@ -21,6 +21,7 @@ void Router::attach(mesh::Mesh& mesh, store::Store& store,
     store_ = &store;
     calls_ = std::make_unique<StoreCalls>(store);
     at_most_once_ = std::move(at_most_once);
+    store.feed_from(feed_, kFeedPerRound, kFeedPerRoundBytes);
 }
 
 const store::QueueSettings* Router::at_most_once(const std::string& queue) const {
@@ -57,6 +58,7 @@ constexpr std::chrono::seconds kMaxParkedFor{10};
 void Router::produce(std::vector<ClientProduce> produces) {
     mesh_->post([this, batch = std::move(produces)]() mutable {
         for (auto& p : batch) store_client_message(std::move(p));
+        if (std::exchange(fed_, false)) store_->fed();
         flush_answers();  // refusals and at-most-once acks go back in one hand-off too
     });
 }
@@ -220,8 +222,12 @@ void Router::store_client_message(ClientProduce p) {
     if (p.delay_ms > 0) message->deliver_at_ms = message->created_ms + p.delay_ms;
     const bool scheduled = message->deliver_at_ms > 0;
     // Taken for delivery in the same write (hand_out): the node gets it right after the
-    // commit, without a second write to take it from pending.
-    store_->write(
+    // commit, without a second write to take it from pending. It waits for its turn in its
+    // session's lane of the feed: a flooding session's backlog never stands before it.
+    const std::string session = message->client;
+    const std::size_t weight = message->data.size() + 256;
+    fed_ = true;
+    feed_.add(session, {
         [message, scheduled](store::Tx& tx) -> Status {
             if (scheduled && !tx.streams.settings(message->queue).client_schedule)
                 return make_error(Errc::not_allowed, "queue \"" + message->queue +
@@ -250,7 +256,7 @@ void Router::store_client_message(ClientProduce p) {
                         .produced = cost,
                         .id = message->id});
         },
-        store::Atomic::ordered);
+        store::Atomic::ordered}, weight);
 }
 
 void Router::forward_client_message(ClientProduce p, const store::QueueSettings& settings) {

@@ -23,6 +23,7 @@
 #include "adashta/mesh/ring.hpp"
 #include "adashta/store/store.hpp"
 #include "admin_snapshot.hpp"
+#include "fair_feed.hpp"
 #include "store_calls.hpp"
 
 namespace adashta::edge {
@@ -100,6 +101,11 @@ struct RouterStats {
     std::atomic<std::uint64_t> forwarded{0};  // messages of at-most-once queues, passed on unstored
     std::atomic<std::uint64_t> waiting{0};    // of those, waiting for room (a gauge)
 };
+
+// The store takes browsers' produces from the router's FairFeed at most this many per round
+// (and about this many bytes): bounded rounds, served round-robin by session.
+inline constexpr std::size_t kFeedPerRound = 1024;
+inline constexpr std::size_t kFeedPerRoundBytes = 4 << 20;
 
 // A browser's produce, on its way to the store and then a node.
 struct ClientProduce {
@@ -183,6 +189,10 @@ public:
     std::size_t node_count() const { return nodes_; }
     std::size_t edge_count() const { return edges_; }
     const RouterStats& stats() const { return stats_; }
+    // Produces of stored queues that wait for their turn into the store, and the sessions
+    // they are from (gauges).
+    std::size_t feed_waiting() const { return feed_.waiting(); }
+    std::size_t feed_sessions() const { return feed_.sessions(); }
 
     // --- mesh thread (MeshHandler) ---------------------------------------------------------
     void on_peer_up(const mesh::PeerInfo& peer) override;
@@ -256,6 +266,10 @@ private:
     mesh::Mesh* mesh_ = nullptr;
     store::Store* store_ = nullptr;
     std::unique_ptr<StoreCalls> calls_;                  // node requests to the store
+    // Browsers' produces of stored queues, in a lane per session, until the store takes them
+    // (add: mesh thread; take: store thread; FairFeed has its own lock).
+    FairFeed feed_;
+    bool fed_ = false;  // a produce was added to feed_ in this batch: tell the store (mesh thread)
     std::unordered_map<std::string, CachedRing> rings_;  // by queue
     // Users of the sessions with one (mesh thread): what nodes are told a message's sender
     // is. Filled at hello, emptied when the HTTP thread forgets the session.

@@ -177,6 +177,24 @@ void Store::after(std::chrono::milliseconds delay, std::function<void()> fn) {
     wakeup_.notify_one();
 }
 
+void Store::feed_from(WriteFeed& feed, std::size_t per_round, std::size_t per_round_bytes) {
+    assert(per_round > 0);
+    std::lock_guard lock{mutex_};
+    assert(!feed_ && "Store::feed_from called twice");
+    feed_ = &feed;
+    feed_per_round_ = per_round;
+    feed_per_round_bytes_ = per_round_bytes;
+    feed_waits_ = true;  // it may hold writes already
+}
+
+void Store::fed() {
+    {
+        std::lock_guard lock{mutex_};
+        feed_waits_ = true;
+    }
+    wakeup_.notify_one();
+}
+
 void Store::wake() {
     wakeup_.notify_one();
 }
@@ -205,11 +223,14 @@ void Store::run() {
     std::vector<Piece> batch;
     std::vector<std::pair<Work, Done>> reads;
     std::vector<std::function<void()>> fired;
+    bool stopping = false;
+    bool feed_has_work = false;
+    WriteFeed* feed = nullptr;
     for (;;) {
         {
             std::unique_lock lock{mutex_};
             wakeup_.wait_until(lock, next_wake(), [&] {
-                return stopping_ || !queue_.empty() || !reads_.empty() ||
+                return stopping_ || !queue_.empty() || !reads_.empty() || feed_waits_ ||
                        SteadyClock::now() >= next_wake();
             });
             batch.swap(queue_);
@@ -219,8 +240,17 @@ void Store::run() {
                 fired.push_back(timers_.top().fn);
                 timers_.pop();
             }
-            if (stopping_ && batch.empty() && reads.empty()) return;
+            stopping = stopping_;
+            feed_has_work = std::exchange(feed_waits_, false);
+            feed = feed_;
         }
+        // The feed's writes after the direct ones (node acks and answers among them), a
+        // bounded number per round: a round stays short however much the feed holds.
+        if (feed_has_work && feed && feed->take(feed_per_round_, feed_per_round_bytes_, batch)) {
+            std::lock_guard lock{mutex_};
+            feed_waits_ = true;
+        }
+        if (stopping && batch.empty() && reads.empty()) return;
         for (auto& fn : fired) fn();
         fired.clear();
         run_batch(batch);

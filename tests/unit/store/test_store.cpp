@@ -414,3 +414,58 @@ TEST_CASE("under a writer that never pauses the log stays within its bound", "[s
     // The bound, plus one commit's pages (a commit is not split), plus a little slack.
     CHECK(largest <= bound + bound / 4);
 }
+
+namespace {
+// A feed of n writes that each count how many writes the round they ran in took from it.
+struct CountingFeed : WriteFeed {
+    std::mutex mutex;
+    std::size_t left = 0;
+    std::vector<std::size_t> rounds;  // writes taken per take() that took any
+    Events* events = nullptr;
+    bool take(std::size_t most, std::size_t, std::vector<Write>& into) override {
+        std::lock_guard lock{mutex};
+        const std::size_t n = std::min(most, left);
+        for (std::size_t i = 0; i < n; ++i)
+            into.push_back({[](Tx&) { return Status{}; }, events->record(), Atomic::ordered});
+        left -= n;
+        if (n) rounds.push_back(n);
+        return left > 0;
+    }
+};
+}  // namespace
+
+TEST_CASE("the store takes a feed's writes a bounded number per round, and all of them",
+          "[store]") {
+    TempDir dir;
+    Events events;
+    CountingFeed feed;
+    feed.events = &events;
+    feed.left = 250;
+    auto opened = Store::open({.path = (dir.path / "store.db").string()}, events);
+    REQUIRE(opened);
+    auto& store = **opened;
+    store.feed_from(feed, 100, 1 << 20);
+    store.start();
+    store.fed();
+    REQUIRE(events.wait_done(250));
+    std::lock_guard lock{feed.mutex};
+    CHECK(feed.rounds == std::vector<std::size_t>{100, 100, 50});
+}
+
+TEST_CASE("a stopping store drains its feed first", "[store]") {
+    TempDir dir;
+    Events events;
+    CountingFeed feed;
+    feed.events = &events;
+    feed.left = 30;
+    {
+        auto opened = Store::open({.path = (dir.path / "store.db").string()}, events);
+        REQUIRE(opened);
+        (*opened)->feed_from(feed, 7, 1 << 20);
+        (*opened)->fed();  // before start: the first round takes from the feed
+        (*opened)->start();
+    }  // the destructor stops the store
+    std::lock_guard lock{events.mutex};
+    CHECK(events.done.size() == 30);
+    CHECK(feed.left == 0);
+}

@@ -93,6 +93,26 @@ public:
     virtual void on_round_end() {}
 };
 
+// One piece of work for a transaction, as Store::write takes it.
+struct Write {
+    std::function<Status(Tx&)> work;
+    std::function<void(const Status&)> done;  // may be empty
+    Atomic atomic = Atomic::savepoint;
+};
+
+// Writes that wait outside the store until a round has room for them (Store::feed_from): the
+// store pulls a bounded number of them at the start of each round, after the writes handed to
+// it directly, so one busy writer's backlog never makes a round long for everyone else. The
+// feed decides which of its writes come first (the edge's FairFeed: round-robin by sender).
+class WriteFeed {
+public:
+    virtual ~WriteFeed() = default;
+    // Store thread, at the start of a round: appends up to `most` writes (and, past the first,
+    // about `most_bytes` of their data at most) to into, in the order they must run. Returns
+    // true when more writes wait, so that the next round follows at once.
+    virtual bool take(std::size_t most, std::size_t most_bytes, std::vector<Write>& into) = 0;
+};
+
 struct StoreStats {
     std::atomic<std::uint64_t> commits{0};      // transactions committed
     std::atomic<std::uint64_t> writes{0};       // pieces of work committed
@@ -124,6 +144,13 @@ public:
     // Runs work that only reads, in a read transaction of its own after the next batch's
     // commit: a batch that fails (a full disk) does not fail it. Thread-safe.
     void read(Work work, Done done = {});
+    // Pulls writes from feed at the start of every round, at most per_round of them and about
+    // per_round_bytes (WriteFeed::take). Once, from any thread (before start() or after);
+    // feed must outlive the store. The store drains the feed before it stops.
+    void feed_from(WriteFeed& feed, std::size_t per_round, std::size_t per_round_bytes);
+    // The feed has writes for the next round: wakes the store thread. Thread-safe; call it
+    // after adding to the feed, once for many.
+    void fed();
     // Runs fn on the store thread once delay has passed (long-poll deadlines, retries).
     // Thread-safe.
     void after(std::chrono::milliseconds delay, std::function<void()> fn);
@@ -137,11 +164,7 @@ public:
 private:
     Store(StoreOptions options, StoreEvents& events);
     void run();
-    struct Piece {
-        Work work;
-        Done done;
-        Atomic atomic = Atomic::savepoint;
-    };
+    using Piece = Write;
     void run_batch(std::vector<Piece>& batch);
     void run_reads(std::vector<std::pair<Work, Done>>& reads);
     std::chrono::steady_clock::time_point next_wake() const;
@@ -176,13 +199,20 @@ private:
         bool operator>(const Timer& o) const { return std::tie(at, seq) > std::tie(o.at, o.seq); }
     };
 
-    std::mutex mutex_;  // guards queue_, reads_, timers_, timer_seq_, stopping_
+
+    // Lock order: mutex_ is never held while the feed's own lock is taken (WriteFeed::take
+    // runs without it), so a feed may call fed() while it holds its lock.
+    std::mutex mutex_;  // guards queue_, reads_, timers_, timer_seq_, stopping_, feed_*
     std::condition_variable wakeup_;
     std::vector<Piece> queue_;
     std::vector<std::pair<Work, Done>> reads_;
     std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
     std::uint64_t timer_seq_ = 0;
     bool stopping_ = false;
+    bool feed_waits_ = false;  // fed() since the last take, or the last take left writes
+    WriteFeed* feed_ = nullptr;       // feed_from's; null: none
+    std::size_t feed_per_round_ = 0;  // writes taken from feed_ per round at most
+    std::size_t feed_per_round_bytes_ = 0;
     std::thread thread_;
     std::atomic<std::thread::id> thread_id_{};  // thread_'s, once it runs (on_store_thread)
 };
