@@ -27,7 +27,8 @@ Outcome parse(const std::string& bytes, std::size_t piece) {
     FUZZ_CHECK(out.taken <= bytes.size());
     if (parser.failed()) {
         out.status = parser.error_status();
-        FUZZ_CHECK(out.status == 400 || out.status == 414 || out.status == 431 || out.status == 505);
+        FUZZ_CHECK(out.status == 400 || out.status == 414 || out.status == 431 ||
+                   out.status == 505);
         FUZZ_CHECK(!parser.error_detail().empty());
     } else if (parser.done()) {
         const edge::HttpRequest& r = parser.request();

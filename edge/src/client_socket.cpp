@@ -82,8 +82,9 @@ struct ClientSocket::Events final : ws::Decoder::Events {
         s.peer_closed_ = true;
         if (s.close_code_) return;  // ours was first: theirs answers it
         // Echoed: the same code, or a plain close for one without a code.
-        const std::uint16_t echo = code == ws::close_code::no_status ? ws::close_code::normal : code;
-        s.handler_.on_closing(s, echo);
+        const std::uint16_t echo =
+            code == ws::close_code::no_status ? ws::close_code::normal : code;
+        s.handler_.on_closing(s, echo, false);
         s.close(echo, "");
     }
     ClientSocket& s;
@@ -93,6 +94,7 @@ ClientSocket::ClientSocket(lws* wsi, SocketHandler& handler, Clock::time_point n
     : wsi_(wsi),
       handler_(handler),
       last_read_(now),
+      waiting_since_(now),
       parser_({.max_request_line = kMaxRequestUri + 64, .max_header_bytes = kMaxHeaderBytes}) {}
 
 int ClientSocket::receive(char* data, std::size_t size) {
@@ -266,7 +268,7 @@ int ClientSocket::finish_answer() {
     }
     parser_.reset();
     head_only_ = false;
-    last_read_ = Clock::now();  // idle from here
+    waiting_since_ = Clock::now();  // the next request's head has kHeaderTimeout from here
     if (!reading_paused_) lws_rx_flow_control(wsi_, 1);
     if (pending_.empty()) return 0;
     std::string next = std::move(pending_);
@@ -294,7 +296,7 @@ void ClientSocket::fail(std::uint16_t code, std::string_view reason) {
     if (failed_) return;
     failed_ = true;
     if (close_code_) return;  // closing already: that close stands
-    handler_.on_closing(*this, code);
+    handler_.on_closing(*this, code, true);
     close(code, reason);
 }
 
@@ -382,12 +384,13 @@ void ClientSocket::kill() {
 }
 
 void ClientSocket::sweep(Clock::time_point now) {
-    const auto silent = now - last_read_;
     if (!upgraded()) {
-        // A request head that takes too long, or a kept-alive connection idle that long.
-        if (!answering_ && !lingering_ && silent > kHeaderTimeout) kill();
+        // A request head that takes too long (however slowly its bytes trickle in), or a
+        // kept-alive connection idle that long.
+        if (!answering_ && !lingering_ && now - waiting_since_ > kHeaderTimeout) kill();
         return;
     }
+    const auto silent = now - last_read_;
     if (close_code_) return;  // the close has its own timeout
     if (silent > kIdleDrop) return kill();
     if (silent > kIdlePing && !pinged_) {

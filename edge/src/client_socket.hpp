@@ -49,9 +49,9 @@ public:
     // A whole WebSocket message (text is valid UTF-8).
     virtual void on_message(ClientSocket& socket, bool binary, std::string_view payload) = 0;
     // The WebSocket is closing with code: the client sent its close (code is its code), or
-    // broke the protocol (1002, 1007, 1009). No more messages come; what the handler still
-    // writes goes out before the close.
-    virtual void on_closing(ClientSocket& socket, std::uint16_t code) = 0;
+    // broke the protocol (failure: 1002, 1007, 1008, 1009). No more messages come; what the
+    // handler still writes goes out before the close.
+    virtual void on_closing(ClientSocket& socket, std::uint16_t code, bool failure) = 0;
     // The WebSocket can take frames: the handler writes with write_message() while !choked()
     // and returns true when nothing of its own waits (then a pending close may go out).
     virtual bool on_writeable(ClientSocket& socket) = 0;
@@ -137,7 +137,8 @@ private:
     bool read_before_ = false;
     Route route_ = Route::none;
     bool broken_ = false;            // a write failed: close at the next callback
-    Clock::time_point last_read_;    // for the timeouts
+    Clock::time_point last_read_;    // WebSocket: for the idle ping and drop
+    Clock::time_point waiting_since_;  // HTTP: since the socket waits for a request head
 
     // HTTP (before an upgrade).
     HttpRequestParser parser_;

@@ -189,9 +189,10 @@ void HttpServer::serve_tls(lws_context_creation_info& info) const {
     info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
     info.ssl_cert_filepath = options_.tls_cert.c_str();
     info.ssl_private_key_filepath = options_.tls_key.c_str();
-    // HTTP/1.1 only, as over plain HTTP (the edge parses HTTP/1.1 itself). With h2 a browser could put its WebSocket (RFC 8441)
-    // and its page loads on one shared socket, where per-connection reading pauses
-    // (lws_rx_flow_control), corking and slow-consumer drops would act on all of them.
+    // HTTP/1.1 only, as over plain HTTP (the edge parses HTTP/1.1 itself). With h2 a browser
+    // could put its WebSocket (RFC 8441) and its page loads on one shared socket, where
+    // per-connection reading pauses (lws_rx_flow_control), corking and slow-consumer drops
+    // would act on all of them.
     info.alpn = "http/1.1";
     // A plain-HTTP request on the HTTPS port gets a redirect to https:// instead of a failed
     // handshake that a browser shows as an empty page. With REDIRECT_HTTP_TO_HTTPS,
@@ -388,8 +389,8 @@ std::size_t HttpServer::produces_unanswered() {
 }
 
 void HttpServer::close_clients_going_away() {
-    // What is queued for a client (acks above all) goes out first; on_writeable then sends
-    // the close, and the client's answer ends the connection (send_close_frame).
+    // What is queued for a client (acks above all) goes out first; its ClientSocket then
+    // sends the close, and the client's answer ends the connection.
     sessions_.for_each_connection([this](Connection& c) {
         close_connection(c, ws::close_code::going_away, "going_away");
     });
@@ -656,7 +657,7 @@ void HttpServer::on_message(ClientSocket& socket, bool binary, std::string_view 
     handle_frame(*c, payload);
 }
 
-void HttpServer::on_closing(ClientSocket& socket, std::uint16_t code) {
+void HttpServer::on_closing(ClientSocket& socket, std::uint16_t code, bool failure) {
     switch (socket.route()) {
         case ClientSocket::Route::echo:
             return;
@@ -667,9 +668,7 @@ void HttpServer::on_closing(ClientSocket& socket, std::uint16_t code) {
     }
     Connection* c = sessions_.find(socket.serial);
     if (!c || c->close_code) return;
-    if (code == ws::close_code::too_large || code == ws::close_code::protocol_error ||
-        code == ws::close_code::invalid_data)
-        ++stats_.bad_frames;
+    if (failure) ++stats_.bad_frames;  // a frame the decoder refused (1009 among them)
     c->close_code = code;  // nothing new is queued; what is goes out before the close
 }
 
@@ -977,7 +976,8 @@ void HttpServer::close_connection(Connection& c, int code, std::string_view reas
     if (c.close_code) return;
     c.close_code = code;
     // The socket sends the close after what waits in c.out, and waits for the client's.
-    if (ClientSocket* socket = socket_of(c)) socket->close(static_cast<std::uint16_t>(code), reason);
+    if (ClientSocket* socket = socket_of(c))
+        socket->close(static_cast<std::uint16_t>(code), reason);
 }
 
 // --- answers from the mesh side ---------------------------------------------------------------

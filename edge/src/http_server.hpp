@@ -101,7 +101,7 @@ private:
     // --- SocketHandler: what the listener's sockets hand on ----------------------------------
     void on_request(ClientSocket& socket, const HttpRequest& request) override;
     void on_message(ClientSocket& socket, bool binary, std::string_view payload) override;
-    void on_closing(ClientSocket& socket, std::uint16_t code) override;
+    void on_closing(ClientSocket& socket, std::uint16_t code, bool failure) override;
     bool on_writeable(ClientSocket& socket) override;
     void on_closed(ClientSocket& socket) override;
     // An answer of the HTTP routes: not cached, and the connection kept alive.

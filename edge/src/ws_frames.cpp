@@ -161,7 +161,8 @@ std::uint16_t Decoder::begin_frame() {
     const unsigned char b0 = header_[0];
     const unsigned char b1 = header_[1];
     fin_ = (b0 & 0x80) != 0;
-    if (b0 & 0x70) return fail(close_code::protocol_error, "reserved bits set, no extension agreed");
+    if (b0 & 0x70)
+        return fail(close_code::protocol_error, "reserved bits set, no extension agreed");
     const std::uint8_t op = b0 & 0x0f;
     if (!is_known(op)) return fail(close_code::protocol_error, "unknown opcode");
     opcode_ = static_cast<Opcode>(op);
@@ -175,7 +176,8 @@ std::uint16_t Decoder::begin_frame() {
         size = 0;
         for (int i = 0; i < 8; ++i) size = (size << 8) | header_[2 + i];
         at = 10;
-        if (size >> 63) return fail(close_code::protocol_error, "64-bit length with its top bit set");
+        if (size >> 63)
+            return fail(close_code::protocol_error, "64-bit length with its top bit set");
     }
     std::memcpy(mask_, header_ + at, 4);
     mask_at_ = 0;
@@ -190,7 +192,8 @@ std::uint16_t Decoder::begin_frame() {
     if (opcode_ == Opcode::continuation) {
         if (!message_open_) return fail(close_code::protocol_error, "continuation with no message");
     } else {
-        if (message_open_) return fail(close_code::protocol_error, "new message inside a fragmented one");
+        if (message_open_)
+            return fail(close_code::protocol_error, "new message inside a fragmented one");
         message_open_ = true;
         message_binary_ = opcode_ == Opcode::binary;
         message_size_ = 0;
@@ -219,7 +222,8 @@ std::uint16_t Decoder::end_control(Events& events) {
     std::string_view reason;
     if (payload.size() >= 2) {
         code = static_cast<std::uint16_t>((control_[0] << 8) | control_[1]);
-        if (!close_code_valid(code)) return fail(close_code::protocol_error, "close code not allowed");
+        if (!close_code_valid(code))
+            return fail(close_code::protocol_error, "close code not allowed");
         reason = payload.substr(2);
         if (!valid_utf8(reason)) return fail(close_code::invalid_data, "close reason is not UTF-8");
     }

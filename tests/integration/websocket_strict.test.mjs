@@ -326,4 +326,30 @@ describe('WebSocket and HTTP strictness', { timeout: 120000 }, () => {
     assert.match(keyless.statusLine, /^HTTP\/1\.1 400 /);
     await assertStillServing();
   });
+
+  test('a request head that trickles in (slowloris) is closed after the 10 s head timeout, unanswered',
+    { timeout: 30000 }, async () => {
+      const socket = net.connect(edge.httpPort, '127.0.0.1');
+      let received = '';
+      socket.setEncoding('latin1');
+      socket.on('data', (chunk) => { received += chunk; });
+      socket.on('error', () => {});
+      const closed = new Promise((resolve) => socket.on('close', resolve));
+      await new Promise((resolve) => socket.once('connect', resolve));
+      socket.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+      // A header byte every 300 ms: the socket is never silent, the head never ends.
+      const trickle = setInterval(() => socket.write('x'), 300);
+      const started = Date.now();
+      try {
+        const outcome = await Promise.race([closed.then(() => 'closed'),
+          new Promise((resolve) => setTimeout(() => resolve('open'), 25000))]);
+        assert.equal(outcome, 'closed', 'the edge closed the trickling connection');
+        assert.ok(Date.now() - started >= 5000, 'not before the timeout');
+        assert.equal(received, '', 'nothing was answered');
+      } finally {
+        clearInterval(trickle);
+        socket.destroy();
+      }
+      await assertStillServing();
+    });
 });
