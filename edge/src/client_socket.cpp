@@ -94,8 +94,7 @@ ClientSocket::ClientSocket(lws* wsi, SocketHandler& handler, Clock::time_point n
     : wsi_(wsi),
       handler_(handler),
       last_read_(now),
-      waiting_since_(now),
-      parser_({.max_request_line = kMaxRequestUri + 64, .max_header_bytes = kMaxHeaderBytes}) {}
+      http_(std::make_unique<Http>(now)) {}
 
 int ClientSocket::receive(char* data, std::size_t size) {
     if (broken_) return -1;
@@ -115,10 +114,10 @@ int ClientSocket::receive(char* data, std::size_t size) {
 int ClientSocket::take(char* data, std::size_t size) {
     while (size > 0) {
         if (upgraded()) return take_frames(data, size);
-        if (lingering_) return 0;
-        if (answering_) {
+        if (http_->lingering) return 0;
+        if (http_->answering) {
             // A request after the one being answered: it waits (and so does the socket).
-            pending_.append(data, size);
+            http_->pending.append(data, size);
             if (!reading_paused_) lws_rx_flow_control(wsi_, 0);
             return 0;
         }
@@ -128,41 +127,45 @@ int ClientSocket::take(char* data, std::size_t size) {
 }
 
 void ClientSocket::serve_request(char*& data, std::size_t& size) {
-    const std::size_t used = parser_.feed(data, size);
+    const std::size_t used = http_->parser.feed(data, size);
     data += used;
     size -= used;
-    if (parser_.failed()) {
-        respond(parser_.error_status(), "text/plain; charset=utf-8", parser_.error_detail() + "\n",
-                {}, true);
+    if (http_->parser.failed()) {
+        respond(http_->parser.error_status(), "text/plain; charset=utf-8",
+                http_->parser.error_detail() + "\n", {}, true);
         size = 0;  // the rest is read and dropped (lingering)
         return;
     }
-    if (!parser_.done()) return;
-    const HttpRequest& request = parser_.request();
-    head_only_ = request.method == "HEAD";
-    close_after_ = !request.keep_alive();
+    if (!http_->parser.done()) return;
+    const HttpRequest& request = http_->parser.request();
+    http_->head_only = request.method == "HEAD";
+    http_->close_after = !request.keep_alive();
     handler_.on_request(*this, request);
-    assert((answering_ || upgraded()) && "on_request answers every request");
+    assert((upgraded() || http_->answering) && "on_request answers every request");
+    // The request (which on_request saw by reference) is not needed any more.
+    if (upgraded()) http_.reset();
 }
 
 // --- HTTP answers ------------------------------------------------------------------------------
 
 void ClientSocket::respond(int status, std::string_view content_type, std::string_view body,
                            std::string_view extra_headers, bool close) {
-    assert(!answering_ && !upgraded());
-    if (close) close_after_ = true;
-    const HttpRequest& request = parser_.request();
-    const bool keep_alive_1_0 = !close_after_ && parser_.done() && request.minor == 0;
-    answer_.assign(LWS_PRE, '\0');
-    append_head(answer_, status, content_type, body.size(), extra_headers, close_after_,
+    assert(!http_->answering && !upgraded());
+    if (close) http_->close_after = true;
+    const HttpRequest& request = http_->parser.request();
+    const bool keep_alive_1_0 =
+        !http_->close_after && http_->parser.done() && request.minor == 0;
+    http_->answer.assign(LWS_PRE, '\0');
+    append_head(http_->answer, status, content_type, body.size(), extra_headers,
+                http_->close_after,
                 keep_alive_1_0);
-    if (!head_only_) answer_ += body;
-    answering_ = true;
+    if (!http_->head_only) http_->answer += body;
+    http_->answering = true;
     request_writeable();
 }
 
 bool ClientSocket::respond_file(const std::string& path, std::string_view content_type) {
-    assert(!answering_ && !upgraded());
+    assert(!http_->answering && !upgraded());
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return false;
     struct stat info {};
@@ -173,14 +176,14 @@ bool ClientSocket::respond_file(const std::string& path, std::string_view conten
     const auto size = static_cast<std::uint64_t>(info.st_size);
     respond(200, content_type, {}, {}, false);
     // The head says the file's length: respond() wrote 0 for the empty body.
-    answer_.resize(LWS_PRE);
-    append_head(answer_, 200, content_type, size, {}, close_after_,
-                !close_after_ && parser_.request().minor == 0);
-    if (head_only_ || size == 0) {
+    http_->answer.resize(LWS_PRE);
+    append_head(http_->answer, 200, content_type, size, {}, http_->close_after,
+                !http_->close_after && http_->parser.request().minor == 0);
+    if (http_->head_only || size == 0) {
         ::close(fd);
     } else {
-        file_ = fd;
-        file_left_ = size;
+        http_->file = fd;
+        http_->file_left = size;
     }
     return true;
 }
@@ -199,8 +202,8 @@ bool ClientSocket::websocket_key_valid(const HttpRequest& request) {
 }
 
 void ClientSocket::upgrade(Route route, std::size_t max_message, std::string_view subprotocol) {
-    assert(!answering_ && !upgraded() && route != Route::none);
-    const HttpRequest& request = parser_.request();
+    assert(!http_->answering && !upgraded() && route != Route::none);
+    const HttpRequest& request = http_->parser.request();
     std::string head(LWS_PRE, '\0');
     head += "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             "Sec-WebSocket-Accept: ";
@@ -214,28 +217,28 @@ void ClientSocket::upgrade(Route route, std::size_t max_message, std::string_vie
     head += "\r\n";
     route_ = route;
     decoder_ = std::make_unique<ws::Decoder>(max_message);
-    parser_ = HttpRequestParser{};  // its buffers are not needed any more
-    pending_ = {};
+    http_->pending = {};  // http_ goes once on_request returns (serve_request)
     // A new socket's buffer takes it; lws keeps any rest and sends it first.
     if (!write_raw(head.data() + LWS_PRE, head.size() - LWS_PRE)) broken_ = true;
 }
 
 int ClientSocket::write_http() {
-    if (!answering_) return 0;
+    if (!http_->answering) return 0;
     while (!choked()) {
-        if (answer_.size() > LWS_PRE) {
-            const bool ok = write_raw(answer_.data() + LWS_PRE, answer_.size() - LWS_PRE);
-            answer_ = {};
+        if (http_->answer.size() > LWS_PRE) {
+            const bool ok =
+                write_raw(http_->answer.data() + LWS_PRE, http_->answer.size() - LWS_PRE);
+            http_->answer = {};
             if (!ok) return -1;
             continue;
         }
-        if (file_ >= 0 && file_left_ > 0) {
+        if (http_->file >= 0 && http_->file_left > 0) {
             char chunk[LWS_PRE + kFileChunk];
             const std::size_t want =
-                static_cast<std::size_t>(std::min<std::uint64_t>(file_left_, kFileChunk));
-            const ssize_t n = ::read(file_, chunk + LWS_PRE, want);
+                static_cast<std::size_t>(std::min<std::uint64_t>(http_->file_left, kFileChunk));
+            const ssize_t n = ::read(http_->file, chunk + LWS_PRE, want);
             if (n <= 0) return -1;  // the file shrank or failed: the length said is a lie now
-            file_left_ -= static_cast<std::uint64_t>(n);
+            http_->file_left -= static_cast<std::uint64_t>(n);
             if (!write_raw(chunk + LWS_PRE, static_cast<std::size_t>(n))) return -1;
             continue;
         }
@@ -246,33 +249,33 @@ int ClientSocket::write_http() {
 }
 
 int ClientSocket::finish_answer() {
-    if (file_ >= 0) ::close(file_);
-    file_ = -1;
-    file_left_ = 0;
-    answering_ = false;
-    if (close_after_) {
+    if (http_->file >= 0) ::close(http_->file);
+    http_->file = -1;
+    http_->file_left = 0;
+    http_->answering = false;
+    if (http_->close_after) {
         // Over TLS, or with nothing of the client's unread, the close is the end. Else the
         // answer is followed by a FIN, and what the client still sends is read and dropped
         // until it closes (closing with unread bytes would send a reset, which can overtake
         // the answer), or kCloseWaitSeconds pass.
         int unread = 0;
-        if (tls_ || (pending_.empty() && !parser_.failed() &&
+        if (tls_ || (http_->pending.empty() && !http_->parser.failed() &&
                      ioctl(lws_get_socket_fd(wsi_), FIONREAD, &unread) == 0 && unread == 0))
             return -1;
-        lingering_ = true;
-        pending_ = {};
+        http_->lingering = true;
+        http_->pending = {};
         ::shutdown(lws_get_socket_fd(wsi_), SHUT_WR);
         lws_set_timeout(wsi_, PENDING_TIMEOUT_CLOSE_ACK, kCloseWaitSeconds);
         lws_rx_flow_control(wsi_, 1);
         return 0;
     }
-    parser_.reset();
-    head_only_ = false;
-    waiting_since_ = Clock::now();  // the next request's head has kHeaderTimeout from here
+    http_->parser.reset();
+    http_->head_only = false;
+    http_->waiting_since = Clock::now();  // the next head has kHeaderTimeout from here
     if (!reading_paused_) lws_rx_flow_control(wsi_, 1);
-    if (pending_.empty()) return 0;
-    std::string next = std::move(pending_);
-    pending_.clear();
+    if (http_->pending.empty()) return 0;
+    std::string next = std::move(http_->pending);
+    http_->pending.clear();
     return take(next.data(), next.size());
 }
 
@@ -335,7 +338,7 @@ void ClientSocket::close(std::uint16_t code, std::string_view reason) {
 void ClientSocket::pause_reading(bool pause) {
     if (pause == reading_paused_) return;
     reading_paused_ = pause;
-    if (close_sent_ || lingering_) return;  // reading stays on for the close
+    if (close_sent_ || (http_ && http_->lingering)) return;  // reading stays on for the close
     lws_rx_flow_control(wsi_, pause ? 0 : 1);
 }
 
@@ -374,8 +377,8 @@ int ClientSocket::write_websocket() {
 }
 
 void ClientSocket::closed() {
-    if (file_ >= 0) ::close(file_);
-    file_ = -1;
+    if (http_ && http_->file >= 0) ::close(http_->file);
+    if (http_) http_->file = -1;
     if (upgraded()) handler_.on_closed(*this);
 }
 
@@ -387,7 +390,8 @@ void ClientSocket::sweep(Clock::time_point now) {
     if (!upgraded()) {
         // A request head that takes too long (however slowly its bytes trickle in), or a
         // kept-alive connection idle that long.
-        if (!answering_ && !lingering_ && now - waiting_since_ > kHeaderTimeout) kill();
+        if (!http_->answering && !http_->lingering && now - http_->waiting_since > kHeaderTimeout)
+            kill();
         return;
     }
     const auto silent = now - last_read_;

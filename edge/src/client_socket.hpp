@@ -138,18 +138,23 @@ private:
     Route route_ = Route::none;
     bool broken_ = false;            // a write failed: close at the next callback
     Clock::time_point last_read_;    // WebSocket: for the idle ping and drop
-    Clock::time_point waiting_since_;  // HTTP: since the socket waits for a request head
 
-    // HTTP (before an upgrade).
-    HttpRequestParser parser_;
-    bool answering_ = false;         // an answer is being written; requests wait in pending_
-    bool head_only_ = false;         // the request was HEAD
-    bool close_after_ = false;       // the connection ends after this answer
-    bool lingering_ = false;         // answered and FIN sent: reads are dropped until EOF
-    std::string pending_;            // bytes of requests after the one being answered
-    std::string answer_;             // LWS_PRE, then the answer's head (and body) to write
-    int file_ = -1;                  // the file being sent, or -1
-    std::uint64_t file_left_ = 0;    // its bytes still to send
+    // HTTP (before an upgrade): let go of at the upgrade, so that a WebSocket costs none of it.
+    struct Http {
+        explicit Http(Clock::time_point now) : waiting_since(now) {}
+        HttpRequestParser parser{{.max_request_line = kMaxRequestUri + 64,
+                                  .max_header_bytes = kMaxHeaderBytes}};
+        Clock::time_point waiting_since;  // since the socket waits for a request head
+        bool answering = false;    // an answer is being written; requests wait in pending
+        bool head_only = false;    // the request was HEAD
+        bool close_after = false;  // the connection ends after this answer
+        bool lingering = false;    // answered and FIN sent: reads are dropped until EOF
+        std::string pending;       // bytes of requests after the one being answered
+        std::string answer;        // LWS_PRE, then the answer's head (and body) to write
+        int file = -1;             // the file being sent, or -1
+        std::uint64_t file_left = 0;  // its bytes still to send
+    };
+    std::unique_ptr<Http> http_;   // null once upgraded
 
     // WebSocket (after the upgrade).
     std::unique_ptr<ws::Decoder> decoder_;

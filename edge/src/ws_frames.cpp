@@ -133,7 +133,7 @@ bool valid_utf8(std::string_view text) {
 
 // --- the decoder -------------------------------------------------------------------------------
 
-std::uint16_t Decoder::fail(std::uint16_t code, std::string_view why) {
+std::uint16_t Decoder::fail(std::uint16_t code, const char* why) {
     failed_ = code;
     failure_ = why;
     message_ = {};

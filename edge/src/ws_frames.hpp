@@ -114,7 +114,7 @@ public:
     std::size_t buffered() const { return message_.capacity(); }
 
 private:
-    std::uint16_t fail(std::uint16_t code, std::string_view why);
+    std::uint16_t fail(std::uint16_t code, const char* why);  // why: a literal
     // The frame header in header_ is complete: checks it; 0 or the close code.
     std::uint16_t begin_frame();
     std::uint16_t end_frame(Events& events);
@@ -138,7 +138,7 @@ private:
     unsigned char control_[kMaxControlPayload] = {};  // a control frame's payload
     std::size_t control_size_ = 0;
     std::uint16_t failed_ = 0;        // the close code of a failure; 0: none
-    std::string failure_;
+    const char* failure_ = "";      // a literal
     bool closed_ = false;
 };
 

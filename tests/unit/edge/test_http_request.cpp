@@ -54,7 +54,8 @@ TEST_CASE("keep-alive follows the version and Connection", "[http_request]") {
     CHECK(parse("GET / HTTP/1.1\n\n").keep_alive());  // bare line feeds are taken
 }
 
-TEST_CASE("a target of kMaxRequestUri bytes gets 414, decided before the line ends", "[http_request]") {
+TEST_CASE("a target of kMaxRequestUri bytes gets 414, decided before the line ends",
+          "[http_request]") {
     HttpRequestParser whole;
     feed(whole, "GET /" + std::string(kMaxRequestUri, 'a') + " HTTP/1.1\r\n\r\n");
     CHECK(whole.failed());
@@ -73,7 +74,8 @@ TEST_CASE("a target of kMaxRequestUri bytes gets 414, decided before the line en
 
 TEST_CASE("headers past max_header_bytes get 431", "[http_request]") {
     std::string head = "GET / HTTP/1.1\r\n";
-    for (int i = 0; i < 200; ++i) head += "X-Filler-" + std::to_string(i) + ": " + std::string(1000, 'b') + "\r\n";
+    for (int i = 0; i < 200; ++i)
+        head += "X-Filler-" + std::to_string(i) + ": " + std::string(1000, 'b') + "\r\n";
     HttpRequestParser parser{{.max_header_bytes = 4096}};
     const std::size_t taken = feed(parser, head + "\r\n", 1000);
     CHECK(parser.failed());
@@ -82,7 +84,8 @@ TEST_CASE("headers past max_header_bytes get 431", "[http_request]") {
 }
 
 TEST_CASE("malformed heads get 400, other versions 505", "[http_request]") {
-    for (const char* head : {"GET\r\n\r\n", "GET / HTTP/1.1 extra\r\n\r\n", "G(T / HTTP/1.1\r\n\r\n",
+    for (const char* head : {"GET\r\n\r\n", "GET / HTTP/1.1 extra\r\n\r\n",
+                             "G(T / HTTP/1.1\r\n\r\n",
                              "GET / HTTQ/1.1\r\n\r\n", "GET http://x/ HTTP/1.1\r\n\r\n",
                              "GET / HTTP/1.1\r\nNo colon\r\n\r\n",
                              "GET / HTTP/1.1\r\nBad name: x\r\n\r\n",
@@ -113,7 +116,8 @@ TEST_CASE("reset() takes the next request of a kept-alive connection", "[http_re
     CHECK(parser.request().target == "/b");
 }
 
-TEST_CASE("empty lines before the request line are skipped, but not without bound", "[http_request]") {
+TEST_CASE("empty lines before the request line are skipped, but not without bound",
+          "[http_request]") {
     HttpRequestParser parser;
     feed(parser, "\r\n\r\nGET / HTTP/1.1\r\n\r\n");
     CHECK(parser.done());

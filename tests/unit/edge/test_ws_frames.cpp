@@ -50,8 +50,12 @@ struct Recorder : ws::Decoder::Events {
     void on_message(bool binary, std::string_view payload) override {
         events.push_back((binary ? "binary:" : "text:") + std::string{payload});
     }
-    void on_ping(std::string_view payload) override { events.push_back("ping:" + std::string{payload}); }
-    void on_pong(std::string_view payload) override { events.push_back("pong:" + std::string{payload}); }
+    void on_ping(std::string_view payload) override {
+        events.push_back("ping:" + std::string{payload});
+    }
+    void on_pong(std::string_view payload) override {
+        events.push_back("pong:" + std::string{payload});
+    }
     void on_close(std::uint16_t code, std::string_view reason) override {
         events.push_back("close:" + std::to_string(code) + ":" + std::string{reason});
     }
@@ -95,7 +99,8 @@ TEST_CASE("a close payload keeps the reason within 125 bytes and whole character
     CHECK(ws::valid_utf8(cut.substr(2)));
 }
 
-TEST_CASE("UTF-8 check takes text and refuses overlongs, surrogates and past U+10FFFF", "[ws_frames]") {
+TEST_CASE("UTF-8 check takes text and refuses overlongs, surrogates and past U+10FFFF",
+          "[ws_frames]") {
     CHECK(ws::valid_utf8("plain ascii, long enough to take the eight-byte path"));
     CHECK(ws::valid_utf8("\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5"));  // κόσμε
     CHECK(ws::valid_utf8("\xf4\x8f\xbf\xbf"));                              // U+10FFFF
@@ -134,7 +139,8 @@ TEST_CASE("fragments make one message, with pings answered in between, in order"
         ws::Decoder decoder{1024};
         Recorder r;
         REQUIRE(feed(decoder, r, bytes, piece) == 0);
-        CHECK(r.events == std::vector<std::string>{"ping:1", "ping:2", "text:Hello world", "ping:3"});
+        CHECK(r.events ==
+              std::vector<std::string>{"ping:1", "ping:2", "text:Hello world", "ping:3"});
     }
 }
 
@@ -211,7 +217,8 @@ TEST_CASE("bad UTF-8 fails with 1007 at the bad byte, mid-message", "[ws_frames]
     CHECK(feed(binary, r, client_frame(Opcode::binary, "\xff\xfe")) == 0);
 }
 
-TEST_CASE("the client's close is reported with its code and reason, then nothing more", "[ws_frames]") {
+TEST_CASE("the client's close is reported with its code and reason, then nothing more",
+          "[ws_frames]") {
     ws::Decoder decoder{1024};
     Recorder r;
     CHECK(feed(decoder, r, close_frame(1000, "bye") + client_frame(Opcode::text, "late")) == 0);
@@ -232,7 +239,8 @@ TEST_CASE("unmasking is right at every offset and length", "[ws_frames]") {
         for (std::size_t piece : {std::size_t{1}, std::size_t{7}, std::size_t{9}, std::size_t{0}}) {
             ws::Decoder decoder{1024};
             Recorder r;
-            REQUIRE(feed(decoder, r, client_frame(Opcode::binary, payload.substr(0, size)), piece) == 0);
+            const std::string frame = client_frame(Opcode::binary, payload.substr(0, size));
+            REQUIRE(feed(decoder, r, frame, piece) == 0);
             REQUIRE(r.events.size() == 1);
             CHECK(r.events[0] == "binary:" + payload.substr(0, size));
         }
