@@ -10,13 +10,13 @@
 #                                      corpus kept in build-fuzz/corpus/ across runs
 #   scripts/fuzz.sh --seed             rewrites the seed corpora fuzz/corpus/ (make_corpus)
 #   scripts/fuzz.sh [...] json mesh    only these targets (json client_frame mesh beacon token
-#                                      router node)
+#                                      router node ws_frames http_request)
 #
 # Reproduce a finding: build-fuzz/fuzz/fuzz_TARGET build-fuzz/artifacts/TARGET-crash-...
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${ADASHTA_FUZZ_BUILD_DIR:-$here/build-fuzz}"
-all_targets=(json client_frame mesh beacon token router node)
+all_targets=(json client_frame mesh beacon token router node ws_frames http_request)
 
 mode=bounded
 seconds="${ADASHTA_FUZZ_SECONDS:-20}"

@@ -14,9 +14,6 @@ namespace adashta::edge {
 
 namespace {
 
-// An admin frame is a token and little else.
-constexpr std::size_t kMaxAdminFrame = 4096;
-
 Result<std::string> read_token_file(const std::string& path) {
     std::ifstream in{path, std::ios::binary};
     if (!in)
@@ -71,10 +68,10 @@ bool AdminToken::matches(std::string_view presented) const {
     return sodium_memcmp(other.data(), digest_.data(), digest_.size()) == 0;
 }
 
-std::uint64_t AdminSockets::open(lws* wsi, Clock::time_point now) {
+std::uint64_t AdminSockets::open(ClientSocket& socket, Clock::time_point now) {
     const std::uint64_t serial = next_serial_++;
     Conn& c = conns_[serial];
-    c.wsi = wsi;
+    c.socket = &socket;
     c.opened = now;
     if (!enabled())
         close(c, static_cast<int>(Errc::admin_refused),
@@ -82,21 +79,13 @@ std::uint64_t AdminSockets::open(lws* wsi, Clock::time_point now) {
     return serial;
 }
 
-bool AdminSockets::receive(std::uint64_t serial, const char* in, std::size_t len, bool first,
-                           bool last) {
+bool AdminSockets::receive(std::uint64_t serial, std::string_view message) {
     auto it = conns_.find(serial);
     if (it == conns_.end()) return false;
     Conn& c = it->second;
-    if (c.close_code) return false;
-    if (first) c.rx.clear();
-    if (c.rx.size() + len > kMaxAdminFrame) {
-        close(c, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, error_info(Errc::frame_too_large).name);
-        return false;
-    }
-    c.rx.append(in, len);
-    if (!last) return false;
+    if (c.closing) return false;
     const bool was_authed = c.authed;
-    handle(c, std::exchange(c.rx, {}));
+    handle(c, message);
     return !was_authed && c.authed;
 }
 
@@ -114,26 +103,27 @@ void AdminSockets::handle(Conn& c, std::string_view text) {
     ++watching_;
 }
 
-int AdminSockets::writeable(std::uint64_t serial, lws* wsi) {
+bool AdminSockets::writeable(std::uint64_t serial, ClientSocket& socket) {
     auto it = conns_.find(serial);
-    if (it == conns_.end()) return -1;
+    if (it == conns_.end()) return true;
     Conn& c = it->second;
-    if (c.next && !c.close_code) {
-        // One frame for every page: lws_write puts each one's header in the LWS_PRE bytes in
-        // front, one connection after the other on this thread.
-        const auto frame = std::exchange(c.next, nullptr);
-        const std::size_t size = frame->size() - LWS_PRE;
-        auto* payload = reinterpret_cast<unsigned char*>(frame->data()) + LWS_PRE;
-        const int written = lws_write(wsi, payload, size, LWS_WRITE_TEXT);
-        if (written < static_cast<int>(size)) return -1;
+    if (!c.next || c.closing) return true;
+    if (socket.choked()) {
+        socket.request_writeable();
+        return false;
     }
-    if (c.close_code) {
-        lws_close_reason(wsi, static_cast<lws_close_status>(c.close_code),
-                         reinterpret_cast<unsigned char*>(c.close_reason.data()),
-                         c.close_reason.size());
-        return -1;
-    }
-    return 0;
+    // One frame for every page: each connection puts its header in the LWS_PRE bytes in
+    // front, one after the other on this thread.
+    const auto frame = std::exchange(c.next, nullptr);
+    socket.write_message(*frame, ws::Opcode::text);
+    return true;
+}
+
+void AdminSockets::closing(std::uint64_t serial) {
+    auto it = conns_.find(serial);
+    if (it == conns_.end()) return;
+    it->second.closing = true;
+    it->second.next = nullptr;
 }
 
 void AdminSockets::closed(std::uint64_t serial) {
@@ -164,22 +154,21 @@ void AdminSockets::publish(std::string frame) {
     auto shared = std::make_shared<std::string>(LWS_PRE, '\0');
     shared->append(frame);
     for (auto& [serial, c] : conns_) {
-        if (!c.authed || c.close_code) continue;
+        if (!c.authed || c.closing) continue;
         c.next = shared;
-        lws_callback_on_writable(c.wsi);
+        c.socket->request_writeable();
     }
 }
 
 void AdminSockets::shut_down() {
-    for (auto& [serial, c] : conns_) close(c, LWS_CLOSE_STATUS_GOINGAWAY, "shutting down");
+    for (auto& [serial, c] : conns_) close(c, ws::close_code::going_away, "shutting down");
 }
 
 void AdminSockets::close(Conn& c, int code, std::string_view reason) {
-    if (c.close_code) return;
-    c.close_code = code;
-    c.close_reason = reason.substr(0, 123);  // a close frame's reason holds 123 bytes
+    if (c.closing) return;
+    c.closing = true;
     c.next = nullptr;
-    lws_callback_on_writable(c.wsi);
+    c.socket->close(static_cast<std::uint16_t>(code), reason);  // cut to fit by the socket
 }
 
 }  // namespace adashta::edge

@@ -10,8 +10,8 @@
 //
 //   AdminSockets admin{std::chrono::seconds{10}};
 //   if (auto token = AdminToken::make(options); token) admin.set_token(std::move(*token));
-//   serial = admin.open(wsi, now);                 // LWS_CALLBACK_ESTABLISHED on /admin/ws
-//   if (admin.receive(serial, in, len, first, last) && admin.begin(now)) start_snapshot();
+//   serial = admin.open(socket, now);              // a WebSocket upgraded on /admin/ws
+//   if (admin.receive(serial, message) && admin.begin(now)) start_snapshot();
 //   admin.publish(frame);                          // the finished snapshot, to every page
 #pragma once
 
@@ -24,9 +24,8 @@
 #include <unordered_map>
 
 #include "adashta/result.hpp"
+#include "client_socket.hpp"
 #include "edge.hpp"
-
-struct lws;
 
 namespace adashta::edge {
 
@@ -56,13 +55,17 @@ public:
     void set_token(AdminToken token) { token_ = token; }  // before the server runs
     bool enabled() const { return token_.enabled(); }
 
+    // The largest message an admin page sends (its token): past it, 1009.
+    static constexpr std::size_t kMaxMessage = 4096;
+
     // A WebSocket on /admin/ws was established. Returns its serial, for the calls below.
-    std::uint64_t open(lws* wsi, Clock::time_point now);
-    // A piece of a frame. True when this frame authenticated the connection: the caller then
-    // starts a snapshot, so the page fills at once.
-    bool receive(std::uint64_t serial, const char* in, std::size_t len, bool first, bool last);
-    // Writes the connection's newest frame, or closes it; the lws callback's return value.
-    int writeable(std::uint64_t serial, lws* wsi);
+    std::uint64_t open(ClientSocket& socket, Clock::time_point now);
+    // A whole message. True when it authenticated the connection: the caller then starts a
+    // snapshot, so the page fills at once.
+    bool receive(std::uint64_t serial, std::string_view message);
+    // Writes the connection's newest frame; true when nothing more waits (SocketHandler).
+    bool writeable(std::uint64_t serial, ClientSocket& socket);
+    void closing(std::uint64_t serial);  // the socket closes: nothing more is sent to it
     void closed(std::uint64_t serial);
     // Closes connections that did not present the token within token_timeout.
     void sweep(Clock::time_point now);
@@ -81,13 +84,11 @@ public:
 
 private:
     struct Conn {
-        lws* wsi = nullptr;
+        ClientSocket* socket = nullptr;
         bool authed = false;
         Clock::time_point opened;
-        std::string rx;                           // a frame arriving in pieces
         std::shared_ptr<std::string> next;        // newest frame not written (LWS_PRE in front)
-        int close_code = 0;                       // nonzero: close with it at the next chance
-        std::string close_reason;
+        bool closing = false;                     // closed or closing: nothing more is sent
     };
     void close(Conn& c, int code, std::string_view reason);
     void handle(Conn& c, std::string_view text);  // a whole frame

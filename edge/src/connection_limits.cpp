@@ -286,45 +286,21 @@ bool ConnectionLimits::refusing(lws* wsi) const {
     return found != entries_.end() && found->second.verdict != Verdict::admit;
 }
 
-int ConnectionLimits::answer_refused(lws* wsi, std::string_view uri) {
+ConnectionLimits::Refusal ConnectionLimits::refusal(lws* wsi, std::string_view path) const {
     const Entry& entry = entries_.at(wsi);
-    std::string body;
-    const char* type = "text/plain; charset=utf-8";
-    if (uri == "/healthz") {
+    if (path == "/healthz")
         // Ready for no one new: a load balancer polling this sends new clients elsewhere.
-        type = "application/json";
-        body = R"({"status":"full","maxConnections":)" + std::to_string(max_connections_) +
-               "}\n";
-    } else if (entry.verdict == Verdict::over_total) {
-        body = "too_many_connections: this edge serves " + std::to_string(max_connections_) +
-               " connections, the most it allows (--max-connections); try again in a moment\n";
-    } else {
-        body = "too_many_connections: this address has " + std::to_string(max_per_address_) +
-               " connections to this edge, the most it allows from one address "
-               "(--max-connections-per-ip); close one, or try again in a moment\n";
-    }
-    unsigned char buffer[LWS_PRE + 1024];
-    unsigned char* start = buffer + LWS_PRE;
-    unsigned char* p = start;
-    unsigned char* end = buffer + sizeof buffer - 1;
-    static constexpr std::string_view kClose = "close";
-    const std::string retry = std::to_string(kRetryAfterSeconds);
-    if (lws_add_http_common_headers(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, type, body.size(), &p,
-                                    end) ||
-        lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_RETRY_AFTER,
-                                     reinterpret_cast<const unsigned char*>(retry.data()),
-                                     static_cast<int>(retry.size()), &p, end) ||
-        lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION,
-                                     reinterpret_cast<const unsigned char*>(kClose.data()),
-                                     static_cast<int>(kClose.size()), &p, end) ||
-        lws_finalize_http_header(wsi, &p, end) ||
-        static_cast<std::size_t>(end - p) < body.size())
-        return -1;
-    std::memcpy(p, body.data(), body.size());
-    p += body.size();
-    // Headers and body in one write; nonzero then closes the connection.
-    lws_write(wsi, start, static_cast<std::size_t>(p - start), LWS_WRITE_HTTP_HEADERS);
-    return 1;
+        return {"application/json",
+                R"({"status":"full","maxConnections":)" + std::to_string(max_connections_) + "}\n"};
+    if (entry.verdict == Verdict::over_total)
+        return {"text/plain; charset=utf-8",
+                "too_many_connections: this edge serves " + std::to_string(max_connections_) +
+                    " connections, the most it allows (--max-connections); try again in a "
+                    "moment\n"};
+    return {"text/plain; charset=utf-8",
+            "too_many_connections: this address has " + std::to_string(max_per_address_) +
+                " connections to this edge, the most it allows from one address "
+                "(--max-connections-per-ip); close one, or try again in a moment\n"};
 }
 
 bool ConnectionLimits::exhausted() {

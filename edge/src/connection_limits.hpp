@@ -12,8 +12,8 @@
 // fit.
 //
 // Three ways a connection is refused, cheapest last:
-//   1. Over a cap, with a refusal slot free: libwebsockets reads its request, and the edge
-//      answers 503 (refusing() / answer_refused()): "too_many_connections: ...", and for
+//   1. Over a cap, with a refusal slot free: the edge reads its request and answers 503
+//      (refusing() / refusal()): "too_many_connections: ...", and for
 //      /healthz {"status":"full"} (a readiness check: send new clients elsewhere). The
 //      server answers /metrics on such a socket as usual, so a full edge can be watched.
 //   2. Over a cap with every refusal slot taken: the socket gets a fixed 503 written at
@@ -36,7 +36,7 @@
 //   limits.watch(loop, port);                                // after it: the EMFILE guard
 //   case LWS_CALLBACK_FILTER_NETWORK_CONNECTION: return limits.filter(wsi, user) ? 0 : 1;
 //   case LWS_CALLBACK_WSI_CREATE: limits.created(wsi); ...
-//   if (limits.refusing(wsi)) return limits.answer_refused(wsi, uri);
+//   if (limits.refusing(wsi)) answer 503 with limits.refusal(wsi, path) and Retry-After;
 #pragma once
 
 #include <array>
@@ -108,9 +108,13 @@ public:
     void destroyed(lws* wsi);  // LWS_CALLBACK_WSI_DESTROY
     // Whether wsi came in over a cap: its request (HTTP, or a WebSocket upgrade) gets 503.
     bool refusing(lws* wsi) const;
-    // Writes the 503 (JSON for /healthz) and returns what the callback returns (nonzero:
-    // libwebsockets closes the connection).
-    int answer_refused(lws* wsi, std::string_view uri);
+    // The 503's body for wsi, which is refusing(): JSON for /healthz, else a text that says
+    // which cap. The caller answers with Retry-After: kRetryAfterSeconds and closes.
+    struct Refusal {
+        const char* content_type;
+        std::string body;
+    };
+    Refusal refusal(lws* wsi, std::string_view path) const;
     // Once a second: the rate-limited warning about what was refused.
     void sweep(Clock::time_point now);
 

@@ -1,26 +1,27 @@
 // The conformance-test echo WebSocket (--test-echo-path PATH; off unless given, and for
 // conformance tests only: docs/operations.md). It answers every text and binary message with
 // the same message, so the Autobahn cases (tests/autobahn/) test this edge's WebSocket
-// handling: the same libwebsockets context, protocol, piece size, UTF-8 checks and close
-// checks as /ws, and --max-frame as the largest message (1009 past it). No session, no
-// browser protocol, not counted in /healthz.
+// handling: the same transport (client_socket.hpp), decoder, UTF-8 and close checks as /ws,
+// and --max-frame as the largest message (1009 past it). No session, no browser protocol,
+// not counted in /healthz.
 //
 // Owned by the edge's HTTP thread, like every connection.
 //
 //   EchoSockets echo{options.max_frame, options.max_outbox};
-//   serial = echo.open(wsi);                        // LWS_CALLBACK_ESTABLISHED on PATH
-//   return echo.receive(serial, wsi, in, len);      // LWS_CALLBACK_RECEIVE
-//   return echo.writeable(serial, wsi);             // LWS_CALLBACK_SERVER_WRITEABLE
-//   echo.closed(serial);                            // LWS_CALLBACK_CLOSED
+//   serial = echo.open(socket);                     // a WebSocket upgraded on PATH
+//   echo.receive(serial, socket, binary, message);  // SocketHandler::on_message
+//   return echo.writeable(serial, socket);          // SocketHandler::on_writeable
+//   echo.closed(serial);                            // SocketHandler::on_closed
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
-struct lws;
+#include "client_socket.hpp"
 
 namespace adashta::edge {
 
@@ -31,12 +32,12 @@ public:
     EchoSockets(std::size_t max_message, std::size_t max_queued)
         : max_message_(max_message), max_queued_(max_queued) {}
 
-    std::uint64_t open(lws* wsi);  // returns the connection's serial for the calls below
-    // A piece of a message; the whole message is echoed once its last piece is in. The lws
-    // callback's return value: -1 (with close code 1009) for a message over max_message.
-    int receive(std::uint64_t serial, lws* wsi, const char* in, std::size_t len);
-    // Writes the echoes the socket takes; the lws callback's return value.
-    int writeable(std::uint64_t serial, lws* wsi);
+    std::size_t max_message() const { return max_message_; }
+    std::uint64_t open(ClientSocket& socket);  // returns the connection's serial
+    // A whole message, echoed once the socket takes it.
+    void receive(std::uint64_t serial, ClientSocket& socket, bool binary, std::string_view message);
+    // Writes the echoes the socket takes; true when none waits.
+    bool writeable(std::uint64_t serial, ClientSocket& socket);
     void closed(std::uint64_t serial);
     std::size_t connections() const { return conns_.size(); }
 
@@ -46,8 +47,6 @@ private:
         bool binary;        // a binary message, else text
     };
     struct Conn {
-        std::string rx;            // the message arriving in pieces
-        bool rx_binary = false;    // its type, from its first frame
         std::deque<Echo> out;      // echoes not yet written, oldest first
         std::size_t out_bytes = 0; // their payload bytes
         bool paused = false;       // reading stopped until out drains

@@ -17,11 +17,10 @@
 #include "adashta/ids.hpp"
 #include "adashta/log.hpp"
 #include "adashta/version.hpp"
-#include "http_limits.hpp"
 #include "protocol.hpp"
 #include "static_files.hpp"
 #include "tls_files.hpp"
-#include "ws_close_codes.hpp"
+#include "ws_frames.hpp"
 
 namespace adashta::edge {
 
@@ -34,13 +33,10 @@ namespace {
 
 constexpr const char* kProtocolName = "adashta.v1";
 constexpr lws_usec_t kSweepEvery = 1'000'000;  // 1 s
-// libwebsockets keeps an rx buffer of this size (plus LWS_PRE) for every WebSocket, idle or
-// not, and hands a message's payload to on_receive in pieces of at most this much. Small
-// keeps an idle connection cheap (with 64 KiB, the malloc header page alone made 4 KiB of
-// RSS per connection); messages larger than it arrive in pieces and are put together in
-// Connection::rx, up to --max-frame. It also caps one socket read, so not smaller than a
-// few typical frames; it must hold a control frame's payload (125 bytes).
-constexpr std::size_t kRxPieceBytes = 1024;
+// libwebsockets reads every socket of the service thread into one buffer of this size and
+// hands the bytes to RAW_RX; the edge keeps none per connection (a message arriving in
+// pieces is put together by its decoder, up to --max-frame).
+constexpr unsigned kReadBufferBytes = 16 << 10;
 
 // Shown at "/" when the edge serves no app folder.
 constexpr std::string_view kBuiltinPage = R"(<!doctype html>
@@ -65,16 +61,6 @@ int lws_callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, st
     if (!server) return lws_callback_http_dummy(wsi, reason, user, in, len);
     return server->dispatch(wsi, static_cast<int>(reason), user, in, len);
 }
-
-// Idle WebSocket connections are pinged after 30 s of silence and dropped after 45 s.
-const lws_retry_bo_t kIdlePolicy = {
-    .retry_ms_table = nullptr,
-    .retry_ms_table_count = 0,
-    .conceal_count = 0,
-    .secs_since_valid_ping = 30,
-    .secs_since_valid_hangup = 45,
-    .jitter_percent = 0,
-};
 
 // libwebsockets' own lines go through our logger (so they are JSON lines too with
 // --log-format json): its errors as errors and its warnings as warnings. Its notices are not
@@ -138,10 +124,7 @@ std::size_t payload_size(const std::string& frame) {
 
 struct HttpServer::PerSession {
     // lws allocates this zeroed and frees it without destructors: plain members only.
-    std::uint64_t serial;  // WebSocket: the Connection; 0 before it is established
-    std::string* body;     // HTTP: the response body still to write (LWS_PRE in front), owned
-    bool admin;            // WebSocket on /admin/ws: serial is AdminSockets'
-    bool echo;             // WebSocket on --test-echo-path: serial is EchoSockets'
+    ClientSocket* socket;  // made at RAW_ADOPT, deleted at RAW_CLOSE
 };
 
 // Wakes the service thread from others (libwebsockets' own wake-up, lws_cancel_service, does
@@ -172,7 +155,8 @@ HttpServer::HttpServer(const EdgeOptions& options, Router& router, Report health
 
 HttpServer::~HttpServer() {
     limits_.stop();  // its watchers are on the listener, which the context closes
-    if (context_) lws_context_destroy(context_);
+    if (context_) lws_context_destroy(context_);  // RAW_CLOSE for every socket
+    for (ClientSocket* socket : sockets_) delete socket;
     if (waker_) ev_async_stop(loop_, &waker_->async);
     if (loop_) ev_loop_destroy(loop_);
 }
@@ -205,14 +189,16 @@ void HttpServer::serve_tls(lws_context_creation_info& info) const {
     info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
     info.ssl_cert_filepath = options_.tls_cert.c_str();
     info.ssl_private_key_filepath = options_.tls_key.c_str();
-    // HTTP/1.1 only, as over plain HTTP. With h2 a browser could put its WebSocket (RFC 8441)
-    // and its page loads on one shared socket, where per-connection reading pauses
-    // (lws_rx_flow_control), corking and slow-consumer drops would act on all of them.
+    // HTTP/1.1 only, as over plain HTTP (the edge parses HTTP/1.1 itself). With h2 a browser
+    // could put its WebSocket (RFC 8441) and its page loads on one shared socket, where
+    // per-connection reading pauses (lws_rx_flow_control), corking and slow-consumer drops
+    // would act on all of them.
     info.alpn = "http/1.1";
     // A plain-HTTP request on the HTTPS port gets a redirect to https:// instead of a failed
-    // handshake that a browser shows as an empty page. libwebsockets lets plain WebSocket
-    // upgrades through to us then: refuse_plain answers them 403 (and any plain request that
-    // reaches on_http), so nothing is served over plain HTTP.
+    // handshake that a browser shows as an empty page. With REDIRECT_HTTP_TO_HTTPS,
+    // libwebsockets 4.1 hands such a socket on without TLS (on a raw socket it redirects
+    // nothing itself): on_request answers 301, and 403 to a WebSocket upgrade, so nothing is
+    // served over plain HTTP.
     info.options |= LWS_SERVER_OPTION_ALLOW_NON_SSL_ON_SSL_PORT |
                     LWS_SERVER_OPTION_REDIRECT_HTTP_TO_HTTPS;
 }
@@ -240,9 +226,9 @@ Status HttpServer::start() {
                                                     "\" cannot be served: " + ec.message());
     }
 
-    // One protocol serves both HTTP and the WebSocket, whose frames arrive in small pieces.
+    // One protocol, raw sockets: HTTP and the WebSocket are ClientSocket's.
     static const lws_protocols protocols[] = {
-        {kProtocolName, lws_callback, sizeof(PerSession), kRxPieceBytes, 0, nullptr, 0},
+        {kProtocolName, lws_callback, sizeof(PerSession), 0, 0, nullptr, 0},
         {nullptr, nullptr, 0, 0, 0, nullptr, 0},
     };
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_to_ours);
@@ -252,7 +238,11 @@ Status HttpServer::start() {
     info.iface = (host.empty() || host == "0.0.0.0" || host == "*") ? nullptr : host.c_str();
     info.protocols = protocols;
     info.user = this;
-    info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
+    // Every accepted socket is raw (ours to parse), on the one protocol.
+    info.options = LWS_SERVER_OPTION_ADOPT_APPLY_LISTEN_ACCEPT_CONFIG;
+    info.listen_accept_role = "raw-skt";
+    info.listen_accept_protocol = kProtocolName;
+    info.pt_serv_buf_size = kReadBufferBytes;
     // An IPv4 address gets an IPv4 socket. Left to itself, libwebsockets 4.1 binds an IPv6
     // socket to [::] for it: every interface instead of the one asked for, and a larger
     // kernel socket per connection (TCPv6).
@@ -267,10 +257,7 @@ Status HttpServer::start() {
     void* loops[] = {loop_};
     info.options |= LWS_SERVER_OPTION_LIBEV;
     info.foreign_loops = loops;
-    info.retry_and_idle_policy = &kIdlePolicy;
-    info.timeout_secs = 10;
-    info.max_http_header_data = 4096;
-    info.token_limits = &request_token_limits(info.max_http_header_data);  // 414 (http_limits.hpp)
+    info.timeout_secs = 10;  // the TLS handshake; ClientSocket times the rest (http_limits.hpp)
     info.server_string = "adashta";
     if (!options_.tls_cert.empty()) serve_tls(info);
     // Sizes the caps by the descriptor limit, which it may raise: before libwebsockets reads it.
@@ -402,11 +389,10 @@ std::size_t HttpServer::produces_unanswered() {
 }
 
 void HttpServer::close_clients_going_away() {
-    // What is queued for a client (acks above all) goes out first; on_writeable then sends
-    // the close, and the client's answer ends the connection (send_close_frame).
+    // What is queued for a client (acks above all) goes out first; its ClientSocket then
+    // sends the close, and the client's answer ends the connection.
     sessions_.for_each_connection([this](Connection& c) {
-        c.close_handshake = true;
-        close_connection(c, LWS_CLOSE_STATUS_GOINGAWAY, "going_away");
+        close_connection(c, ws::close_code::going_away, "going_away");
     });
     admin_.shut_down();  // admin pages: 1001 too
 }
@@ -452,33 +438,12 @@ void HttpServer::handed_on(std::vector<HandedOn>&& produces) {
 
 // --- libwebsockets events ------------------------------------------------------------------
 
+// The listener's sockets are raw to libwebsockets (listen_accept_role "raw-skt"): it accepts,
+// does TLS and reports bytes and writeability; ClientSocket does HTTP and WebSocket.
 int HttpServer::dispatch(lws* wsi, int reason_number, void* user, void* in, std::size_t len) {
     const auto reason = static_cast<lws_callback_reasons>(reason_number);
     auto* pss = static_cast<PerSession*>(user);
     switch (reason) {
-        case LWS_CALLBACK_HTTP:
-            return on_http(wsi, *pss, std::string_view{static_cast<const char*>(in)});
-        case LWS_CALLBACK_HTTP_WRITEABLE:
-            return on_http_writeable(wsi, *pss);
-        case LWS_CALLBACK_CLOSED_HTTP:
-            if (pss) {
-                delete pss->body;
-                pss->body = nullptr;
-            }
-            return 0;
-        case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
-            // WebSockets live on /ws (browsers) and /admin/ws (the admin page) only.
-            char uri[64] = {};
-            if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) <= 0) return 1;
-            const bool admin = std::string_view{uri} == "/admin/ws";
-            if (admin && pss) pss->admin = true;
-            // The conformance tests' echo (echo_socket.hpp), only when --test-echo-path is set.
-            const bool echo = !options_.test_echo_path.empty() && uri == options_.test_echo_path;
-            if (echo && pss) pss->echo = true;
-            return std::string_view{uri} == "/ws" || ((admin || echo) && pss) ? 0 : 1;
-        }
-        case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
-            return on_confirm_upgrade(wsi);
         // Every socket of the listener, counted against --max-connections (connection_limits.hpp).
         case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
             return limits_.filter(wsi, user) ? 0 : 1;
@@ -488,148 +453,112 @@ int HttpServer::dispatch(lws* wsi, int reason_number, void* user, void* in, std:
         case LWS_CALLBACK_WSI_DESTROY:
             limits_.destroyed(wsi);
             return 0;
-        case LWS_CALLBACK_ESTABLISHED:
-            if (pss->echo) {
-                pss->serial = echo_.open(wsi);
-                return 0;
+        case LWS_CALLBACK_RAW_ADOPT:
+            if (!pss) return -1;
+            pss->socket = new ClientSocket{wsi, *this, Clock::now()};
+            sockets_.insert(pss->socket);
+            return 0;
+        case LWS_CALLBACK_RAW_RX:
+            if (!pss || !pss->socket) return -1;
+            return pss->socket->receive(static_cast<char*>(in), len);
+        case LWS_CALLBACK_RAW_WRITEABLE:
+            if (!pss || !pss->socket) return -1;
+            return pss->socket->writeable();
+        case LWS_CALLBACK_RAW_CLOSE:
+            if (pss && pss->socket) {
+                sockets_.erase(pss->socket);
+                pss->socket->closed();
+                delete std::exchange(pss->socket, nullptr);
             }
-            if (pss->admin) {
-                pss->serial = admin_.open(wsi, Clock::now());
-                return 0;
-            }
-            return on_established(wsi, *pss);
-        case LWS_CALLBACK_RECEIVE:
-            if (pss->echo)
-                return echo_.receive(pss->serial, wsi, static_cast<const char*>(in), len);
-            if (pss->admin) {
-                if (admin_.receive(pss->serial, static_cast<const char*>(in), len,
-                                   lws_is_first_fragment(wsi), lws_is_final_fragment(wsi)) &&
-                    admin_.begin(Clock::now()))
-                    start_admin_snapshot();  // the page fills at once, not after a second
-                return 0;
-            }
-            return on_receive(wsi, *pss, static_cast<const char*>(in), len);
-        case LWS_CALLBACK_SERVER_WRITEABLE:
-            if (pss->echo) return echo_.writeable(pss->serial, wsi);
-            if (pss->admin) return admin_.writeable(pss->serial, wsi);
-            return on_writeable(wsi, *pss);
-        case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
-            // A close with an invalid code gets 1002 (ws_close_codes.hpp), on every path.
-            if (const int checked = check_peer_close(wsi, in, len)) return checked;
-            if (pss->echo || pss->admin) return 0;
-            return on_peer_close(*pss);
-        case LWS_CALLBACK_CLOSED:
-            if (pss->echo)
-                echo_.closed(pss->serial);
-            else if (pss->admin)
-                admin_.closed(pss->serial);
-            else
-                on_closed(*pss);
             return 0;
         default:
-            return lws_callback_http_dummy(wsi, reason, user, in, len);
+            return 0;
     }
 }
 
-bool HttpServer::plain_on_tls(lws* wsi) const {
-    return !options_.tls_cert.empty() && !lws_is_ssl(wsi);
+bool HttpServer::plain_on_tls(const ClientSocket& socket) const {
+    return !options_.tls_cert.empty() && !socket.tls();
 }
 
-int HttpServer::refuse_plain(lws* wsi) {
-    lws_return_http_status(wsi, HTTP_STATUS_FORBIDDEN,
-                           "this edge serves HTTPS only: use https:// and wss:// on this port");
-    return 1;
+void HttpServer::respond(ClientSocket& socket, int status, std::string_view mime,
+                         std::string_view body) {
+    socket.respond(status, mime, body, "Cache-Control: no-cache\r\n");
 }
 
-int HttpServer::on_http(lws* wsi, PerSession& pss, std::string_view uri) {
-    if (plain_on_tls(wsi)) return refuse_plain(wsi);
-    if (uri_too_long(wsi))
-        return respond(wsi, pss, HTTP_STATUS_REQ_URI_TOO_LONG, "text/plain; charset=utf-8",
-                       "URI too long: at most " + std::to_string(kMaxRequestUri - 1) +
-                           " bytes of path and query\n");
+void HttpServer::on_request(ClientSocket& socket, const HttpRequest& request) {
+    constexpr std::string_view kText = "text/plain; charset=utf-8";
+    if (plain_on_tls(socket)) {
+        // Plain HTTP on the HTTPS port: a browser is sent to https://; a WebSocket, which
+        // cannot follow a redirect, is refused. Nothing is served.
+        if (request.wants_websocket())
+            return socket.respond(403, kText,
+                                  "this edge serves HTTPS only: use https:// and wss:// on this "
+                                  "port\n",
+                                  {}, true);
+        const std::string* host = request.header("Host");
+        const std::string location =
+            "https://" + (host && !host->empty() ? *host : options_.http) + request.target;
+        return socket.respond(301, kText, "this edge serves HTTPS only: " + location + "\n",
+                              "Location: " + location + "\r\n", true);
+    }
+    // The edge serves GET and HEAD, and reads no request body.
+    if (request.method != "GET" && request.method != "HEAD")
+        return socket.respond(405, kText, "this edge serves GET and HEAD only\n",
+                              "Allow: GET, HEAD\r\n", true);
+    if (request.header("Transfer-Encoding") ||
+        (request.header("Content-Length") && *request.header("Content-Length") != "0"))
+        return socket.respond(413, kText, "a GET or HEAD request carries no body here\n", {},
+                              true);
+    const std::string_view path = request.path();
+    if (request.wants_websocket()) return on_upgrade(socket, request);
     // A load balancer that polls /healthz stops sending here; others try again shortly.
-    if (draining_ && uri == "/healthz")
-        return respond(wsi, pss, HTTP_STATUS_SERVICE_UNAVAILABLE, "application/json",
-                       "{\"status\":\"draining\"}\n");
+    if (draining_ && path == "/healthz")
+        return socket.respond(503, "application/json", "{\"status\":\"draining\"}\n", {}, true);
     if (draining_)
-        return respond(wsi, pss, HTTP_STATUS_SERVICE_UNAVAILABLE, "text/plain; charset=utf-8",
-                       "draining: this edge is shutting down; try again in a moment\n");
+        return socket.respond(503, kText,
+                              "draining: this edge is shutting down; try again in a moment\n", {},
+                              true);
     // Over a cap: 503, but /metrics, so that a full edge can still be watched.
-    if (limits_.refusing(wsi) && uri != "/metrics") return limits_.answer_refused(wsi, uri);
-    if (uri == "/healthz") return respond(wsi, pss, HTTP_STATUS_OK, "application/json", health_());
-    if (uri == "/metrics")
-        return respond(wsi, pss, HTTP_STATUS_OK, "text/plain; version=0.0.4", metrics_());
-    if (uri == "/adashta.js")
-        return respond(wsi, pss, HTTP_STATUS_OK, "text/javascript; charset=utf-8", kAdashtaJs);
-    if (uri == "/adashta.mjs")
-        return respond(wsi, pss, HTTP_STATUS_OK, "text/javascript; charset=utf-8", kAdashtaMjs);
-    if (uri == "/adashta.d.ts")
-        return respond(wsi, pss, HTTP_STATUS_OK, "application/typescript; charset=utf-8",
-                       kAdashtaDts);
-    if (uri == "/admin") {
+    if (limits_.refusing(socket.wsi()) && path != "/metrics") return refuse_over_cap(socket, path);
+    if (path == "/healthz") return respond(socket, 200, "application/json", health_());
+    if (path == "/metrics") return respond(socket, 200, "text/plain; version=0.0.4", metrics_());
+    if (path == "/adashta.js")
+        return respond(socket, 200, "text/javascript; charset=utf-8", kAdashtaJs);
+    if (path == "/adashta.mjs")
+        return respond(socket, 200, "text/javascript; charset=utf-8", kAdashtaMjs);
+    if (path == "/adashta.d.ts")
+        return respond(socket, 200, "application/typescript; charset=utf-8", kAdashtaDts);
+    if (path == "/admin") {
         if (!admin_.enabled())
-            return respond(wsi, pss, HTTP_STATUS_NOT_FOUND, "text/plain; charset=utf-8",
+            return respond(socket, 404, kText,
                            "The admin page is off: it needs a token. Start the edge with "
                            "--admin-token-file FILE (or --admin-token TOKEN, or "
                            "$ADASHTA_ADMIN_TOKEN), then open /admin#token=TOKEN "
                            "(docs/operations.md, \"Admin page\").\n");
-        return respond(wsi, pss, HTTP_STATUS_OK, "text/html; charset=utf-8", kAdminHtml);
+        return respond(socket, 200, "text/html; charset=utf-8", kAdminHtml);
     }
-    if (uri == "/admin/ws")
-        return respond(wsi, pss, 426, "text/plain; charset=utf-8",
+    if (path == "/admin/ws")
+        return respond(socket, 426, kText,
                        "/admin/ws is the admin page's WebSocket: open /admin instead\n");
-    if (uri == "/ws")
-        return respond(wsi, pss, 426, "text/plain; charset=utf-8",
+    if (path == "/ws")
+        return respond(socket, 426, kText,
                        "/ws is the Adashta Queue WebSocket endpoint: connect with a WebSocket "
                        "client (adashta.connect() does)\n");
     if (app_root_.empty()) {
-        if (uri == "/" || uri == "/index.html")
-            return respond(wsi, pss, HTTP_STATUS_OK, "text/html; charset=utf-8", kBuiltinPage);
-    } else if (auto file = resolve_static(app_root_, uri)) {
-        const std::string path = file->string();
-        const std::string mime{mime_type(path)};
-        const int served = lws_serve_http_file(wsi, path.c_str(), mime.c_str(), nullptr, 0);
-        if (served < 0) return -1;
-        if (served > 0 && lws_http_transaction_completed(wsi)) return -1;
-        return 0;
+        if (path == "/" || path == "/index.html")
+            return respond(socket, 200, "text/html; charset=utf-8", kBuiltinPage);
+    } else if (auto file = resolve_static(app_root_, path)) {
+        const std::string name = file->string();
+        if (socket.respond_file(name, mime_type(name))) return;
     }
-    return respond(wsi, pss, HTTP_STATUS_NOT_FOUND, "text/plain; charset=utf-8", "not found\n");
+    respond(socket, 404, kText, "not found\n");
 }
 
-int HttpServer::respond(lws* wsi, PerSession& pss, int status, std::string_view mime,
-                        std::string_view body) {
-    unsigned char headers[LWS_PRE + 1024];
-    unsigned char* start = headers + LWS_PRE;
-    unsigned char* p = start;
-    unsigned char* end = headers + sizeof headers - 1;
-    const std::string content_type{mime};
-    if (lws_add_http_common_headers(wsi, static_cast<unsigned>(status), content_type.c_str(),
-                                    body.size(), &p, end))
-        return 1;
-    static constexpr std::string_view kNoCache = "no-cache";
-    if (lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
-                                     reinterpret_cast<const unsigned char*>(kNoCache.data()),
-                                     static_cast<int>(kNoCache.size()), &p, end))
-        return 1;
-    if (lws_finalize_write_http_header(wsi, start, &p, end)) return 1;
-    if (body.empty()) return lws_http_transaction_completed(wsi) ? -1 : 0;
-    delete pss.body;
-    pss.body = new std::string(LWS_PRE, '\0');
-    pss.body->append(body);
-    lws_callback_on_writable(wsi);
-    return 0;
-}
-
-int HttpServer::on_http_writeable(lws* wsi, PerSession& pss) {
-    if (!pss.body) return 0;
-    std::string& body = *pss.body;
-    const auto size = payload_size(body);
-    const int written = lws_write(wsi, reinterpret_cast<unsigned char*>(body.data()) + LWS_PRE,
-                                  size, LWS_WRITE_HTTP_FINAL);
-    delete pss.body;
-    pss.body = nullptr;
-    if (written < static_cast<int>(size)) return -1;
-    return lws_http_transaction_completed(wsi) ? -1 : 0;
+void HttpServer::refuse_over_cap(ClientSocket& socket, std::string_view path) {
+    const auto refusal = limits_.refusal(socket.wsi(), path);
+    socket.respond(503, refusal.content_type, refusal.body,
+                   "Retry-After: " + std::to_string(ConnectionLimits::kRetryAfterSeconds) + "\r\n",
+                   true);
 }
 
 void HttpServer::secure(const Access& access, const ResumeSecrets& secrets) {
@@ -637,104 +566,110 @@ void HttpServer::secure(const Access& access, const ResumeSecrets& secrets) {
     secrets_ = &secrets;
 }
 
-namespace {
-
-// A request header as a string; empty when absent or longer than max.
-std::string header(lws* wsi, lws_token_indexes token, std::size_t max = 512) {
-    const int size = lws_hdr_total_length(wsi, token);
-    if (size <= 0 || static_cast<std::size_t>(size) > max) return {};
-    std::string out(static_cast<std::size_t>(size) + 1, '\0');
-    if (lws_hdr_copy(wsi, out.data(), size + 1, token) != size) return {};
-    out.resize(static_cast<std::size_t>(size));
-    return out;
-}
-
-}  // namespace
-
-int HttpServer::on_confirm_upgrade(lws* wsi) {
+void HttpServer::on_upgrade(ClientSocket& socket, const HttpRequest& request) {
     assert(access_ && "HttpServer::secure() was not called");
-    if (plain_on_tls(wsi)) return refuse_plain(wsi);
-    if (uri_too_long(wsi)) {
-        lws_return_http_status(wsi, HTTP_STATUS_REQ_URI_TOO_LONG,
-                               "URI too long for a WebSocket upgrade");
-        return 1;
-    }
-    if (draining_) {
+    constexpr std::string_view kText = "text/plain; charset=utf-8";
+    // WebSockets live on /ws (browsers) and /admin/ws (the admin page) only, and the
+    // conformance tests' echo (echo_socket.hpp) when --test-echo-path is set.
+    const std::string_view path = request.path();
+    ClientSocket::Route route = ClientSocket::Route::none;
+    if (path == "/ws") route = ClientSocket::Route::browser;
+    if (path == "/admin/ws") route = ClientSocket::Route::admin;
+    if (!options_.test_echo_path.empty() && path == options_.test_echo_path)
+        route = ClientSocket::Route::echo;
+    if (route == ClientSocket::Route::none)
+        return socket.respond(404, kText, "no WebSocket here: the browser protocol is on /ws\n",
+                              {}, true);
+    const std::string* version = request.header("Sec-WebSocket-Version");
+    if (!version || *version != "13")
+        return socket.respond(426, kText, "this edge speaks WebSocket version 13 (RFC 6455)\n",
+                              "Sec-WebSocket-Version: 13\r\n", true);
+    if (!ClientSocket::websocket_key_valid(request))
+        return socket.respond(400, kText,
+                              "a WebSocket upgrade needs a Sec-WebSocket-Key of 16 bytes in "
+                              "base64\n",
+                              {}, true);
+    if (draining_)
         // The browser SDK takes the failed upgrade as a dropped connection and retries with
         // backoff, by which time the restarted edge (or another) answers.
-        lws_return_http_status(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE,
-                               "draining: this edge is shutting down; reconnect in a moment");
-        return 1;
+        return socket.respond(503, kText,
+                              "draining: this edge is shutting down; reconnect in a moment\n", {},
+                              true);
+    if (limits_.refusing(socket.wsi())) return refuse_over_cap(socket, "/ws");
+    const std::string* origin = request.header("Origin");
+    const std::string* host = request.header("Host");
+    if (origin && !access_->origin_allowed(*origin, host ? *host : std::string{})) {
+        ++stats_.origin_refused;
+        log::info("edge", "refused a WebSocket from origin \"" + origin->substr(0, 128) +
+                              "\": not in allowedOrigins");
+        return socket.respond(403, kText,
+                              "origin_refused: this page's origin may not connect to this edge "
+                              "(allowedOrigins)\n",
+                              {}, true);
     }
-    if (limits_.refusing(wsi)) return limits_.answer_refused(wsi, "/ws");  // over a cap: 503
-    const std::string origin = header(wsi, WSI_TOKEN_ORIGIN);
-    // An Origin too long to copy counts as present (and not allowed), never as absent.
-    const bool has_origin = lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) > 0;
-    if (!has_origin || access_->origin_allowed(origin, header(wsi, WSI_TOKEN_HOST))) return 0;
-    ++stats_.origin_refused;
-    log::info("edge", "refused a WebSocket from origin \"" + origin.substr(0, 128) +
-                          "\": not in allowedOrigins");
-    // >0: we answered the request ourselves (libwebsockets then drops the upgrade).
-    lws_return_http_status(wsi, HTTP_STATUS_FORBIDDEN,
-                           "origin_refused: this page's origin may not connect to this edge "
-                           "(allowedOrigins)");
-    return 1;
+    // The browser protocol's name is echoed when the client offers it.
+    const std::string_view subprotocol =
+        request.header_has_token("Sec-WebSocket-Protocol", kProtocolName) ? kProtocolName : "";
+    switch (route) {
+        case ClientSocket::Route::echo:
+            socket.upgrade(route, echo_.max_message(), subprotocol);
+            socket.serial = echo_.open(socket);
+            return;
+        case ClientSocket::Route::admin:
+            socket.upgrade(route, AdminSockets::kMaxMessage, subprotocol);
+            socket.serial = admin_.open(socket, Clock::now());
+            return;
+        default:
+            socket.upgrade(route, options_.max_frame, subprotocol);
+            return on_established(socket);
+    }
 }
 
-int HttpServer::on_established(lws* wsi, PerSession& pss) {
-    Connection& c = sessions_.open(wsi, Clock::now());
-    pss.serial = c.serial;
+void HttpServer::on_established(ClientSocket& socket) {
+    Connection& c = sessions_.open(socket.wsi(), Clock::now());
+    socket.serial = c.serial;
     connections_ = sessions_.connection_count();
-    if (draining_) {
-        c.close_handshake = true;
-        close_connection(c, LWS_CLOSE_STATUS_GOINGAWAY, "going_away");
-    }
-    return 0;
+    if (draining_) close_connection(c, ws::close_code::going_away, "going_away");
 }
 
-int HttpServer::on_receive(lws* wsi, PerSession& pss, const char* in, std::size_t len) {
-    Connection* c = sessions_.find(pss.serial);
-    if (!c) return -1;
+void HttpServer::on_message(ClientSocket& socket, bool binary, std::string_view payload) {
+    switch (socket.route()) {
+        case ClientSocket::Route::echo:
+            return echo_.receive(socket.serial, socket, binary, payload);
+        case ClientSocket::Route::admin:
+            if (admin_.receive(socket.serial, payload) && admin_.begin(Clock::now()))
+                start_admin_snapshot();  // the page fills at once, not after a second
+            return;
+        default:
+            break;
+    }
+    Connection* c = sessions_.find(socket.serial);
     // Closing, or draining: ignore the rest. A frame left unread gets no answer, so the
     // client sends it again after reconnecting (produces carry ids: stored once).
-    if (c->close_code || draining_) return 0;
-    const bool first = lws_is_first_fragment(wsi);
-    const bool last = lws_is_final_fragment(wsi);
-    if (first) {
-        c->rx.clear();
-        c->rx_binary = lws_frame_is_binary(wsi);
-    }
-    // The rest of the frame its header announced counts at once (1009 before it arrives).
-    if (c->rx.size() + len + lws_remaining_packet_payload(wsi) > options_.max_frame) {
+    if (!c || c->close_code || draining_) return;
+    if (binary) {
         ++stats_.bad_frames;
-        c->rx.clear();
-        c->rx.shrink_to_fit();
-        close_connection(*c, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
-                         error_info(Errc::frame_too_large).name);
-        return 0;
+        auto frame = new_frame();
+        encode_error(*frame, std::nullopt, Errc::binary_unsupported);
+        send_frame(*c, std::move(frame));
+        return;
     }
-    if (c->rx_binary) {
-        c->rx.resize(c->rx.size() + len);  // counted for the size limit, never read
-        if (last) {
-            ++stats_.bad_frames;
-            c->rx.clear();
-            auto frame = new_frame();
-            encode_error(*frame, std::nullopt, Errc::binary_unsupported);
-            send_frame(*c, std::move(frame));
-        }
-        return 0;
+    handle_frame(*c, payload);
+}
+
+void HttpServer::on_closing(ClientSocket& socket, std::uint16_t code, bool failure) {
+    switch (socket.route()) {
+        case ClientSocket::Route::echo:
+            return;
+        case ClientSocket::Route::admin:
+            return admin_.closing(socket.serial);
+        default:
+            break;
     }
-    if (first && last) {
-        handle_frame(*c, std::string_view{in, len});
-        return 0;
-    }
-    c->rx.append(in, len);
-    if (last) {
-        const std::string text = std::move(c->rx);
-        c->rx.clear();
-        handle_frame(*c, text);
-    }
-    return 0;
+    Connection* c = sessions_.find(socket.serial);
+    if (!c || c->close_code) return;
+    if (failure) ++stats_.bad_frames;  // a frame the decoder refused (1009 among them)
+    c->close_code = code;  // nothing new is queued; what is goes out before the close
 }
 
 namespace {
@@ -751,28 +686,34 @@ void HttpServer::uncork_all() {
     corked_.clear();
 }
 
-int HttpServer::on_writeable(lws* wsi, PerSession& pss) {
-    Connection* c = sessions_.find(pss.serial);
-    if (!c) return -1;
+bool HttpServer::on_writeable(ClientSocket& socket) {
+    switch (socket.route()) {
+        case ClientSocket::Route::echo:
+            return echo_.writeable(socket.serial, socket);
+        case ClientSocket::Route::admin:
+            return admin_.writeable(socket.serial, socket);
+        default:
+            break;
+    }
+    Connection* c = sessions_.find(socket.serial);
+    if (!c) return true;
     // Several frames for one connection are held back (corked) until the end of the service
     // round (uncork_all): they leave in one segment, with one wake-up of the reader, and the
     // round's other connections go out together with them. On loopback, most of a send's
     // cost is waking the reader.
     if (c->out.size() > 1) {
-        const int fd = lws_get_socket_fd(wsi);
+        const int fd = lws_get_socket_fd(socket.wsi());
         set_cork(fd, 1);
         corked_.push_back(fd);
     }
     while (!c->out.empty()) {
-        if (lws_send_pipe_choked(wsi)) {
-            lws_callback_on_writable(wsi);
-            return 0;
+        if (socket.choked()) {
+            socket.request_writeable();
+            return false;
         }
         std::string& frame = *c->out.front();
         const auto size = payload_size(frame);
-        const int written = lws_write(wsi, reinterpret_cast<unsigned char*>(frame.data()) + LWS_PRE,
-                                      size, LWS_WRITE_TEXT);
-        if (written < static_cast<int>(size)) return -1;
+        if (!socket.write_message(frame, ws::Opcode::text)) return true;  // it closes
         c->out_bytes -= size;
         c->written_total += size;
         outbox_total_ -= size;
@@ -781,55 +722,19 @@ int HttpServer::on_writeable(lws* wsi, PerSession& pss) {
         if (c->page_queued && c->written_total >= c->page_end) page_done(*c);
     }
     if (!c->reading && !c->reads.empty()) pump_reads(*c);  // the outbox has room now
-    if (c->close_sent) return 0;  // waiting for the client's close
-    if (c->close_code) {
-        if (c->close_handshake && send_close_frame(wsi, *c)) return 0;
-        lws_close_reason(wsi, static_cast<lws_close_status>(c->close_code),
-                         reinterpret_cast<unsigned char*>(c->close_reason.data()),
-                         c->close_reason.size());
-        return -1;
-    }
-    return 0;
-}
-
-namespace {
-// libwebsockets' own value for writing a close frame (LWS_WRITE_CLOSE of its private
-// headers; the public enum leaves the number out, for lws_close_reason() sends it).
-constexpr auto kWriteClose = static_cast<lws_write_protocol>(4);
-// A client that does not answer our close frame within this long is dropped.
-constexpr int kCloseAnswerSeconds = 5;
-}  // namespace
-
-// The close handshake, done here because libwebsockets' own close (lws_close_reason, then
-// -1) ends the TCP connection as soon as its close frame is out: the frames the client sent
-// meanwhile then meet a closed socket, and the reset that answers them can reach the client
-// before the close frame does. Browsers then report 1006, not the code. Here the connection
-// stays open, reads (and drops) what still comes, and ends once the client's own close
-// frame, the last thing it sends, arrives (on_peer_close).
-bool HttpServer::send_close_frame(lws* wsi, Connection& c) {
-    std::string frame(LWS_PRE, '\0');
-    frame.push_back(static_cast<char>((c.close_code >> 8) & 0xff));
-    frame.push_back(static_cast<char>(c.close_code & 0xff));
-    frame.append(c.close_reason, 0, 123);  // a control frame carries at most 125 bytes
-    const auto size = payload_size(frame);
-    if (lws_write(wsi, reinterpret_cast<unsigned char*>(frame.data()) + LWS_PRE, size,
-                  kWriteClose) < static_cast<int>(size))
-        return false;
-    c.close_sent = true;
-    lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_ACK, kCloseAnswerSeconds);
-    lws_rx_flow_control(wsi, 1);
     return true;
 }
 
-int HttpServer::on_peer_close(PerSession& pss) {
-    const Connection* c = sessions_.find(pss.serial);
-    // Nonzero: our close went out already, so libwebsockets ends the connection without
-    // answering the client's; zero: the client began, and libwebsockets answers it.
-    return c && c->close_sent ? 1 : 0;
-}
-
-void HttpServer::on_closed(PerSession& pss) {
-    Connection* c = sessions_.find(pss.serial);
+void HttpServer::on_closed(ClientSocket& socket) {
+    switch (socket.route()) {
+        case ClientSocket::Route::echo:
+            return echo_.closed(socket.serial);
+        case ClientSocket::Route::admin:
+            return admin_.closed(socket.serial);
+        default:
+            break;
+    }
+    Connection* c = sessions_.find(socket.serial);
     if (!c) return;
     const std::string session = c->session;
     outbox_total_ -= c->out_bytes;
@@ -843,6 +748,11 @@ void HttpServer::on_closed(PerSession& pss) {
         flush_produced();  // its messages reach the node before the news that it left
         router_.client_disconnected(session);
     }
+}
+
+ClientSocket* HttpServer::socket_of(const Connection& c) {
+    auto* pss = static_cast<PerSession*>(lws_wsi_user(static_cast<lws*>(c.wsi)));
+    return pss ? pss->socket : nullptr;
 }
 
 // --- the browser protocol -------------------------------------------------------------------
@@ -1065,8 +975,9 @@ void HttpServer::send_frame(Connection& c, std::shared_ptr<std::string> frame) {
 void HttpServer::close_connection(Connection& c, int code, std::string_view reason) {
     if (c.close_code) return;
     c.close_code = code;
-    c.close_reason = reason;
-    lws_callback_on_writable(static_cast<lws*>(c.wsi));
+    // The socket sends the close after what waits in c.out, and waits for the client's.
+    if (ClientSocket* socket = socket_of(c))
+        socket->close(static_cast<std::uint16_t>(code), reason);
 }
 
 // --- answers from the mesh side ---------------------------------------------------------------
@@ -1218,6 +1129,7 @@ void HttpServer::sweep() {
     sessions_count_ = sessions_.session_count();
     admin_.sweep(now);
     limits_.sweep(now);
+    for (ClientSocket* socket : sockets_) socket->sweep(now);  // timeouts, idle pings
     if (admin_.begin(now)) start_admin_snapshot();
     trim_when_idle();
     schedule_sweep();

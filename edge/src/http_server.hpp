@@ -1,8 +1,13 @@
-// The edge's HTTP thread: libwebsockets serving /adashta.js, /adashta.mjs, /healthz,
-// /metrics, the admin page (/admin, its WebSocket /admin/ws), the app folder, and the browser
-// protocol on /ws. It owns every browser
-// connection (Sessions); the mesh side (Router) answers through push(), which wakes the
-// service loop (libev on epoll, with libwebsockets on it) through an ev_async.
+// The edge's HTTP thread: serves /adashta.js, /adashta.mjs, /healthz, /metrics, the admin
+// page (/admin, its WebSocket /admin/ws), the app folder, and the browser protocol on /ws.
+// It owns every browser connection (Sessions); the mesh side (Router) answers through push(),
+// which wakes the service loop (libev on epoll, with libwebsockets on it) through an ev_async.
+//
+// libwebsockets only listens, accepts, does TLS and runs the sockets on the loop: the
+// listener's connections are raw sockets to it (listen_accept_role "raw-skt"). HTTP/1.1 and
+// WebSocket are the edge's own (client_socket.hpp, http_request.hpp, ws_frames.hpp), so
+// every malformed request or frame gets the answer RFC 9112 or RFC 6455 asks for: a status
+// (400, 414, 431, ...) or a close frame (1002, 1007, 1009) before TCP ends.
 //
 // The libwebsockets callback is a switch over reasons that hands each to a named member;
 // nothing in it throws.
@@ -16,11 +21,13 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "access.hpp"
 #include "admin_snapshot.hpp"
 #include "admin_socket.hpp"
+#include "client_socket.hpp"
 #include "echo_socket.hpp"
 #include "connection_limits.hpp"
 #include "edge.hpp"
@@ -48,7 +55,7 @@ struct HttpStats {
     std::atomic<std::uint64_t> origin_refused{0};  // upgrades refused for their Origin
 };
 
-class HttpServer final : public ClientSink {
+class HttpServer final : public ClientSink, private SocketHandler {
 public:
     using Report = std::function<std::string()>;
 
@@ -86,21 +93,24 @@ private:
     // HTTPS and WSS with options_.tls_cert and tls_key, which check_tls_files passed.
     void serve_tls(lws_context_creation_info& info) const;
     // A plain-HTTP request or WebSocket on the HTTPS port, which libwebsockets lets through
-    // for its redirect to https://: it is answered 403 and nothing is served.
-    bool plain_on_tls(lws* wsi) const;
-    int refuse_plain(lws* wsi);
-    int on_http(lws* wsi, PerSession& pss, std::string_view uri);
-    int respond(lws* wsi, PerSession& pss, int status, std::string_view mime,
-                std::string_view body);
-    int on_http_writeable(lws* wsi, PerSession& pss);
-    // A WebSocket upgrade: refused with 403 when its Origin is not allowed.
-    int on_confirm_upgrade(lws* wsi);
-    int on_established(lws* wsi, PerSession& pss);
-    int on_receive(lws* wsi, PerSession& pss, const char* in, std::size_t len);
-    int on_writeable(lws* wsi, PerSession& pss);
-    bool send_close_frame(lws* wsi, Connection& c);  // false: it could not be written
-    int on_peer_close(PerSession& pss);
-    void on_closed(PerSession& pss);
+    // (for its redirect to https://, which the edge now does itself): a request is redirected
+    // with 301 and a WebSocket refused with 403; nothing is served.
+    bool plain_on_tls(const ClientSocket& socket) const;
+    // The connection's transport (nullptr once its socket is gone).
+    static ClientSocket* socket_of(const Connection& c);
+    // --- SocketHandler: what the listener's sockets hand on ----------------------------------
+    void on_request(ClientSocket& socket, const HttpRequest& request) override;
+    void on_message(ClientSocket& socket, bool binary, std::string_view payload) override;
+    void on_closing(ClientSocket& socket, std::uint16_t code, bool failure) override;
+    bool on_writeable(ClientSocket& socket) override;
+    void on_closed(ClientSocket& socket) override;
+    // An answer of the HTTP routes: not cached, and the connection kept alive.
+    void respond(ClientSocket& socket, int status, std::string_view mime, std::string_view body);
+    void refuse_over_cap(ClientSocket& socket, std::string_view path);  // 503, Retry-After
+    // A WebSocket upgrade: checked (path, version, key, drain, caps, Origin: 403 when not
+    // allowed), then accepted on its route.
+    void on_upgrade(ClientSocket& socket, const HttpRequest& request);
+    void on_established(ClientSocket& socket);  // a browser WebSocket on /ws
 
     void handle_frame(Connection& c, std::string_view text);
     void handle_hello(Connection& c, ClientFrame& f);
@@ -195,6 +205,7 @@ private:
     bool drained_ = false;   // HTTP thread: the drain ended; the router hears no more
     Clock::time_point drain_deadline_{};
     std::vector<int> corked_;  // sockets corked in this service round
+    std::unordered_set<ClientSocket*> sockets_;  // every socket of the listener (HTTP thread)
     struct Waker;
     std::unique_ptr<Waker> waker_;  // after loop_: other threads' way in
     struct SweepTimer;

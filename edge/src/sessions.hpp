@@ -62,8 +62,6 @@ struct Connection {
     // their offsets) until the replay caught up, so the client sees one ordered stream.
     std::map<std::string, Replay> replaying;
     std::uint64_t replays = 0;  // replays begun, for Replay::id
-    std::string rx;             // a message still arriving in fragments
-    bool rx_binary = false;     // the arriving message is binary: discarded, then refused
     FrameQueue out;             // frames to send (shared by a fan-out); empty costs nothing
     std::size_t out_bytes = 0;  // sum of out's payload sizes
     std::size_t producing = 0;  // its produces the store has not answered yet
@@ -77,10 +75,7 @@ struct Connection {
     std::uint64_t queued_total = 0;  // payload bytes ever put in out
     std::uint64_t written_total = 0; // of those, written to the socket
     std::uint64_t page_end = 0;      // queued_total once the page was in out
-    int close_code = 0;         // nonzero: close with this code at the next chance
-    std::string close_reason;   // sent with close_code
-    bool close_handshake = false;  // close by handshake: wait for the client's close frame
-    bool close_sent = false;       // our close frame is out; the client's ends the connection
+    int close_code = 0;         // nonzero: closing with this code; nothing more is queued
     Clock::time_point opened;   // for the hello timeout
 };
 

@@ -4,18 +4,10 @@
 //
 //   cd tests && node --test integration/websocket_strict.test.mjs     (ADASHTA_BUILD_DIR=../build)
 //
-// Three of the findings cannot be answered on libwebsockets 4.1 without patching it; their
-// tests are marked todo with the reason (node --test lists them as TODO, they do not fail the
-// run) and assert what the RFC wants, so they pass the day the edge's lws does it:
-//  - an unmasked client frame: lws_ws_rx_sm (lib/roles/ws/ops-ws.c) reads the mask bit into
-//    this_frame_masked and never checks it; no public call shows it to the callback.
-//  - a 64-bit length with its top bit set, and a control frame longer than 125 bytes: the
-//    same parser returns -1 ("b63 of length must be zero", "Control frame with xtended length
-//    is illegal") without lws_close_reason, so lws drops the TCP connection with no close
-//    frame, and no callback runs first.
-//  - headers past the header table (max_http_header_data): lws_parse (lib/roles/http/
-//    parsers.c) returns -1 and the connection is closed with no answer (http_limits.hpp).
-// docs/protocol.md ("WebSocket strictness") lists the same.
+// The edge parses HTTP/1.1 and WebSocket frames itself (edge/src/client_socket.hpp), so the
+// cases libwebsockets 4.1 dropped without an answer (an unmasked frame, a 64-bit length with
+// its top bit set, a control frame over 125 bytes, headers past 4096 bytes) are answered too.
+// docs/protocol.md ("WebSocket strictness") lists the answers.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -227,10 +219,10 @@ describe('WebSocket and HTTP strictness', { timeout: 120000 }, () => {
     await assertStillServing();
   });
 
-  // --- what libwebsockets 4.1 does not let the edge answer (see the top of this file) ---
+  // --- what libwebsockets 4.1 did not let the edge answer, before the edge's own framing ---
 
   test('an unmasked client frame is answered with close 1002',
-    { timeout: CASE_TIMEOUT, todo: 'lws 4.1 never checks the mask bit (ops-ws.c lws_ws_rx_sm)' }, async () => {
+    { timeout: CASE_TIMEOUT }, async () => {
       try {
         const answer = await sendOnWs(clientFrame(1, Buffer.from('{"type":"hello"}'), { mask: false }));
         assertClosedWith(answer, 1002);
@@ -240,7 +232,7 @@ describe('WebSocket and HTTP strictness', { timeout: 120000 }, () => {
     });
 
   test('a frame header announcing 2^63 bytes (top bit set) is answered with close 1002 or 1009',
-    { timeout: CASE_TIMEOUT, todo: 'lws 4.1 drops it: "b63 of length must be zero" returns -1 with no close reason' },
+    { timeout: CASE_TIMEOUT },
     async () => {
       try {
         const answer = await sendOnWs(clientFrame(2, Buffer.from('x'), { length: 2n ** 63n }));
@@ -251,7 +243,7 @@ describe('WebSocket and HTTP strictness', { timeout: 120000 }, () => {
     });
 
   test('a ping with 126 bytes of payload is answered with close 1002',
-    { timeout: CASE_TIMEOUT, todo: 'lws 4.1 drops it: illegal_ctl_length returns -1 with no close reason' }, async () => {
+    { timeout: CASE_TIMEOUT }, async () => {
       try {
         const answer = await sendOnWs(clientFrame(9, Buffer.alloc(126, 0x61)));
         assertClosedWith(answer, 1002);
@@ -261,7 +253,7 @@ describe('WebSocket and HTTP strictness', { timeout: 120000 }, () => {
     });
 
   test('200 KB of request headers are answered 431 Request Header Fields Too Large',
-    { timeout: CASE_TIMEOUT, todo: 'lws 4.1 closes a request past its header table with no answer (parsers.c)' },
+    { timeout: CASE_TIMEOUT },
     async () => {
       try {
         let headers = '';
@@ -271,5 +263,93 @@ describe('WebSocket and HTTP strictness', { timeout: 120000 }, () => {
       } finally {
         await assertStillServing();
       }
+    });
+
+  // --- the edge's own HTTP/1.1 and WebSocket handling ---
+
+  test('ten pings in a row get ten pongs with their payloads, in order', { timeout: CASE_TIMEOUT }, async () => {
+    const { socket, answer } = await rawWebSocket(edge.httpPort);
+    const pings = [];
+    for (let i = 0; i < 10; i++) pings.push(clientFrame(9, Buffer.from(`ping ${i}`)));
+    socket.write(Buffer.concat([...pings, clientFrame(8, closePayload(1000))]));
+    const { frames, close } = await answer;
+    const pongs = frames.filter((f) => f.opcode === 10).map((f) => f.payload.toString());
+    assert.deepEqual(pongs, Array.from({ length: 10 }, (_, i) => `ping ${i}`));
+    assert.equal(close?.code, 1000);
+  });
+
+  test('text that is not UTF-8 gets close 1007, even before its message ends', { timeout: CASE_TIMEOUT }, async () => {
+    // A first fragment (FIN clear) with a bad byte: the edge does not wait for the rest.
+    const fragment = clientFrame(1, Buffer.from([0x7b, 0xff, 0x7d]));
+    fragment[0] &= 0x7f;
+    assertClosedWith(await sendOnWs(fragment), 1007);
+    await assertStillServing();
+  });
+
+  test('pipelined requests on one kept-alive connection are answered in order; HEAD has no body',
+    { timeout: CASE_TIMEOUT }, async () => {
+      const { text } = await rawHttp(edge.httpPort,
+        'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n' +
+        'HEAD /adashta.js HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
+      const first = text.indexOf('HTTP/1.1 200 ');
+      const second = text.indexOf('HTTP/1.1 200 ', first + 1);
+      assert.ok(first === 0 && second > 0, text.slice(0, 400));
+      const healthz = text.slice(0, second);
+      assert.match(healthz, /\r\n\r\n\{"status":"ok"/);
+      const head = text.slice(second);
+      const length = Number(/content-length: (\d+)/i.exec(head)?.[1]);
+      assert.ok(length > 1000, head);
+      assert.ok(head.endsWith('\r\n\r\n'), 'HEAD gets the headers only');
+      assert.match(head, /connection: close/i);
+    });
+
+  test('methods other than GET and HEAD get 405 with Allow; a malformed request 400; HTTP/2.0 505',
+    { timeout: CASE_TIMEOUT }, async () => {
+      const post = await rawHttp(edge.httpPort, 'POST /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\n\r\n{}');
+      assert.match(post.statusLine, /^HTTP\/1\.1 405 /);
+      assert.match(post.text, /allow: GET, HEAD/i);
+      const bad = await rawHttp(edge.httpPort, 'GET  HTTP/1.1 nonsense\r\n\r\n');
+      assert.match(bad.statusLine, /^HTTP\/1\.1 400 /);
+      const two = await rawHttp(edge.httpPort, 'GET / HTTP/2.0\r\n\r\n');
+      assert.match(two.statusLine, /^HTTP\/1\.1 505 /);
+      await assertStillServing();
+    });
+
+  test('an upgrade with the wrong version gets 426, one without a key 400', { timeout: CASE_TIMEOUT }, async () => {
+    const upgrade = (extra) => rawHttp(edge.httpPort,
+      `GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n${extra}\r\n`);
+    const key = `Sec-WebSocket-Key: ${crypto.randomBytes(16).toString('base64')}\r\n`;
+    const old = await upgrade(`${key}Sec-WebSocket-Version: 8\r\n`);
+    assert.match(old.statusLine, /^HTTP\/1\.1 426 /);
+    assert.match(old.text, /sec-websocket-version: 13/i);
+    const keyless = await upgrade('Sec-WebSocket-Version: 13\r\n');
+    assert.match(keyless.statusLine, /^HTTP\/1\.1 400 /);
+    await assertStillServing();
+  });
+
+  test('a request head that trickles in (slowloris) is closed after the 10 s head timeout, unanswered',
+    { timeout: 30000 }, async () => {
+      const socket = net.connect(edge.httpPort, '127.0.0.1');
+      let received = '';
+      socket.setEncoding('latin1');
+      socket.on('data', (chunk) => { received += chunk; });
+      socket.on('error', () => {});
+      const closed = new Promise((resolve) => socket.on('close', resolve));
+      await new Promise((resolve) => socket.once('connect', resolve));
+      socket.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+      // A header byte every 300 ms: the socket is never silent, the head never ends.
+      const trickle = setInterval(() => socket.write('x'), 300);
+      const started = Date.now();
+      try {
+        const outcome = await Promise.race([closed.then(() => 'closed'),
+          new Promise((resolve) => setTimeout(() => resolve('open'), 25000))]);
+        assert.equal(outcome, 'closed', 'the edge closed the trickling connection');
+        assert.ok(Date.now() - started >= 5000, 'not before the timeout');
+        assert.equal(received, '', 'nothing was answered');
+      } finally {
+        clearInterval(trickle);
+        socket.destroy();
+      }
+      await assertStillServing();
     });
 });
