@@ -14,5 +14,7 @@ int cmd_queues(int argc, char** argv);
 int cmd_keys(int argc, char** argv);
 int cmd_token(int argc, char** argv);
 int cmd_config(int argc, char** argv);
+int cmd_plugin(int argc, char** argv);
+int cmd_hub(int argc, char** argv);
 
 }  // namespace adashta::cli

@@ -25,6 +25,9 @@ Commands:
   token --sub USER ...    mint a browser connection token (JWT) for development and tests
   config check FILE       check an edge config file as `adashta edge --config FILE` would
   config show [FLAGS]     the edge's effective settings and where each comes from
+  plugin COMMAND          plugins from a hub: search, info, install, update, list, remove;
+                          new and test for writing one
+  hub COMMAND             host a plugin hub: init, keygen, publish
 
 Options:
   --help                  this text; `adashta COMMAND --help` explains one command
@@ -64,8 +67,11 @@ int main(int argc, char** argv) {
     if (command == "keys") return cmd_keys(argc - 2, argv + 2);
     if (command == "token") return cmd_token(argc - 2, argv + 2);
     if (command == "config") return cmd_config(argc - 2, argv + 2);
+    if (command == "plugin") return cmd_plugin(argc - 2, argv + 2);
+    if (command == "hub") return cmd_hub(argc - 2, argv + 2);
     constexpr std::string_view kCommands[] = {"edge",  "produce", "consume", "peers", "fetch",
-                                              "cancel", "queues", "keys", "token", "config"};
+                                              "cancel", "queues", "keys", "token", "config",
+                                              "plugin", "hub"};
     std::cerr << "adashta: unknown command \"" << command << "\"";
     if (auto close = nearest(command, kCommands)) std::cerr << " (did you mean " << *close << "?)";
     std::cerr << "; run `adashta --help` for the list\n";

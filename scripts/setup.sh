@@ -22,12 +22,13 @@ build_packages=(
   libzmq3-dev cppzmq-dev libczmq-dev libwebsockets-dev libwebsockets-evlib-ev libev-dev
   libflatbuffers-dev flatbuffers-compiler libsqlite3-dev catch2 liblua5.4-dev rapidjson-dev
   libjwt-dev libsodium-dev libssl-dev
+  libarchive-dev libcurl4-openssl-dev
 )
 # What `adashta`, `adashta-echo` and `adashta-chat` load at run time (ldd, plus the libev
 # plugin libwebsockets opens by name).
 runtime_packages=(
   libzmq5 libczmq4 libwebsockets17 libwebsockets-evlib-ev libev4 libsqlite3-0 libjwt0
-  libsodium23 libssl3 libstdc++6
+  libsodium23 libssl3 libstdc++6 libarchive13 libcurl4
 )
 # flatc: `npm run build` of sdk/js makes its mesh codec from proto/mesh.fbs.
 node_packages=(nodejs npm flatbuffers-compiler)

@@ -21,7 +21,8 @@ export type ErrorName =
   | 'plugin_dropped' | 'node_unavailable' | 'timed_out' | 'storage_full' | 'storage_failed'
   | 'plugin_failed' | 'bad_data' | 'not_started'
   | 'bind_failed' | 'bad_endpoint' | 'beacon_failed' | 'no_such_client' | 'bad_option'
-  | 'no_edge' | 'storage_corrupt' | 'mesh_insecure' | 'bad_key' | 'bad_plugin' | 'closed'
+  | 'no_edge' | 'storage_corrupt' | 'mesh_insecure' | 'bad_key' | 'bad_plugin'
+  | 'package_refused' | 'signature_refused' | 'hub_unavailable' | 'unknown_plugin' | 'closed'
   | 'buffer_full'
   | 'token_unavailable' | 'socket_failed' | 'handler_failed';
 

@@ -92,6 +92,14 @@ var (
 	ErrBadKey = &Error{Code: 4610, Name: "bad_key"}
 	// ErrBadPlugin bad_plugin (4611): a plugin package, its manifest or its config is not valid. the detail names the file and the key; fix it, or see docs/plugins.md.
 	ErrBadPlugin = &Error{Code: 4611, Name: "bad_plugin"}
+	// ErrPackageRefused package_refused (4620): a plugin package was refused: its size, checksum or contents are not what they must be. do not use it; the detail says what is wrong: fetch it again, or ask its publisher to publish it again (docs/plugins.md, Packages).
+	ErrPackageRefused = &Error{Code: 4620, Name: "package_refused"}
+	// ErrSignatureRefused signature_refused (4621): a plugin package is unsigned, or its signature is not valid or not by a trusted key. do not install it; if you trust its publisher, add their key with --trust FILE or to the plugins folder's trusted-keys (docs/plugins.md, Hubs).
+	ErrSignatureRefused = &Error{Code: 4621, Name: "signature_refused"}
+	// ErrHubUnavailable hub_unavailable (4622): the plugin hub, or a file on it, could not be read. check --hub (an http(s):// URL or a folder) and that it serves index.json.
+	ErrHubUnavailable = &Error{Code: 4622, Name: "hub_unavailable"}
+	// ErrUnknownPlugin unknown_plugin (4623): no such plugin or version. `adashta plugin search` lists what the hub has, `adashta plugin list` what is installed.
+	ErrUnknownPlugin = &Error{Code: 4623, Name: "unknown_plugin"}
 	// ErrClosed closed (4700): the client or node was closed. connect again (adashta.connect / a new node) to go on.
 	ErrClosed = &Error{Code: 4700, Name: "closed"}
 	// ErrBufferFull buffer_full (4701): too many requests wait for the connection. wait for the connection (the connect event), or raise maxBuffered.
@@ -150,6 +158,10 @@ var catalogue = map[int]catalogueEntry{
 	4609: {name: "mesh_insecure", message: "the mesh would listen beyond loopback without CURVE", hint: "give --mesh-key and --mesh-allow (docs/security.md), or listen on 127.0.0.1"},
 	4610: {name: "bad_key", message: "a mesh key or allow-list is missing or malformed", hint: "make keys with adashta keys new, list them in the allow-list as KEY ROLES [ENDPOINT]"},
 	4611: {name: "bad_plugin", message: "a plugin package, its manifest or its config is not valid", hint: "the detail names the file and the key; fix it, or see docs/plugins.md"},
+	4620: {name: "package_refused", message: "a plugin package was refused: its size, checksum or contents are not what they must be", hint: "do not use it; the detail says what is wrong: fetch it again, or ask its publisher to publish it again (docs/plugins.md, Packages)"},
+	4621: {name: "signature_refused", message: "a plugin package is unsigned, or its signature is not valid or not by a trusted key", hint: "do not install it; if you trust its publisher, add their key with --trust FILE or to the plugins folder's trusted-keys (docs/plugins.md, Hubs)"},
+	4622: {name: "hub_unavailable", message: "the plugin hub, or a file on it, could not be read", hint: "check --hub (an http(s):// URL or a folder) and that it serves index.json"},
+	4623: {name: "unknown_plugin", message: "no such plugin or version", hint: "`adashta plugin search` lists what the hub has, `adashta plugin list` what is installed"},
 	4700: {name: "closed", message: "the client or node was closed", hint: "connect again (adashta.connect / a new node) to go on"},
 	4701: {name: "buffer_full", message: "too many requests wait for the connection", hint: "wait for the connection (the connect event), or raise maxBuffered"},
 	4702: {name: "token_unavailable", message: "getToken() failed or gave no token", hint: "make getToken() return (or resolve to) the JWT as a string"},

@@ -41,7 +41,8 @@ test('cmake --install puts a working edge, the example servers and a systemd uni
 
     for (const file of ['bin/adashta', 'bin/adashta-echo', 'bin/adashta-chat', 'share/adashta/adashta.json',
       'share/adashta/examples/chat/web/index.html', 'share/adashta/examples/echo/web/index.html',
-      'lib/systemd/system/adashta-edge.service', 'lib/sysusers.d/adashta.conf']) {
+      'lib/systemd/system/adashta-edge.service', 'lib/sysusers.d/adashta.conf',
+      'share/adashta/hub/index.json', 'share/adashta/hub/hello-1.0.0.tgz', 'share/adashta/trusted-keys']) {
       assert.ok(existsSync(path.join(prefix, file)), `installed ${file}`);
     }
     const bin = path.join(prefix, 'bin/adashta');
