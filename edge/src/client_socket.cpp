@@ -338,6 +338,12 @@ void ClientSocket::close(std::uint16_t code, std::string_view reason) {
 void ClientSocket::pause_reading(bool pause) {
     if (pause == reading_paused_) return;
     reading_paused_ = pause;
+    // The silence of a connection we stopped reading is ours, not the client's: its idle
+    // clock starts again when reading does.
+    if (!pause) {
+        last_read_ = Clock::now();
+        pinged_ = false;
+    }
     if (close_sent_ || (http_ && http_->lingering)) return;  // reading stays on for the close
     lws_rx_flow_control(wsi_, pause ? 0 : 1);
 }
@@ -396,6 +402,9 @@ void ClientSocket::sweep(Clock::time_point now) {
     }
     const auto silent = now - last_read_;
     if (close_code_) return;  // the close has its own timeout
+    // Paused for its produces (http_budgets.cpp), the client cannot be heard: its pongs wait
+    // unread. It is not idle, and the store's answers resume it.
+    if (reading_paused_) return;
     if (silent > kIdleDrop) return kill();
     if (silent > kIdlePing && !pinged_) {
         pinged_ = true;

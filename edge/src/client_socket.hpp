@@ -70,7 +70,8 @@ public:
 
     // How long our close waits for the client's, and an HTTP error's lingering close.
     static constexpr int kCloseWaitSeconds = 5;
-    // An idle WebSocket is pinged after this much silence, and dropped after kIdleDrop.
+    // An idle WebSocket is pinged after this much silence, and dropped after kIdleDrop;
+    // the clock stands still while the edge itself keeps from reading it (pause_reading).
     static constexpr std::chrono::seconds kIdlePing{30};
     static constexpr std::chrono::seconds kIdleDrop{45};
     // Pongs a client has not read (it pings and does not read) before it is closed 1008.

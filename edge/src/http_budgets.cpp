@@ -62,7 +62,9 @@ void HttpServer::update_reading(Connection& c) {
     }
     if (pause == paused) return;
     c.rx_paused = pause;
-    lws_rx_flow_control(static_cast<lws*>(c.wsi), pause ? 0 : 1);
+    // Through the socket, so that its idle clock stands still while we keep from reading it.
+    if (ClientSocket* socket = socket_of(c)) socket->pause_reading(pause);
+    else lws_rx_flow_control(static_cast<lws*>(c.wsi), pause ? 0 : 1);
 }
 
 void HttpServer::resume_paused_for_edge() {
