@@ -24,6 +24,7 @@ COPY sdk/cpp /src/sdk/cpp
 COPY edge /src/edge
 COPY web /src/web
 COPY cli /src/cli
+COPY plugins /src/plugins
 COPY examples/CMakeLists.txt /src/examples/
 COPY examples/chat /src/examples/chat
 COPY examples/echo /src/examples/echo

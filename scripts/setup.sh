@@ -28,7 +28,7 @@ build_packages=(
 # plugin libwebsockets opens by name).
 runtime_packages=(
   libzmq5 libczmq4 libwebsockets17 libwebsockets-evlib-ev libev4 libsqlite3-0 libjwt0
-  libsodium23 libssl3 libstdc++6 libarchive13 libcurl4
+  libsodium23 libssl3 libstdc++6 libarchive13 libcurl4 liblua5.4-0
 )
 # flatc: `npm run build` of sdk/js makes its mesh codec from proto/mesh.fbs.
 node_packages=(nodejs npm flatbuffers-compiler)
