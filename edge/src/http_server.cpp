@@ -436,6 +436,10 @@ void HttpServer::handed_on(std::vector<HandedOn>&& produces) {
     if (!produces.empty()) add_to_inbox([&] { append(handed_on_, std::move(produces)); });
 }
 
+void HttpServer::post(std::function<void()> fn) {
+    add_to_inbox([&] { posted_.push_back(std::move(fn)); });
+}
+
 // --- libwebsockets events ------------------------------------------------------------------
 
 // The listener's sockets are raw to libwebsockets (listen_accept_role "raw-skt"): it accepts,
@@ -985,13 +989,16 @@ void HttpServer::close_connection(Connection& c, int code, std::string_view reas
 void HttpServer::drain_inbox() {
     std::vector<ClientBound> events;
     std::vector<HandedOn> handed_on;
+    std::vector<std::function<void()>> posted;
     {
         std::lock_guard lock{inbox_mutex_};
         events.swap(inbox_);
         handed_on.swap(handed_on_);
+        posted.swap(posted_);
     }
     for (const HandedOn& p : handed_on) produce_answered(p.connection, p.cost);
     for (auto& event : events) deliver(event);
+    for (auto& fn : posted) fn();
 }
 
 void HttpServer::deliver(ClientBound& event) {

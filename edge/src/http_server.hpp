@@ -78,6 +78,9 @@ public:
     void push(ClientBound&& event) override;  // from the mesh thread
     void push_all(std::vector<ClientBound>&& events) override;
     void handed_on(std::vector<HandedOn>&& produces) override;
+    // Runs fn on the HTTP thread soon (after the events already in the inbox). Any thread:
+    // how a plugin's verdict, decided on its own thread, comes back to the connections.
+    void post(std::function<void()> fn);
 
     std::size_t connection_count() const { return connections_; }
     std::size_t session_count() const { return sessions_count_; }
@@ -227,7 +230,10 @@ private:
     std::mutex inbox_mutex_;                // guards inbox_, handed_on_
     std::vector<ClientBound> inbox_;        // from the mesh thread
     std::vector<HandedOn> handed_on_;       // produces that wanted no answer and went on
-    bool inbox_empty() const { return inbox_.empty() && handed_on_.empty(); }  // with the lock
+    std::vector<std::function<void()>> posted_;  // post()ed work, in order
+    bool inbox_empty() const {  // with the lock
+        return inbox_.empty() && handed_on_.empty() && posted_.empty();
+    }
 };
 
 }  // namespace adashta::edge
