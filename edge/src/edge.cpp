@@ -18,6 +18,7 @@
 #include "access.hpp"
 #include "http_server.hpp"
 #include "plugin_gate.hpp"
+#include "plugin_services.hpp"
 #include "resume_secrets.hpp"
 #include "router.hpp"
 
@@ -81,6 +82,7 @@ public:
           router_(http_),
           http_(
               options_, router_, [this] { return health(); }, [this] { return metrics(); }),
+          services_(router_, http_),
           plugins_(std::make_unique<PluginGate>(options_)) {}
 
     ~Impl() {
@@ -163,7 +165,7 @@ public:
                 router_.set_plugins(chain);
             http_.use_plugins(std::move(chain));
         });
-        if (auto ok = plugins_->load(nullptr); !ok) return ok;
+        if (auto ok = plugins_->load(&services_); !ok) return ok;
         mesh_started_ = true;
         if (auto ok = mesh_->start(); !ok) {
             mesh_.reset();
@@ -375,6 +377,7 @@ private:
     bool mesh_started_ = false;  // set once before the mesh starts (start())
     // Unloaded before the mesh and the store go (stop_plugins); plugins_mutex_ guards the
     // pointer against a reload from the signal thread.
+    EdgeServices services_;  // what plugins may do; outlives plugins_
     mutable std::mutex plugins_mutex_;
     std::unique_ptr<PluginGate> plugins_;
 };

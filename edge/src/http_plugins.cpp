@@ -240,6 +240,30 @@ void HttpServer::hook_disconnect(const Connection& c) {
                   [](Verdict, std::string) {});
 }
 
+void HttpServer::plugin_produce(plugins::PluginProduce m, std::function<void(const Status&)> done) {
+    post([this, m = std::move(m), done = std::move(done)]() mutable {
+        const std::uint64_t connection = kPluginProducer | ++plugin_produced_;
+        if (done) plugin_produces_.emplace(connection, std::move(done));
+        std::string session = m.session.empty() ? "plugin:" + m.plugin : std::move(m.session);
+        produced_.push_back({.connection = connection,
+                             .ref = 0,
+                             .session = std::move(session),
+                             .queue = std::move(m.queue),
+                             .data = std::move(m.data),
+                             .delay_ms = m.delay_ms});
+    });
+}
+
+bool HttpServer::plugin_answered(const ClientBound& event) {
+    if (!(event.connection & kPluginProducer)) return false;
+    auto waiting = plugin_produces_.find(event.connection);
+    if (waiting == plugin_produces_.end()) return true;
+    auto done = std::move(waiting->second);
+    plugin_produces_.erase(waiting);
+    done(event.kind == ClientBound::Kind::ack ? Status{} : Status{make_error(event.code, event.detail)});
+    return true;
+}
+
 void HttpServer::make_hook_client(Connection& c) {
     std::string client = "{";
     add_field(client, "session", json::quote(c.session));

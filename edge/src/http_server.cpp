@@ -1020,6 +1020,7 @@ void HttpServer::deliver(ClientBound& event) {
     switch (event.kind) {
         case Kind::ack:
         case Kind::error: {
+            if (plugin_answered(event)) return;
             if (event.produced) produce_answered(event.connection, event.produced);
             Connection* c = sessions_.find(event.connection);
             // A frame without ref asked for no ack; a failure is reported all the same.

@@ -21,10 +21,12 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
 #include "adashta/plugins/chain.hpp"
+#include "adashta/plugins/services.hpp"
 #include "access.hpp"
 #include "admin_snapshot.hpp"
 #include "admin_socket.hpp"
@@ -88,6 +90,13 @@ public:
     // The plugins the hooks run through from now on (null: none); any thread
     // (PluginGate's install callback). Steps already in the old chain finish there.
     void use_plugins(std::shared_ptr<plugins::Chain> chain);
+    // A plugin's message for the queue's server nodes (PluginServices::produce with
+    // to_server): produced as a browser of session message.session (the plugin's name when
+    // empty) would, without its on_message; done gets the store's (or the node's) answer on
+    // the HTTP thread. Any thread.
+    void plugin_produce(plugins::PluginProduce message, std::function<void(const Status&)> done);
+    // Answers to plugin_produce come for these connection numbers, which no socket has.
+    static constexpr std::uint64_t kPluginProducer = std::uint64_t{1} << 62;
 
     std::size_t connection_count() const { return connections_; }
     std::size_t session_count() const { return sessions_count_; }
@@ -140,6 +149,8 @@ private:
     // every decided step after it, in order.
     void step_ready(std::uint64_t serial, bool in, std::uint64_t ticket, std::function<void()> run);
     void make_hook_client(Connection& c);
+    // An answer to plugin_produce: its done runs; false if event is not one.
+    bool plugin_answered(const ClientBound& event);
     static std::string hook_request(const ClientSocket& socket, const HttpRequest& request);
     void handle_refresh(Connection& c, ClientFrame& f);
     // Answers a frame for a queue the connection's token does not grant; false if granted.
@@ -251,6 +262,9 @@ private:
     std::uint64_t bytes_since_trim_ = 0; // payload read and queued since the last trim
 
     std::shared_ptr<plugins::Chain> plugins_;  // the hooks' chain; null: none (HTTP thread)
+    // plugin_produce's messages waiting for their answer, by their connection number (HTTP thread).
+    std::unordered_map<std::uint64_t, std::function<void(const Status&)>> plugin_produces_;
+    std::uint64_t plugin_produced_ = 0;
     std::string upgrade_request_;  // on_upgrade -> on_established: hook_request() (HTTP thread)
     std::vector<ClientProduce> produced_;   // read in this service round, for the router
     std::mutex inbox_mutex_;                // guards inbox_, handed_on_

@@ -502,6 +502,28 @@ void Router::use_plugins(std::shared_ptr<plugins::Chain> chain) {
     mesh_->post([this, chain = std::move(chain)]() mutable { plugins_ = std::move(chain); });
 }
 
+void Router::plugin_produce(plugins::PluginProduce m, std::function<void(const Status&)> done) {
+    auto message = std::make_shared<store::StoredMessage>();
+    message->id = new_message_id();
+    message->queue = std::move(m.queue);
+    message->direction = store::Direction::to_all;
+    if (!m.to.empty()) {
+        message->direction = store::Direction::to_client;
+        message->client = std::move(m.to);
+    } else if (!m.user.empty()) {
+        message->direction = store::Direction::to_user;
+        message->client = std::move(m.user);
+    }
+    message->data = std::move(m.data);
+    message->created_ms = now_ms();
+    if (m.delay_ms > 0) message->deliver_at_ms = message->created_ms + m.delay_ms;
+    mesh_->post([this, message = std::move(message), who = "plugin " + m.plugin,
+                 done = std::move(done)]() mutable {
+        ++stats_.delivered_in;
+        store_checked_message(std::move(message), std::move(who), std::move(done));
+    });
+}
+
 void Router::store_node_message(std::shared_ptr<store::StoredMessage> message, std::string node,
                                 std::function<void(const Status&)> done) {
     using plugins::Hook;

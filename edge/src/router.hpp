@@ -22,6 +22,7 @@
 #include "adashta/mesh/mesh.hpp"
 #include "adashta/mesh/ring.hpp"
 #include "adashta/plugins/chain.hpp"
+#include "adashta/plugins/services.hpp"
 #include "adashta/store/store.hpp"
 #include "admin_snapshot.hpp"
 #include "fair_feed.hpp"
@@ -149,6 +150,9 @@ public:
     // after, use_plugins from any thread (it posts to the mesh thread).
     void set_plugins(std::shared_ptr<plugins::Chain> chain) { plugins_ = std::move(chain); }
     void use_plugins(std::shared_ptr<plugins::Chain> chain);
+    // A plugin's message for browsers (plugins::PluginServices::produce): stored as a node's
+    // would be (on_produce does not run for it), then sent; done gets the outcome. Any thread.
+    void plugin_produce(plugins::PluginProduce message, std::function<void(const Status&)> done);
 
     // --- HTTP thread -------------------------------------------------------------------
     // Stores the message (the client's ack waits for the commit), then hands it to the node
