@@ -8,6 +8,7 @@
 
 #include "access.hpp"
 #include "adashta/json.hpp"
+#include "adashta/plugins/plugin_set.hpp"
 #include "adashta/store/queue_settings.hpp"
 #include "args.hpp"
 #include "commands.hpp"
@@ -61,6 +62,31 @@ bool is_object_file(const std::string& path) {
     std::ostringstream text;
     text << in.rdbuf();
     return json::ObjectView::parse(text.str()).ok();
+}
+
+// The config's "plugins" as the edge will load them, short of running their code: each is
+// there, its manifest reads, and its config passes the manifest's schema.
+void check_plugins(const edge::EdgeOptions& o, std::vector<std::string>& problems) {
+    namespace fs = std::filesystem;
+    auto entries = plugins::read_plugin_entries(o.config);
+    if (!entries) return problems.push_back(entries.error().detail);
+    const fs::path dir = o.plugins_dir.empty() ? fs::path{o.data_dir} / "plugins" : fs::path{o.plugins_dir};
+    for (const plugins::PluginEntry& entry : *entries) {
+        const fs::path folder = entry.path.empty() ? dir / entry.name : entry.path;
+        std::error_code ec;
+        if (!fs::is_directory(folder, ec)) {
+            problems.push_back(entry.where + ": no plugin folder " + folder.string() +
+                               (entry.name.empty() ? "" : " (install it: adashta plugin install " + entry.name + ")"));
+            continue;
+        }
+        auto manifest = plugins::read_manifest(folder);
+        if (!manifest) {
+            problems.push_back(entry.where + ": " + manifest.error().detail);
+            continue;
+        }
+        if (auto ok = plugins::check_config(*manifest, entry.config, entry.where + ".config"); !ok)
+            problems.push_back(ok.error().detail);
+    }
 }
 
 // The mesh reads its key files only when it starts; check that they are there now.
@@ -135,6 +161,7 @@ int config_check(int argc, char** argv) {
             queues = std::move(*loaded);
         else
             problems.push_back(loaded.error().detail);
+        if (options) check_plugins(*options, problems);
         if (options) {
             const std::size_t before = problems.size();
             check_key_files(args, *options, problems);

@@ -11,7 +11,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  Edge, NodeMessages, WsClient, metric, repoDir, requireBinaries, runCli, startTestNode, waitFor,
+  Edge, NodeMessages, WsClient, freePort, metric, repoDir, requireBinaries, runCli, startTestNode, waitFor,
 } from '../lib/cluster.mjs';
 import { launchChromium } from '../lib/browser.mjs';
 
@@ -252,4 +252,20 @@ test('a reload keeps every connection open and puts the new config in place; a b
   for (const c of clients) assert.ok(c.isOpen);
   assert.equal(await metric(edge, 'adashta_plugin_reload_failures_total'), 1);
   for (const c of clients) await c.close();
+});
+
+test('adashta config check names a plugin\'s config mistake and a plugin that is not installed', async () => {
+  const bad = path.join(dir, 'bad.json');
+  await writeFile(bad, JSON.stringify({
+    data: path.join(dir, 'd2'),
+    plugins: [{ path: path.join(fixtures, 'gate-lua'), config: { tag: 3 } }, { name: 'not-installed' }],
+  }));
+  const checked = await runCli(['config', 'check', bad]);
+  assert.equal(checked.code, 1);
+  assert.match(checked.stderr, /bad\.json: plugins\[0\]\.config\/tag: has the wrong type/);
+  assert.match(checked.stderr, /bad\.json: plugins\[1\]: no plugin folder .*not-installed \(install it: adashta plugin install not-installed\)/);
+  const started = await runCli(['edge', '--config', bad, '--http', `127.0.0.1:${await freePort()}`,
+    '--mesh', `127.0.0.1:${await freePort()}`]);
+  assert.notEqual(started.code, 0);
+  assert.match(started.stderr, /plugins\[0\]\.config\/tag/);
 });
