@@ -110,9 +110,11 @@ bool HttpServer::hook_produce(Connection& c, ClientProduce& p) {
                   [this, serial = c.serial, ticket, produce](Verdict v, std::string who) {
                       post([this, serial, ticket, produce, v = std::move(v),
                             who = std::move(who)]() mutable {
-                          step_ready(serial, true, ticket, [&, produce] {
-                              produce_decided(*produce, std::move(v), who);
-                          });
+                          // The step may run later, behind earlier ones: it owns its verdict.
+                          step_ready(serial, true, ticket,
+                                     [this, produce, v = std::move(v), who = std::move(who)] {
+                                         produce_decided(*produce, v, who);
+                                     });
                       });
                   });
     return true;
@@ -166,7 +168,7 @@ bool HttpServer::hook_deliver(Connection& c, const ClientBound& event,
     plugins_->run(Hook::on_deliver, event.queue, std::move(call),
                   [this, serial, ticket, held](Verdict v, std::string) {
                       post([this, serial, ticket, held, v = std::move(v)]() mutable {
-                          step_ready(serial, false, ticket, [&, held] {
+                          step_ready(serial, false, ticket, [this, serial, held, v = std::move(v)] {
                               Connection* to = sessions_.find(serial);
                               // A drop or a rejection: this recipient does not get it.
                               if (!to || v.kind != Verdict::Kind::pass) return;

@@ -269,3 +269,18 @@ test('adashta config check names a plugin\'s config mistake and a plugin that is
   assert.notEqual(started.code, 0);
   assert.match(started.stderr, /plugins\[0\]\.config\/tag/);
 });
+
+test('a connection\'s messages keep their order behind a slow plugin, across plugins and queues without one', async () => {
+  const c = await client();
+  const order = [];
+  // gate-js holds "slow" 20 ms; gate-lua answers at once; plain.work has no plugin.
+  const sends = [
+    ['js.work', 'slow'], ['lua.work', 'fast one'], ['plain.work', 'plain'], ['lua.work', 'fast two'],
+  ].map(([queue, text], i) => c.request({ type: 'produce', queue, data: { text } })
+    .then((answer) => { order.push(i); return answer; }));
+  const answers = await Promise.all(sends);
+  for (const a of answers) assert.equal(a.type, 'ack', JSON.stringify(a));
+  assert.deepEqual(order, [0, 1, 2, 3], 'acks in the order the messages were sent');
+  await waitFor(() => nodeOf('lua').output.includes('"text":"FAST TWO"'), { what: 'the last message, changed, at its node' });
+  await c.close();
+});

@@ -15,7 +15,7 @@ export async function on_message(msg, client) {
   if (text === 'loop') for (;;);
   if (text === 'bomb') {
     const keep = [];
-    for (;;) keep.push('x'.repeat(1 << 22) + keep.length);
+    for (;;) keep.push('x'.repeat(1 << 25) + keep.length);
   }
   if (text === 'slow') await new Promise((resolve) => setTimeout(resolve, 20));
   return adashta.pass({
