@@ -2,7 +2,8 @@
 // publish`, served on loopback by a node http server; install, list, update, remove from it;
 // a tampered tarball, a wrong sha256, an unsigned entry, an unknown key and a path-traversal
 // tarball each refused with its own error; `plugin new` then `plugin test`, passing and then
-// failing on broken code; and an install from the bundled hub with no --hub.
+// failing on broken code, for Lua and for JavaScript (its own node --test); and an install
+// from the bundled hub with no --hub.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -301,14 +302,53 @@ describe('plugin hub', { timeout: 120000 }, () => {
     assert.match(broken.stdout, /^0 passed, 3 failed$/m);
   });
 
-  test('plugin test on a JavaScript plugin says where its tests run and runs nothing', async () => {
+  test('plugin new --runtime js makes a plugin whose node --test passes; plugin test runs it', async () => {
+    const work = path.join(dir, 'authoring-js');
+    await mkdir(work);
+    const made = await ok(['plugin', 'new', 'trim-text', '--runtime', 'js'], { cwd: work });
+    assert.match(made.stdout, /README\.md, adashta-plugin\.json, index\.mjs, test\/plugin\.test\.mjs/);
+    const folder = path.join(work, 'trim-text');
+    for (const file of ['README.md', 'adashta-plugin.json', 'index.mjs', 'test/plugin.test.mjs'])
+      assert.doesNotMatch(await readFile(path.join(folder, file), 'utf8'), /\{\{/, `${file}: a placeholder left`);
+    const readme = await readFile(path.join(folder, 'README.md'), 'utf8');
+    assert.match(readme, /"plugins": \[\s*\{ "path": "\.\/trim-text"/, 'the README says how an edge runs it');
+    const manifestFile = path.join(folder, 'adashta-plugin.json');
+    assert.equal(JSON.parse(await readFile(manifestFile, 'utf8')).name, 'trim-text');
+    // A loaded test machine pauses a thread longer than the template's 50 ms per call.
+    await writeFile(manifestFile, (await readFile(manifestFile, 'utf8')).replace('"callMs": 50', '"callMs": 2000'));
+
+    // Its own test, as its README says: node --test test/ in its folder, through the
+    // plugin host's testing.mjs of this build. (Not NODE_TEST_CONTEXT: that would report here.)
+    const { NODE_TEST_CONTEXT, ...env } = process.env;
+    const run = await new Promise((resolve) => execFile(process.execPath, ['--test', '--test-reporter=tap', 'test/'],
+      { cwd: folder, env, timeout: 100_000 }, (err, stdout, stderr) => resolve({ code: err ? (err.code ?? 'killed') : 0, stdout, stderr })));
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    assert.match(run.stdout, /^# pass 3$/m);
+    assert.match(run.stdout, /^# fail 0$/m);
+    const passed = await ok(['plugin', 'test', 'trim-text'], { cwd: work, timeout: 100_000 });
+    assert.match(passed.stdout, /^# pass 3$/m);
+
+    await refused(['plugin', 'new', 'trim-text', '--runtime', 'js'], 'bad_option', /exists; pick another name/, { cwd: work });
+    await refused(['plugin', 'new', 'Trim_Text', '--runtime', 'js'], 'bad_option',
+                  /not a plugin name: lowercase letters, digits and '-', starting with a letter/, { cwd: work });
+    await refused(['plugin', 'new', 'x', '--runtime', 'python'], 'bad_option', /runtime is lua or js/, { cwd: work });
+
+    // A broken hook fails its test, and plugin test says so by its exit code.
+    const index = path.join(folder, 'index.mjs');
+    await writeFile(index, (await readFile(index, 'utf8')).replace('.trim()', ''));
+    const broken = await cli(['plugin', 'test', 'trim-text'], { cwd: work, timeout: 100_000 });
+    assert.equal(broken.code, 1, broken.stdout + broken.stderr);
+    assert.match(broken.stdout, /^# fail 1$/m);
+  });
+
+  test('plugin test on a JavaScript plugin without test/ says what it needs and runs nothing', async () => {
     const js = path.join(dir, 'js-plugin');
     await mkdir(js);
     await writeFile(path.join(js, 'adashta-plugin.json'), JSON.stringify({
       name: 'js-thing', version: '1.0.0', runtime: 'js', entry: 'index.mjs', hooks: ['on_message'] }));
     await writeFile(path.join(js, 'index.mjs'), 'export function on_message() {}\n');
-    const r = await refused(['plugin', 'test', js], 'bad_plugin', /JS plugin host.*nothing was run/);
-    assert.doesNotMatch(r.stdout, /passed/);
+    const r = await refused(['plugin', 'test', js], 'bad_plugin', /test is missing.*nothing was run/);
+    assert.doesNotMatch(r.stdout, /pass/);
   });
 
   test('install from the bundled hub with no --hub and no network', async () => {
