@@ -13,7 +13,9 @@
 //   - `podman stop` (SIGTERM) ends it well within its timeout with exit code 0;
 //   - /data, a named volume, survives: a new container started as `IMAGE edge APP_DIR
 //     FLAGS...` (arguments go to adashta) serves that app and still has the messages stored
-//     before, and takes a config file mounted at /etc/adashta/adashta.json.
+//     before, and takes a config file mounted at /etc/adashta/adashta.json;
+//   - Node.js 20 or later is in it: a JavaScript plugin scaffolded inside passes its own
+//     tests.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -144,6 +146,25 @@ describe('the container image', { timeout: 240000 }, () => {
     const id = await podman(['run', '--rm', '--network=host', '--entrypoint', 'id', image]);
     assert.match(id, /^uid=10001\(adashta\)/);
     assert.match(await podman(['run', '--rm', '--network=host', image, '--version']), /^adashta \d/);
+  });
+
+  test('the image has Node.js 20 or later, and a JavaScript plugin scaffolded in it passes its own tests', async () => {
+    const version = await podman(['run', '--rm', '--network=host', '--entrypoint', 'node', image, '--version']);
+    const major = Number(/^v(\d+)\./.exec(version)?.[1]);
+    assert.ok(major >= 20, `node --version in the image: ${version}`);
+    // The installed template and plugin host (share/adashta/plugin-templates/js and
+    // plugin-host), as the image's own user; the template's 50 ms per call is held to 2 s
+    // here because a loaded test machine pauses threads longer.
+    const script = [
+      'set -e; cd /tmp',
+      'adashta plugin new trim-text --runtime js',
+      'sed -i \'s/"callMs": 50/"callMs": 2000/\' trim-text/adashta-plugin.json',
+      'adashta plugin test trim-text',
+    ].join('\n');
+    const out = await podman(['run', '--rm', '--network=host', '--entrypoint', 'bash', image, '-c', script],
+                             { timeout: 120000 });
+    assert.match(out, /^# pass 3$/m, out);
+    assert.match(out, /^# fail 0$/m, out);
   });
 
   test('compose.yaml is valid and names stages, programs and files that exist', async () => {
