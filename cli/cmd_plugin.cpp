@@ -369,11 +369,15 @@ To publish it on a hub: `adashta hub publish HUB_DIR NAME --key FILE` (docs/plug
 "Publishing"); raise `version` in the manifest for each new release.
 )";
 
+std::string replaced(std::string text, std::string_view from, const std::string& to) {
+    for (std::size_t at = 0; (at = text.find(from, at)) != std::string::npos; at += to.size())
+        text.replace(at, from.size(), to);
+    return text;
+}
+
+// The Lua scaffold with NAME replaced by the plugin's name.
 std::string with_name(std::string_view text, const std::string& name) {
-    std::string out{text};
-    for (std::size_t at = 0; (at = out.find("NAME", at)) != std::string::npos; at += name.size())
-        out.replace(at, 4, name);
-    return out;
+    return replaced(std::string{text}, "NAME", name);
 }
 
 // Where `plugin new --runtime js` copies from: the templates beside the plugin host this
@@ -402,12 +406,6 @@ std::string file_url(const fs::path& path) {
         }
     }
     return url;
-}
-
-std::string replaced(std::string text, std::string_view from, const std::string& to) {
-    for (std::size_t at = 0; (at = text.find(from, at)) != std::string::npos; at += to.size())
-        text.replace(at, from.size(), to);
-    return text;
 }
 
 // The JavaScript scaffold: every file of the template, {{name}} and {{hostTesting}} (the URL
