@@ -20,6 +20,9 @@
 #include "commands.hpp"
 
 namespace adashta::cli {
+
+int plugin_reload(const Args& args, const std::string& data_dir);  // cmd_plugin_reload.cpp
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -49,6 +52,9 @@ Commands:
                            Lua runtime, printing "N passed, N failed"; a JavaScript plugin's
                            test/ with `node --test test/` (Node.js 20 or later on PATH);
                            exits 1 unless every test passed
+  reload                   the edge running on --data loads its config's plugins again
+                           (SIGHUP); connections stay open; exits 1 if a plugin did not
+                           load (the ones loaded before then stay)
 
 Options:
   --hub URL|DIR            the hub: http(s)://... or a folder (default $ADASHTA_HUB, else the
@@ -546,8 +552,12 @@ int cmd_plugin(int argc, char** argv) {
     if (sub == "remove") return remove_one(*args);
     if (sub == "new") return scaffold(*args);
     if (sub == "test") return test(*args);
+    if (sub == "reload") {
+        const char* env = std::getenv("ADASHTA_DATA");
+        return plugin_reload(*args, args->value("data", env && *env ? env : "adashta-data"));
+    }
     constexpr std::string_view kSubcommands[] = {"search", "info", "install", "update",
-                                                 "list",   "remove", "new",  "test"};
+                                                 "list",   "remove", "new",  "test", "reload"};
     std::string detail = "plugin: unknown subcommand \"" + sub + "\"";
     if (auto close = nearest(sub, kSubcommands)) detail += " (did you mean " + std::string{*close} + "?)";
     return fail(make_error(Errc::bad_option, detail + "; run `adashta plugin --help`"));
