@@ -15,7 +15,9 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { adashtaBin, requireBinaries } from '../lib/cluster.mjs';
+import {
+  Edge, WsClient, adashtaBin, requireBinaries, startTestNode, waitNodesHearClients,
+} from '../lib/cluster.mjs';
 
 /** Runs `adashta ARGS...` with only PATH from the environment (no ADASHTA_* of the shell). */
 function cli(args, { cwd, env = {}, timeout = 20000 } = {}) {
@@ -302,7 +304,7 @@ describe('plugin hub', { timeout: 120000 }, () => {
     assert.match(broken.stdout, /^0 passed, 3 failed$/m);
   });
 
-  test('plugin new --runtime js makes a plugin whose node --test passes; plugin test runs it', async () => {
+  test('plugin new --runtime js makes a plugin whose node --test passes and that an edge runs as its README says', async () => {
     const work = path.join(dir, 'authoring-js');
     await mkdir(work);
     const made = await ok(['plugin', 'new', 'trim-text', '--runtime', 'js'], { cwd: work });
@@ -327,6 +329,38 @@ describe('plugin hub', { timeout: 120000 }, () => {
     assert.match(run.stdout, /^# fail 0$/m);
     const passed = await ok(['plugin', 'test', 'trim-text'], { cwd: work, timeout: 100_000 });
     assert.match(passed.stdout, /^# pass 3$/m);
+
+    // And as its README says, an edge runs it: its folder under "plugins" in the config file
+    // (relative to the file), with its config; a node on "chat" answers what it got.
+    const config = path.join(work, 'adashta.json');
+    await writeFile(config, JSON.stringify({ plugins: [{ path: './trim-text', config: { maxLength: 10 } }] }));
+    const edge = new Edge({ args: ['--config', config] });
+    let node;
+    try {
+      await edge.start();
+      await edge.waitReady();
+      node = startTestNode(edge.meshPort, { name: 'n1', queue: 'chat' });
+      await edge.waitReady({ nodes: 1 });
+      await waitNodesHearClients(edge, [node]);
+      const client = await WsClient.connect(edge);
+      await client.hello();
+      assert.equal((await client.request({ type: 'consume', queue: 'chat' })).type, 'ack');
+      const ack = await client.request({ type: 'produce', queue: 'chat', data: { text: '  hi  ' } });
+      assert.equal(ack.type, 'ack', JSON.stringify(ack));
+      const answer = await client.take((f) => f.type === 'message');
+      assert.deepEqual(answer.data, { node: 'n1', data: { text: 'hi' } }, 'the node got the text the plugin trimmed');
+      const long = await client.request({ type: 'produce', queue: 'chat', data: { text: 'x'.repeat(11) } });
+      assert.equal(long.type, 'error', JSON.stringify(long));
+      assert.equal(long.name, 'plugin_rejected');
+      assert.match(long.detail, /plugin trim-text rejected the message: text is longer than 10 characters/);
+      await client.close();
+    } catch (err) {
+      err.message += '\n' + edge.child?.describe();
+      throw err;
+    } finally {
+      await node?.stop();
+      await edge.destroy();
+    }
 
     await refused(['plugin', 'new', 'trim-text', '--runtime', 'js'], 'bad_option', /exists; pick another name/, { cwd: work });
     await refused(['plugin', 'new', 'Trim_Text', '--runtime', 'js'], 'bad_option',
