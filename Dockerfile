@@ -1,5 +1,6 @@
 # The Adashta Queue image: an edge (`adashta`), the example servers adashta-chat and
-# adashta-echo, nothing else at run time. docs/operations.md "Container" has the details.
+# adashta-echo, Node.js 20 and the plugin host for JavaScript plugins, nothing else at run
+# time. docs/operations.md "Container" has the details.
 #
 #   podman build --network=host --format docker -t adashta-queue .   (scripts/container.sh build)
 #   docker run -p 8080:8080 adashta-queue                  the example chat on :8080
@@ -7,6 +8,14 @@
 #
 # BASE is any Debian 12 image; scripts/container.sh passes one made with mmdebstrap.
 ARG BASE=debian:bookworm-slim
+
+# --- node20: Node.js 20 or later for the JavaScript plugin host (Debian 12's nodejs is 18) --
+# Any image with the binary at /usr/local/bin/node: by default the Node.js project's own;
+# scripts/container.sh passes one it imports from the host's node (scripts/setup.sh makes
+# sure of Node.js 20 there), since no image registry is reachable here and npm inside the
+# build does not trust the TLS certificate of this network's way to the npm registry.
+ARG NODE=docker.io/library/node:20-bookworm-slim
+FROM ${NODE} AS node20
 
 # --- build: Release, only what the image needs; ccache kept across builds ----------------
 FROM ${BASE} AS build
@@ -40,6 +49,13 @@ RUN --mount=type=cache,target=/root/.cache/ccache \
       DESTDIR=/stage cmake --install /build --prefix /usr/local --component "$part"; \
     done \
  && ccache --show-stats
+# The JavaScript plugin host's Node.js: the one binary, not npm, corepack or headers
+# (node20 above); its symbol table goes (12 MB; the host runs with --no-addons, so no addon
+# needs it), the dynamic symbols stay.
+COPY --from=node20 /usr/local/bin/node /stage/usr/local/bin/node
+RUN strip --strip-unneeded /stage/usr/local/bin/node \
+ && /stage/usr/local/bin/node -e 'const v = process.versions.node; console.log("Node.js", v); \
+      if (+v.split(".")[0] < 20) { console.error("the plugin host needs Node.js 20 or later"); process.exit(1); }'
 
 # --- node-echo: the Node.js echo server (examples/node/echo), for compose.yaml -----------
 FROM ${BASE} AS node-echo
@@ -67,7 +83,7 @@ COPY --from=build /stage/ /
 COPY packaging/container/entrypoint.sh /usr/local/bin/adashta-entrypoint
 COPY packaging/container/healthcheck.sh /usr/local/bin/adashta-healthcheck
 # Fails the build when a library is missing from the runtime list in scripts/setup.sh.
-RUN adashta --version && for bin in adashta adashta-chat adashta-echo; do \
+RUN adashta --version && node --version && for bin in adashta adashta-chat adashta-echo node; do \
       if ldd "/usr/local/bin/$bin" | grep 'not found'; then exit 1; fi; done
 USER adashta
 WORKDIR /data

@@ -1,7 +1,12 @@
 // adashta plugin: find, install, update, list and remove plugins from a hub; scaffold and
 // test a plugin of one's own (docs/plugins.md, "Packages" and "Hubs").
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
@@ -9,6 +14,7 @@
 #include <map>
 
 #include "adashta/plugins/hub_install.hpp"
+#include "adashta/plugins/js_host.hpp"
 #include "adashta/plugins/package_tests.hpp"
 #include "args.hpp"
 #include "commands.hpp"
@@ -39,8 +45,13 @@ Commands:
   remove NAME              removes an installed plugin
   new NAME --runtime lua   makes NAME/ with a working Lua plugin: adashta-plugin.json,
                            main.lua (an on_message hook), README.md and tests.json
-  test [FOLDER]            runs FOLDER's tests.json (default: .) through the Lua runtime and
-                           prints "N passed, N failed"; exits 1 unless every case passed
+  new NAME --runtime js    makes NAME/ with a working JavaScript plugin: adashta-plugin.json,
+                           index.mjs, README.md and test/plugin.test.mjs (run in a real
+                           plugin host through this adashta's plugin-host/testing.mjs)
+  test [FOLDER]            FOLDER's tests (default: .): a Lua plugin's tests.json through the
+                           Lua runtime, printing "N passed, N failed"; a JavaScript plugin's
+                           test/ with `node --test test/` (Node.js 20 or later on PATH);
+                           exits 1 unless every test passed
   reload                   the edge running on --data loads its config's plugins again
                            (SIGHUP); connections stay open; exits 1 if a plugin did not
                            load (the ones loaded before then stay)
@@ -53,7 +64,7 @@ Options:
   --trust FILE[,FILE...]   keyrings to trust besides DIR/trusted-keys of the plugins folder
                            and the bundled hub's key (lines "ed25519 BASE64 LABEL", the .pub
                            file of `adashta hub keygen`)
-  --runtime lua            new: the plugin's runtime
+  --runtime lua|js         new: the plugin's runtime (default lua)
   --dir DIR                new: where NAME/ is made (default: .)
   --help                   this text
 
@@ -364,22 +375,81 @@ To publish it on a hub: `adashta hub publish HUB_DIR NAME --key FILE` (docs/plug
 "Publishing"); raise `version` in the manifest for each new release.
 )";
 
+std::string replaced(std::string text, std::string_view from, const std::string& to) {
+    for (std::size_t at = 0; (at = text.find(from, at)) != std::string::npos; at += to.size())
+        text.replace(at, from.size(), to);
+    return text;
+}
+
+// The Lua scaffold with NAME replaced by the plugin's name.
 std::string with_name(std::string_view text, const std::string& name) {
-    std::string out{text};
-    for (std::size_t at = 0; (at = out.find("NAME", at)) != std::string::npos; at += name.size())
-        out.replace(at, 4, name);
-    return out;
+    return replaced(std::string{text}, "NAME", name);
+}
+
+// Where `plugin new --runtime js` copies from: the templates beside the plugin host this
+// adashta runs (share/adashta/plugin-templates/js when installed, plugins/templates/js of the
+// source tree for a build tree's binary, as default_host_script() finds the host).
+fs::path js_template_dir() {
+    const fs::path above_host = default_host_script().parent_path().parent_path();
+    std::error_code ec;
+    for (const fs::path& dir : {above_host / "plugin-templates" / "js", above_host / "templates" / "js"})
+        if (fs::is_regular_file(dir / kManifestFile, ec)) return dir;
+    return {};
+}
+
+// file:///... for a path, each byte outside [A-Za-z0-9-._~/] percent-encoded, so a folder
+// with a space or a '#' still imports.
+std::string file_url(const fs::path& path) {
+    static constexpr char kHex[] = "0123456789ABCDEF";
+    std::string url = "file://";
+    for (const unsigned char c : path.string()) {
+        if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == '/') {
+            url += static_cast<char>(c);
+        } else {
+            url += '%';
+            url += kHex[c >> 4];
+            url += kHex[c & 15];
+        }
+    }
+    return url;
+}
+
+// The JavaScript scaffold: every file of the template, {{name}} and {{hostTesting}} (the URL
+// of this adashta's plugins/host/testing.mjs, which the plugin's own test imports) filled in.
+// The names of the files written, relative to dir; storage_failed naming the file otherwise.
+Result<std::vector<std::string>> write_js_scaffold(const fs::path& from, const fs::path& dir, const std::string& name) {
+    std::error_code ec;
+    const fs::path testing = fs::weakly_canonical(default_host_script().parent_path() / "testing.mjs", ec);
+    if (ec || !fs::is_regular_file(testing, ec))
+        return make_error(Errc::bad_plugin, "the plugin host's testing.mjs is not beside " +
+                                                default_host_script().string() +
+                                                ": reinstall adashta, or point ADASHTA_PLUGIN_HOST at plugins/host/main.mjs");
+    const std::string testing_url = file_url(testing);
+    std::vector<std::string> written;
+    for (auto it = fs::recursive_directory_iterator(from, ec); !ec && it != fs::recursive_directory_iterator();
+         it.increment(ec)) {
+        if (!it->is_regular_file(ec)) continue;
+        const fs::path relative = it->path().lexically_relative(from);
+        std::ifstream in(it->path(), std::ios::binary);
+        std::string text{std::istreambuf_iterator<char>{in}, {}};
+        if (!in && !in.eof()) return make_error(Errc::storage_failed, "cannot read \"" + it->path().string() + "\"");
+        text = replaced(replaced(std::move(text), "{{name}}", name), "{{hostTesting}}", testing_url);
+        fs::create_directories((dir / relative).parent_path(), ec);
+        std::ofstream out(dir / relative, std::ios::binary);
+        out << text;
+        if (ec || !out) return make_error(Errc::storage_failed, "cannot write \"" + (dir / relative).string() + "\"");
+        written.push_back(relative.string());
+    }
+    if (ec) return make_error(Errc::storage_failed, "cannot read the template " + from.string() + ": " + ec.message());
+    std::sort(written.begin(), written.end());
+    return written;
 }
 
 int scaffold(const Args& args) {
     if (args.positional.size() != 2) return usage();
     const std::string& name = args.positional[1];
     const std::string runtime = args.value("runtime", "lua");
-    if (runtime == "js")
-        return fail(make_error(Errc::bad_option,
-                               "plugin new --runtime js: the JavaScript scaffold comes with the JS plugin host "
-                               "(plugins/templates/js), which this build does not have yet; use --runtime lua"));
-    if (runtime != "lua")
+    if (runtime != "lua" && runtime != "js")
         return fail(make_error(Errc::bad_option, "--runtime \"" + runtime + "\": a plugin's runtime is lua or js"));
     const fs::path dir = fs::path{args.value("dir", "")} / name;
     std::error_code ec;
@@ -390,21 +460,62 @@ int scaffold(const Args& args) {
     if (auto m = parse_manifest(manifest, dir, kManifestFile); !m && m.error().detail.find("\"name\"") != std::string::npos)
         return fail(make_error(Errc::bad_option, "\"" + name + "\" is not a plugin name: lowercase letters, digits "
                                                                "and '-', starting with a letter, at most 64"));
+    const fs::path js_template = runtime == "js" ? js_template_dir() : fs::path{};
+    if (runtime == "js" && js_template.empty())
+        return fail(make_error(Errc::bad_plugin, "the JavaScript plugin template is not beside the plugin host " +
+                                                     default_host_script().string() +
+                                                     " (share/adashta/plugin-templates/js): reinstall adashta"));
     fs::create_directories(dir, ec);
     if (ec) return fail(make_error(Errc::storage_failed, "cannot make \"" + dir.string() + "\": " + ec.message()));
-    const std::pair<std::string_view, std::string_view> files[] = {{kManifestFile, kScaffoldManifest},
-                                                                   {"main.lua", kScaffoldMain},
-                                                                   {kPackageTestsFile, kScaffoldTests},
-                                                                   {"README.md", kScaffoldReadme}};
-    for (const auto& [file, text] : files) {
-        std::ofstream out(dir / file, std::ios::binary);
-        out << with_name(text, name);
-        if (!out) return fail(make_error(Errc::storage_failed, "cannot write \"" + (dir / file).string() + "\""));
+    std::vector<std::string> written;
+    if (runtime == "js") {
+        auto files = write_js_scaffold(js_template, dir, name);
+        if (!files) return fail(files.error());
+        written = std::move(*files);
+    } else {
+        const std::pair<std::string_view, std::string_view> files[] = {{kManifestFile, kScaffoldManifest},
+                                                                       {"main.lua", kScaffoldMain},
+                                                                       {kPackageTestsFile, kScaffoldTests},
+                                                                       {"README.md", kScaffoldReadme}};
+        for (const auto& [file, text] : files) {
+            std::ofstream out(dir / file, std::ios::binary);
+            out << with_name(text, name);
+            if (!out) return fail(make_error(Errc::storage_failed, "cannot write \"" + (dir / file).string() + "\""));
+            written.emplace_back(file);
+        }
     }
     if (auto m = read_manifest(dir); !m) return fail(m.error());
-    std::cout << "made " << dir.string() << "/: adashta-plugin.json, main.lua, tests.json, README.md\n"
-              << "next: `adashta plugin test " << dir.string() << "`\n";
+    std::cout << "made " << dir.string() << "/:";
+    for (std::size_t i = 0; i < written.size(); ++i) std::cout << (i ? ", " : " ") << written[i];
+    std::cout << "\nnext: `adashta plugin test " << dir.string() << "`\n";
     return 0;
+}
+
+// A JavaScript plugin's tests are its own test/*.test.mjs, which load it in a real plugin
+// host through plugins/host/testing.mjs: `node --test test/` in its folder, node's exit code.
+int test_js(const fs::path& folder) {
+    std::error_code ec;
+    if (!fs::is_directory(folder / "test", ec))
+        return fail(make_error(Errc::bad_plugin, (folder / "test").string() +
+                                                     " is missing: a JavaScript plugin's tests are test/*.test.mjs "
+                                                     "(`adashta plugin new NAME --runtime js` makes one); nothing was run"));
+    std::cout.flush();
+    const pid_t child = fork();
+    if (child < 0) return fail(make_error(Errc::storage_failed, "fork: " + std::string{std::strerror(errno)}));
+    if (child == 0) {
+        // Inside another node --test run, NODE_TEST_CONTEXT would send this run's report there.
+        unsetenv("NODE_TEST_CONTEXT");
+        if (chdir(folder.c_str()) != 0) _exit(127);
+        const char* argv[] = {"node", "--test", "test/", nullptr};
+        execvp(argv[0], const_cast<char* const*>(argv));
+        std::fprintf(stderr, "adashta: bad_plugin: cannot run node (%s): JavaScript plugins need Node.js 20 or later "
+                             "on PATH (scripts/setup.sh installs it)\n", std::strerror(errno));
+        _exit(127);
+    }
+    int status = 0;
+    while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
+    }
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
 }
 
 int test(const Args& args) {
@@ -412,11 +523,7 @@ int test(const Args& args) {
     const fs::path folder = args.positional.size() == 2 ? fs::path{args.positional[1]} : fs::path{"."};
     auto manifest = read_manifest(folder);
     if (!manifest) return fail(manifest.error());
-    if (manifest->runtime == Runtime::js)
-        return fail(make_error(Errc::bad_plugin,
-                               (folder / kManifestFile).string() +
-                                   ": a JavaScript plugin; its tests run in the JS plugin host (`node --test` with "
-                                   "plugins/host/testing.mjs), which this build does not have yet: nothing was run"));
+    if (manifest->runtime == Runtime::js) return test_js(folder);
     auto report = run_package_tests(folder);
     if (!report) return fail(report.error());
     if (!report->load_error.empty()) std::cout << "the plugin did not load: " << report->load_error << "\n";

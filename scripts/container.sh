@@ -4,6 +4,7 @@
 #   scripts/container.sh test    build, then tests/container/container.test.mjs against it
 #   scripts/container.sh base    only the base image
 #
+# The image's Node.js (for JavaScript plugins) is the host's, imported as an image (node_stage()).
 # No image registry is reachable here, so the base image is made from Debian's packages
 # (mmdebstrap, minbase) and imported; it is made again only when it is missing. Builds and
 # containers use the host's network (--network=host): the default bridge hands out addresses
@@ -30,18 +31,49 @@ base() {
   fi
   local tmp
   tmp="$(mktemp -d)"
-  trap 'rm -rf "$tmp"' RETURN
+  trap 'rm -rf "$tmp"; trap - RETURN' RETURN
   say "making the base image $base_image from Debian's packages (mmdebstrap, minbase)"
   mmdebstrap --quiet --variant=minbase bookworm "$tmp/base.tar"
   podman import --quiet "$tmp/base.tar" "$base_image" >/dev/null
 }
 
+# The Dockerfile's NODE image: the host's own Node.js binary (20 or later, which
+# scripts/setup.sh installs) at /usr/local/bin/node, imported like the base image, one image
+# per version. npm inside the build cannot fetch it: it does not trust the TLS certificate
+# of this network's way to the npm registry (SELF_SIGNED_CERT_IN_CHAIN).
+node_image=""
+node_stage() {
+  local bin version major tmp
+  bin="$(command -v node || true)"
+  version="$("$bin" --version 2>/dev/null || true)"
+  major="${version#v}"
+  major="${major%%.*}"
+  if [[ -z $bin || ! $major =~ ^[0-9]+$ ]] || ((major < 20)); then
+    echo "container: the image takes the host's Node.js, which must be 20 or later (found: ${version:-none}); run scripts/setup.sh" >&2
+    exit 1
+  fi
+  node_image="localhost/adashta-node:$version"
+  if podman image exists "$node_image"; then
+    say "node image $node_image present"
+    return
+  fi
+  tmp="$(mktemp -d)"
+  say "making the node image $node_image from $(readlink -f "$bin")"
+  mkdir -p "$tmp/root/usr/local/bin"
+  cp "$(readlink -f "$bin")" "$tmp/root/usr/local/bin/node"
+  tar -C "$tmp/root" -cf "$tmp/node.tar" .
+  podman import --quiet "$tmp/node.tar" "$node_image" >/dev/null
+  rm -rf "$tmp"
+}
+
 # --format docker keeps the HEALTHCHECK (the OCI image format has no field for it).
 build() {
   base
+  node_stage
   say "building $image (Release)"
   local start=$SECONDS
-  local flags=(--network=host --format docker --build-arg "BASE=$base_image" --file "$here/Dockerfile")
+  local flags=(--network=host --format docker --build-arg "BASE=$base_image" --build-arg "NODE=$node_image"
+               --file "$here/Dockerfile")
   # The build stage gets a name too, so the layers the next build reuses are never dangling;
   # what is dangling afterwards is an older build, and goes.
   podman build "${flags[@]}" --target build --tag "$image-build" "$here"

@@ -13,13 +13,15 @@
 //   - `podman stop` (SIGTERM) ends it well within its timeout with exit code 0;
 //   - /data, a named volume, survives: a new container started as `IMAGE edge APP_DIR
 //     FLAGS...` (arguments go to adashta) serves that app and still has the messages stored
-//     before, and takes a config file mounted at /etc/adashta/adashta.json.
+//     before, and takes a config file mounted at /etc/adashta/adashta.json;
+//   - Node.js 20 or later is in it: a JavaScript plugin scaffolded inside passes its own
+//     tests, and an edge runs one from a mounted folder in its plugin host.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { adashtaBin, freePort, repoDir, requireBinaries, startEchoNode, waitFor } from '../lib/cluster.mjs';
@@ -146,6 +148,25 @@ describe('the container image', { timeout: 240000 }, () => {
     assert.match(await podman(['run', '--rm', '--network=host', image, '--version']), /^adashta \d/);
   });
 
+  test('the image has Node.js 20 or later, and a JavaScript plugin scaffolded in it passes its own tests', async () => {
+    const version = await podman(['run', '--rm', '--network=host', '--entrypoint', 'node', image, '--version']);
+    const major = Number(/^v(\d+)\./.exec(version)?.[1]);
+    assert.ok(major >= 20, `node --version in the image: ${version}`);
+    // The installed template and plugin host (share/adashta/plugin-templates/js and
+    // plugin-host), as the image's own user; the template's 50 ms per call is held to 2 s
+    // here because a loaded test machine pauses threads longer.
+    const script = [
+      'set -e; cd /tmp',
+      'adashta plugin new trim-text --runtime js',
+      'sed -i \'s/"callMs": 50/"callMs": 2000/\' trim-text/adashta-plugin.json',
+      'adashta plugin test trim-text',
+    ].join('\n');
+    const out = await podman(['run', '--rm', '--network=host', '--entrypoint', 'bash', image, '-c', script],
+                             { timeout: 120000 });
+    assert.match(out, /^# pass 3$/m, out);
+    assert.match(out, /^# fail 0$/m, out);
+  });
+
   test('compose.yaml is valid and names stages, programs and files that exist', async () => {
     const compose = await readCompose();
     const dockerfile = await readFile(path.join(repoDir, 'Dockerfile'), 'utf8');
@@ -266,5 +287,55 @@ describe('the container image', { timeout: 240000 }, () => {
     t.diagnostic(`podman stop (edge): ${seconds} s`);
     assert.ok(seconds < 8, `podman stop took ${seconds} s`);
     assert.equal(await edge.inspect('{{.State.ExitCode}}'), '0', await edge.logs());
+  });
+  test('an edge in the container runs a JavaScript plugin from a mounted folder (its Node.js, its plugin host)', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'adashta-container-plugin-'));
+    try {
+      const plugin = path.join(dir, 'shout');
+      await mkdir(plugin);
+      await writeFile(path.join(plugin, 'adashta-plugin.json'), JSON.stringify({
+        name: 'shout', version: '1.0.0', runtime: 'js', entry: 'index.mjs', hooks: ['on_produce'],
+        queues: ['shout.*'], limits: { callMs: 2000 },   // a loaded test machine pauses threads past 50 ms
+      }));
+      await writeFile(path.join(plugin, 'index.mjs'), [
+        'export function on_produce(msg) {',
+        "  if (msg.data?.text === 'forbidden') return adashta.reject('shout refuses forbidden');",
+        "  return adashta.pass({ ...msg.data, text: String(msg.data?.text).toUpperCase() + ' (node ' + process.version + ')' });",
+        '}',
+      ].join('\n'));
+      const config = path.join(dir, 'adashta.json');
+      await writeFile(config, JSON.stringify({ plugins: [{ path: '/srv/plugins/shout' }] }));
+      for (const d of [dir, plugin]) await chmod(d, 0o755);   // the container's user is not root
+      for (const f of [config, path.join(plugin, 'adashta-plugin.json'), path.join(plugin, 'index.mjs')]) await chmod(f, 0o644);
+      const httpPort = await freePort();
+      const meshPort = await freePort();
+      const edge = new Container(`${tag}-plugin`, {
+        volumes: [`${volume}:/data`, `${plugin}:/srv/plugins/shout:ro`, `${config}:/etc/adashta/adashta.json:ro`],
+        args: ['edge', '--http', `127.0.0.1:${httpPort}`, '--mesh', `127.0.0.1:${meshPort}`],
+      });
+      containers.push(edge);
+      await edge.start();
+      await edge.waitHealthy(`http://127.0.0.1:${httpPort}`, 0);
+
+      // A node's produce (the host's adashta, over the mesh) goes through on_produce in the
+      // container's plugin host: changed, or refused with the plugin's reason.
+      const seeds = { ADASHTA_SEEDS: `tcp://127.0.0.1:${meshPort}` };
+      const changed = await run(adashtaBin, ['produce', 'shout.room', JSON.stringify({ text: 'hello' })], { env: seeds });
+      assert.equal(changed.code, 0, `produce: ${changed.stderr}\n${await edge.logs()}`);
+      const refusedProduce = await run(adashtaBin, ['produce', 'shout.room', JSON.stringify({ text: 'forbidden' })], { env: seeds });
+      assert.notEqual(refusedProduce.code, 0, 'the plugin refuses "forbidden"');
+      assert.match(refusedProduce.stderr, /plugin_rejected.*shout refuses forbidden/s);
+      const kept = await fetchQueue(meshPort, 'shout.room');
+      const texts = kept.map((m) => m.data?.text);
+      assert.equal(texts.length, 1, `stored: ${JSON.stringify(kept)}`);
+      const [, major] = /^HELLO \(node v(\d+)\./.exec(texts[0]) ?? [];
+      assert.ok(Number(major) >= 20, `the plugin's text, from the container's Node.js: ${texts[0]}`);
+
+      const seconds = await edge.stop();
+      assert.ok(seconds < 8, `podman stop took ${seconds} s (the edge and its plugin host)`);
+      assert.equal(await edge.inspect('{{.State.ExitCode}}'), '0', await edge.logs());
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -2,7 +2,8 @@
 // publish`, served on loopback by a node http server; install, list, update, remove from it;
 // a tampered tarball, a wrong sha256, an unsigned entry, an unknown key and a path-traversal
 // tarball each refused with its own error; `plugin new` then `plugin test`, passing and then
-// failing on broken code; and an install from the bundled hub with no --hub.
+// failing on broken code, for Lua and for JavaScript (its own node --test); and an install
+// from the bundled hub with no --hub.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,7 +15,9 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { adashtaBin, requireBinaries } from '../lib/cluster.mjs';
+import {
+  Edge, WsClient, adashtaBin, requireBinaries, startTestNode, waitNodesHearClients,
+} from '../lib/cluster.mjs';
 
 /** Runs `adashta ARGS...` with only PATH from the environment (no ADASHTA_* of the shell). */
 function cli(args, { cwd, env = {}, timeout = 20000 } = {}) {
@@ -301,14 +304,85 @@ describe('plugin hub', { timeout: 120000 }, () => {
     assert.match(broken.stdout, /^0 passed, 3 failed$/m);
   });
 
-  test('plugin test on a JavaScript plugin says where its tests run and runs nothing', async () => {
+  test('plugin new --runtime js makes a plugin whose node --test passes and that an edge runs as its README says', async () => {
+    const work = path.join(dir, 'authoring-js');
+    await mkdir(work);
+    const made = await ok(['plugin', 'new', 'trim-text', '--runtime', 'js'], { cwd: work });
+    assert.match(made.stdout, /README\.md, adashta-plugin\.json, index\.mjs, test\/plugin\.test\.mjs/);
+    const folder = path.join(work, 'trim-text');
+    for (const file of ['README.md', 'adashta-plugin.json', 'index.mjs', 'test/plugin.test.mjs'])
+      assert.doesNotMatch(await readFile(path.join(folder, file), 'utf8'), /\{\{/, `${file}: a placeholder left`);
+    const readme = await readFile(path.join(folder, 'README.md'), 'utf8');
+    assert.match(readme, /"plugins": \[\s*\{ "path": "\.\/trim-text"/, 'the README says how an edge runs it');
+    const manifestFile = path.join(folder, 'adashta-plugin.json');
+    assert.equal(JSON.parse(await readFile(manifestFile, 'utf8')).name, 'trim-text');
+    // A loaded test machine pauses a thread longer than the template's 50 ms per call.
+    await writeFile(manifestFile, (await readFile(manifestFile, 'utf8')).replace('"callMs": 50', '"callMs": 2000'));
+
+    // Its own test, as its README says: node --test test/ in its folder, through the
+    // plugin host's testing.mjs of this build. (Not NODE_TEST_CONTEXT: that would report here.)
+    const { NODE_TEST_CONTEXT, ...env } = process.env;
+    const run = await new Promise((resolve) => execFile(process.execPath, ['--test', '--test-reporter=tap', 'test/'],
+      { cwd: folder, env, timeout: 100_000 }, (err, stdout, stderr) => resolve({ code: err ? (err.code ?? 'killed') : 0, stdout, stderr })));
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    assert.match(run.stdout, /^# pass 3$/m);
+    assert.match(run.stdout, /^# fail 0$/m);
+    const passed = await ok(['plugin', 'test', 'trim-text'], { cwd: work, timeout: 100_000 });
+    assert.match(passed.stdout, /^# pass 3$/m);
+
+    // And as its README says, an edge runs it: its folder under "plugins" in the config file
+    // (relative to the file), with its config; a node on "chat" answers what it got.
+    const config = path.join(work, 'adashta.json');
+    await writeFile(config, JSON.stringify({ plugins: [{ path: './trim-text', config: { maxLength: 10 } }] }));
+    const edge = new Edge({ args: ['--config', config] });
+    let node;
+    try {
+      await edge.start();
+      await edge.waitReady();
+      node = startTestNode(edge.meshPort, { name: 'n1', queue: 'chat' });
+      await edge.waitReady({ nodes: 1 });
+      await waitNodesHearClients(edge, [node]);
+      const client = await WsClient.connect(edge);
+      await client.hello();
+      assert.equal((await client.request({ type: 'consume', queue: 'chat' })).type, 'ack');
+      const ack = await client.request({ type: 'produce', queue: 'chat', data: { text: '  hi  ' } });
+      assert.equal(ack.type, 'ack', JSON.stringify(ack));
+      const answer = await client.take((f) => f.type === 'message');
+      assert.deepEqual(answer.data, { node: 'n1', data: { text: 'hi' } }, 'the node got the text the plugin trimmed');
+      const long = await client.request({ type: 'produce', queue: 'chat', data: { text: 'x'.repeat(11) } });
+      assert.equal(long.type, 'error', JSON.stringify(long));
+      assert.equal(long.name, 'plugin_rejected');
+      assert.match(long.detail, /plugin trim-text rejected the message: text is longer than 10 characters/);
+      await client.close();
+    } catch (err) {
+      err.message += '\n' + edge.child?.describe();
+      throw err;
+    } finally {
+      await node?.stop();
+      await edge.destroy();
+    }
+
+    await refused(['plugin', 'new', 'trim-text', '--runtime', 'js'], 'bad_option', /exists; pick another name/, { cwd: work });
+    await refused(['plugin', 'new', 'Trim_Text', '--runtime', 'js'], 'bad_option',
+                  /not a plugin name: lowercase letters, digits and '-', starting with a letter/, { cwd: work });
+    await refused(['plugin', 'new', 'x', '--runtime', 'python'], 'bad_option', /runtime is lua or js/, { cwd: work });
+
+    // A broken hook fails its test, and plugin test says so by its exit code.
+    const index = path.join(folder, 'index.mjs');
+    await writeFile(index, (await readFile(index, 'utf8')).replace('.trim()', ''));
+    const broken = await cli(['plugin', 'test', 'trim-text'], { cwd: work, timeout: 100_000 });
+    assert.equal(broken.code, 1, broken.stdout + broken.stderr);
+    assert.match(broken.stdout, /^# fail 1$/m);
+  });
+
+  test('plugin test on a JavaScript plugin without test/ says what it needs and runs nothing', async () => {
     const js = path.join(dir, 'js-plugin');
     await mkdir(js);
     await writeFile(path.join(js, 'adashta-plugin.json'), JSON.stringify({
       name: 'js-thing', version: '1.0.0', runtime: 'js', entry: 'index.mjs', hooks: ['on_message'] }));
     await writeFile(path.join(js, 'index.mjs'), 'export function on_message() {}\n');
-    const r = await refused(['plugin', 'test', js], 'bad_plugin', /JS plugin host.*nothing was run/);
-    assert.doesNotMatch(r.stdout, /passed/);
+    const r = await refused(['plugin', 'test', js], 'bad_plugin', /test is missing.*nothing was run/);
+    assert.doesNotMatch(r.stdout, /pass/);
   });
 
   test('install from the bundled hub with no --hub and no network', async () => {
