@@ -274,6 +274,25 @@ export function summarize(results) {
     charts.push({ title: 'Quiet p99 in flood ÷ alone, 64 B (lower is better)',
       bars: Object.entries(s.flood).filter(([k]) => k.endsWith('@64')).map(([k, r]) => [barLabel(k.split('@')[0]), floodRatioValue(r) ?? 0]) });
   }
+  if (s.plugins && !s.plugins.error) {
+    const p = s.plugins;
+    const names = { none: 'no plugin', lua: 'Lua pass-through on_message', js: 'JavaScript pass-through on_message' };
+    const rows = Object.entries(p).map(([variant, r]) => [names[variant] ?? variant,
+      r.error ? `error: ${r.error.slice(0, 80)}` : fmt(r.rate), fmt(r.cpu_s_per_million, 2),
+      variant === 'none' ? '1.00×' : ratio(r.rate, p.none?.rate),
+      (r.runs ?? []).map((x) => (x.error ? 'error' : fmt(x.rate))).join(', ')]);
+    sections.push({
+      title: '10. Plugins — at-most-once ingress with a pass-through on_message (issue #15)',
+      head: ['plugin on the bench queue', 'messages/s received (median)', 'CPU-s per million (edge + host + app)', '÷ no plugin', 'each run'], rows,
+      targets: [
+        ['Lua pass-through ≥ 80 % of at-most-once ingress without plugins', yes(p.lua?.ratio === undefined ? undefined : p.lua.ratio >= 0.8)],
+        ['JavaScript pass-through ≥ 50 %', yes(p.js?.ratio === undefined ? undefined : p.js.ratio >= 0.5)]],
+      note: 'As scenario 1 for adashta-amo (1,000 clients, 64-byte messages, the C++ sink), the three variants alternating ' +
+        'in one run; every process of the system under test (edge, its JavaScript plugin host, the sink) shares CPU 1.',
+    });
+    charts.push({ title: 'Ingress with plugins ÷ without (higher is better)',
+      bars: ['lua', 'js'].filter((v) => p[v]?.ratio).map((v) => [v, p[v].ratio]) });
+  }
   for (const [name, v] of Object.entries(s)) if (v?.error) sections.push({ title: name, head: ['error'], rows: [[v.error]], targets: [] });
   return { sections, charts };
 }

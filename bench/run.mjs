@@ -266,8 +266,11 @@ async function securitySetup(dir) {
   };
 }
 
-/** Starts a system with its server application; returns {pids, url, token, stop()}. */
-async function startSystem(system, mode) {
+/**
+ * Starts a system with its server application; returns {pids, url, token, stop()}.
+ * configExtra: more keys for adashta-amo's config file (the plugins scenario's "plugins").
+ */
+async function startSystem(system, mode, configExtra = {}) {
   const procs = [];
   const stop = async () => {
     const results = [];
@@ -281,7 +284,8 @@ async function startSystem(system, mode) {
       const sec = secure(system) ? await securitySetup(data) : { edgeArgs: [], nodeEnv: {} };
       if (baseOf(system) === 'adashta-amo') {
         config.push('--config', path.join(data, 'queues.json'));
-        await writeFile(config[1], JSON.stringify({ queues: { bench: { durable: false }, echo: { durable: false } } }));
+        await writeFile(config[1], JSON.stringify({ queues: { bench: { durable: false }, echo: { durable: false } },
+          ...configExtra }));
       }
       const edge = new Proc('edge', SUT_CPU, bin('adashta'), ['edge', '--http', `127.0.0.1:${PORTS.http}`,
         '--mesh', `127.0.0.1:${PORTS.mesh}`, '--data', data, ...config, ...sec.edgeArgs]);
@@ -710,7 +714,101 @@ async function hop() {
   return result;
 }
 
-const SCENARIOS = { ingress, reqrep, idle, durable, workqueue: workQueue, scheduled, hop, crowd, flood };
+/** A process's descendants (the edge's JavaScript plugin host), from /proc. */
+async function descendants(pid) {
+  const out = [];
+  let tasks = [];
+  try {
+    const { readdir } = await import('node:fs/promises');
+    tasks = await readdir(`/proc/${pid}/task`);
+  } catch { return out; }
+  for (const task of tasks) {
+    let children = '';
+    try { children = await readFile(`/proc/${pid}/task/${task}/children`, 'utf8'); } catch { /* gone */ }
+    for (const child of children.split(' ').filter(Boolean).map(Number)) out.push(child, ...await descendants(child));
+  }
+  return out;
+}
+
+/** A plugin folder with a pass-through on_message for the bench queue. */
+async function passThroughPlugin(runtime) {
+  const dir = await mkdtemp(path.join(scratch, `plugin-${runtime}-`));
+  const js = runtime === 'js';
+  await writeFile(path.join(dir, js ? 'index.mjs' : 'main.lua'),
+    js ? 'export function on_message(msg, client) {}\n' : 'return { on_message = function(msg, client) end }\n');
+  // callMs far above a loaded machine's pauses: this measures calls, not the limits.
+  await writeFile(path.join(dir, 'adashta-plugin.json'), JSON.stringify({
+    name: `bench-${runtime}`, version: '1.0.0', runtime, entry: js ? 'index.mjs' : 'main.lua',
+    hooks: ['on_message'], queues: ['bench'], limits: { callMs: 2000 },
+  }));
+  return dir;
+}
+
+/**
+ * Issue #15's plugin target: at-most-once ingress (as in ingress, system adashta-amo) with no
+ * plugin, with a pass-through Lua on_message and with a pass-through JavaScript one on the
+ * bench queue, in one run; each as a ratio to the run without. The variants alternate for
+ * two rounds (this machine's speed drifts between minutes); the ratios use each variant's
+ * median. The plugin host is a child of the edge, pinned with it, and in its CPU.
+ */
+async function plugins() {
+  const variants = { none: null, lua: await passThroughPlugin('lua'), js: await passThroughPlugin('js') };
+  const runs = { none: [], lua: [], js: [] };
+  const rounds = quick ? 1 : 2;
+  for (let round = 0; round < rounds; round++) {
+    for (const [variant, folder] of Object.entries(variants)) {
+      let sut;
+      try {
+        sut = await startSystem('adashta-amo', 'sink', folder ? { plugins: [{ path: folder }] } : {});
+        const edgePid = sut.procs[0].pid;
+        const pids = [...sut.procs.map((p) => p.pid), ...await descendants(edgePid)];
+        const cpu0 = await cpuSeconds(pids);
+        const gen = loadgen(['ingress', '--proto', 'adashta', '--url', sut.url,
+          '--connections', String(SIZE.ingressConns), '--duration', String(SIZE.duration), '--size', '64']);
+        const load = await gen.result((SIZE.duration + 60) * 1000);
+        await sleep(1000);  // let the backlog drain into the application
+        const cpu = (await cpuSeconds(pids)) - cpu0;
+        let metrics = '';
+        try { metrics = await (await fetch(`http://127.0.0.1:${PORTS.http}/metrics`)).text(); } catch { /* none */ }
+        const pluginCalls = [...metrics.matchAll(/^adashta_plugin_calls_total\{[^}]*\} (\d+)/gm)]
+          .reduce((n, m) => n + Number(m[1]), 0);
+        const pluginFailures = [...metrics.matchAll(/^adashta_plugin_failures_total\{[^}]*\} (\d+)/gm)]
+          .reduce((n, m) => n + Number(m[1]), 0);
+        const app = await sut.app.stop(60000);
+        const counted = app?.tool && app.received > 0;
+        const rate = counted ? app.rate : load.steady_rate ?? 0;
+        runs[variant].push({
+          rate, measured_by: counted ? 'application' : 'generator steady rate', received: app?.received ?? 0,
+          sent: load.sent, cpu_s_per_million: counted ? (cpu / app.received) * 1e6 : null,
+          plugin_calls: pluginCalls, plugin_failures: pluginFailures,
+        });
+        log(`plugins ${variant} (round ${round + 1}): ${Math.round(rate)} msg/s received, ${pluginCalls} plugin calls`);
+      } catch (error) {
+        runs[variant].push({ error: String(error.message ?? error) });
+        log(`plugins ${variant}: ${error.message ?? error}`);
+      } finally {
+        await sut?.stop();
+      }
+    }
+  }
+  const median = (values) => {
+    const v = values.filter((x) => typeof x === 'number').sort((a, b) => a - b);
+    return v.length ? (v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2) : null;
+  };
+  const rows = {};
+  for (const [variant, list] of Object.entries(runs)) {
+    const ok = list.filter((r) => !r.error);
+    rows[variant] = ok.length
+      ? { rate: median(ok.map((r) => r.rate)), cpu_s_per_million: median(ok.map((r) => r.cpu_s_per_million)), runs: list }
+      : { error: list[0]?.error ?? 'no run', runs: list };
+  }
+  for (const variant of ['lua', 'js']) {
+    if (rows[variant].rate && rows.none.rate) rows[variant].ratio = rows[variant].rate / rows.none.rate;
+  }
+  return rows;
+}
+
+const SCENARIOS = { ingress, reqrep, idle, durable, workqueue: workQueue, scheduled, hop, crowd, flood, plugins };
 
 /**
  * Builds the Go SDK's bench tools (bench/apps/go) into bench/apps/go/bin when a Go system is

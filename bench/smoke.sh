@@ -57,6 +57,11 @@ for (const system of ['adashta', 'adashta-amo']) {
   // The flood phase ran (how many quiet requests it answered in time is a measurement, not a check).
   need('flood', `${system}@64 in the flood`, rowsOf('flood')[`${system}@64`], (r) => r.flood?.sent && r.flood_received);
 }
+// Ingress with no plugin, a Lua and a JavaScript pass-through on_message: each measured, and
+// the plugins' calls really ran in the edge.
+for (const variant of ['none', 'lua', 'js']) need('plugins', variant, rowsOf('plugins')[variant], (r) => r.rate);
+for (const variant of ['lua', 'js'])
+  need('plugins', `${variant} calls`, rowsOf('plugins')[variant], (r) => r.runs?.[0]?.plugin_calls);
 for (const file of ['results.md', 'chart.png'])
   if (!fs.existsSync(path.join(out, file))) failures.push(`no ${file}`);
 if (failures.length) {

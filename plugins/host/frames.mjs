@@ -67,15 +67,13 @@ export class FrameWriter {
   }
   answer(id, kind, code, text) {
     const textBytes = text ? Buffer.byteLength(text) : 0;
-    const frame = Buffer.allocUnsafe(4 + 1 + 4 + 1 + 4 + 4 + textBytes);
-    frame.writeUInt32LE(frame.length - 4, 0);
-    frame[4] = 0x41; // 'A'
-    frame.writeUInt32LE(id, 5);
-    frame[9] = kind;
-    frame.writeInt32LE(code, 10);
-    frame.writeUInt32LE(textBytes, 14);
-    if (textBytes) frame.write(text, 18);
+    const frame = Buffer.allocUnsafe(18 + textBytes);
+    writeAnswer(frame, 0, id, kind, code, text, textBytes);
     this.#queue(frame);
+  }
+  // Whole frames, written as they are (a worker's answerFrames).
+  frames(buf) {
+    this.#queue(buf);
   }
   #push(type, body) {
     const head = Buffer.allocUnsafe(5);
@@ -116,6 +114,85 @@ export function readCall(body) {
   const data = text();
   const context = text();
   return { id, plugin, hook, subject, data, context };
+}
+
+// The main thread does not read a call's texts: it keeps each call's body as it came
+// ({id, plugin, hook, body}) and hands the plugin's worker many at a time as one byte batch,
+// [u32 length][body] each (callBatch), which the worker reads back (readCallBatch). Its
+// answers go back as answer frames ready to write, many in one buffer (answerFrames), which
+// the main thread checks (the ids, in order) and writes out as they are.
+
+// The head of a call frame's body, its texts left unread: {id, plugin, hook, body}.
+export function readCallHead(body) {
+  return { id: body.readUInt32LE(0), plugin: body.readUInt32LE(4), hook: body[8], body };
+}
+
+// The calls' bodies as one batch for a worker: a Buffer of its own (not a slice of Node's
+// pool, which postMessage would copy whole).
+export function callBatch(calls) {
+  let size = 0;
+  for (const c of calls) size += 4 + c.body.length;
+  const batch = Buffer.allocUnsafeSlow(size);
+  let at = 0;
+  for (const c of calls) {
+    batch.writeUInt32LE(c.body.length, at);
+    c.body.copy(batch, at + 4);
+    at += 4 + c.body.length;
+  }
+  return batch;
+}
+
+// A batch (a Uint8Array, as a worker receives it) as calls {id, hook, subject, data, context}.
+export function readCallBatch(bytes) {
+  const batch = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const calls = [];
+  let at = 0;
+  while (at < batch.length) {
+    const length = batch.readUInt32LE(at);
+    const body = batch.subarray(at + 4, at + 4 + length);
+    const call = readCall(body);
+    calls.push({ id: call.id, hook: call.hook, subject: call.subject, data: call.data, context: call.context });
+    at += 4 + length;
+  }
+  return calls;
+}
+
+// Answers [id, kind, code, text] as 'A' frames in one Buffer of its own.
+export function answerFrames(answers) {
+  let size = 0;
+  const lengths = new Array(answers.length);
+  for (let i = 0; i < answers.length; i++) {
+    const text = answers[i][3];
+    lengths[i] = text ? Buffer.byteLength(text) : 0;
+    size += 18 + lengths[i];
+  }
+  const frames = Buffer.allocUnsafeSlow(size);
+  let at = 0;
+  for (let i = 0; i < answers.length; i++) {
+    const [id, kind, code, text] = answers[i];
+    writeAnswer(frames, at, id, kind, code, text, lengths[i]);
+    at += 18 + lengths[i];
+  }
+  return frames;
+}
+
+function writeAnswer(frame, at, id, kind, code, text, textBytes) {
+  frame.writeUInt32LE(14 + textBytes, at);
+  frame[at + 4] = 0x41; // 'A'
+  frame.writeUInt32LE(id, at + 5);
+  frame[at + 9] = kind;
+  frame.writeInt32LE(code, at + 10);
+  frame.writeUInt32LE(textBytes, at + 14);
+  if (textBytes) frame.write(text, at + 18);
+}
+
+// The ids of the answer frames in a buffer from answerFrames, in order.
+export function* answerIds(frames) {
+  let at = 0;
+  while (at + 18 <= frames.length) {
+    yield frames.readUInt32LE(at + 5);
+    at += 4 + frames.readUInt32LE(at);
+  }
 }
 
 // Writes a call frame (the testing harness speaks to a host as the edge does).

@@ -11,7 +11,7 @@
 // worker loads the plugin again and gets the calls that were waiting, in their order.
 import { Worker } from 'node:worker_threads';
 import { Fifo } from './fifo.mjs';
-import { FrameReader, FrameWriter, Kind, Failure, readCall, hookNames } from './frames.mjs';
+import { FrameReader, FrameWriter, Kind, Failure, readCallHead, callBatch, answerIds, hookNames } from './frames.mjs';
 
 const workerUrl = new URL('./plugin_worker.mjs', import.meta.url);
 
@@ -31,7 +31,9 @@ const out = new FrameWriter(process.stdout);
 const log = (p, level, text) => out.json('G', { p, level, text });
 
 // (A worker answers in batches and counts the calls it finished in a shared counter,
-// plugin_worker.mjs: the watch below sees progress through it, and knows which call runs.)
+// plugin_worker.mjs: the watch below sees progress through it, and knows which call runs.
+// The calls' texts are never read here: a worker gets the calls' bodies as one byte batch
+// and answers with frames ready to write, frames.mjs.)
 // At most this many calls are posted to a worker ahead of its answers: they live in the
 // plugin's own heap (memoryMB), so the rest wait here.
 const maxPosted = 256;
@@ -42,7 +44,7 @@ class Plugin {
   constructor(index, spec) {
     this.index = index;      // the edge's number for it
     this.spec = spec;        // the load frame: folder, entry, limits, config
-    this.queue = new Fifo();  // calls not answered yet, oldest first: {id, hook, subject, data, context}
+    this.queue = new Fifo();  // calls not answered yet, oldest first: {id, plugin, hook, body} (readCallHead)
     this.posted = 0;         // how many of queue the current worker has been given
     this.worker = null;      // the current worker, null between one's death and the next
     this.ready = false;      // the current worker has loaded the plugin
@@ -98,7 +100,7 @@ class Plugin {
     if (worker !== this.worker) return;
     switch (m.t) {
       case 'ready': return this.onReady();
-      case 'answers': return this.onAnswers(m.list);
+      case 'answers': return this.onAnswers(m.frames);
       case 'log': return log(this.index, m.level, m.text);
       case 'loadError': return this.onLoadError(m.error);
     }
@@ -129,15 +131,17 @@ class Plugin {
     this.failAll(Failure.error, this.brokenWhy);
   }
 
-  onAnswers(list) {
+  // bytes: answer frames from the worker (frames.mjs answerFrames), for the oldest calls.
+  onAnswers(bytes) {
+    const frames = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.lastProgress = performance.now();
-    for (const [id, kind, code, text] of list) {
+    for (const id of answerIds(frames)) {
       const call = this.queue.shift();
       this.posted--;
       this.answered++;
       if (!call || call.id !== id) throw new Error(`plugin ${this.spec.name}: answer ${id} out of order`);
-      out.answer(id, kind, code, text);
     }
+    out.frames(frames);
     this.answerFailed();
     if (this.posted === 0) this.stopWatch();
     this.post();
@@ -211,7 +215,8 @@ class Plugin {
     const batch = this.queue.slice(this.posted, end);
     if (this.posted === 0) this.lastProgress = performance.now();
     this.posted = end;
-    this.worker.postMessage(batch);
+    const bytes = callBatch(batch);
+    this.worker.postMessage(bytes, [bytes.buffer]);
     this.watch();
   }
 
@@ -269,7 +274,7 @@ const plugins = new Map(); // the edge's plugin number → Plugin
 function onFrame(type, body) {
   switch (type) {
     case 0x43: { // 'C'
-      const call = readCall(body);
+      const call = readCallHead(body);
       const plugin = plugins.get(call.plugin);
       if (!plugin) return out.answer(call.id, Kind.failed, Failure.error, `no plugin ${call.plugin} is loaded in the host`);
       return plugin.add(call);

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { lockDown } from './sandbox.mjs';
 import { makeApi, hooksOf, runCall } from './api.mjs';
+import { readCallBatch, answerFrames } from './frames.mjs';
 
 const { entry, name, version, config, http, hooks: hookNames } = workerData;
 const folder = realpathSync(workerData.folder);
@@ -42,8 +43,12 @@ let answers = [];
 let lastPost = performance.now();
 let finished = 0;
 
+// The answers as frames the host writes out as they are, their buffer handed over.
 function flush() {
-  if (answers.length) send({ t: 'answers', list: answers });
+  if (answers.length) {
+    const frames = answerFrames(answers);
+    parentPort.postMessage({ t: 'answers', frames }, [frames.buffer]);
+  }
   answers = [];
   lastPost = performance.now();
 }
@@ -65,8 +70,9 @@ async function run() {
   running = false;
 }
 
-parentPort.on('message', (batch) => {
-  for (const call of batch) queue.push(call);
+// A batch of calls' bodies (frames.mjs callBatch).
+parentPort.on('message', (bytes) => {
+  for (const call of readCallBatch(bytes)) queue.push(call);
   if (!running) run();
 });
 send({ t: 'ready' });

@@ -7,13 +7,18 @@
 
 namespace adashta::plugins {
 
-// One hook call on its way through the chain.
+// One hook call on its way through the chain. It has one owner at a time: the thread that
+// runs it through step() and answered(), or, while a plugin has it, that plugin's done
+// callback (a raw pointer: the callback is two pointers, small enough for std::function to
+// hold without an allocation, and done runs exactly once, so exactly once it is taken back).
 struct Chain::Walk {
     Hook hook;               // which hook
     std::string queue;       // the message's queue, "" for connection hooks
-    CallText call;           // what the next plugin gets (data as changed so far)
+    CallText call;           // what the next plugin gets (data as changed so far); while
+                             // the last plugin that runs has it, only data when changed
     bool changed = false;    // some plugin changed call.data
     std::size_t next = 0;    // the first link not yet asked
+    std::size_t asked = 0;   // the link that has the call now
     Done done;               // who gets the verdict
 };
 
@@ -64,7 +69,7 @@ bool Chain::runs(Hook hook, std::string_view queue) const {
 }
 
 void Chain::run(Hook hook, std::string_view queue, CallText call, Done done) {
-    auto walk = std::make_shared<Walk>();
+    auto walk = std::make_unique<Walk>();
     walk->hook = hook;
     walk->queue = std::string{queue};
     walk->call = std::move(call);
@@ -73,31 +78,49 @@ void Chain::run(Hook hook, std::string_view queue, CallText call, Done done) {
     step(std::move(walk));
 }
 
-void Chain::step(std::shared_ptr<Walk> walk) {
-    while (walk->next < links_.size()) {
-        const std::size_t index = walk->next++;
-        Link& link = *links_[index];
-        if (!matches(link, walk->hook, walk->queue)) continue;
-        // A disabled plugin is passed by only when no earlier call is still inside it.
-        if (link.stats->disabled && link.stats->in_flight == 0) {
-            answered(walk, index, disabled_outcome());
-            return;
-        }
-        ++link.stats->in_flight;
-        CallText call = walk->call;  // the walk keeps its own copy for the next plugin
-        link.plugin->call(std::move(call), [this, walk, index](Outcome out) {
-            --links_[index]->stats->in_flight;
-            answered(walk, index, std::move(out));
-        });
-        return;
-    }
-    Verdict pass;
-    if (walk->changed) pass.data = std::move(walk->call.data);
-    walk->done(std::move(pass), std::string{});
+std::size_t Chain::next_match(const Walk& walk, std::size_t from) const {
+    while (from < links_.size() && !matches(*links_[from], walk.hook, walk.queue)) ++from;
+    return from;
 }
 
-void Chain::answered(const std::shared_ptr<Walk>& walk, std::size_t index, Outcome outcome) {
+void Chain::step(std::unique_ptr<Walk> walk) {
+    const std::size_t index = next_match(*walk, walk->next);
+    if (index == links_.size()) {
+        Verdict pass;
+        if (walk->changed) pass.data = std::move(walk->call.data);
+        walk->done(std::move(pass), std::string{});
+        return;
+    }
+    walk->next = index + 1;
+    walk->asked = index;
     Link& link = *links_[index];
+    // A disabled plugin is passed by only when no earlier call is still inside it.
+    if (link.stats->disabled && link.stats->in_flight == 0) {
+        answered(std::move(walk), disabled_outcome());
+        return;
+    }
+    ++link.stats->in_flight;
+    // The last plugin to run takes the texts; one with more to come gets a copy (the walk
+    // keeps its own for the next). Changed data is kept: it is the verdict's if this one
+    // passes it on unchanged.
+    CallText call;
+    if (next_match(*walk, index + 1) < links_.size()) {
+        call = walk->call;
+    } else {
+        call.hook = walk->call.hook;
+        call.subject = std::move(walk->call.subject);
+        call.data = walk->changed ? walk->call.data : std::move(walk->call.data);
+        call.context = std::move(walk->call.context);
+    }
+    link.plugin->call(std::move(call), [this, w = walk.release()](Outcome out) {
+        std::unique_ptr<Walk> taken{w};
+        --links_[taken->asked]->stats->in_flight;
+        answered(std::move(taken), std::move(out));
+    });
+}
+
+void Chain::answered(std::unique_ptr<Walk> walk, Outcome outcome) {
+    Link& link = *links_[walk->asked];
     PluginStats& stats = *link.stats;
     ++stats.calls;
     if (outcome.failure != Failure::none) {
@@ -113,7 +136,7 @@ void Chain::answered(const std::shared_ptr<Walk>& walk, std::size_t index, Outco
                 walk->call.data = std::move(*verdict.data);
                 walk->changed = true;
             }
-            step(walk);
+            step(std::move(walk));
             return;
         case Verdict::Kind::drop: ++stats.dropped; break;
         case Verdict::Kind::reject: ++stats.rejected; break;

@@ -81,6 +81,35 @@ TEST_CASE("the chain runs its plugins in the configured order, each seeing the l
     CHECK(chain.stats(2).calls == 0);
 }
 
+TEST_CASE("data one plugin changed is the verdict's when the last plugin passes it unchanged",
+          "[chain]") {
+    Plugins p;
+    std::vector<ChainLink> links;
+    links.push_back(p.add("a", kAppend));
+    // The last plugin (it takes the call's texts, not a copy) sees the subject, the changed
+    // data and the client, and passes without a change.
+    links.push_back(p.add("b", R"(return { on_message = function(msg, client)
+        if msg.queue ~= "chat" or msg.data.seen ~= "a" or client.user ~= "u1" then
+          return adashta.reject("saw " .. tostring(msg.queue) .. " " .. tostring(msg.data.seen) .. " " ..
+                                tostring(client.user))
+        end end })"));
+    links.push_back(p.add("c", kAppend, "", {"news"}));  // not for chat
+    Chain chain(std::move(links));
+    Verdicts v;
+    for (int i = 0; i < 3; ++i)
+        chain.run(Hook::on_message, "chat", CallText{Hook::on_message, R"({"queue":"chat"})", "{}", R"({"user":"u1"})"},
+                  v.collect());
+    REQUIRE(v.wait_for(3));
+    std::lock_guard lock(v.mutex);
+    for (const auto& [verdict, who] : v.got) {
+        INFO(verdict.reason);
+        CHECK(verdict.kind == Verdict::Kind::pass);
+        CHECK(verdict.data == R"({"seen":"a"})");
+    }
+    CHECK(chain.stats(1).calls == 3);
+    CHECK(chain.stats(1).changed == 0);
+}
+
 TEST_CASE("a drop ends the walk and names the plugin", "[chain]") {
     Plugins p;
     std::vector<ChainLink> links;

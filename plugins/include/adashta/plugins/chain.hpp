@@ -94,9 +94,13 @@ private:
     };
     struct Walk;
     bool matches(const Link& link, Hook hook, std::string_view queue) const;
-    void step(std::shared_ptr<Walk> walk);
-    // A call's outcome: counted, logged, turned into a verdict; the walk goes on or ends.
-    void answered(const std::shared_ptr<Walk>& walk, std::size_t index, Outcome outcome);
+    // The first link from `from` on that runs for the walk's hook and queue; size() if none.
+    std::size_t next_match(const Walk& walk, std::size_t from) const;
+    // Hands the walk to its next plugin, or ends it with a pass when none is left.
+    void step(std::unique_ptr<Walk> walk);
+    // The outcome of the walk's call in link walk->asked: counted, logged, turned into a
+    // verdict; the walk goes on or ends.
+    void answered(std::unique_ptr<Walk> walk, Outcome outcome);
     void note_failure(Link& link, const Outcome& outcome);
 
     std::vector<std::unique_ptr<Link>> links_;  // in configured order; fixed after construction
