@@ -7,7 +7,7 @@ import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { lockDown } from './sandbox.mjs';
-import { makeApi, hooksOf, runCall } from './api.mjs';
+import { makeApi, hooksOf, runCall, settleProduce } from './api.mjs';
 
 const { entry, name, version, config, http, hooks: hookNames } = workerData;
 const folder = realpathSync(workerData.folder);
@@ -18,7 +18,11 @@ const send = (m) => parentPort.postMessage(m);
 register('./loader.mjs', import.meta.url, {
   data: { folderUrl: pathToFileURL(folder + path.sep).href, hostUrl, http },
 });
-const adashta = makeApi({ name, version, config, log: (level, text) => send({ t: 'log', level, text }) });
+// The plugin's state: this worker's copy (the host's main thread keeps the plugin's, for the
+// next worker); produces wait here for the edge's answer.
+const pending = new Map();
+const services = { ...workerData.services, state: new Map(Object.entries(workerData.state ?? {})), send, pending };
+const adashta = makeApi({ name, version, config, log: (level, text) => send({ t: 'log', level, text }), services });
 Object.defineProperty(globalThis, 'adashta', { value: adashta, enumerable: false, writable: false, configurable: false });
 lockDown({ folder, http });
 
@@ -66,6 +70,7 @@ async function run() {
 }
 
 parentPort.on('message', (batch) => {
+  if (!Array.isArray(batch)) return settleProduce(pending, batch); // {t: 'produced', r, error?}
   for (const call of batch) queue.push(call);
   if (!running) run();
 });
