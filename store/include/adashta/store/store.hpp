@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "adashta/result.hpp"
+#include "adashta/store/plugin_rows.hpp"
 #include "adashta/store/queue_settings.hpp"
 #include "adashta/store/sqlite.hpp"
 #include "adashta/store/streams.hpp"
@@ -66,6 +67,7 @@ struct StoreOptions {
 struct Tx {
     Streams& streams;
     WorkQueues& work;
+    PluginRows& plugin_rows;  // the plugins' state (plugin_rows.hpp)
     std::int64_t now_ms;
     std::vector<Due>* hand_out = nullptr;
 };
@@ -181,6 +183,7 @@ private:
     std::unique_ptr<Checkpointer> checkpointer_;  // after db_: stops before db_ closes
     std::unique_ptr<Streams> streams_;
     std::unique_ptr<WorkQueues> work_;
+    std::unique_ptr<PluginRows> plugin_rows_;
     std::unique_ptr<Statement> savepoint_;  // around each piece of work in a batch
     std::unique_ptr<Statement> rollback_to_;
     std::unique_ptr<Statement> release_;
