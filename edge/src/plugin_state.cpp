@@ -15,6 +15,33 @@ void PluginState::wait_written() {
     written_.wait(lock, [&] { return !writing_; });
 }
 
+Status PluginState::preload() {
+    std::map<std::string, std::vector<std::pair<std::string, std::string>>> all;
+    const Status read = store_.read_before_start([&](store::Tx& tx) -> Status {
+        auto rows = tx.plugin_rows.read_all();
+        if (!rows) return rows.error();
+        all = std::move(*rows);
+        return {};
+    });
+    if (!read) return read;
+    std::lock_guard lock(mutex_);
+    for (auto& [plugin, rows] : all) {
+        Keys& keys = plugins_[plugin];
+        for (auto& [key, value] : rows) keys.emplace(std::move(key), std::move(value));  // saves win
+    }
+    // Saves made before this (none, in the edge) are in plugins_ already, or in early_.
+    for (auto& [plugin, changes] : early_) {
+        Keys& keys = plugins_[plugin];
+        for (auto& [key, value] : changes) {
+            if (value) keys.insert_or_assign(key, std::move(*value));
+            else keys.erase(key);
+        }
+    }
+    early_.clear();
+    preloaded_ = true;
+    return {};
+}
+
 Result<std::vector<std::pair<std::string, std::string>>> PluginState::load(const std::string& plugin) {
     const auto copy = [](const Keys& keys) {
         return std::vector<std::pair<std::string, std::string>>(keys.begin(), keys.end());
@@ -22,6 +49,7 @@ Result<std::vector<std::pair<std::string, std::string>>> PluginState::load(const
     {
         std::lock_guard lock(mutex_);
         if (auto it = plugins_.find(plugin); it != plugins_.end()) return copy(it->second);
+        if (preloaded_) return copy(plugins_[plugin]);  // no keys in the store
     }
     assert(!store_.on_store_thread() && "PluginState::load on the store thread waits forever");
     auto rows = std::make_shared<std::vector<std::pair<std::string, std::string>>>();
@@ -55,9 +83,10 @@ void PluginState::save(const std::string& plugin, std::string key, std::optional
     bool start = false;
     {
         std::lock_guard lock(mutex_);
-        if (auto it = plugins_.find(plugin); it != plugins_.end()) {
-            if (value) it->second.insert_or_assign(key, *value);
-            else it->second.erase(key);
+        if (auto it = plugins_.find(plugin); it != plugins_.end() || preloaded_) {
+            Keys& keys = it != plugins_.end() ? it->second : plugins_[plugin];
+            if (value) keys.insert_or_assign(key, *value);
+            else keys.erase(key);
         } else {
             early_[plugin].insert_or_assign(key, value);
         }

@@ -2,7 +2,8 @@
 // (plugins/include/adashta/plugins/services.hpp: load_state, save_state), over the store's
 // plugin_state table (store/include/adashta/store/plugin_rows.hpp).
 //
-//   PluginState state{*store};                          // a started store
+//   PluginState state{*store};
+//   (void)state.preload();                              // before store->start(), or else
 //   auto rows = state.load("analytics");                // waits for the store the first time
 //   state.save("analytics", "views:/", "42");           // returns at once, written behind
 //   state.save("analytics", "old", std::nullopt);       // deleted, after the write above
@@ -41,7 +42,8 @@ namespace adashta::edge {
 
 class PluginState {
 public:
-    // store must be started (load() waits for a read) and outlive this object.
+    // store must outlive this object, and be started before load() is called without a
+    // preload() (load() then waits for a read).
     explicit PluginState(store::Store& store) : store_(store) {}
     ~PluginState();  // waits until every change was handed to the store and answered
     PluginState(const PluginState&) = delete;
@@ -53,6 +55,11 @@ public:
     // Sets key to value (JSON text), or deletes it (nullopt): in memory at once, in the
     // store behind, in the order of the calls. Never waits.
     void save(const std::string& plugin, std::string key, std::optional<std::string> value);
+    // Reads every plugin's keys at once, before Store::start() on the thread that opened
+    // the store (the edge loads its plugins before the store's first batch): from then on
+    // load() never waits, and a plugin without keys starts empty. The store's error when
+    // it cannot read.
+    Status preload();
     // Waits until every change saved so far has been written (or refused). For tests and
     // for an orderly stop.
     void wait_written();
@@ -75,6 +82,7 @@ private:
     std::map<std::string, std::map<std::string, std::optional<std::string>>> early_;
     std::vector<Change> queued_;            // saved, not yet taken by a store write
     bool writing_ = false;                  // a write of ours is in the store's hands
+    bool preloaded_ = false;                // preload() read every plugin: plugins_ is all
 };
 
 }  // namespace adashta::edge

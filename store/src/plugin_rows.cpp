@@ -25,10 +25,12 @@ struct PluginRows::Statements {
         : read(db, "SELECT key, value FROM plugin_state WHERE plugin = ?1 ORDER BY key"),
           put(db, "INSERT INTO plugin_state(plugin, key, value) VALUES (?1, ?2, ?3) "
                   "ON CONFLICT(plugin, key) DO UPDATE SET value = excluded.value"),
-          erase(db, "DELETE FROM plugin_state WHERE plugin = ?1 AND key = ?2") {}
+          erase(db, "DELETE FROM plugin_state WHERE plugin = ?1 AND key = ?2"),
+          read_all(db, "SELECT plugin, key, value FROM plugin_state ORDER BY plugin, key") {}
     Statement read;
     Statement put;
     Statement erase;
+    Statement read_all;
 };
 
 Result<std::unique_ptr<PluginRows>> PluginRows::open(Db& db) {
@@ -61,6 +63,22 @@ Result<std::vector<std::pair<std::string, std::string>>> PluginRows::read(std::s
     }
     s.reset();
     return rows;
+}
+
+Result<std::map<std::string, std::vector<std::pair<std::string, std::string>>>> PluginRows::read_all() {
+    Statement& s = sql_->read_all;
+    std::map<std::string, std::vector<std::pair<std::string, std::string>>> plugins;
+    for (;;) {
+        auto row = s.step();
+        if (!row) {
+            s.reset();
+            return row.error();
+        }
+        if (!*row) break;
+        plugins[std::string{s.text(0)}].emplace_back(std::string{s.text(1)}, std::string{s.text(2)});
+    }
+    s.reset();
+    return plugins;
 }
 
 Status PluginRows::put(std::string_view plugin, std::string_view key, std::string_view value) {

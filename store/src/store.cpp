@@ -264,6 +264,16 @@ void Store::run() {
     }
 }
 
+Status Store::read_before_start(Work work) {
+    assert(!thread_.joinable() && "Store::read_before_start after start()");
+    Transaction tx{*db_, Transaction::Kind::read};
+    if (!tx.began()) return tx.begin_status();
+    Tx ctx{*streams_, *work_, *plugin_rows_, now_ms()};
+    const Status read = work(ctx);
+    const Status ended = tx.commit();
+    return read ? ended : read;
+}
+
 void Store::run_reads(std::vector<std::pair<Work, Done>>& reads) {
     if (reads.empty()) return;
     std::vector<Status> results(reads.size());

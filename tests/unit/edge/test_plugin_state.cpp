@@ -126,3 +126,30 @@ TEST_CASE("a change saved before the plugin's first load is seen by that load", 
     state.wait_written();
     CHECK(on_disk(*store, "p") == Rows{{"b", "2"}, {"c", "3"}});
 }
+
+TEST_CASE("preload reads every plugin's state before the store starts; loads then never wait",
+          "[plugin_state]") {
+    TempDir dir;
+    NoEvents events;
+    {
+        auto store = open_store(dir, events);
+        PluginState state{*store};
+        state.save("a", "k", "1");
+        state.save("b", "k", "2");
+        state.wait_written();
+    }
+    auto opened = store::Store::open({.path = (dir.path / "store.db").string()}, events);
+    REQUIRE(opened);
+    auto& store = **opened;
+    PluginState state{store};
+    REQUIRE(state.preload().ok());
+    // Not started: a load that went to the store would wait forever.
+    CHECK(load(state, "a") == Rows{{"k", "1"}});
+    CHECK(load(state, "b") == Rows{{"k", "2"}});
+    CHECK(load(state, "new").empty());
+    state.save("new", "k", "3");
+    CHECK(load(state, "new") == Rows{{"k", "3"}});
+    store.start();
+    state.wait_written();
+    CHECK(on_disk(store, "new") == Rows{{"k", "3"}});
+}

@@ -14,6 +14,7 @@
 // that predate it; an older edge leaves it alone). Not thread-safe: the store thread's.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -35,6 +36,8 @@ public:
 
     // Every key of plugin with its value, in key order (bytewise).
     Result<std::vector<std::pair<std::string, std::string>>> read(std::string_view plugin);
+    // Every plugin's keys: plugin → its (key, value) rows in key order.
+    Result<std::map<std::string, std::vector<std::pair<std::string, std::string>>>> read_all();
     // Sets key's value (inserting or replacing), or removes the key.
     Status put(std::string_view plugin, std::string_view key, std::string_view value);
     Status erase(std::string_view plugin, std::string_view key);

@@ -146,6 +146,11 @@ public:
     // Runs work that only reads, in a read transaction of its own after the next batch's
     // commit: a batch that fails (a full disk) does not fail it. Thread-safe.
     void read(Work work, Done done = {});
+    // Runs work that only reads at once, on the calling thread, in a read transaction of
+    // its own: for what the edge needs from the store before start() (the plugins' state,
+    // read before the first batch hands out messages their hooks see). Only before start(),
+    // from the thread that opened the store.
+    Status read_before_start(Work work);
     // Pulls writes from feed at the start of every round, at most per_round of them and about
     // per_round_bytes (WriteFeed::take). Once, from any thread (before start() or after);
     // feed must outlive the store. The store drains the feed before it stops.
