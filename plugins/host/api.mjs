@@ -22,8 +22,142 @@ function safeInspect(value) {
   }
 }
 
-export function makeApi({ name, version, config, log }) {
+// The limits of produce and state (plugins/include/adashta/plugins/services.hpp has the same,
+// and the edge checks the frames against them again).
+export const limits = { keyBytes: 256, valueBytes: 64 * 1024, keys: 10_000, produceBytes: 1024 * 1024,
+                        delayMs: 365 * 24 * 60 * 60 * 1000 };
+const queueName = /^[A-Za-z0-9._:/-]{1,128}$/;
+
+function apiError(Kind, code, text) {
+  const e = new Kind(text);
+  e.code = code;
+  return e;
+}
+
+// What a plugin can do besides its hooks (docs/plugins.md): produce (permission "produce")
+// and state (permission "store"). services: {produce, store, offered} (the permissions, and
+// whether the edge offers services at all), state (a Map key → JSON text, the worker's copy,
+// changed here), send(message) (to the host's main thread: {t: 'state', k, v} or
+// {t: 'produce', r, head, data}), and pending (a Map r → {resolve, reject}).
+function makeServices(services) {
+  const may = (api, permission) => {
+    if (!services[permission]) {
+      throw apiError(Error, 'not_allowed', `${api} needs the "${permission}" permission: add it to "permissions" in adashta-plugin.json`);
+    }
+    if (!services.offered) {
+      throw apiError(Error, 'not_allowed', `${api}: this edge gives plugins no services (adashta plugin test and the unit tests run plugins without an edge's store)`);
+    }
+  };
+  const checkKey = (api, key) => {
+    if (typeof key !== 'string') throw apiError(TypeError, 'bad_option', `${api}: the key must be a string, not a ${typeof key}`);
+    const n = Buffer.byteLength(key);
+    if (n < 1 || n > limits.keyBytes) throw apiError(RangeError, 'bad_option', `${api}: a key is 1 to ${limits.keyBytes} bytes, not ${n}`);
+  };
+  const { state } = services;
+  const remove = (key) => {
+    if (!state.has(key)) return;
+    state.delete(key);
+    services.send({ t: 'state', k: key });
+  };
+  let nextRequest = 1;
+  const produceOptions = { to: 'string', user: 'string', toServer: 'boolean', session: 'string', delayMs: 'number' };
+  const produce = (queue, data, opts = {}) => {
+    may('adashta.produce', 'produce');
+    if (typeof queue !== 'string' || !queueName.test(queue)) {
+      throw apiError(TypeError, 'bad_queue', `adashta.produce: the queue ${JSON.stringify(String(queue)).slice(0, 70)} is not a queue name ([A-Za-z0-9._:/-], 1 to 128 bytes)`);
+    }
+    if (opts === null || typeof opts !== 'object') throw apiError(TypeError, 'bad_option', 'adashta.produce: the options must be an object, like { to: session }');
+    for (const [key, value] of Object.entries(opts)) {
+      const want = produceOptions[key];
+      if (!want) throw apiError(TypeError, 'bad_option', `adashta.produce: ${key} is not an option (to, user, toServer, session, delayMs)`);
+      if (value !== undefined && typeof value !== want) throw apiError(TypeError, 'bad_option', `adashta.produce: ${key} must be a ${want}`);
+    }
+    const delayMs = opts.delayMs ?? 0;
+    if (!Number.isInteger(delayMs) || delayMs < 0 || delayMs > limits.delayMs) {
+      throw apiError(RangeError, 'bad_timeout', `adashta.produce: delayMs is 0 to ${limits.delayMs} (365 days), not ${delayMs}`);
+    }
+    if (opts.toServer && (opts.to !== undefined || opts.user !== undefined)) {
+      throw apiError(TypeError, 'bad_option', 'adashta.produce: toServer goes to the queue\'s server nodes; to and user name browsers: give one or the other');
+    }
+    if (!opts.toServer && opts.session !== undefined) {
+      throw apiError(TypeError, 'bad_option', 'adashta.produce: session picks a server node and needs toServer: true');
+    }
+    let text;
+    try {
+      text = JSON.stringify(data);
+    } catch (error) {
+      throw apiError(TypeError, 'bad_data', `adashta.produce: the data cannot be sent as JSON: ${error.message}`);
+    }
+    if (text === undefined) throw apiError(TypeError, 'bad_data', `adashta.produce: the data cannot be sent as JSON: a ${typeof data}`);
+    const n = Buffer.byteLength(text);
+    if (n > limits.produceBytes) {
+      throw apiError(RangeError, 'message_too_large', `adashta.produce: the data is ${n} bytes of JSON, a plugin produces at most ${limits.produceBytes >> 20} MiB`);
+    }
+    const r = nextRequest++;
+    const head = { queue };
+    for (const key of ['to', 'user', 'toServer', 'session']) if (opts[key] !== undefined) head[key] = opts[key];
+    if (delayMs) head.delayMs = delayMs;
+    return new Promise((resolve, reject) => {
+      services.pending.set(r, { resolve, reject });
+      services.send({ t: 'produce', r, head, data: text });
+    });
+  };
+  const stateApi = Object.freeze({
+    get(key) {
+      may('adashta.state.get', 'store');
+      checkKey('adashta.state.get', key);
+      const text = state.get(key);
+      return text === undefined ? undefined : JSON.parse(text);
+    },
+    set(key, value) {
+      may('adashta.state.set', 'store');
+      checkKey('adashta.state.set', key);
+      if (value === undefined) return remove(key);
+      let text;
+      try {
+        text = JSON.stringify(value);
+      } catch (error) {
+        throw apiError(TypeError, 'bad_data', `adashta.state.set: the value cannot be saved as JSON: ${error.message}`);
+      }
+      if (text === undefined) throw apiError(TypeError, 'bad_data', `adashta.state.set: the value cannot be saved as JSON: a ${typeof value}`);
+      const n = Buffer.byteLength(text);
+      if (n > limits.valueBytes) {
+        throw apiError(RangeError, 'bad_option', `adashta.state.set: a value is at most ${limits.valueBytes >> 10} KiB of JSON, this one is ${n} bytes: keep large data in messages, or split it over keys`);
+      }
+      if (!state.has(key) && state.size >= limits.keys) {
+        throw apiError(RangeError, 'bad_option', `adashta.state.set: the plugin holds ${state.size} keys, the most a plugin may: delete some first (adashta.state.delete)`);
+      }
+      state.set(key, text);
+      services.send({ t: 'state', k: key, v: text });
+    },
+    delete(key) {
+      may('adashta.state.delete', 'store');
+      checkKey('adashta.state.delete', key);
+      remove(key);
+    },
+    keys(prefix = '') {
+      may('adashta.state.keys', 'store');
+      if (typeof prefix !== 'string') throw apiError(TypeError, 'bad_option', 'adashta.state.keys: the prefix must be a string');
+      return [...state.keys()].filter((k) => k.startsWith(prefix)).sort();
+    },
+  });
+  return { produce, state: stateApi };
+}
+
+// An answer to a produce (from the host's main thread): settles its promise.
+export function settleProduce(pending, { r, error }) {
+  const p = pending.get(r);
+  if (!p) return;
+  pending.delete(r);
+  if (!error) return p.resolve();
+  p.reject(apiError(Error, error.code, `adashta.produce: ${error.text}`));
+}
+
+export function makeApi({ name, version, config, log, services }) {
+  const { produce, state } = makeServices(services);
   const adashta = {
+    produce,
+    state,
     name,
     version,
     config,

@@ -3,14 +3,22 @@
 // travel as raw UTF-8 JSON, never parsed here: only the plugin's worker reads them.
 //
 //   edge → host   'L' load    JSON {p, folder, entry, name, version, callMs, memoryMB, http,
-//                             hooks, config}
+//                             hooks, config, produce, store, services, state}: produce and
+//                             store the permissions, services false when the edge offers
+//                             none, state {key: JSON text} the plugin's saved state
 //                 'U' unload  JSON {p}
 //                 'C' call    u32 id, u32 plugin, u8 hook, then subject, data, context, each
 //                             u32 length + bytes (data "" when the message has none)
+//                 'p' produced JSON {p, r, error?: {code, text}}: the answer to 'P' r
 //   host → edge   'R' ready   JSON {node}
 //                 'l' loaded  JSON {p, error?}
 //                 'A' answer  u32 id, u8 kind, i32 code, u32 length + text (see Kind)
 //                 'G' log     JSON {p, level, text}
+//                 'P' produce u32 length + JSON {p, r, queue, to?, user?, toServer?,
+//                             session?, delayMs?}, then the data (JSON text) to the end
+//                 'S' state   JSON {p, k, v?}: key k now holds the JSON text v (no v: deleted)
+//
+// A plugin's 'S' and 'P' frames come before the answer of the call that made them.
 //
 // The order of hook numbers is the edge's enum Hook (manifest.hpp).
 export const hookNames = ['on_connect', 'on_disconnect', 'on_message', 'on_deliver', 'on_produce'];
@@ -64,6 +72,9 @@ export class FrameWriter {
   }
   json(type, value) {
     this.#push(type, Buffer.from(JSON.stringify(value)));
+  }
+  raw(frame) {
+    this.#queue(frame);
   }
   answer(id, kind, code, text) {
     const textBytes = text ? Buffer.byteLength(text) : 0;
@@ -221,6 +232,25 @@ export function jsonFrame(type, value) {
   frame[4] = type.charCodeAt(0);
   body.copy(frame, 5);
   return frame;
+}
+
+// A produce frame: its head as JSON, then the data's text as it is.
+export function produceFrame(head, data) {
+  const headBytes = Buffer.from(JSON.stringify(head));
+  const dataBytes = Buffer.from(data);
+  const frame = Buffer.allocUnsafe(4 + 1 + 4 + headBytes.length + dataBytes.length);
+  frame.writeUInt32LE(frame.length - 4, 0);
+  frame[4] = 0x50; // 'P'
+  frame.writeUInt32LE(headBytes.length, 5);
+  headBytes.copy(frame, 9);
+  dataBytes.copy(frame, 9 + headBytes.length);
+  return frame;
+}
+
+// Reads a produce frame's body: {head, data}.
+export function readProduce(body) {
+  const n = body.readUInt32LE(0);
+  return { head: JSON.parse(body.toString('utf8', 4, 4 + n)), data: body.toString('utf8', 4 + n) };
 }
 
 // Reads an answer frame's body: {id, kind, code, text}.

@@ -11,7 +11,7 @@
 // worker loads the plugin again and gets the calls that were waiting, in their order.
 import { Worker } from 'node:worker_threads';
 import { Fifo } from './fifo.mjs';
-import { FrameReader, FrameWriter, Kind, Failure, readCallHead, callBatch, answerIds, hookNames } from './frames.mjs';
+import { FrameReader, FrameWriter, Kind, Failure, readCallHead, callBatch, answerIds, hookNames, produceFrame } from './frames.mjs';
 
 const workerUrl = new URL('./plugin_worker.mjs', import.meta.url);
 
@@ -37,6 +37,11 @@ const log = (p, level, text) => out.json('G', { p, level, text });
 // At most this many calls are posted to a worker ahead of its answers: they live in the
 // plugin's own heap (memoryMB), so the rest wait here.
 const maxPosted = 256;
+
+// Produces sent to the edge and not answered yet: the host's number → {plugin, worker, r}
+// (an answer for a worker that has since stopped settles nothing).
+const producing = new Map();
+let nextProduce = 1;
 // A plugin's entry (its top level and its imports) must have run within this long.
 const loadMs = 10_000;
 
@@ -54,6 +59,8 @@ class Plugin {
     this.gone = false;       // unloaded: answers nothing more
     this.brokenWhy = null;   // a restart could not load it: every call fails with this
     this.failedStarts = 0;   // workers in a row that died before loading the plugin
+    this.state = new Map(Object.entries(spec.state ?? {}));  // key → JSON text: the plugin's
+                             // state, each worker's start copy, changed by its 'state' messages
     this.start();
   }
 
@@ -73,7 +80,9 @@ class Plugin {
       stdout: true,            // captured, never on the host's stdout (the frames)
       stderr: true,
       workerData: { folder: spec.folder, entry: spec.entry, name: spec.name, version: spec.version,
-                    config: spec.config, http: spec.http, hooks: spec.hooks, progress },
+                    config: spec.config, http: spec.http, hooks: spec.hooks, progress,
+                    services: { produce: !!spec.produce, store: !!spec.store, offered: !!spec.services },
+                    state: Object.fromEntries(this.state) },
       resourceLimits: { maxOldGenerationSizeMb: memoryMB, maxYoungGenerationSizeMb: Math.min(16, Math.max(1, memoryMB >> 2)) },
     });
     this.worker = worker;
@@ -103,7 +112,22 @@ class Plugin {
       case 'answers': return this.onAnswers(m.frames);
       case 'log': return log(this.index, m.level, m.text);
       case 'loadError': return this.onLoadError(m.error);
+      case 'state': return this.onState(m);
+      case 'produce': return this.onProduce(worker, m);
     }
+  }
+
+  // The worker changed a key: the plugin's copy here, and the edge saves it.
+  onState({ k, v }) {
+    if (v === undefined) this.state.delete(k);
+    else this.state.set(k, v);
+    out.json('S', v === undefined ? { p: this.index, k } : { p: this.index, k, v });
+  }
+
+  onProduce(worker, { r, head, data }) {
+    const id = nextProduce++;
+    producing.set(id, { plugin: this, worker, r });
+    out.raw(produceFrame({ ...head, p: this.index, r: id }, data));
   }
 
   onReady() {
@@ -289,6 +313,15 @@ function onFrame(type, body) {
       const { p } = JSON.parse(body.toString('utf8'));
       plugins.get(p)?.unload();
       plugins.delete(p);
+      return;
+    }
+    case 0x70: { // 'p'
+      const { r, error } = JSON.parse(body.toString('utf8'));
+      const waiting = producing.get(r);
+      producing.delete(r);
+      if (waiting && waiting.plugin.worker === waiting.worker && !waiting.plugin.gone) {
+        waiting.worker.postMessage({ t: 'produced', r: waiting.r, error });
+      }
       return;
     }
     default:

@@ -7,7 +7,7 @@ import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { lockDown } from './sandbox.mjs';
-import { makeApi, hooksOf, runCall } from './api.mjs';
+import { makeApi, hooksOf, runCall, settleProduce } from './api.mjs';
 import { readCallBatch, answerFrames } from './frames.mjs';
 
 const { entry, name, version, config, http, hooks: hookNames } = workerData;
@@ -19,7 +19,11 @@ const send = (m) => parentPort.postMessage(m);
 register('./loader.mjs', import.meta.url, {
   data: { folderUrl: pathToFileURL(folder + path.sep).href, hostUrl, http },
 });
-const adashta = makeApi({ name, version, config, log: (level, text) => send({ t: 'log', level, text }) });
+// The plugin's state: this worker's copy (the host's main thread keeps the plugin's, for the
+// next worker); produces wait here for the edge's answer.
+const pending = new Map();
+const services = { ...workerData.services, state: new Map(Object.entries(workerData.state ?? {})), send, pending };
+const adashta = makeApi({ name, version, config, log: (level, text) => send({ t: 'log', level, text }), services });
 Object.defineProperty(globalThis, 'adashta', { value: adashta, enumerable: false, writable: false, configurable: false });
 lockDown({ folder, http });
 
@@ -70,9 +74,10 @@ async function run() {
   running = false;
 }
 
-// A batch of calls' bodies (frames.mjs callBatch).
-parentPort.on('message', (bytes) => {
-  for (const call of readCallBatch(bytes)) queue.push(call);
+// A batch of calls' bodies (frames.mjs callBatch), or the edge's answer to a produce.
+parentPort.on('message', (m) => {
+  if (m?.t === 'produced') return settleProduce(pending, m); // {t: 'produced', r, error?}
+  for (const call of readCallBatch(m)) queue.push(call);
   if (!running) run();
 });
 send({ t: 'ready' });

@@ -24,6 +24,7 @@
 
 #include "adashta/json.hpp"
 #include "adashta/log.hpp"
+#include "adashta/plugins/services.hpp"
 
 namespace adashta::plugins {
 
@@ -33,8 +34,8 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 // The frames (plugins/host/frames.mjs has the table): [u32 length][u8 type][body].
-constexpr char kLoad = 'L', kUnload = 'U', kCall = 'C';
-constexpr char kReady = 'R', kLoaded = 'l', kAnswer = 'A', kLog = 'G';
+constexpr char kLoad = 'L', kUnload = 'U', kCall = 'C', kProduced = 'p';
+constexpr char kReady = 'R', kLoaded = 'l', kAnswer = 'A', kLog = 'G', kProduce = 'P', kState = 'S';
 constexpr std::uint32_t kMaxFrameBytes = 256u << 20;
 // Answer kinds and failure codes, as frames.mjs Kind and Failure.
 enum AnswerKind : std::uint8_t { pass = 0, pass_changed = 1, drop = 2, reject = 3, failed = 4 };
@@ -95,7 +96,7 @@ public:
 
     Status start();
     void stop();
-    Result<std::uint32_t> load(const Manifest& manifest, std::string_view config);
+    Result<std::uint32_t> load(const Manifest& manifest, std::string_view config, PluginServices* services);
     void unload(std::uint32_t index);
     void submit(std::uint32_t index, CallText call, std::function<void(Outcome)> done);
 
@@ -121,6 +122,10 @@ private:
     struct LoadRequest {
         std::uint32_t index = 0;           // the plugin's number
         std::string spec;                  // the 'L' frame's JSON
+        std::string spec_base;             // the same without its state and closing brace
+        PluginServices* services = nullptr;  // produce and state; not owned, may be null
+        bool may_produce = false;          // the manifest's permissions
+        bool may_store = false;
         fs::path folder;                   // what the host must be allowed to read
         std::string name;                  // for errors
         std::optional<std::string> error;  // the answer: "" loaded, else why not
@@ -133,7 +138,11 @@ private:
         Clock::time_point waiting_since{};  // when it started waiting for a host (max: it has one)
     };
     struct PluginState {
-        std::string spec;               // the 'L' frame's JSON, sent to every new host
+        std::string spec;               // the 'L' frame's JSON, sent to the first host
+        std::string spec_base;          // without the state: a later host gets load_state's
+        PluginServices* services = nullptr;  // produce and state; not owned, may be null
+        bool may_produce = false;       // the manifest's permissions
+        bool may_store = false;
         std::string name;               // for log lines
         std::deque<std::uint32_t> ids;  // its calls in flight, oldest first
         bool loaded = false;            // its first load answered
@@ -149,6 +158,10 @@ private:
     bool read_frames();
     void on_frame(char type, std::string_view body);
     void on_answer(std::string_view body);
+    void on_produce(std::string_view body);
+    void on_state(std::string_view body);
+    void send_produced();
+    std::optional<std::string> load_spec(PluginState& s);
     void finish(std::uint32_t id, Outcome out);
     void fail_waiting(Clock::time_point now);
     void fail_all(const std::string& why);
@@ -178,6 +191,13 @@ private:
     std::string first_error_;                  // why the first host did not become ready
     bool first_ready_ = false;                 // the first host said ready
     std::uint32_t next_plugin_ = 0;            // numbers for loads
+    struct Produced {
+        std::uint64_t host = 0;            // the host that asked (host_number_ then)
+        std::uint32_t plugin = 0;          // the 'P' frame's p and r
+        std::uint64_t request = 0;
+        Status status;                     // stored, or why not
+    };
+    std::vector<Produced> produced_;           // answers of PluginServices::produce, any thread
 
     // Owned by the js-host thread.
     int wake_fd_ = -1;                         // eventfd: other threads have something for it
@@ -192,6 +212,7 @@ private:
     std::map<std::uint32_t, Pending> in_flight_;       // every call without an answer
     std::map<std::uint32_t, PluginState> plugins_;     // every plugin loaded, by number
     std::uint32_t next_id_ = 1;                        // call numbers
+    std::uint64_t host_number_ = 0;                    // hosts started, this one included
     std::thread thread_;                               // runs run()
 };
 
@@ -243,7 +264,27 @@ void JsHostCore::wake() {
     if (wake_fd_ >= 0) [[maybe_unused]] auto n = write(wake_fd_, &one, sizeof one);
 }
 
-Result<std::uint32_t> JsHostCore::load(const Manifest& m, std::string_view config) {
+// The plugin's state as the 'L' frame's "state": {key: JSON text}. A text that is not JSON
+// (a store changed by hand) is left out with a warning rather than given to the plugin.
+std::string state_member(const std::string& plugin, const std::vector<std::pair<std::string, std::string>>& state) {
+    std::string out = ",\"state\":{";
+    bool first = true;
+    for (const auto& [key, value] : state) {
+        if (!json::is_valid(value)) {
+            log::warn("plugin " + plugin, "its saved state under " + json::quote(key.substr(0, 64)) +
+                                              " is not JSON; it is left out");
+            continue;
+        }
+        if (!first) out += ',';
+        first = false;
+        json::append_quoted(out, key);
+        out += ':';
+        json::append_quoted(out, value);
+    }
+    return out + "}}";
+}
+
+Result<std::uint32_t> JsHostCore::load(const Manifest& m, std::string_view config, PluginServices* services) {
     assert(m.runtime == Runtime::js && "JsHost::load of a plugin that is not JavaScript");
     const std::string where = m.name + " (" + (m.folder / m.entry).string() + ")";
     std::error_code ec;
@@ -265,12 +306,28 @@ Result<std::uint32_t> JsHostCore::load(const Manifest& m, std::string_view confi
         if (stop_) return make_error(Errc::bad_plugin, where + ": the JavaScript plugin host has stopped");
         request.index = next_plugin_++;
     }
-    request.spec = "{\"p\":" + std::to_string(request.index) + ",\"folder\":" + json::quote(folder.string()) +
-                   ",\"entry\":" + json::quote(m.entry) + ",\"name\":" + json::quote(m.name) +
-                   ",\"version\":" + json::quote(m.version) + ",\"callMs\":" + std::to_string(m.limits.call_ms) +
-                   ",\"memoryMB\":" + std::to_string(std::max<std::size_t>(1, m.limits.memory_bytes >> 20)) +
-                   ",\"http\":" + (m.may(Permission::http) ? "true" : "false") + ",\"hooks\":" + hooks +
-                   ",\"config\":" + text + "}";
+    request.services = services;
+    request.may_produce = m.may(Permission::produce);
+    request.may_store = m.may(Permission::store);
+    request.spec_base = "{\"p\":" + std::to_string(request.index) + ",\"folder\":" + json::quote(folder.string()) +
+                        ",\"entry\":" + json::quote(m.entry) + ",\"name\":" + json::quote(m.name) +
+                        ",\"version\":" + json::quote(m.version) + ",\"callMs\":" + std::to_string(m.limits.call_ms) +
+                        ",\"memoryMB\":" + std::to_string(std::max<std::size_t>(1, m.limits.memory_bytes >> 20)) +
+                        ",\"http\":" + (m.may(Permission::http) ? "true" : "false") + ",\"hooks\":" + hooks +
+                        ",\"produce\":" + (request.may_produce ? "true" : "false") +
+                        ",\"store\":" + (request.may_store ? "true" : "false") +
+                        ",\"services\":" + (services ? "true" : "false") + ",\"config\":" + text;
+    // The state is read here, on the loading thread (it may wait for the store at the
+    // edge's start); a later host reads it again on the js-host thread (load_spec).
+    std::vector<std::pair<std::string, std::string>> state;
+    if (services && request.may_store) {
+        auto loaded = services->load_state(m.name);
+        if (!loaded)
+            return make_error(Errc::bad_plugin, where + ": its state could not be read from the edge's store: " +
+                                                    loaded.error().to_string());
+        state = std::move(*loaded);
+    }
+    request.spec = request.spec_base + state_member(m.name, state);
     std::unique_lock lock(mutex_);
     loads_.push_back(&request);
     folders_.insert(folder);
@@ -363,6 +420,7 @@ void JsHostCore::spawn_host() {
         return;
     }
     sock_ = pair[0];
+    ++host_number_;
     fcntl(sock_, F_SETFL, fcntl(sock_, F_GETFL) | O_NONBLOCK);
     host_folders_ = std::move(folders);
     started_at_ = Clock::now();
@@ -449,10 +507,15 @@ void JsHostCore::take_submissions() {
         unloads.swap(unloads_);
         woken_ = false;
     }
+    send_produced();
     bool new_folder = false;
     for (auto& l : loads) {
         PluginState& s = plugins_[l.index];
         s.spec = l.spec;
+        s.spec_base = l.spec_base;
+        s.services = l.services;
+        s.may_produce = l.may_produce;
+        s.may_store = l.may_store;
         s.name = l.name;
         if (!host_folders_.contains(l.folder)) new_folder = true;
         else if (ready_) put_frame(out_, kLoad, s.spec);
@@ -549,12 +612,20 @@ bool JsHostCore::read_frames() {
 void JsHostCore::on_frame(char type, std::string_view body) {
     switch (type) {
         case kAnswer: return on_answer(body);
+        case kProduce: return on_produce(body);
+        case kState: return on_state(body);
         case kReady: {
             ready_ = true;
             const auto ready = json::ObjectView::parse(body);
-            for (auto& [index, s] : plugins_) put_frame(out_, kLoad, s.spec);
+            for (auto& [index, s] : plugins_)
+                if (auto spec = load_spec(s)) put_frame(out_, kLoad, *spec);
             // Every call without an answer, each plugin's in its order.
             for (auto& [index, s] : plugins_) {
+                if (!s.broken.empty()) {
+                    const std::deque<std::uint32_t> ids = s.ids;
+                    for (const auto id : ids) finish(id, failure(s.broken));
+                    continue;
+                }
                 for (const auto id : s.ids) {
                     Pending& p = in_flight_.at(id);
                     ++p.attempts;
@@ -644,6 +715,113 @@ void JsHostCore::on_answer(std::string_view body) {
             out.error = text;
     }
     finish(id, std::move(out));
+}
+
+// The 'L' frame for a plugin: the first host gets the one load() made; a later one the
+// state as load_state has it now (the writes of the host that died included). nullopt when
+// the state cannot be read: the plugin is broken until the edge reloads it.
+std::optional<std::string> JsHostCore::load_spec(PluginState& s) {
+    if (!s.loaded) return s.spec;
+    std::vector<std::pair<std::string, std::string>> state;
+    if (s.services && s.may_store) {
+        auto loaded = s.services->load_state(s.name);
+        if (!loaded) {
+            s.broken = "plugin " + s.name + " could not be loaded again: its state could not be read: " +
+                       loaded.error().to_string();
+            log::error("plugins", s.broken);
+            return std::nullopt;
+        }
+        state = std::move(*loaded);
+    }
+    return s.spec_base + state_member(s.name, state);
+}
+
+// 'P': a plugin's adashta.produce. Its answer comes back through produced_ (done may run on
+// any thread, or at once on this one) and goes out as 'p' to the host that asked.
+void JsHostCore::on_produce(std::string_view body) {
+    if (body.size() < 4 || body.size() - 4 < get_u32(body.data())) return on_host_gone("it sent a short produce");
+    const std::uint32_t head_size = get_u32(body.data());
+    const auto head = json::ObjectView::parse(body.substr(4, head_size));
+    if (!head) return on_host_gone("it sent a produce frame that is not JSON");
+    const auto index = static_cast<std::uint32_t>(head->integer("p").value_or(-1));
+    const auto request = static_cast<std::uint64_t>(head->integer("r").value_or(0));
+    const auto it = plugins_.find(index);
+    if (it == plugins_.end()) return;  // unloaded since
+    const PluginState& s = it->second;
+    PluginProduce message{.plugin = s.name,
+                          .queue = head->string("queue").value_or(""),
+                          .data = std::string{body.substr(4 + head_size)},
+                          .to = head->string("to").value_or(""),
+                          .user = head->string("user").value_or(""),
+                          .to_server = head->boolean("toServer").value_or(false),
+                          .session = head->string("session").value_or(""),
+                          .delay_ms = head->integer("delayMs").value_or(0)};
+    const auto answer = [weak = weak_from_this(), host = host_number_, index, request](const Status& status) {
+        const auto self = weak.lock();
+        if (!self) return;
+        {
+            std::lock_guard lock(self->mutex_);
+            self->produced_.push_back(Produced{host, index, request, status});
+        }
+        self->wake();
+    };
+    // The worker checked all of this; a host that sends it anyway is answered, not trusted.
+    Status ok;
+    if (!s.may_produce || !s.services)
+        ok = make_error(Errc::not_allowed, "adashta.produce needs the \"produce\" permission and an edge's services");
+    else if (!json::is_valid(message.data))
+        ok = make_error(Errc::bad_data, "adashta.produce: the data is not JSON");
+    else
+        ok = check_produce(message);
+    if (!ok) return answer(ok);
+    s.services->produce(std::move(message), answer);
+}
+
+// 'S': a plugin's state change, saved behind (never waits). Sizes are checked again.
+void JsHostCore::on_state(std::string_view body) {
+    const auto m = json::ObjectView::parse(body);
+    if (!m) return on_host_gone("it sent a state frame that is not JSON");
+    const auto it = plugins_.find(static_cast<std::uint32_t>(m->integer("p").value_or(-1)));
+    if (it == plugins_.end()) return;
+    const PluginState& s = it->second;
+    auto key = m->string("k").value_or("");
+    std::optional<std::string> value = m->string("v");
+    Status ok;
+    if (!s.may_store || !s.services)
+        ok = make_error(Errc::not_allowed, "adashta.state needs the \"store\" permission and an edge's services");
+    else if (value && !json::is_valid(*value))
+        ok = make_error(Errc::bad_data, "adashta.state.set: the value is not JSON");
+    else
+        ok = check_state_write(key, value, 0, false);
+    if (!ok) {
+        log::error("plugin " + s.name, "the plugin host sent a state change the edge refuses: " + ok.error().to_string());
+        return;
+    }
+    s.services->save_state(s.name, std::move(key), std::move(value));
+}
+
+// The answers of PluginServices::produce that came in since: 'p' frames to the host that
+// asked (one that died since asked nothing any more).
+void JsHostCore::send_produced() {
+    std::vector<Produced> answers;
+    {
+        std::lock_guard lock(mutex_);
+        answers.swap(produced_);
+    }
+    for (const Produced& a : answers) {
+        if (a.host != host_number_ || sock_ < 0) continue;
+        std::string frame = "{\"p\":" + std::to_string(a.plugin) + ",\"r\":" + std::to_string(a.request);
+        if (!a.status) {
+            frame += ",\"error\":{\"code\":";
+            json::append_quoted(frame, error_info(a.status.error().code).name);
+            frame += ",\"text\":";
+            json::append_quoted(frame, a.status.error().detail.empty() ? std::string{error_info(a.status.error().code).message}
+                                                                        : a.status.error().detail);
+            frame += '}';
+        }
+        frame += '}';
+        put_frame(out_, kProduced, frame);
+    }
 }
 
 // Answers a call: it leaves in_flight_ and its plugin's queue, and done runs.
@@ -744,8 +922,9 @@ Result<std::unique_ptr<JsHost>> JsHost::start(Options options) {
 
 JsHost::~JsHost() { core_->stop(); }
 
-Result<std::unique_ptr<JsPlugin>> JsHost::load(const Manifest& manifest, std::string_view config) {
-    auto index = core_->load(manifest, config);
+Result<std::unique_ptr<JsPlugin>> JsHost::load(const Manifest& manifest, std::string_view config,
+                                               PluginServices* services) {
+    auto index = core_->load(manifest, config, services);
     if (!index) return index.error();
     return std::unique_ptr<JsPlugin>(new JsPlugin(core_, manifest, *index));
 }

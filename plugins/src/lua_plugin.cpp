@@ -167,6 +167,112 @@ int with_cap_suspended(lua_State* L, lua_CFunction f) {
 int lua_plugin_json_decode(lua_State* L) { return with_cap_suspended(L, lua_json::decode); }
 int lua_plugin_json_encode(lua_State* L) { return with_cap_suspended(L, lua_json::encode); }
 
+// Lua → C++: send(queue, data, to, user, to_server, session, delay_ms), the prelude's
+// adashta.produce with its arguments checked for type and data encoded: nil once the
+// message is handed to the edge (the store's refusal comes later, as a log line), or why
+// not. No C++ object lives across a Lua call that could raise.
+int lua_plugin_produce(lua_State* state) {
+    return with_cap_suspended(state, [](lua_State* L) -> int {
+        LuaPlugin* self = owner_of(L);
+        std::string why;
+        {
+            const auto text_at = [L](int index) {
+                std::size_t size = 0;
+                const char* text = lua_tolstring(L, index, &size);
+                return text ? std::string{text, size} : std::string{};
+            };
+            PluginProduce message{.plugin = self->manifest_.name,
+                                  .queue = text_at(1),
+                                  .data = text_at(2),
+                                  .to = text_at(3),
+                                  .user = text_at(4),
+                                  .to_server = lua_toboolean(L, 5) != 0,
+                                  .session = text_at(6),
+                                  .delay_ms = static_cast<std::int64_t>(lua_tointeger(L, 7))};
+            if (auto ok = check_produce(message); !ok) {
+                why = ok.error().detail;
+            } else {
+                std::string plugin = self->manifest_.name;
+                std::string queue = message.queue;
+                self->services_->produce(std::move(message), [plugin = std::move(plugin), queue = std::move(queue)](
+                                                                 const Status& stored) {
+                    if (!stored)
+                        log::warn("plugin " + plugin, "adashta.produce to " + queue +
+                                                          " was refused: " + stored.error().to_string());
+                });
+            }
+        }
+        if (why.empty()) return 0;
+        lua_pushlstring(L, why.data(), why.size());
+        return 1;
+    });
+}
+
+// Lua → C++: get(key), the JSON text saved under key, or nil. From memory: no store trip.
+int lua_plugin_state_get(lua_State* state) {
+    return with_cap_suspended(state, [](lua_State* L) -> int {
+        const LuaPlugin* self = owner_of(L);
+        std::size_t size = 0;
+        const char* key = lua_tolstring(L, 1, &size);
+        const auto it = key ? self->state_.find(std::string_view{key, size}) : self->state_.end();
+        if (it == self->state_.end()) lua_pushnil(L);
+        else lua_pushlstring(L, it->second.data(), it->second.size());
+        return 1;
+    });
+}
+
+// Lua → C++: set(key, text or nil, api), the copy changed and the change saved behind
+// (PluginServices::save_state): nil, or why not (a limit; api names the call).
+int lua_plugin_state_set(lua_State* state) {
+    return with_cap_suspended(state, [](lua_State* L) -> int {
+        LuaPlugin* self = owner_of(L);
+        std::string why;
+        {
+            std::size_t size = 0;
+            const char* key_text = lua_tolstring(L, 1, &size);
+            std::string key{key_text ? key_text : "", key_text ? size : 0};
+            std::optional<std::string> value;
+            if (const char* text = lua_tolstring(L, 2, &size)) value.emplace(text, size);
+            const char* api = lua_tostring(L, 3);
+            const auto it = self->state_.find(key);
+            const bool is_new = it == self->state_.end();
+            Status ok = value ? check_state_write(key, value, self->state_.size(), is_new)
+                              : check_state_key(api ? api : "adashta.state.delete", key);
+            if (!ok) {
+                why = ok.error().detail;
+            } else if (!value && is_new) {
+                // Nothing to delete: nothing to save either.
+            } else {
+                if (value) self->state_.insert_or_assign(it, key, *value);
+                else self->state_.erase(it);
+                self->services_->save_state(self->manifest_.name, std::move(key), std::move(value));
+            }
+        }
+        if (why.empty()) return 0;
+        lua_pushlstring(L, why.data(), why.size());
+        return 1;
+    });
+}
+
+// Lua → C++: keys(prefix), the saved keys that start with prefix, in byte order, as a
+// sequence (the prelude marks it an array).
+int lua_plugin_state_keys(lua_State* state) {
+    return with_cap_suspended(state, [](lua_State* L) -> int {
+        const LuaPlugin* self = owner_of(L);
+        std::size_t size = 0;
+        const char* prefix_text = lua_tolstring(L, 1, &size);
+        const std::string_view prefix{prefix_text ? prefix_text : "", prefix_text ? size : 0};
+        lua_newtable(L);
+        lua_Integer n = 0;
+        for (auto it = self->state_.lower_bound(prefix); it != self->state_.end() && it->first.starts_with(prefix);
+             ++it) {
+            lua_pushlstring(L, it->first.data(), it->first.size());
+            lua_rawseti(L, -2, ++n);
+        }
+        return 1;
+    });
+}
+
 // Lua → C++: log(level, text), a line in the edge's log from this plugin.
 int lua_plugin_log(lua_State* L) {
     const LuaPlugin* self = owner_of(L);
@@ -269,8 +375,18 @@ Outcome LuaPlugin::failed(Failure failure, std::string error) {
     return out;
 }
 
-Result<std::unique_ptr<LuaPlugin>> LuaPlugin::load(const Manifest& manifest, std::string_view config) {
+Result<std::unique_ptr<LuaPlugin>> LuaPlugin::load(const Manifest& manifest, std::string_view config,
+                                                  PluginServices* services) {
     std::unique_ptr<LuaPlugin> plugin{new LuaPlugin(manifest)};
+    plugin->services_ = services;
+    // The state is read once, before the entry's top level runs (which may read it too).
+    if (services && manifest.may(Permission::store)) {
+        auto state = services->load_state(manifest.name);
+        if (!state)
+            return make_error(Errc::bad_plugin, manifest.name + ": its state could not be read from the edge's store: " +
+                                                    state.error().to_string());
+        for (auto& [key, value] : *state) plugin->state_.insert_or_assign(std::move(key), std::move(value));
+    }
     if (auto ok = plugin->open(config.empty() ? std::string_view{"{}"} : config); !ok) return ok.error();
     return plugin;
 }
@@ -311,7 +427,22 @@ Status LuaPlugin::open(std::string_view config) {
     lua_pushlstring(L_, manifest_.name.data(), manifest_.name.size());
     lua_pushlstring(L_, manifest_.version.data(), manifest_.version.size());
     lua_pushlstring(L_, config.data(), config.size());
-    if (lua_pcall(L_, 9, 2, 0) != LUA_OK)
+    lua_createtable(L_, 0, 7);
+    lua_pushboolean(L_, manifest_.may(Permission::produce));
+    lua_setfield(L_, -2, "produce");
+    lua_pushboolean(L_, manifest_.may(Permission::store));
+    lua_setfield(L_, -2, "store");
+    lua_pushboolean(L_, services_ != nullptr);
+    lua_setfield(L_, -2, "offered");
+    lua_pushcfunction(L_, lua_plugin_produce);
+    lua_setfield(L_, -2, "send");
+    lua_pushcfunction(L_, lua_plugin_state_get);
+    lua_setfield(L_, -2, "get");
+    lua_pushcfunction(L_, lua_plugin_state_set);
+    lua_setfield(L_, -2, "set");
+    lua_pushcfunction(L_, lua_plugin_state_keys);
+    lua_setfield(L_, -2, "keys");
+    if (lua_pcall(L_, 10, 2, 0) != LUA_OK)
         return make_error(Errc::bad_plugin, where + ": its config: " + error_text(L_, -1));
     const int load_entry = lua_gettop(L_);
     lua_pushvalue(L_, load_entry - 1);

@@ -2,8 +2,9 @@
 
 namespace adashta::plugins {
 
-Result<std::unique_ptr<LuaRunner>> LuaRunner::start(const Manifest& manifest, std::string_view config) {
-    auto plugin = LuaPlugin::load(manifest, config);
+Result<std::unique_ptr<LuaRunner>> LuaRunner::start(const Manifest& manifest, std::string_view config,
+                                                    PluginServices* services) {
+    auto plugin = LuaPlugin::load(manifest, config, services);
     if (!plugin) return plugin.error();
     return std::unique_ptr<LuaRunner>{new LuaRunner(std::move(*plugin))};
 }

@@ -6,11 +6,13 @@
 #include <rapidjson/writer.h>
 
 #include <fstream>
+#include <map>
 #include <optional>
 #include <sstream>
 
 #include "adashta/plugins/lua_plugin.hpp"
 #include "adashta/plugins/manifest.hpp"
+#include "adashta/plugins/services.hpp"
 
 namespace adashta::plugins {
 
@@ -38,6 +40,76 @@ std::string_view kind_name(Verdict::Kind kind) {
         case Verdict::Kind::reject: return "reject";
     }
     return "pass";
+}
+
+// The services a package's tests run with: what the plugin produces is recorded for the
+// cases to check ("expect.produced"), its state kept in memory from tests.json's "state"
+// ("expect.state" checks it). One thread: the test's.
+struct RecordingServices final : PluginServices {
+    std::vector<PluginProduce> produced;        // every produce of the run, in order
+    std::map<std::string, std::string> state;  // key → JSON text
+    void produce(PluginProduce message, std::function<void(const Status&)> done) override {
+        produced.push_back(std::move(message));
+        if (done) done({});
+    }
+    Result<std::vector<std::pair<std::string, std::string>>> load_state(const std::string&) override {
+        return std::vector<std::pair<std::string, std::string>>(state.begin(), state.end());
+    }
+    void save_state(const std::string&, std::string key, std::optional<std::string> value) override {
+        if (value) state.insert_or_assign(std::move(key), std::move(*value));
+        else state.erase(key);
+    }
+};
+
+bool json_equal(std::string_view text, const rapidjson::Value& want) {
+    rapidjson::Document actual;
+    actual.Parse(text.data(), text.size());
+    return !actual.HasParseError() && actual == want;
+}
+
+// expect.produced: the messages the case produced, in order, each {queue, data, and the
+// options it names: to, user, toServer, session, delayMs}. Empty: they match.
+std::string check_produced(const rapidjson::Value& want, const std::vector<PluginProduce>& got) {
+    if (!want.IsArray()) return "expect.produced must be an array of messages like {\"queue\": \"q\", \"data\": ...}";
+    if (want.Size() != got.size())
+        return "expected " + std::to_string(want.Size()) + " produced messages, got " + std::to_string(got.size()) +
+               (got.empty() ? "" : " (the first to " + got.front().queue + ": " + got.front().data + ")");
+    for (rapidjson::SizeType i = 0; i < want.Size(); ++i) {
+        const rapidjson::Value& w = want[i];
+        const PluginProduce& g = got[i];
+        const std::string at = "produced[" + std::to_string(i) + "]";
+        if (!w.IsObject()) return "expect." + at + " must be an object";
+        if (w.HasMember("queue") && (!w["queue"].IsString() || g.queue != w["queue"].GetString()))
+            return at + ": expected queue " + to_text(w["queue"]) + ", got \"" + g.queue + "\"";
+        if (w.HasMember("data") && !json_equal(g.data, w["data"]))
+            return at + ": expected data " + to_text(w["data"]) + ", got " + g.data;
+        for (const auto& [key, value] : {std::pair<const char*, const std::string*>{"to", &g.to},
+                                         {"user", &g.user}, {"session", &g.session}})
+            if (w.HasMember(key) && (!w[key].IsString() || *value != w[key].GetString()))
+                return at + ": expected " + key + " " + to_text(w[key]) + ", got \"" + *value + "\"";
+        if (w.HasMember("toServer") && (!w["toServer"].IsBool() || g.to_server != w["toServer"].GetBool()))
+            return at + ": expected toServer " + to_text(w["toServer"]);
+        if (w.HasMember("delayMs") && (!w["delayMs"].IsInt64() || g.delay_ms != w["delayMs"].GetInt64()))
+            return at + ": expected delayMs " + to_text(w["delayMs"]) + ", got " + std::to_string(g.delay_ms);
+    }
+    return {};
+}
+
+// expect.state: {key: value} after the case (null: the key is not there).
+std::string check_state(const rapidjson::Value& want, const std::map<std::string, std::string>& state) {
+    if (!want.IsObject()) return "expect.state must be an object of keys and values (null: no such key)";
+    for (const auto& m : want.GetObject()) {
+        const std::string key{m.name.GetString(), m.name.GetStringLength()};
+        const auto it = state.find(key);
+        if (m.value.IsNull()) {
+            if (it != state.end()) return "expected no state key \"" + key + "\", it holds " + it->second;
+        } else if (it == state.end()) {
+            return "expected state key \"" + key + "\" to hold " + to_text(m.value) + ", it is not there";
+        } else if (!json_equal(it->second, m.value)) {
+            return "expected state key \"" + key + "\" to hold " + to_text(m.value) + ", it holds " + it->second;
+        }
+    }
+    return {};
 }
 
 // One case, ready to call: texts owned here, the call's views point into them.
@@ -95,7 +167,8 @@ Result<PreparedCase> prepare(const rapidjson::Value& c, std::size_t i, const std
     return out;
 }
 
-CaseResult judge(const PreparedCase& c, const Outcome& out) {
+CaseResult judge(const PreparedCase& c, const Outcome& out, const std::vector<PluginProduce>& produced,
+                 const std::map<std::string, std::string>& state) {
     CaseResult r{c.name, false, {}};
     if (out.failure != Failure::none) {
         r.detail = "the hook failed (" + std::string{failure_name(out.failure)} + "): " + out.error;
@@ -127,7 +200,9 @@ CaseResult judge(const PreparedCase& c, const Outcome& out) {
                    std::to_string(v.close_code);
         return r;
     }
-    r.passed = true;
+    if (expect.HasMember("produced")) r.detail = check_produced(expect["produced"], produced);
+    if (r.detail.empty() && expect.HasMember("state")) r.detail = check_state(expect["state"], state);
+    r.passed = r.detail.empty();
     return r;
 }
 
@@ -166,14 +241,26 @@ Result<TestReport> run_package_tests(const fs::path& folder) {
                                                     " does not list in \"hooks\"; add it there or fix the case");
         cases.push_back(std::move(*c));
     }
+    RecordingServices services;
+    if (doc.HasMember("state")) {
+        if (!doc["state"].IsObject())
+            return make_error(Errc::bad_plugin, file.string() + ": \"state\" must be an object, the plugin's state "
+                                                                "before the first case ({\"key\": value})");
+        for (const auto& m : doc["state"].GetObject())
+            services.state.insert_or_assign(std::string{m.name.GetString(), m.name.GetStringLength()}, to_text(m.value));
+    }
     TestReport report;
-    auto plugin = LuaPlugin::load(*manifest, config);
+    auto plugin = LuaPlugin::load(*manifest, config, &services);
     for (const PreparedCase& c : cases) {
         CaseResult r{c.name, false, {}};
         if (!plugin) {
             r.detail = "the plugin did not load";
         } else {
-            r = judge(c, (*plugin)->call(Call{c.hook, c.subject, c.data, c.context}));
+            const std::size_t before = services.produced.size();
+            const Outcome out = (*plugin)->call(Call{c.hook, c.subject, c.data, c.context});
+            const std::vector<PluginProduce> produced(services.produced.begin() + static_cast<std::ptrdiff_t>(before),
+                                                      services.produced.end());
+            r = judge(c, out, produced, services.state);
         }
         (r.passed ? report.passed : report.failed) += 1;
         report.cases.push_back(std::move(r));

@@ -89,7 +89,8 @@ Result<std::vector<PluginEntry>> read_plugin_entries(const std::string& config_p
 }
 
 Result<std::unique_ptr<Chain>> load_chain(const std::vector<PluginEntry>& entries, const fs::path& plugins_dir,
-                                          const JsLoader& js, ChainOptions options) {
+                                          const JsLoader& js, ChainOptions options,
+                                          PluginServices* services) {
     std::vector<ChainLink> links;
     std::set<std::string> names;
     for (const PluginEntry& entry : entries) {
@@ -113,7 +114,7 @@ Result<std::unique_ptr<Chain>> load_chain(const std::vector<PluginEntry>& entrie
         if (auto ok = check_config(*manifest, entry.config, entry.where + ".config"); !ok) return ok.error();
         std::unique_ptr<PluginInstance> instance;
         if (manifest->runtime == Runtime::lua) {
-            auto runner = LuaRunner::start(*manifest, entry.config);
+            auto runner = LuaRunner::start(*manifest, entry.config, services);
             if (!runner) return make_error(Errc::bad_plugin, entry.where + ": " + runner.error().detail);
             instance = std::move(*runner);
         } else {

@@ -116,6 +116,9 @@ Result<std::unique_ptr<Store>> Store::open(StoreOptions options, StoreEvents& ev
     auto work = WorkQueues::open(*store->db_);
     if (!work) return at_path(work.error());
     store->work_ = std::move(*work);
+    auto plugin_rows = PluginRows::open(*store->db_);
+    if (!plugin_rows) return at_path(plugin_rows.error());
+    store->plugin_rows_ = std::move(*plugin_rows);
     {
         Transaction tx{*store->db_};
         if (!tx.began()) return tx.begin_status().error();
@@ -261,6 +264,16 @@ void Store::run() {
     }
 }
 
+Status Store::read_before_start(Work work) {
+    assert(!thread_.joinable() && "Store::read_before_start after start()");
+    Transaction tx{*db_, Transaction::Kind::read};
+    if (!tx.began()) return tx.begin_status();
+    Tx ctx{*streams_, *work_, *plugin_rows_, now_ms()};
+    const Status read = work(ctx);
+    const Status ended = tx.commit();
+    return read ? ended : read;
+}
+
 void Store::run_reads(std::vector<std::pair<Work, Done>>& reads) {
     if (reads.empty()) return;
     std::vector<Status> results(reads.size());
@@ -269,7 +282,7 @@ void Store::run_reads(std::vector<std::pair<Work, Done>>& reads) {
         Transaction tx{*db_, Transaction::Kind::read};
         ended = tx.begin_status();
         if (ended) {
-            Tx ctx{*streams_, *work_, now_ms()};
+            Tx ctx{*streams_, *work_, *plugin_rows_, now_ms()};
             for (std::size_t i = 0; i < reads.size(); ++i) results[i] = reads[i].first(ctx);
             ended = tx.commit();
         }
@@ -306,7 +319,7 @@ void Store::run_batch(std::vector<Piece>& batch) {
         Transaction tx{*db_};
         committed = tx.begin_status();
         if (committed) {
-            Tx ctx{*streams_, *work_, now, &due};
+            Tx ctx{*streams_, *work_, *plugin_rows_, now, &due};
             for (std::size_t i = 0; i < batch.size() && committed; ++i) {
                 // Each piece in its own savepoint (unless its writes need none): one that
                 // fails leaves no trace and does not take the others down with it.

@@ -8,8 +8,12 @@
 -- fields(text, meta) - a flat JSON object as a table with metatable meta, plus a table of
 -- the members whose values are arrays, objects, fractions or null (raw texts) or nil;
 -- json_decode(text, OBJ, ARR, NULL), json_encode(value, OBJ, ARR, NULL) - JSON through
--- RapidJSON (plugins/src/lua_json.hpp); name, version, config (the plugin's config as JSON).
-local stopped, log, read_file, fields, json_decode, json_encode, name, version, config_text = ...
+-- RapidJSON (plugins/src/lua_json.hpp); name, version, config (the plugin's config as JSON);
+-- services, what the edge offers besides the hooks: {produce = bool, store = bool (the
+-- manifest's permissions), offered = bool (false: an edge without services, e.g. `adashta
+-- plugin test`), send(queue, data, to, user, to_server, session, delay_ms) -> nil | why,
+-- get(key) -> JSON text | nil, set(key, text | nil) -> nil | why, keys(prefix) -> table}.
+local stopped, log, read_file, fields, json_decode, json_encode, name, version, config_text, services = ...
 
 local raw_load, raw_pcall, raw_xpcall, raw_error = load, pcall, xpcall, error
 local raw_resume = coroutine.resume
@@ -157,6 +161,72 @@ function adashta.log(level, ...)
   log(level, text_of(...))
 end
 adashta.config = decode(config_text)
+
+-- What a plugin can do besides its hooks (docs/plugins.md): produce messages (permission
+-- "produce") and keep state (permission "store"). The state's copy is the edge's, in C++:
+-- get decodes a fresh value each time, so changing what it returned changes nothing saved.
+local function may(api, permission)
+  if not services[permission] then
+    raw_error(string_format("%s needs the \"%s\" permission: add it to \"permissions\" in adashta-plugin.json",
+                            api, permission), 3)
+  end
+  if not services.offered then
+    raw_error(api .. ": this edge gives plugins no services (adashta plugin test and the unit tests run " ..
+              "plugins without an edge's store)", 3)
+  end
+end
+local function check_key(api, key)
+  if type(key) ~= "string" then raw_error(api .. ": the key must be a string, not a " .. type(key), 3) end
+end
+local produce_options = { to = "string", user = "string", toServer = "boolean", session = "string", delayMs = "number" }
+function adashta.produce(queue, data, opts)
+  may("adashta.produce", "produce")
+  if type(queue) ~= "string" then raw_error("adashta.produce: the queue must be a string", 2) end
+  if data == nil then raw_error("adashta.produce: the data is missing (any JSON value: a table, string, number, boolean or adashta.json.null)", 2) end
+  if opts ~= nil and type(opts) ~= "table" then raw_error("adashta.produce: the options must be a table, like { to = session }", 2) end
+  opts = opts or {}
+  for key, value in pairs(opts) do
+    local want = produce_options[key]
+    if not want then
+      raw_error("adashta.produce: " .. tostring(key) .. " is not an option (to, user, toServer, session, delayMs)", 2)
+    end
+    if type(value) ~= want then raw_error(string_format("adashta.produce: %s must be a %s", key, want), 2) end
+  end
+  local delay = opts.delayMs or 0
+  if math_type(delay) ~= "integer" then
+    if delay ~= math.floor(delay) then raw_error("adashta.produce: delayMs must be a whole number of milliseconds", 2) end
+    delay = math.tointeger(delay) or -1
+  end
+  local why = services.send(queue, encode(data), opts.to or "", opts.user or "", opts.toServer or false,
+                            opts.session or "", delay)
+  if why then raw_error(why, 2) end
+end
+adashta.state = {}
+function adashta.state.get(key)
+  may("adashta.state.get", "store")
+  check_key("adashta.state.get", key)
+  local text = services.get(key)
+  if text == nil then return nil end
+  return decode(text)
+end
+function adashta.state.set(key, value)
+  may("adashta.state.set", "store")
+  check_key("adashta.state.set", key)
+  local why
+  if value == nil then why = services.set(key, nil, "adashta.state.set") else why = services.set(key, encode(value), "adashta.state.set") end
+  if why then raw_error(why, 2) end
+end
+function adashta.state.delete(key)
+  may("adashta.state.delete", "store")
+  check_key("adashta.state.delete", key)
+  local why = services.set(key, nil, "adashta.state.delete")
+  if why then raw_error(why, 2) end
+end
+function adashta.state.keys(prefix)
+  may("adashta.state.keys", "store")
+  if prefix ~= nil and type(prefix) ~= "string" then raw_error("adashta.state.keys: the prefix must be a string", 2) end
+  return setmetatable(services.keys(prefix or ""), ARR)
+end
 sandbox.adashta = adashta
 sandbox._G = sandbox
 

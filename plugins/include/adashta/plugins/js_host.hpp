@@ -32,6 +32,7 @@
 
 #include "adashta/plugins/manifest.hpp"
 #include "adashta/plugins/runtime.hpp"
+#include "adashta/plugins/services.hpp"
 #include "adashta/result.hpp"
 
 namespace adashta::plugins {
@@ -80,7 +81,16 @@ public:
     // file and what to change when it does not load (a syntax error, a missing hook, an
     // import the sandbox refuses, its top level over its limits). A folder the host cannot
     // read yet restarts the host with the folder allowed (calls in flight are sent again).
-    Result<std::unique_ptr<JsPlugin>> load(const Manifest& manifest, std::string_view config);
+    //
+    // services (not owned, outlives the plugin; may be null: adashta.produce and
+    // adashta.state then raise "this edge gives plugins no services") serve the plugin's
+    // produce and state. With the "store" permission its state is read here with
+    // load_state (bad_plugin when it cannot be) and sent with the load; the host's main
+    // thread keeps the plugin's copy for a worker that restarts, and a host that restarts
+    // gets load_state's again. The js-host thread calls produce and save_state for the
+    // host's 'P' and 'S' frames (never waiting on them) and load_state for a new host.
+    Result<std::unique_ptr<JsPlugin>> load(const Manifest& manifest, std::string_view config,
+                                           PluginServices* services = nullptr);
 
     pid_t pid() const;          // the host process now, 0 between a death and the restart
     int restarts() const;       // how many times the host was started again

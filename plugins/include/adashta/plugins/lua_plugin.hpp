@@ -22,12 +22,15 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
 
 #include "adashta/plugins/hooks.hpp"
 #include "adashta/plugins/manifest.hpp"
+#include "adashta/plugins/services.hpp"
 #include "adashta/result.hpp"
 
 struct lua_State;
@@ -42,7 +45,13 @@ public:
     // returns a table with a function for every hook the manifest names. bad_plugin when it
     // does not, with the file, line and what to change; running the entry's top level is
     // held to the same limits as a call.
-    static Result<std::unique_ptr<LuaPlugin>> load(const Manifest& manifest, std::string_view config);
+    //
+    // services (not owned, outlives the plugin; may be null) is what adashta.produce and
+    // adashta.state call. With the "store" permission the plugin's state is read from it
+    // here, once (bad_plugin when it cannot be): reads are served from this copy, writes
+    // change it and go to save_state. Null: both raise "this edge gives plugins no services".
+    static Result<std::unique_ptr<LuaPlugin>> load(const Manifest& manifest, std::string_view config,
+                                                   PluginServices* services = nullptr);
     ~LuaPlugin();
     LuaPlugin(const LuaPlugin&) = delete;
     LuaPlugin& operator=(const LuaPlugin&) = delete;
@@ -80,6 +89,10 @@ private:
     friend int lua_plugin_json_decode(lua_State* L);
     friend int lua_plugin_json_encode(lua_State* L);
     friend int with_cap_suspended(lua_State* L, int (*f)(lua_State*));
+    friend int lua_plugin_produce(lua_State* L);
+    friend int lua_plugin_state_get(lua_State* L);
+    friend int lua_plugin_state_set(lua_State* L);
+    friend int lua_plugin_state_keys(lua_State* L);
 
     Manifest manifest_;                            // what was loaded, from where
     Heap heap_;                                    // the allocator's accounting
@@ -93,6 +106,9 @@ private:
     lua_State* caller_ = nullptr;                  // the coroutine calls run in
     int caller_ref_ = 0;                           // registry: caller_, kept alive
     int hooks_ref_[kHookCount] = {};               // registry: the entry's hook functions
+    PluginServices* services_ = nullptr;           // produce and state; not owned, may be null
+    std::map<std::string, std::string, std::less<>> state_;  // key → JSON text: the plugin's
+                                                   // state as saved (read once at load)
 };
 
 }  // namespace adashta::plugins

@@ -23,7 +23,9 @@ namespace adashta::plugins {
 
 class LuaRunner final : public PluginInstance {
 public:
-    static Result<std::unique_ptr<LuaRunner>> start(const Manifest& manifest, std::string_view config);
+    // services as LuaPlugin::load's (not owned, outlives the runner, may be null).
+    static Result<std::unique_ptr<LuaRunner>> start(const Manifest& manifest, std::string_view config,
+                                                    PluginServices* services = nullptr);
     ~LuaRunner() override;  // answers the calls still queued as failures, then joins
 
     const Manifest& manifest() const override { return plugin_->manifest(); }

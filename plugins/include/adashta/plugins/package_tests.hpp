@@ -5,10 +5,14 @@
 //   if (!report) return report.error();       // bad_plugin: the manifest or tests.json
 //   std::cout << report->passed << " passed, " << report->failed << " failed\n";
 //
-// tests.json: {"config": {...}, "cases": [{"name", "hook", "message", "client", "expect":
-// {"verdict": "pass"|"drop"|"reject", "data", "reason", "closeCode"}}]}. A case passes when
-// the hook's verdict is the expected one and, where the case says, its data (JSON-equal;
-// for a pass that changes nothing, the message's own data), reason and close code are too.
+// tests.json: {"config": {...}, "state": {...}, "cases": [{"name", "hook", "message", "client",
+// "expect": {"verdict": "pass"|"drop"|"reject", "data", "reason", "closeCode", "produced",
+// "state"}}]}. A case passes when the hook's verdict is the expected one and, where the case
+// says, its data (JSON-equal; for a pass that changes nothing, the message's own data),
+// reason and close code are too, the messages it produced (in order: queue, data and the
+// options named) and the state after it (null: no such key). The plugin runs with recording
+// services: its produces are kept, not sent; its state starts as "state" and lives in memory
+// through the cases, in their order.
 #pragma once
 
 #include <filesystem>

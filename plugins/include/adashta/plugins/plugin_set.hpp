@@ -22,6 +22,7 @@
 #include "adashta/plugins/chain.hpp"
 #include "adashta/plugins/manifest.hpp"
 #include "adashta/plugins/runtime.hpp"
+#include "adashta/plugins/services.hpp"
 #include "adashta/result.hpp"
 
 namespace adashta::plugins {
@@ -50,9 +51,12 @@ using JsLoader =
 // Reads every entry's manifest, checks its config against the schema, loads it (Lua on a
 // runner thread of its own, JS through js) and returns them as a Chain in the file's
 // order. bad_plugin naming the entry when a plugin is missing (with the install command),
-// named twice, or does not load.
+// named twice, or does not load. services (not owned, outlives the chain; null: none) is
+// what the Lua plugins' adashta.produce and adashta.state call; a JsLoader passes its own
+// to JsHost::load.
 Result<std::unique_ptr<Chain>> load_chain(const std::vector<PluginEntry>& entries,
                                           const std::filesystem::path& plugins_dir,
-                                          const JsLoader& js = {}, ChainOptions options = {});
+                                          const JsLoader& js = {}, ChainOptions options = {},
+                                          PluginServices* services = nullptr);
 
 }  // namespace adashta::plugins

@@ -8,16 +8,27 @@
 //   services.save_state("analytics", "views:/index", "42");        // written behind
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 #include "adashta/result.hpp"
 
 namespace adashta::plugins {
+
+// What a plugin may keep and produce (docs/plugins.md, "What a plugin can do besides its
+// hooks"). Both runtimes refuse more with an error that names the limit; the edge's side
+// checks the JavaScript host's frames against them again.
+inline constexpr std::size_t kMaxStateKeyBytes = 256;         // a state key: 1 .. 256 bytes
+inline constexpr std::size_t kMaxStateValueBytes = 64u << 10;  // a value, as JSON text
+inline constexpr std::size_t kMaxStateKeys = 10'000;           // keys one plugin holds
+inline constexpr std::size_t kMaxProduceBytes = 1u << 20;      // a produced message's data
+inline constexpr std::int64_t kMaxProduceDelayMs = 365LL * 24 * 60 * 60 * 1000;  // delayMs
 
 // A message a plugin produces. Without to_server it goes to browsers as a server node's
 // message would: stored (on a stored queue), then to the session `to`, else every live
@@ -51,5 +62,15 @@ public:
     virtual void save_state(const std::string& plugin, std::string key,
                             std::optional<std::string> value) = 0;
 };
+
+// The checks both runtimes make before they call a PluginServices (and JsHost again on the
+// host's frames), each error's detail starting with the API's name so a plugin's author
+// knows which call and which limit: bad_option for a key or value out of its limits,
+// message_too_large for produced data over kMaxProduceBytes, bad_queue, bad_timeout.
+// keys_held is how many keys the plugin holds now; key_is_new says whether key is one more.
+Status check_state_write(std::string_view key, const std::optional<std::string>& value,
+                         std::size_t keys_held, bool key_is_new);
+Status check_state_key(std::string_view api, std::string_view key);
+Status check_produce(const PluginProduce& message);
 
 }  // namespace adashta::plugins

@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "adashta/result.hpp"
+#include "adashta/store/plugin_rows.hpp"
 #include "adashta/store/queue_settings.hpp"
 #include "adashta/store/sqlite.hpp"
 #include "adashta/store/streams.hpp"
@@ -66,6 +67,7 @@ struct StoreOptions {
 struct Tx {
     Streams& streams;
     WorkQueues& work;
+    PluginRows& plugin_rows;  // the plugins' state (plugin_rows.hpp)
     std::int64_t now_ms;
     std::vector<Due>* hand_out = nullptr;
 };
@@ -144,6 +146,11 @@ public:
     // Runs work that only reads, in a read transaction of its own after the next batch's
     // commit: a batch that fails (a full disk) does not fail it. Thread-safe.
     void read(Work work, Done done = {});
+    // Runs work that only reads at once, on the calling thread, in a read transaction of
+    // its own: for what the edge needs from the store before start() (the plugins' state,
+    // read before the first batch hands out messages their hooks see). Only before start(),
+    // from the thread that opened the store.
+    Status read_before_start(Work work);
     // Pulls writes from feed at the start of every round, at most per_round of them and about
     // per_round_bytes (WriteFeed::take). Once, from any thread (before start() or after);
     // feed must outlive the store. The store drains the feed before it stops.
@@ -181,6 +188,7 @@ private:
     std::unique_ptr<Checkpointer> checkpointer_;  // after db_: stops before db_ closes
     std::unique_ptr<Streams> streams_;
     std::unique_ptr<WorkQueues> work_;
+    std::unique_ptr<PluginRows> plugin_rows_;
     std::unique_ptr<Statement> savepoint_;  // around each piece of work in a batch
     std::unique_ptr<Statement> rollback_to_;
     std::unique_ptr<Statement> release_;
