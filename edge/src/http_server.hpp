@@ -31,6 +31,7 @@
 #include "echo_socket.hpp"
 #include "connection_limits.hpp"
 #include "edge.hpp"
+#include "plugin_routes.hpp"
 #include "protocol.hpp"
 #include "resume_secrets.hpp"
 #include "router.hpp"
@@ -81,6 +82,8 @@ public:
     // Runs fn on the HTTP thread soon (after the events already in the inbox). Any thread:
     // how a plugin's verdict, decided on its own thread, comes back to the connections.
     void post(std::function<void()> fn);
+    // Where /plugins/NAME/ finds the loaded plugins (plugin_routes.hpp); before run().
+    void serve_plugins(PluginRoutes::ChainSource chain) { plugin_routes_.set_chain(std::move(chain)); }
 
     std::size_t connection_count() const { return connections_; }
     std::size_t session_count() const { return sessions_count_; }
@@ -107,6 +110,7 @@ private:
     void on_closing(ClientSocket& socket, std::uint16_t code, bool failure) override;
     bool on_writeable(ClientSocket& socket) override;
     void on_closed(ClientSocket& socket) override;
+    std::size_t max_body(const HttpRequest& request) override { return PluginRoutes::max_body(request); }
     // An answer of the HTTP routes: not cached, and the connection kept alive.
     void respond(ClientSocket& socket, int status, std::string_view mime, std::string_view body);
     void refuse_over_cap(ClientSocket& socket, std::string_view path);  // 503, Retry-After
@@ -209,6 +213,7 @@ private:
     Clock::time_point drain_deadline_{};
     std::vector<int> corked_;  // sockets corked in this service round
     std::unordered_set<ClientSocket*> sockets_;  // every socket of the listener (HTTP thread)
+    PluginRoutes plugin_routes_{[this](std::function<void()> fn) { post(std::move(fn)); }, sockets_};
     struct Waker;
     std::unique_ptr<Waker> waker_;  // after loop_: other threads' way in
     struct SweepTimer;
