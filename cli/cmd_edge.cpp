@@ -39,7 +39,10 @@ Options:
                           (default adashta-data)
   --config FILE           settings file (JSON): every flag as a key ("maxOutbox"), and the
                           settings of each queue (retention, visibility, ...); check it with
-                          `adashta config check FILE` (docs/operations.md)
+                          `adashta config check FILE` (docs/operations.md); its "plugins"
+                          are the plugins the edge runs (docs/plugins.md)
+  --plugins-dir DIR       where installed plugins are (default DATA/plugins); SIGHUP or
+                          `adashta plugin reload` loads the config's plugins again
   --durable               fsync every commit: acked messages survive power loss, not only
                           a crash of the edge (slower)
   --max-store-bytes BYTES store.db grows to at most this; past it new messages get
@@ -159,6 +162,7 @@ constexpr Flag kFlags[] = {
     {"session-ttl-s", true},
     {"drain-timeout-s", true},
     {"config", true, false, "-"},  // a file does not name itself; ADASHTA_CONFIG does
+    {"plugins-dir", true},
     {"durable", false},
     {"max-store-bytes", true},
     {"mesh-key", true},
@@ -206,6 +210,7 @@ Result<edge::EdgeOptions> edge_options(const Args& args) {
     o.advertise = args.value("advertise");
     o.data_dir = args.value("data", o.data_dir);
     o.config = args.value("config");
+    o.plugins_dir = args.value("plugins-dir");
     o.durable = args.has("durable");
     o.seeds = split_list(args.value("seeds"));
     o.beacon_interface = args.value("beacon");
@@ -350,6 +355,7 @@ int cmd_edge(int argc, char** argv) {
     sigemptyset(&signals);
     sigaddset(&signals, SIGINT);
     sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
     std::signal(SIGPIPE, SIG_IGN);
 
@@ -363,12 +369,21 @@ int cmd_edge(int argc, char** argv) {
     std::atomic<bool> finished{false};  // run() returned: the waiter's next wake-up is ours
     std::thread waiter{[&] {
         int signal = 0;
-        sigwait(&signals, &signal);
+        // SIGHUP reloads the plugins (`adashta plugin reload` sends it); the others stop.
+        const auto next_stop = [&] {
+            while (true) {
+                sigwait(&signals, &signal);
+                if (finished || signal != SIGHUP) return;
+                log::info("edge", "SIGHUP: loading the plugins again");
+                (void)edge.reload_plugins();  // it logs the outcome
+            }
+        };
+        next_stop();
         if (finished) return;
         log::info("edge", "stopping (signal " + std::to_string(signal) +
                               "); a second signal exits at once");
         edge.request_stop();
-        sigwait(&signals, &signal);
+        next_stop();
         if (finished) return;
         // Nothing acknowledged is lost: every ack followed a commit, and SQLite's write-ahead
         // log keeps what was committed. Unanswered produces come again from their clients.

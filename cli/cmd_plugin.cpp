@@ -14,6 +14,9 @@
 #include "commands.hpp"
 
 namespace adashta::cli {
+
+int plugin_reload(const Args& args, const std::string& data_dir);  // cmd_plugin_reload.cpp
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -38,6 +41,9 @@ Commands:
                            main.lua (an on_message hook), README.md and tests.json
   test [FOLDER]            runs FOLDER's tests.json (default: .) through the Lua runtime and
                            prints "N passed, N failed"; exits 1 unless every case passed
+  reload                   the edge running on --data loads its config's plugins again
+                           (SIGHUP); connections stay open; exits 1 if a plugin did not
+                           load (the ones loaded before then stay)
 
 Options:
   --hub URL|DIR            the hub: http(s)://... or a folder (default $ADASHTA_HUB, else the
@@ -439,8 +445,12 @@ int cmd_plugin(int argc, char** argv) {
     if (sub == "remove") return remove_one(*args);
     if (sub == "new") return scaffold(*args);
     if (sub == "test") return test(*args);
+    if (sub == "reload") {
+        const char* env = std::getenv("ADASHTA_DATA");
+        return plugin_reload(*args, args->value("data", env && *env ? env : "adashta-data"));
+    }
     constexpr std::string_view kSubcommands[] = {"search", "info", "install", "update",
-                                                 "list",   "remove", "new",  "test"};
+                                                 "list",   "remove", "new",  "test", "reload"};
     std::string detail = "plugin: unknown subcommand \"" + sub + "\"";
     if (auto close = nearest(sub, kSubcommands)) detail += " (did you mean " + std::string{*close} + "?)";
     return fail(make_error(Errc::bad_option, detail + "; run `adashta plugin --help`"));

@@ -15,7 +15,7 @@ namespace adashta::cli {
 namespace {
 
 // Keys the edge reads from the file itself, beside the flags' keys.
-constexpr std::string_view kEdgeKeys[] = {"queues", "auth"};
+constexpr std::string_view kEdgeKeys[] = {"queues", "auth", "plugins"};
 
 constexpr std::string_view kExample =
     R"({"http": "0.0.0.0:8080", "queues": {"chat": {"retention": "1h"}}})";

@@ -241,6 +241,7 @@ Result<Claims> verify(std::string_view token, const Key& key, std::int64_t now_s
     if (auto ok = read_grant(jwt.get(), "produce", claims.grants.produce); !ok) return ok.error();
     if (auto ok = read_grant(jwt.get(), "consume", claims.grants.consume); !ok) return ok.error();
     if (auto ok = read_grant(jwt.get(), "fetch", claims.grants.fetch); !ok) return ok.error();
+    if (CharPtr all{jwt_get_grants_json(jwt.get(), nullptr)}) claims.payload = all.get();
     return claims;
 }
 

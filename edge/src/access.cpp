@@ -201,7 +201,8 @@ Result<Admission> Access::admit(std::string_view token, std::int64_t now_s) cons
     return Admission{.user = std::move(claims->subject),
                      .grants = std::move(claims->grants),
                      .everything = mode_ == AuthMode::off,
-                     .expires_s = claims->expires_s};
+                     .expires_s = claims->expires_s,
+                     .claims = std::move(claims->payload)};
 }
 
 Result<Admission> Access::refresh(std::string_view token, const Admission& current,

@@ -36,6 +36,7 @@ struct Admission {
     token::Grants grants;        // queue patterns by action
     bool everything = false;     // auth off: no grant is checked
     std::int64_t expires_s = 0;  // the token's exp; 0 = never (no token)
+    std::string claims;          // the verified token's claims, JSON; empty: no token
 
     bool may(Action action, std::string_view queue) const;
 };

@@ -5,8 +5,11 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <mutex>
 #include <string>
 #include <unordered_map>
+
+#include <unistd.h>
 
 #include "adashta/log.hpp"
 #include "adashta/store/queue_settings.hpp"
@@ -14,6 +17,7 @@
 #include "adashta/version.hpp"
 #include "access.hpp"
 #include "http_server.hpp"
+#include "plugin_gate.hpp"
 #include "resume_secrets.hpp"
 #include "router.hpp"
 
@@ -76,9 +80,11 @@ public:
         : options_(std::move(options)),
           router_(http_),
           http_(
-              options_, router_, [this] { return health(); }, [this] { return metrics(); }) {}
+              options_, router_, [this] { return health(); }, [this] { return metrics(); }),
+          plugins_(std::make_unique<PluginGate>(options_)) {}
 
     ~Impl() {
+        stop_plugins();
         // The mesh first (nothing new comes in), then the store (it finishes what it has and
         // may still answer through the Router into the HttpServer), then the rest.
         if (mesh_) mesh_->stop();
@@ -92,6 +98,7 @@ public:
         // HTTP first: it checks the address and app folder before anything is created on disk.
         if (auto ok = http_.start(); !ok) return ok;
         if (auto ok = check_data_dir(options_.data_dir); !ok) return ok;
+        write_pid_file();
 
         store::StoreOptions store_options{
             .path = (std::filesystem::path{options_.data_dir} / "store.db").string(),
@@ -148,6 +155,16 @@ public:
         }
         mesh_ = std::make_unique<mesh::Mesh>(std::move(mesh_options), router_);
         router_.attach(*mesh_, *store_, std::move(at_most_once));
+        // Before the mesh starts: on_produce sees the first node message.
+        plugins_->on_install([this](std::shared_ptr<plugins::Chain> chain) {
+            if (mesh_started_)
+                router_.use_plugins(chain);
+            else
+                router_.set_plugins(chain);
+            http_.use_plugins(std::move(chain));
+        });
+        if (auto ok = plugins_->load(nullptr); !ok) return ok;
+        mesh_started_ = true;
         if (auto ok = mesh_->start(); !ok) {
             mesh_.reset();
             return ok;
@@ -160,8 +177,10 @@ public:
         http_.run();  // serves, then drains the clients (steps 1 to 4)
         const auto deadline = http_.drain_deadline();
         finish_handed_work(deadline);
+        stop_plugins();
         if (mesh_) mesh_->stop();  // 5: Bye to every peer, which drops this edge at once
         store_.reset();            // 6: commits what is queued, then closes the database
+        remove_pid_file();
         const auto over = std::chrono::duration_cast<std::chrono::milliseconds>(
             std::chrono::steady_clock::now() - (deadline - options_.drain_timeout));
         log::info("edge", "stopped " + std::to_string(over.count()) +
@@ -169,6 +188,26 @@ public:
     }
 
     void request_stop() { http_.request_stop(); }
+    // DATA/edge.pid: how `adashta plugin reload` finds the edge to send SIGHUP to.
+    void write_pid_file() const {
+        std::ofstream out{std::filesystem::path{options_.data_dir} / "edge.pid", std::ios::trunc};
+        out << ::getpid() << "\n";
+    }
+    void remove_pid_file() const {
+        std::error_code ec;
+        std::filesystem::remove(std::filesystem::path{options_.data_dir} / "edge.pid", ec);
+    }
+    Status reload_plugins() {
+        std::lock_guard lock{plugins_mutex_};
+        if (!plugins_) return make_error(Errc::bad_option, "the edge is stopping: no reload");
+        return plugins_->reload();
+    }
+    // Unloads the plugins (their answers still reach the mesh and the HTTP thread); the
+    // store they save state to is open yet.
+    void stop_plugins() {
+        std::lock_guard lock{plugins_mutex_};
+        plugins_.reset();
+    }
 
     // What the nodes sent before the drain ended (acks above all) reaches the store, and
     // what its commits hand out reaches the nodes, before the mesh goes: else it waits for
@@ -306,6 +345,10 @@ private:
                           "Mesh connections and beacons refused: key not allowed, or none.",
                           m.denied);
         }
+        {
+            std::lock_guard lock{plugins_mutex_};
+            if (plugins_) out += plugins_->metrics();
+        }
         if (store_) {
             const store::StoreStats& st = store_->stats();
             append_metric(out, "adashta_store_commits_total", "counter",
@@ -329,6 +372,11 @@ private:
     HttpServer http_;
     std::unique_ptr<store::Store> store_;
     std::unique_ptr<mesh::Mesh> mesh_;
+    bool mesh_started_ = false;  // set once before the mesh starts (start())
+    // Unloaded before the mesh and the store go (stop_plugins); plugins_mutex_ guards the
+    // pointer against a reload from the signal thread.
+    mutable std::mutex plugins_mutex_;
+    std::unique_ptr<PluginGate> plugins_;
 };
 
 Edge::Edge(EdgeOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
@@ -352,6 +400,9 @@ void Edge::run() {
 }
 void Edge::request_stop() {
     impl_->request_stop();
+}
+Status Edge::reload_plugins() {
+    return impl_->reload_plugins();
 }
 std::string Edge::http_address() const {
     return impl_->options().http;

@@ -24,6 +24,7 @@ struct EdgeOptions {
     std::string advertise;                  // mesh endpoint peers dial, when not `mesh`
     std::string data_dir = "adashta-data";  // where durable state lives (store.db)
     std::string config;                     // queue settings file (JSON); empty = defaults
+    std::string plugins_dir;                // installed plugins; empty = DATA/plugins
     bool durable = false;                   // fsync every commit (power-loss safe, slower)
     std::uint64_t max_store_bytes = 0;      // store.db's cap (0: the disk's size); storage_full past it
     std::string app_dir;                    // static files at "/"; empty = built-in page
@@ -99,6 +100,10 @@ public:
     void run();
     // Starts the drain. Thread-safe and safe from a signal handler.
     void request_stop();
+    // Loads the config file's plugins again (docs/plugins.md, "Reloading"); connections
+    // stay open. On an error the plugins loaded before stay, and it says why. Any thread
+    // but a signal handler; one at a time.
+    Status reload_plugins();
 
     // The HTTP address it listens on, e.g. "127.0.0.1:8080".
     std::string http_address() const;

@@ -55,7 +55,7 @@ void HttpServer::update_reading(Connection& c) {
     const bool over_edge =
         c.producing_bytes >= kEdgeFloor &&
         (paused ? producing_total_ > edge / 4 * 3 : producing_total_ >= edge);
-    const bool pause = over_own || over_reads || over_edge;
+    const bool pause = over_own || over_reads || over_edge || c.admitting;
     if (pause && over_edge && !c.edge_paused) {
         c.edge_paused = true;
         paused_for_edge_.push_back(c.serial);

@@ -109,18 +109,17 @@ private:
     std::vector<HeldLine> lines_;
 };
 
-// A frame with LWS_PRE spare bytes in front, as lws_write wants.
-std::shared_ptr<std::string> new_frame() {
-    auto frame = std::make_shared<std::string>(LWS_PRE, '\0');
-    frame->reserve(LWS_PRE + 128);
-    return frame;
-}
-
 std::size_t payload_size(const std::string& frame) {
     return frame.size() - LWS_PRE;
 }
 
 }  // namespace
+
+std::shared_ptr<std::string> new_frame() {
+    auto frame = std::make_shared<std::string>(LWS_PRE, '\0');
+    frame->reserve(LWS_PRE + 128);
+    return frame;
+}
 
 struct HttpServer::PerSession {
     // lws allocates this zeroed and frees it without destructors: plain members only.
@@ -627,12 +626,15 @@ void HttpServer::on_upgrade(ClientSocket& socket, const HttpRequest& request) {
             return;
         default:
             socket.upgrade(route, options_.max_frame, subprotocol);
+            if (plugins_ && plugins_->runs(plugins::Hook::on_connect, ""))
+                upgrade_request_ = hook_request(socket, request);
             return on_established(socket);
     }
 }
 
 void HttpServer::on_established(ClientSocket& socket) {
     Connection& c = sessions_.open(socket.wsi(), Clock::now());
+    c.hook_request = std::exchange(upgrade_request_, {});
     socket.serial = c.serial;
     connections_ = sessions_.connection_count();
     if (draining_) close_connection(c, ws::close_code::going_away, "going_away");
@@ -653,6 +655,11 @@ void HttpServer::on_message(ClientSocket& socket, bool binary, std::string_view 
     // Closing, or draining: ignore the rest. A frame left unread gets no answer, so the
     // client sends it again after reconnecting (produces carry ids: stored once).
     if (!c || c->close_code || draining_) return;
+    // on_connect is deciding: what the client sent after its hello waits for the verdict.
+    if (c->admitting && !binary) {
+        c->held_frames.emplace_back(payload);
+        return;
+    }
     if (binary) {
         ++stats_.bad_frames;
         auto frame = new_frame();
@@ -743,6 +750,7 @@ void HttpServer::on_closed(ClientSocket& socket) {
     Connection* c = sessions_.find(socket.serial);
     if (!c) return;
     const std::string session = c->session;
+    hook_disconnect(*c);
     outbox_total_ -= c->out_bytes;
     c->reads.clear();
     if (c->page_queued) release_page();  // else it is released when the page arrives
@@ -801,7 +809,7 @@ void HttpServer::handle_frame(Connection& c, std::string_view text) {
             producing_total_ += cost;
             bytes_since_trim_ += f.data.size();
             update_reading(c);
-            produced_.push_back({.connection = c.serial,
+            ClientProduce p{.connection = c.serial,
                                  .ref = f.ref,
                                  .session = c.session,
                                  .user = c.admission.user,
@@ -810,7 +818,8 @@ void HttpServer::handle_frame(Connection& c, std::string_view text) {
                                  .id = std::move(f.id),
                                  .delay_ms = f.delay_ms,
                                  .deliver_at_ms = f.deliver_at_ms,
-                                 .cost = cost});
+                                 .cost = cost};
+            if (!hook_produce(c, p)) produced_.push_back(std::move(p));
             return;
         }
         case FrameType::consume:
@@ -913,12 +922,17 @@ void HttpServer::handle_hello(Connection& c, ClientFrame& f) {
     // restart): its id, its messages in the store and its nodes are the same.
     const bool resuming = !session.empty();
     if (session.empty()) session = new_session_id();
+    if (!hook_connect(c, session, resuming, f.ref)) welcome(c, session, resuming);
+}
+
+void HttpServer::welcome(Connection& c, const std::string& session, bool resuming) {
     const Sessions::Bound bound = sessions_.bind(c, session);
     sessions_count_ = sessions_.session_count();
     if (bound.replaced)
         close_connection(*bound.replaced, static_cast<int>(Errc::session_replaced),
                          "session_replaced");
     const bool resumed = bound.resumed || resuming;
+    make_hook_client(c);
     auto frame = new_frame();
     encode_welcome(*frame, session, resumed, options_.max_frame,
                    secrets_->issue(session, c.admission.user), c.admission.user,
@@ -1028,7 +1042,7 @@ void HttpServer::deliver(ClientBound& event) {
             auto frame = new_frame();
             encode_message(*frame, event.queue, event.id, event.data, event.ts, event.offset);
             count_queue(out_to_browsers_, event.queue);
-            send_live(*c, event.queue, event.offset, std::move(frame));
+            if (!hook_deliver(*c, event, frame)) send_live(*c, event.queue, event.offset, std::move(frame));
             return;
         }
         case Kind::user:
@@ -1036,7 +1050,9 @@ void HttpServer::deliver(ClientBound& event) {
             // One frame, shared by every receiver: a user's live connections, or the queue's.
             auto frame = new_frame();
             encode_message(*frame, event.queue, event.id, event.data, event.ts, event.offset);
-            const auto send = [&](Connection& c) { send_live(c, event.queue, event.offset, frame); };
+            const auto send = [&](Connection& c) {
+                if (!hook_deliver(c, event, frame)) send_live(c, event.queue, event.offset, frame);
+            };
             count_queue(out_to_browsers_, event.queue);  // once per message, not per receiver
             if (event.kind == Kind::user)
                 sessions_.for_each_connection_of_user(event.user, send);

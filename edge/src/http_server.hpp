@@ -24,6 +24,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "adashta/plugins/chain.hpp"
 #include "access.hpp"
 #include "admin_snapshot.hpp"
 #include "admin_socket.hpp"
@@ -43,6 +44,9 @@ struct lws_context;
 struct lws_context_creation_info;
 
 namespace adashta::edge {
+
+// A frame with LWS_PRE spare bytes in front, as lws_write wants.
+std::shared_ptr<std::string> new_frame();
 
 struct HttpStats {
     std::atomic<std::uint64_t> frames_in{0};    // text frames received
@@ -82,8 +86,9 @@ public:
     // Runs fn on the HTTP thread soon (after the events already in the inbox). Any thread:
     // how a plugin's verdict, decided on its own thread, comes back to the connections.
     void post(std::function<void()> fn);
-    // Where /plugins/NAME/ finds the loaded plugins (plugin_routes.hpp); before run().
-    void serve_plugins(PluginRoutes::ChainSource chain) { plugin_routes_.set_chain(std::move(chain)); }
+    // The plugins the hooks run through from now on (null: none); any thread
+    // (PluginGate's install callback). Steps already in the old chain finish there.
+    void use_plugins(std::shared_ptr<plugins::Chain> chain);
 
     std::size_t connection_count() const { return connections_; }
     std::size_t session_count() const { return sessions_count_; }
@@ -121,6 +126,23 @@ private:
 
     void handle_frame(Connection& c, std::string_view text);
     void handle_hello(Connection& c, ClientFrame& f);
+    // The end of an admitted hello: binds the session, sends welcome, tells the router.
+    void welcome(Connection& c, const std::string& session, bool resuming);
+    // --- plugin hooks (http_plugins.cpp) --------------------------------------------------
+    // Each returns false when no plugin runs and nothing of c waits (go on as without
+    // plugins); true when the hook took the step and finishes it with the verdict.
+    bool hook_produce(Connection& c, ClientProduce& p);
+    bool hook_deliver(Connection& c, const ClientBound& event,
+                      const std::shared_ptr<std::string>& frame);
+    bool hook_connect(Connection& c, std::string session, bool resuming,
+                      std::optional<std::uint64_t> ref);
+    void hook_disconnect(const Connection& c);
+    void produce_decided(ClientProduce& p, plugins::Verdict v, const std::string& who);
+    // Step ticket of c's in (produces) or out (deliveries) steps is decided: run, then
+    // every decided step after it, in order.
+    void step_ready(std::uint64_t serial, bool in, std::uint64_t ticket, std::function<void()> run);
+    void make_hook_client(Connection& c);
+    static std::string hook_request(const ClientSocket& socket, const HttpRequest& request);
     void handle_refresh(Connection& c, ClientFrame& f);
     // Answers a frame for a queue the connection's token does not grant; false if granted.
     bool refused(Connection& c, Action action, const ClientFrame& f);
@@ -213,7 +235,9 @@ private:
     Clock::time_point drain_deadline_{};
     std::vector<int> corked_;  // sockets corked in this service round
     std::unordered_set<ClientSocket*> sockets_;  // every socket of the listener (HTTP thread)
-    PluginRoutes plugin_routes_{[this](std::function<void()> fn) { post(std::move(fn)); }, sockets_};
+    // /plugins/NAME/ (HTTP thread): routes and assets of the plugins in plugins_.
+    PluginRoutes plugin_routes_{[this] { return plugins_; },
+                                [this](std::function<void()> fn) { post(std::move(fn)); }, sockets_};
     struct Waker;
     std::unique_ptr<Waker> waker_;  // after loop_: other threads' way in
     struct SweepTimer;
@@ -231,6 +255,8 @@ private:
     std::uint64_t frames_at_sweep_ = 0;  // frames in and out at the last sweep
     std::uint64_t bytes_since_trim_ = 0; // payload read and queued since the last trim
 
+    std::shared_ptr<plugins::Chain> plugins_;  // the hooks' chain; null: none (HTTP thread)
+    std::string upgrade_request_;  // on_upgrade -> on_established: hook_request() (HTTP thread)
     std::vector<ClientProduce> produced_;   // read in this service round, for the router
     std::mutex inbox_mutex_;                // guards inbox_, handed_on_
     std::vector<ClientBound> inbox_;        // from the mesh thread

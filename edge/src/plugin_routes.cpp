@@ -108,8 +108,9 @@ bool allowed_method(std::string_view method) {
 
 }  // namespace
 
-PluginRoutes::PluginRoutes(Post post, const std::unordered_set<ClientSocket*>& sockets)
-    : post_(std::move(post)), sockets_(sockets) {}
+PluginRoutes::PluginRoutes(ChainSource chain, Post post,
+                           const std::unordered_set<ClientSocket*>& sockets)
+    : post_(std::move(post)), sockets_(sockets), chain_(std::move(chain)) {}
 
 std::size_t PluginRoutes::max_body(const HttpRequest& request) {
     return owns(request.path()) && allowed_method(request.method) ? kMaxBody : 0;

@@ -3,8 +3,7 @@
 // of its on_http hook (any of kMethods, with a Content-Length body up to kMaxBody), else 404
 // saying what the plugin has. A plugin that is not loaded: 404 "no plugin NAME is loaded".
 //
-//   PluginRoutes routes{[&](auto fn) { server.post(std::move(fn)); }, sockets};
-//   routes.set_chain([&gate] { return gate.chain(); });     // before run()
+//   PluginRoutes routes{[&] { return chain; }, [&](auto fn) { server.post(std::move(fn)); }, sockets};
 //   if (PluginRoutes::owns(request.path())) return routes.serve(socket, request);
 //
 // A hook call goes straight to that one plugin (Chain::call_one, counted in its stats),
@@ -43,13 +42,11 @@ public:
     static constexpr std::array<std::string_view, 7> kMethods{"GET",   "HEAD",   "POST",   "PUT",
                                                               "PATCH", "DELETE", "OPTIONS"};
 
-    // post runs work on the HTTP thread (HttpServer::post); sockets is the server's set of
-    // live sockets (read on the HTTP thread only).
-    PluginRoutes(Post post, const std::unordered_set<ClientSocket*>& sockets);
-
-    // Where the loaded plugins come from; asked at every request (a reload may change it).
-    // Without one, every plugin path is 404 "no plugin NAME is loaded".
-    void set_chain(ChainSource chain) { chain_ = std::move(chain); }
+    // chain gives the plugins loaded now, asked on the HTTP thread at every request (a
+    // reload may change it; null: none, every plugin path is 404 "no plugin NAME is
+    // loaded"). post runs work on the HTTP thread (HttpServer::post); sockets is the
+    // server's set of live sockets (read on the HTTP thread only).
+    PluginRoutes(ChainSource chain, Post post, const std::unordered_set<ClientSocket*>& sockets);
 
     // Whether path is one of the plugin routes' (under /plugins/).
     static bool owns(std::string_view path) { return path.starts_with(kPrefix); }

@@ -498,8 +498,50 @@ void Router::on_deliver(const mesh::PeerInfo& from, const wire::Deliver& msg) {
     store_node_message(std::move(message), from.name, {});
 }
 
+void Router::use_plugins(std::shared_ptr<plugins::Chain> chain) {
+    mesh_->post([this, chain = std::move(chain)]() mutable { plugins_ = std::move(chain); });
+}
+
 void Router::store_node_message(std::shared_ptr<store::StoredMessage> message, std::string node,
                                 std::function<void(const Status&)> done) {
+    using plugins::Hook;
+    using plugins::Verdict;
+    if (!plugins_ || !plugins_->runs(Hook::on_produce, message->queue))
+        return store_checked_message(std::move(message), std::move(node), std::move(done));
+    std::string subject = "{\"queue\":" + json::quote(message->queue) + ",\"id\":" + json::quote(message->id);
+    if (message->direction == store::Direction::to_client)
+        subject += ",\"to\":" + json::quote(message->client);
+    if (message->direction == store::Direction::to_user)
+        subject += ",\"toUser\":" + json::quote(message->client);
+    if (message->deliver_at_ms > 0) subject += ",\"deliverAt\":" + std::to_string(message->deliver_at_ms);
+    subject += '}';
+    plugins::CallText call{Hook::on_produce, std::move(subject), message->data,
+                           "{\"node\":" + json::quote(node) + "}"};
+    plugins_->run(Hook::on_produce, message->queue, std::move(call),
+                  [this, message, node, done](Verdict v, std::string who) mutable {
+                      mesh_->post([this, message = std::move(message), node = std::move(node),
+                                   done = std::move(done), v = std::move(v),
+                                   who = std::move(who)]() mutable {
+                          if (v.kind == Verdict::Kind::pass) {
+                              if (v.data) message->data = std::move(*v.data);
+                              return store_checked_message(std::move(message), std::move(node),
+                                                           std::move(done));
+                          }
+                          const Errc code = v.kind == Verdict::Kind::drop ? Errc::plugin_dropped
+                                            : v.failed ? Errc::plugin_failed
+                                                       : Errc::plugin_rejected;
+                          const std::string detail =
+                              v.failed ? v.reason
+                                       : "plugin " + who +
+                                             (v.kind == Verdict::Kind::drop ? " dropped" : " rejected") +
+                                             " the message" + (v.reason.empty() ? "" : ": " + v.reason);
+                          if (done) done(make_error(code, detail));
+                      });
+                  });
+}
+
+void Router::store_checked_message(std::shared_ptr<store::StoredMessage> message, std::string node,
+                                   std::function<void(const Status&)> done) {
     if (const auto* settings = at_most_once(message->queue)) {
         // Straight to the clients online now; one that is offline never gets it.
         const Status status = check_unstored(message->queue, *settings, message->data.size(),

@@ -21,6 +21,7 @@
 
 #include "adashta/mesh/mesh.hpp"
 #include "adashta/mesh/ring.hpp"
+#include "adashta/plugins/chain.hpp"
 #include "adashta/store/store.hpp"
 #include "admin_snapshot.hpp"
 #include "fair_feed.hpp"
@@ -144,6 +145,11 @@ public:
     void attach(mesh::Mesh& mesh, store::Store& store,
                 std::unordered_map<std::string, store::QueueSettings> at_most_once = {});
 
+    // The plugins on_produce runs through (null: none). Before the mesh starts: set_plugins;
+    // after, use_plugins from any thread (it posts to the mesh thread).
+    void set_plugins(std::shared_ptr<plugins::Chain> chain) { plugins_ = std::move(chain); }
+    void use_plugins(std::shared_ptr<plugins::Chain> chain);
+
     // --- HTTP thread -------------------------------------------------------------------
     // Stores the message (the client's ack waits for the commit), then hands it to the node
     // the ring picks; it stays pending until that node acks, and comes again after the
@@ -234,8 +240,12 @@ private:
                        const mesh::DeliverFields& d);
     // Stores a message a node produced and sends it on to clients once committed; done (may
     // be empty) gets the outcome.
+    // Runs on_produce first when a plugin has it for the queue: its verdict comes back to
+    // the mesh thread, and a drop or rejection answers done with plugin_dropped / _rejected.
     void store_node_message(std::shared_ptr<store::StoredMessage> message, std::string node,
                             std::function<void(const Status&)> done);
+    void store_checked_message(std::shared_ptr<store::StoredMessage> message, std::string node,
+                               std::function<void(const Status&)> done);
     // The "produce" call: a node's message that the node wants confirmed once stored.
     void confirmed_produce(const mesh::PeerInfo& from, const wire::Request& request);
     // Answers a node's request (Response with its corr), from any thread. On the store
@@ -263,6 +273,7 @@ private:
     void admin_queues(std::shared_ptr<AdminSnapshot> snapshot);
 
     ClientSink& sink_;
+    std::shared_ptr<plugins::Chain> plugins_;  // on_produce's chain (mesh thread)
     mesh::Mesh* mesh_ = nullptr;
     store::Store* store_ = nullptr;
     std::unique_ptr<StoreCalls> calls_;                  // node requests to the store

@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -38,6 +39,22 @@ struct PendingRead {
     std::optional<std::int64_t> since_ms;   // fetch: or first creation time
     std::int64_t limit = 0;                 // fetch: most messages
     std::uint64_t replay = 0;               // replay: Replay::id it belongs to
+};
+
+// What a connection's plugin hooks hold back (http_plugins.cpp): steps that wait for a
+// verdict, in the order they came, each run once it and every step before it are decided,
+// so the hooks' threads cannot reorder one connection's messages.
+struct HookSteps {
+    struct Step {
+        bool ready = false;
+        std::function<void()> run;  // set with the verdict
+    };
+    std::deque<Step> steps;   // waiting, oldest first
+    std::uint64_t first = 0;  // the ticket of steps.front()
+    std::uint64_t add() {     // a new step at the back: its ticket
+        steps.emplace_back();
+        return first + steps.size() - 1;
+    }
 };
 
 // A queue being replayed after a resume: live messages wait here, with their offsets.
@@ -77,6 +94,15 @@ struct Connection {
     std::uint64_t page_end = 0;      // queued_total once the page was in out
     int close_code = 0;         // nonzero: closing with this code; nothing more is queued
     Clock::time_point opened;   // for the hello timeout
+    // Plugins (http_plugins.cpp). The client as hooks see it (JSON), made at hello; the
+    // upgrade request's origin, address and headers for on_connect (JSON); whether
+    // on_connect is still deciding (its reading is paused, the frames read meanwhile wait).
+    std::string hook_client;
+    std::string hook_request;
+    bool admitting = false;
+    std::vector<std::string> held_frames;
+    HookSteps hooked_in;   // produces waiting for on_message
+    HookSteps hooked_out;  // deliveries waiting for on_deliver
 };
 
 class Sessions {

@@ -18,6 +18,7 @@ Verdict apply_policy(const Manifest& manifest, const Outcome& outcome) {
     if (manifest.failure == FailurePolicy::closed) {
         v.kind = Verdict::Kind::reject;
         v.reason = "plugin " + manifest.name + " failed";
+        v.failed = true;
     }
     return v;
 }

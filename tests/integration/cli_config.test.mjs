@@ -113,7 +113,7 @@ describe('the config file and the CLI error texts', { timeout: 120000 }, () => {
 
   test('config check on bad files names the file, the key, the value and what is allowed', async () => {
     const cases = [
-      [{ maxOutbx: 1 << 20 }, /: maxOutbx: unknown key \(did you mean maxOutbox\?\); allowed: queues, auth, http, /],
+      [{ maxOutbx: 1 << 20 }, /: maxOutbx: unknown key \(did you mean maxOutbox\?\); allowed: queues, auth, plugins, http, /],
       [{ queuez: {} }, /: queuez: unknown key \(did you mean queues\?\)/],
       [{ durable: 'yes' }, /: durable: "yes" is not a switch; allowed: true or false/],
       [{ seeds: 5 }, /: seeds: 5 is not a list; allowed: an array of strings/],

@@ -55,6 +55,7 @@ struct Claims {
     std::string subject;         // `sub`: the user; never empty in a verified token
     std::int64_t expires_s = 0;  // `exp`, seconds since the Unix epoch
     Grants grants;               // `produce`, `consume`, `fetch`
+    std::string payload;         // verify(): every claim, as the token's JSON object
 };
 
 // A signed token for claims. bad_option when the subject is empty or the key cannot sign

@@ -47,6 +47,8 @@ struct Verdict {
     std::optional<std::string> data;  // pass only: the new data as JSON; nullopt: unchanged
     std::string reason;               // drop and reject: what the sender is told
     int close_code = 0;               // reject in on_connect: 4000-4999, 0 for the default
+    bool failed = false;              // reject: the failure policy's (plugin_failed), not
+                                      // the plugin's own verdict
 };
 
 // How a call went wrong, for metrics (adashta_plugin_failures_total{reason}).

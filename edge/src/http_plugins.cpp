@@ -1,0 +1,252 @@
+// The HTTP thread's plugin hooks (docs/plugins.md, "Running plugins"): on_connect at hello,
+// on_message before a browser's produce goes to the router, on_deliver before a node's
+// message is written to one browser, on_disconnect when a connection ends.
+//
+// A hook's verdict comes on its plugin's thread and is handed back with post(). What a
+// connection sends or is sent while a verdict is outstanding waits behind it (HookSteps),
+// so a slow plugin delays that connection's messages and no one else's, in order.
+#include <cassert>
+#include <cctype>
+
+#include <libwebsockets.h>
+
+#include "adashta/json.hpp"
+#include "adashta/log.hpp"
+#include "http_server.hpp"
+
+namespace adashta::edge {
+
+using plugins::Hook;
+using plugins::Verdict;
+
+namespace {
+
+void add_field(std::string& out, std::string_view name, std::string_view raw_json) {
+    out += out.size() > 1 ? ",\"" : "\"";
+    out += name;
+    out += "\":";
+    out += raw_json;
+}
+
+std::string quoted_or_null(const std::string& s) {
+    return s.empty() ? std::string{"null"} : json::quote(s);
+}
+
+// The message as a hook's msg sees it, without its data.
+std::string message_subject(std::string_view queue, std::string_view id, std::int64_t offset,
+                            std::int64_t ts) {
+    std::string out = "{";
+    add_field(out, "queue", json::quote(queue));
+    if (!id.empty()) add_field(out, "id", json::quote(id));
+    if (offset > 0) add_field(out, "offset", std::to_string(offset));
+    if (ts > 0) add_field(out, "ts", std::to_string(ts));
+    out += '}';
+    return out;
+}
+
+}  // namespace
+
+void HttpServer::use_plugins(std::shared_ptr<plugins::Chain> chain) {
+    post([this, chain = std::move(chain)]() mutable { plugins_ = std::move(chain); });
+}
+
+std::string HttpServer::hook_request(const ClientSocket& socket, const HttpRequest& request) {
+    std::string out = "{";
+    const std::string* origin = request.header("Origin");
+    add_field(out, "origin", origin ? json::quote(*origin) : std::string{"null"});
+    char ip[64] = "";
+    lws_get_peer_simple(static_cast<lws*>(socket.wsi()), ip, sizeof ip);
+    add_field(out, "ip", json::quote(ip));
+    add_field(out, "path", json::quote(request.target));
+    std::string headers = "{";
+    for (const auto& [name, value] : request.headers) {
+        std::string lower = name;
+        for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        // The first of a repeated header, as header() reads it.
+        if (headers.find("\"" + lower + "\":") != std::string::npos) continue;
+        add_field(headers, lower, json::quote(value));
+    }
+    headers += '}';
+    add_field(out, "headers", headers);
+    out += '}';
+    return out;
+}
+
+void HttpServer::step_ready(std::uint64_t serial, bool in, std::uint64_t ticket,
+                            std::function<void()> run) {
+    Connection* c = sessions_.find(serial);
+    // Gone: nothing of it waits any more, and what passed still goes on (a produce is
+    // committed as one read before a close would be).
+    if (!c) return run();
+    HookSteps& q = in ? c->hooked_in : c->hooked_out;
+    assert(ticket >= q.first && ticket - q.first < q.steps.size());
+    q.steps[ticket - q.first] = {true, std::move(run)};
+    while (true) {
+        c = sessions_.find(serial);
+        if (!c) return;
+        HookSteps& steps = in ? c->hooked_in : c->hooked_out;
+        if (steps.steps.empty() || !steps.steps.front().ready) return;
+        auto next = std::move(steps.steps.front().run);
+        steps.steps.pop_front();
+        ++steps.first;
+        next();
+    }
+}
+
+bool HttpServer::hook_produce(Connection& c, ClientProduce& p) {
+    if (!plugins_) return false;
+    const bool runs = plugins_->runs(Hook::on_message, p.queue);
+    if (!runs && c.hooked_in.steps.empty()) return false;
+    const std::uint64_t ticket = c.hooked_in.add();
+    auto produce = std::make_shared<ClientProduce>(std::move(p));
+    if (!runs) {  // behind an earlier one that a plugin holds
+        step_ready(c.serial, true, ticket, [this, produce] { produced_.push_back(std::move(*produce)); });
+        return true;
+    }
+    plugins::CallText call{Hook::on_message,
+                           message_subject(produce->queue, produce->id, 0, 0), produce->data,
+                           c.hook_client};
+    plugins_->run(Hook::on_message, produce->queue, std::move(call),
+                  [this, serial = c.serial, ticket, produce](Verdict v, std::string who) {
+                      post([this, serial, ticket, produce, v = std::move(v),
+                            who = std::move(who)]() mutable {
+                          step_ready(serial, true, ticket, [&, produce] {
+                              produce_decided(*produce, std::move(v), who);
+                          });
+                      });
+                  });
+    return true;
+}
+
+void HttpServer::produce_decided(ClientProduce& p, Verdict v, const std::string& who) {
+    if (v.kind == Verdict::Kind::pass) {
+        if (v.data) p.data = std::move(*v.data);
+        produced_.push_back(std::move(p));
+        return;
+    }
+    // Refused here: the sender hears why, even without a ref (an error always comes).
+    if (Connection* c = sessions_.find(p.connection)) {
+        const Errc code = v.kind == Verdict::Kind::drop ? Errc::plugin_dropped
+                          : v.failed                    ? Errc::plugin_failed
+                                                        : Errc::plugin_rejected;
+        std::string detail = v.failed ? v.reason
+                                      : "plugin " + who +
+                                            (v.kind == Verdict::Kind::drop ? " dropped" : " rejected") +
+                                            " the message" + (v.reason.empty() ? "" : ": " + v.reason);
+        auto frame = new_frame();
+        encode_error(*frame, p.ref, code, detail);
+        send_frame(*c, std::move(frame));
+    }
+    produce_answered(p.connection, p.cost);
+}
+
+bool HttpServer::hook_deliver(Connection& c, const ClientBound& event,
+                              const std::shared_ptr<std::string>& frame) {
+    if (!plugins_) return false;
+    const bool runs = plugins_->runs(Hook::on_deliver, event.queue);
+    if (!runs && c.hooked_out.steps.empty()) return false;
+    const std::uint64_t ticket = c.hooked_out.add();
+    const std::uint64_t serial = c.serial;
+    if (!runs) {
+        step_ready(serial, false, ticket, [this, serial, queue = event.queue,
+                                           offset = event.offset, frame] {
+            if (Connection* to = sessions_.find(serial)) send_live(*to, queue, offset, frame);
+        });
+        return true;
+    }
+    struct Held {
+        std::string queue, id;
+        std::int64_t offset, ts;
+        std::shared_ptr<std::string> frame;
+    };
+    auto held = std::make_shared<Held>(Held{event.queue, event.id, event.offset, event.ts, frame});
+    plugins::CallText call{Hook::on_deliver,
+                           message_subject(event.queue, event.id, event.offset, event.ts),
+                           event.data, c.hook_client};
+    plugins_->run(Hook::on_deliver, event.queue, std::move(call),
+                  [this, serial, ticket, held](Verdict v, std::string) {
+                      post([this, serial, ticket, held, v = std::move(v)]() mutable {
+                          step_ready(serial, false, ticket, [&, held] {
+                              Connection* to = sessions_.find(serial);
+                              // A drop or a rejection: this recipient does not get it.
+                              if (!to || v.kind != Verdict::Kind::pass) return;
+                              auto out = held->frame;
+                              if (v.data) {
+                                  out = new_frame();
+                                  encode_message(*out, held->queue, held->id, *v.data, held->ts,
+                                                 held->offset);
+                              }
+                              send_live(*to, held->queue, held->offset, std::move(out));
+                          });
+                      });
+                  });
+    return true;
+}
+
+bool HttpServer::hook_connect(Connection& c, std::string session, bool resuming,
+                              std::optional<std::uint64_t> ref) {
+    if (!plugins_ || !plugins_->runs(Hook::on_connect, "")) return false;
+    c.admitting = true;
+    update_reading(c);  // frames read meanwhile wait in held_frames
+    std::string client = "{";
+    add_field(client, "session", json::quote(session));
+    add_field(client, "user", quoted_or_null(c.admission.user));
+    add_field(client, "claims", c.admission.claims.empty() ? "null" : c.admission.claims);
+    add_field(client, "resumed", resuming ? "true" : "false");
+    if (c.hook_request.size() > 2) {  // origin, ip, path, headers
+        client += ',';
+        client.append(c.hook_request, 1, c.hook_request.size() - 2);
+    }
+    client += '}';
+    plugins::CallText call{Hook::on_connect, client, {}, {}};
+    plugins_->run(Hook::on_connect, "", std::move(call),
+                  [this, serial = c.serial, session = std::move(session), resuming,
+                   ref](Verdict v, std::string who) {
+                      post([this, serial, session, resuming, ref, v = std::move(v),
+                            who = std::move(who)] {
+                          Connection* conn = sessions_.find(serial);
+                          if (!conn || conn->close_code) return;
+                          conn->admitting = false;
+                          if (v.kind != Verdict::Kind::pass) {
+                              const Errc code = v.failed ? Errc::plugin_failed : Errc::plugin_rejected;
+                              std::string reason = v.reason.empty() ? "refused by plugin " + who : v.reason;
+                              auto frame = new_frame();
+                              encode_error(*frame, ref, code, reason);
+                              send_frame(*conn, std::move(frame));
+                              const int close = v.close_code ? v.close_code : static_cast<int>(code);
+                              // A close reason is at most 123 bytes (RFC 6455).
+                              if (reason.size() > 120) reason.resize(120);
+                              close_connection(*conn, close, reason);
+                              return;
+                          }
+                          welcome(*conn, session, resuming);
+                          update_reading(*conn);
+                          for (std::string& text : std::exchange(conn->held_frames, {})) {
+                              conn = sessions_.find(serial);
+                              if (!conn || conn->close_code) return;
+                              handle_frame(*conn, text);
+                          }
+                      });
+                  });
+    return true;
+}
+
+void HttpServer::hook_disconnect(const Connection& c) {
+    if (!plugins_ || c.session.empty() || !plugins_->runs(Hook::on_disconnect, "")) return;
+    std::string close = "{";
+    add_field(close, "code", std::to_string(c.close_code));
+    close += '}';
+    plugins_->run(Hook::on_disconnect, "", plugins::CallText{Hook::on_disconnect, c.hook_client, {}, close},
+                  [](Verdict, std::string) {});
+}
+
+void HttpServer::make_hook_client(Connection& c) {
+    std::string client = "{";
+    add_field(client, "session", json::quote(c.session));
+    add_field(client, "user", quoted_or_null(c.admission.user));
+    add_field(client, "claims", c.admission.claims.empty() ? "null" : c.admission.claims);
+    client += '}';
+    c.hook_client = std::move(client);
+}
+
+}  // namespace adashta::edge
