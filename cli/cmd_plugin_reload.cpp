@@ -28,12 +28,6 @@ std::string read_text(const fs::path& file) {
     return text.str();
 }
 
-// The number of the last reload the edge wrote down (0: none yet).
-std::int64_t last_reload(const fs::path& status) {
-    auto obj = json::ObjectView::parse(read_text(status));
-    return obj ? obj->integer("reload").value_or(0) : 0;
-}
-
 }  // namespace
 
 int plugin_reload(const Args& args, const std::string& data_dir) {
@@ -46,7 +40,10 @@ int plugin_reload(const Args& args, const std::string& data_dir) {
                                "no edge runs on " + data_dir + " (" + pid_file.string() +
                                    " is missing); give the edge's --data DIR"));
     (void)args;
-    const std::int64_t before = last_reload(status);
+    // The edge writes the file anew (whole, by a rename) for every reload: its appearing is
+    // the answer to this one.
+    std::error_code ec;
+    fs::remove(status, ec);
     if (::kill(static_cast<pid_t>(pid), SIGHUP) != 0)
         return fail(make_error(Errc::bad_option,
                                "could not signal the edge (pid " + std::to_string(pid) + " from " +
@@ -55,8 +52,9 @@ int plugin_reload(const Args& args, const std::string& data_dir) {
     // Loading a JavaScript plugin may start the plugin host: allow it its time.
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(40);
     while (std::chrono::steady_clock::now() < deadline) {
-        if (last_reload(status) > before) {
-            auto obj = json::ObjectView::parse(read_text(status));
+        if (fs::exists(status, ec)) {
+            const std::string text = read_text(status);  // obj views into it
+            auto obj = json::ObjectView::parse(text);
             if (obj && obj->boolean("ok").value_or(false)) {
                 std::cout << "reloaded: " << obj->raw("plugins").value_or("[]") << "\n";
                 return 0;

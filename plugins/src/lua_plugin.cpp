@@ -196,6 +196,7 @@ void* LuaPlugin::allocate(void* ud, void* ptr, std::size_t old_size, std::size_t
                            new_size > heap.cap;
         heap.refused_ptr = ptr;
         heap.refused_size = new_size;
+        heap.refused_in_call = true;
         if (again) {
             self->stopped_ = true;
             self->stop_reason_ = Failure::memory;
@@ -250,6 +251,7 @@ void LuaPlugin::arm() {
     stopped_ = false;
     stop_reason_ = Failure::none;
     heap_.refused_size = 0;
+    heap_.refused_in_call = false;
     const auto now = std::chrono::steady_clock::now();
     const auto limit = std::chrono::milliseconds(manifest_.limits.call_ms);
     deadline_ = now + limit;
@@ -392,6 +394,13 @@ Outcome LuaPlugin::call(const Call& call) {
         out = failed(Failure::error, std::string{name} +
                                          ": yielded outside a coroutine of its own; hooks cannot "
                                          "wait yet");
+    } else if (status == LUA_ERRMEM ||
+               (status != LUA_OK && heap_.refused_in_call && error_text(co, -1) == "not enough memory")) {
+        // The cap refused once and the code raised at that (lauxlib's buffers ask the
+        // allocator directly, with no second try after a collection).
+        out = failed(Failure::memory, std::string{name} + ": stopped at its " +
+                                          std::to_string(manifest_.limits.memory_bytes >> 20) +
+                                          " MiB memory limit (memoryMB)");
     } else if (status != LUA_OK) {
         out = failed(Failure::error, std::string{name} + ": " + error_text(co, -1));
     } else {

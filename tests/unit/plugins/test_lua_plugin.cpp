@@ -224,13 +224,17 @@ TEST_CASE("a memory bomb is stopped at the cap and the state recovers", "[lua][l
           while true do pcall(function() kept[#kept + 1] = string.rep("y", 1 << 20) end) end
         end
         if msg.data.how == "rep" then return adashta.pass(#string.rep("z", 1 << 30)) end
+        if msg.data.how == "buffer" then
+          local t = {}
+          for i = 1, 1e9 do t[i] = string.rep("w", 1 << 20) .. i end
+        end
         kept = {}
         collectgarbage()
         return adashta.pass(collectgarbage("count") < 4096)
       end })",
                  R"(["on_message"])", R"(,"limits":{"memoryMB":8,"callMs":2000})");
     auto plugin = p.load();
-    for (const char* how : {"string", "table", "caught", "rep"}) {
+    for (const char* how : {"string", "table", "caught", "rep", "buffer"}) {
         INFO(how);
         const Outcome out = on_message(*plugin, std::string{R"({"how":")"} + how + "\"}");
         CHECK(out.failure == Failure::memory);

@@ -62,6 +62,7 @@ private:
                                    // pushes must not fail outside Lua's protection)
         const void* refused_ptr = nullptr;  // the last growth the cap refused: Lua asks
         std::size_t refused_size = 0;       // again after a full collection (0: none)
+        bool refused_in_call = false;       // the cap refused something in this call
     };
     explicit LuaPlugin(Manifest manifest);
     Status open(std::string_view config);

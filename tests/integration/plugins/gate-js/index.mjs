@@ -15,7 +15,7 @@ export async function on_message(msg, client) {
   if (text === 'loop') for (;;);
   if (text === 'bomb') {
     const keep = [];
-    for (;;) keep.push('x'.repeat(1024) + keep.length);
+    for (;;) keep.push('x'.repeat(1 << 22) + keep.length);
   }
   if (text === 'slow') await new Promise((resolve) => setTimeout(resolve, 20));
   return adashta.pass({
@@ -28,7 +28,9 @@ export async function on_message(msg, client) {
 
 export function on_deliver(msg, client) {
   if (msg.data && typeof msg.data === 'object') {
-    if (msg.data.only && msg.data.only !== client.session) return adashta.drop('not for this recipient');
+    // The test node's fan-out: {"node": ..., "data": {"fanout": {"only": SESSION}}}
+    const only = msg.data.data?.fanout?.only;
+    if (only && only !== client.session) return adashta.drop('not for this recipient');
     return adashta.pass({ ...msg.data, recipient: client.session });
   }
 }

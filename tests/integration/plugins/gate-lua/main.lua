@@ -18,7 +18,7 @@ return {
     if text == "loop" then while true do end end
     if text == "bomb" then
       local t = {}
-      for i = 1, 1e9 do t[i] = string.rep("x", 1024) .. i end
+      for i = 1, 1e9 do t[i] = string.rep("x", 1 << 20) .. i end
     end
     if type(text) == "string" then msg.data.text = string.upper(text) end
     msg.data.by = tag
@@ -28,7 +28,9 @@ return {
 
   on_deliver = function(msg, client)
     if type(msg.data) == "table" then
-      if msg.data.only and msg.data.only ~= client.session then
+      -- The test node's fan-out: {"node": ..., "data": {"fanout": {"only": SESSION}}}
+      local inner = type(msg.data.data) == "table" and msg.data.data.fanout
+      if type(inner) == "table" and inner.only and inner.only ~= client.session then
         return adashta.drop("not for this recipient")
       end
       msg.data.recipient = client.session
