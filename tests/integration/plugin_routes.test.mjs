@@ -2,7 +2,8 @@
 // (docs/plugins.md, "Routes and assets"): a Lua and a JavaScript plugin from the edge's
 // config file; a file of a plugin's assets (GET and HEAD); a JSON body POSTed to on_http and
 // the plugin's answer (its headers, but not the ones the edge owns); the 404s (no such
-// plugin, no such route); 413 over the 1 MiB body cap and 411 for chunked bodies; two
+// plugin, no such route); 413 over the 1 MiB body cap and 411 for chunked bodies; a body
+// that stalls ended with the request-head timeout; two
 // pipelined requests answered in order; and a route that fails (its endless loop stopped at
 // callMs) answering 500 while another connection is served meanwhile.
 
@@ -163,6 +164,21 @@ describe('plugin routes and assets', () => {
     const r = await fetch(`${edge.url}/plugins/js-routes/echo`, { method: 'POST', body });
     assert.equal(r.status, 200);
     assert.equal((await r.json()).got.pad.length, (1 << 20) - 10);
+  });
+
+  test('a body that stops coming counts toward the request-head timeout (10 s), and others are served', async () => {
+    const socket = net.connect(edge.httpPort, '127.0.0.1');
+    const closed = new Promise((resolve) => socket.on('close', resolve));
+    let text = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk) => { text += chunk; });
+    socket.on('error', () => {});
+    socket.write('POST /plugins/lua-routes/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"partial":');
+    // Meanwhile the edge serves everyone else.
+    const r = await fetch(`${edge.url}/plugins/lua-routes/echo`, { method: 'POST', body: '{"n":1}' });
+    assert.equal(r.status, 201);
+    await withTimeout(closed, 30000, 'the edge ending a request whose body stalled');
+    assert.equal(text, '', 'no answer for a request whose body never came');
   });
 
   test('pipelined requests on one connection are answered in their order', async () => {
