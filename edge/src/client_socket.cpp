@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cassert>
 #include <cstring>
 
@@ -23,6 +24,17 @@ std::string_view status_text(int status) {
     switch (status) {
         case 101: return "Switching Protocols";
         case 200: return "OK";
+        case 201: return "Created";
+        case 202: return "Accepted";
+        case 204: return "No Content";
+        case 302: return "Found";
+        case 303: return "See Other";
+        case 304: return "Not Modified";
+        case 307: return "Temporary Redirect";
+        case 401: return "Unauthorized";
+        case 409: return "Conflict";
+        case 422: return "Unprocessable Content";
+        case 429: return "Too Many Requests";
         case 301: return "Moved Permanently";
         case 400: return "Bad Request";
         case 403: return "Forbidden";
@@ -49,9 +61,12 @@ void append_head(std::string& out, int status, std::string_view content_type,
     out += status_text(status);
     out += "\r\nServer: adashta\r\nContent-Type: ";
     out += content_type;
-    out += "\r\nContent-Length: ";
-    out += std::to_string(content_length);
     out += "\r\n";
+    if (status != 204) {  // RFC 9110 8.6: a 204 has no Content-Length
+        out += "Content-Length: ";
+        out += std::to_string(content_length);
+        out += "\r\n";
+    }
     out += extra_headers;
     if (close)
         out += "Connection: close\r\n";
@@ -90,9 +105,14 @@ struct ClientSocket::Events final : ws::Decoder::Events {
     ClientSocket& s;
 };
 
+namespace {
+std::atomic<std::uint64_t> next_socket_id{1};
+}  // namespace
+
 ClientSocket::ClientSocket(lws* wsi, SocketHandler& handler, Clock::time_point now)
     : wsi_(wsi),
       handler_(handler),
+      id_(next_socket_id.fetch_add(1, std::memory_order_relaxed)),
       last_read_(now),
       http_(std::make_unique<Http>(now)) {}
 
@@ -130,6 +150,10 @@ void ClientSocket::serve_request(char*& data, std::size_t& size) {
     const std::size_t used = http_->parser.feed(data, size);
     data += used;
     size -= used;
+    // A body the handler takes (the plugin routes) is read whole before on_request.
+    if (http_->parser.done() && !http_->parser.body_asked())
+        if (const std::size_t max = handler_.max_body(http_->parser.request()); max > 0)
+            http_->parser.read_body(max);
     if (http_->parser.failed()) {
         respond(http_->parser.error_status(), "text/plain; charset=utf-8",
                 http_->parser.error_detail() + "\n", {}, true);
@@ -150,7 +174,8 @@ void ClientSocket::serve_request(char*& data, std::size_t& size) {
 
 void ClientSocket::respond(int status, std::string_view content_type, std::string_view body,
                            std::string_view extra_headers, bool close) {
-    assert(!http_->answering && !upgraded());
+    assert((!http_->answering || http_->deferred) && !upgraded());
+    http_->deferred = false;
     if (close) http_->close_after = true;
     const HttpRequest& request = http_->parser.request();
     const bool keep_alive_1_0 =
@@ -165,7 +190,7 @@ void ClientSocket::respond(int status, std::string_view content_type, std::strin
 }
 
 bool ClientSocket::respond_file(const std::string& path, std::string_view content_type) {
-    assert(!http_->answering && !upgraded());
+    assert((!http_->answering || http_->deferred) && !upgraded());
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return false;
     struct stat info {};
@@ -186,6 +211,12 @@ bool ClientSocket::respond_file(const std::string& path, std::string_view conten
         http_->file_left = size;
     }
     return true;
+}
+
+void ClientSocket::defer_answer() {
+    assert(!http_->answering && !upgraded());
+    http_->answering = true;
+    http_->deferred = true;
 }
 
 bool ClientSocket::websocket_key_valid(const HttpRequest& request) {
@@ -223,7 +254,7 @@ void ClientSocket::upgrade(Route route, std::size_t max_message, std::string_vie
 }
 
 int ClientSocket::write_http() {
-    if (!http_->answering) return 0;
+    if (!http_->answering || http_->deferred) return 0;
     while (!choked()) {
         if (http_->answer.size() > LWS_PRE) {
             const bool ok =

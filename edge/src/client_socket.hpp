@@ -43,9 +43,13 @@ class ClientSocket;
 // callbacks, on the HTTP thread.
 class SocketHandler {
 public:
-    // A request head arrived. The handler answers it once: respond(), respond_file() or
-    // upgrade() (which may refuse with an answer).
+    // A request head arrived (with its body, when max_body allowed one). The handler answers
+    // it once: respond(), respond_file() or upgrade() (which may refuse with an answer), or
+    // defer_answer() and respond() later.
     virtual void on_request(ClientSocket& socket, const HttpRequest& request) = 0;
+    // The largest body the socket reads for a request whose head arrived, before
+    // on_request; 0 (the default): none is read (on_request sees only the head).
+    virtual std::size_t max_body(const HttpRequest& /*request*/) { return 0; }
     // A whole WebSocket message (text is valid UTF-8).
     virtual void on_message(ClientSocket& socket, bool binary, std::string_view payload) = 0;
     // The WebSocket is closing with code: the client sent its close (code is its code), or
@@ -93,6 +97,11 @@ public:
                  std::string_view extra_headers = {}, bool close = false);
     // Answers 200 with the file at path; false when it cannot be opened (nothing was sent).
     bool respond_file(const std::string& path, std::string_view content_type);
+    // The answer comes later, from outside the socket's callbacks (on the HTTP thread):
+    // respond() then. Until it does, the requests after this one wait unread, and the
+    // request-head timeout does not run.
+    void defer_answer();
+    bool answer_deferred() const { return http_ && http_->deferred; }
     // Accepts the WebSocket the request asked for (its key was checked by the caller with
     // websocket_key_valid): writes the 101, and frames are read from here on, messages of at
     // most max_message bytes (1009 past it). subprotocol: echoed when not empty.
@@ -119,6 +128,9 @@ public:
     bool upgraded() const { return route_ != Route::none; }
     Route route() const { return route_; }
     std::uint64_t serial = 0;  // the route's id for this connection, set by the handler
+    // Unique among every socket of the process (a deferred answer checks it still has the
+    // socket it was for, not a new one at the same address).
+    std::uint64_t id() const { return id_; }
 
 private:
     struct Events;
@@ -134,6 +146,7 @@ private:
 
     lws* wsi_;
     SocketHandler& handler_;
+    const std::uint64_t id_;
     bool tls_ = false;               // known from the first bytes read (receive())
     bool read_before_ = false;
     Route route_ = Route::none;
@@ -147,6 +160,7 @@ private:
                                   .max_header_bytes = kMaxHeaderBytes}};
         Clock::time_point waiting_since;  // since the socket waits for a request head
         bool answering = false;    // an answer is being written; requests wait in pending
+        bool deferred = false;     // answering, but the answer is not there yet (defer_answer)
         bool head_only = false;    // the request was HEAD
         bool close_after = false;  // the connection ends after this answer
         bool lingering = false;    // answered and FIN sent: reads are dropped until EOF

@@ -1,7 +1,10 @@
 #include "http_request.hpp"
 
 #include <algorithm>
+#include <charconv>
+#include <cstdint>
 #include <cstring>
+#include <optional>
 
 namespace adashta::edge {
 
@@ -74,6 +77,8 @@ void HttpRequestParser::reset() {
     state_ = State::request_line;
     head_.clear();
     header_bytes_ = 0;
+    body_left_ = 0;
+    body_asked_ = false;
     request_ = {};
     error_status_ = 0;
     error_detail_.clear();
@@ -146,7 +151,45 @@ bool HttpRequestParser::parse_header(std::string_view line) {
     return true;
 }
 
+bool HttpRequestParser::read_body(std::size_t max_bytes) {
+    if (state_ != State::done || body_asked_) return state_ != State::failed;
+    body_asked_ = true;
+    if (request_.header("Transfer-Encoding")) {
+        fail(411, "send the body with a Content-Length (Transfer-Encoding is not accepted here)", 0);
+        return false;
+    }
+    std::optional<std::uint64_t> length;
+    for (const auto& [key, value] : request_.headers) {
+        if (!equal_nocase(key, "Content-Length")) continue;
+        std::uint64_t n = 0;
+        const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+        if (value.empty() || ec != std::errc{} || end != value.data() + value.size() ||
+            (length && *length != n)) {
+            fail(400, "bad Content-Length: want one number of bytes", 0);
+            return false;
+        }
+        length = n;
+    }
+    if (!length || *length == 0) return true;
+    if (*length > max_bytes) {
+        fail(413, "request body too large: at most " + std::to_string(max_bytes) + " bytes (" +
+                      std::to_string(max_bytes >> 10) + " KiB)", 0);
+        return false;
+    }
+    body_left_ = static_cast<std::size_t>(*length);
+    request_.body.reserve(body_left_);
+    state_ = State::body;
+    return true;
+}
+
 std::size_t HttpRequestParser::feed(const char* data, std::size_t size) {
+    if (state_ == State::body) {
+        const std::size_t take = std::min(size, body_left_);
+        request_.body.append(data, take);
+        body_left_ -= take;
+        if (body_left_ == 0) state_ = State::done;
+        return take;
+    }
     std::size_t at = 0;
     while (at < size && (state_ == State::request_line || state_ == State::headers)) {
         const char* newline = static_cast<const char*>(std::memchr(data + at, '\n', size - at));

@@ -4,11 +4,15 @@
 //   - a request line past max_request_line, or a target of kMaxRequestUri bytes or more: 414;
 //   - a header block past max_header_bytes (max_http_header_data, http_limits.hpp): 431;
 //   - anything malformed: 400; an HTTP version other than 1.0 and 1.1: 505.
-// It reads no body: the edge serves GET and HEAD only, and ClientSocket answers a request that
-// announces one (405, 411, 413) and closes.
+// A body is read only when the caller asks, after the head (read_body, for the plugin routes
+// under /plugins/): a Content-Length body up to a cap, all of it before done() (411 for
+// Transfer-Encoding, 413 past the cap, 400 for a bad or conflicting Content-Length). Other
+// requests that announce a body are answered by the edge (405, 413) and the connection closes.
 //
 //   HttpRequestParser parser{{.max_header_bytes = 4096}};
 //   std::size_t used = parser.feed(data, size);     // what it took of data
+//   if (parser.done() && !parser.body_asked() && may_have_body(parser.request()))
+//       parser.read_body(1 << 20);                  // then feed on until done() again
 //   if (parser.done()) serve(parser.request());     // bytes past `used` are the next request
 //   else if (parser.failed()) answer(parser.error_status(), parser.error_detail());
 //   parser.reset();                                 // for the next request (keep-alive)
@@ -29,6 +33,7 @@ struct HttpRequest {
     std::string target;   // origin-form: path and query, "/ws?x=1"
     int minor = 1;        // HTTP/1.minor
     std::vector<std::pair<std::string, std::string>> headers;  // in order; values trimmed
+    std::string body;     // read only after read_body(); "" otherwise
 
     // The first header of that name (case-insensitive), or nullptr.
     const std::string* header(std::string_view name) const;
@@ -56,6 +61,12 @@ public:
     // until the head ends; then the rest belongs to what follows it).
     std::size_t feed(const char* data, std::size_t size);
     bool done() const { return state_ == State::done; }
+    // After the head (done()): reads a Content-Length body of at most max_bytes into
+    // request().body; done() turns false until all of it came. False (and failed()): 411 for
+    // Transfer-Encoding (send Content-Length), 413 past max_bytes (naming it), 400 for a
+    // Content-Length that is not a number or two that differ. Asked once per request.
+    bool read_body(std::size_t max_bytes);
+    bool body_asked() const { return body_asked_; }  // read_body() was called for this request
     bool failed() const { return state_ == State::failed; }
     bool started() const { return !head_.empty() || state_ != State::request_line; }
     int error_status() const { return error_status_; }       // when failed(): 400, 414, ...
@@ -64,7 +75,7 @@ public:
     void reset();  // the next request on the connection
 
 private:
-    enum class State { request_line, headers, done, failed };
+    enum class State { request_line, headers, body, done, failed };
     std::size_t fail(int status, std::string detail, std::size_t used);
     bool parse_request_line(std::string_view line);
     bool parse_header(std::string_view line);
@@ -73,6 +84,8 @@ private:
     State state_ = State::request_line;
     std::string head_;          // the current line so far
     std::size_t header_bytes_ = 0;  // header lines taken, with their line ends
+    std::size_t body_left_ = 0;     // State::body: bytes still to come
+    bool body_asked_ = false;       // read_body() was called for this request
     HttpRequest request_;
     int error_status_ = 0;
     std::string error_detail_;

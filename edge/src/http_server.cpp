@@ -504,12 +504,13 @@ void HttpServer::on_request(ClientSocket& socket, const HttpRequest& request) {
         return socket.respond(301, kText, "this edge serves HTTPS only: " + location + "\n",
                               "Location: " + location + "\r\n", true);
     }
-    // The edge serves GET and HEAD, and reads no request body.
-    if (request.method != "GET" && request.method != "HEAD")
+    // The edge serves GET and HEAD, and reads no request body (the plugin routes' own).
+    const bool plugin_route = PluginRoutes::owns(request.path());
+    if (!plugin_route && request.method != "GET" && request.method != "HEAD")
         return socket.respond(405, kText, "this edge serves GET and HEAD only\n",
                               "Allow: GET, HEAD\r\n", true);
-    if (request.header("Transfer-Encoding") ||
-        (request.header("Content-Length") && *request.header("Content-Length") != "0"))
+    if (!plugin_route && (request.header("Transfer-Encoding") ||
+        (request.header("Content-Length") && *request.header("Content-Length") != "0")))
         return socket.respond(413, kText, "a GET or HEAD request carries no body here\n", {},
                               true);
     const std::string_view path = request.path();
@@ -523,6 +524,7 @@ void HttpServer::on_request(ClientSocket& socket, const HttpRequest& request) {
                               true);
     // Over a cap: 503, but /metrics, so that a full edge can still be watched.
     if (limits_.refusing(socket.wsi()) && path != "/metrics") return refuse_over_cap(socket, path);
+    if (plugin_route) return plugin_routes_.serve(socket, request);
     if (path == "/healthz") return respond(socket, 200, "application/json", health_());
     if (path == "/metrics") return respond(socket, 200, "text/plain; version=0.0.4", metrics_());
     if (path == "/adashta.js")

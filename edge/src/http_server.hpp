@@ -34,6 +34,7 @@
 #include "echo_socket.hpp"
 #include "connection_limits.hpp"
 #include "edge.hpp"
+#include "plugin_routes.hpp"
 #include "protocol.hpp"
 #include "resume_secrets.hpp"
 #include "router.hpp"
@@ -123,6 +124,7 @@ private:
     void on_closing(ClientSocket& socket, std::uint16_t code, bool failure) override;
     bool on_writeable(ClientSocket& socket) override;
     void on_closed(ClientSocket& socket) override;
+    std::size_t max_body(const HttpRequest& request) override { return PluginRoutes::max_body(request); }
     // An answer of the HTTP routes: not cached, and the connection kept alive.
     void respond(ClientSocket& socket, int status, std::string_view mime, std::string_view body);
     void refuse_over_cap(ClientSocket& socket, std::string_view path);  // 503, Retry-After
@@ -244,6 +246,9 @@ private:
     Clock::time_point drain_deadline_{};
     std::vector<int> corked_;  // sockets corked in this service round
     std::unordered_set<ClientSocket*> sockets_;  // every socket of the listener (HTTP thread)
+    // /plugins/NAME/ (HTTP thread): routes and assets of the plugins in plugins_.
+    PluginRoutes plugin_routes_{[this] { return plugins_; },
+                                [this](std::function<void()> fn) { post(std::move(fn)); }, sockets_};
     struct Waker;
     std::unique_ptr<Waker> waker_;  // after loop_: other threads' way in
     struct SweepTimer;

@@ -261,6 +261,39 @@ function setData(value) {
 }
 const dataProperty = { enumerable: true, configurable: true, get: getData, set: setData };
 
+// What on_http returned, as the edge reads it (hooks.hpp, "on_http"): nothing (the route is
+// not there: 404), or {status = 200, headers = {...}, body: 'text' or an object sent as JSON}.
+function httpAnswerOf(v) {
+  const fail = (why) => [Kind.failed, Failure.error, `on_http: ${why}`];
+  if (v === undefined || v === null) return [Kind.pass, 0, ''];
+  if (typeof v !== 'object' || v[brand] === true) {
+    return fail(`returned ${v[brand] === true ? 'a verdict' : `a ${typeof v}`}: return { status: 200, headers: { ... }, ` +
+      "body: 'text' or an object }, or nothing for 404");
+  }
+  const status = v.status ?? 200;
+  if (!Number.isInteger(status) || status < 200 || status > 599) return fail('status must be an integer from 200 to 599');
+  const headers = {};
+  if (v.headers !== undefined) {
+    if (v.headers === null || typeof v.headers !== 'object') return fail('headers must be an object of names to values');
+    for (const [key, value] of Object.entries(v.headers)) {
+      if (typeof value !== 'string' && typeof value !== 'number') return fail(`header ${key} must be a string, not a ${typeof value}`);
+      headers[key.toLowerCase()] = String(value);
+    }
+  }
+  let body = v.body ?? '';
+  if (typeof body === 'object') {
+    try {
+      body = JSON.stringify(body);
+    } catch (error) {
+      return fail(`the body cannot be sent as JSON: ${error.message}`);
+    }
+    headers['content-type'] ??= 'application/json';
+  } else if (typeof body !== 'string') {
+    return fail(`body must be a string or an object (sent as JSON), not a ${typeof body}`);
+  }
+  return [Kind.passChanged, 0, JSON.stringify({ status, headers, body })];
+}
+
 // Runs one call: [kind, code, text], or a promise of it when the hook is async.
 export function runCall(hooks, call, name, folder) {
   const hook = hookNames[call.hook];
@@ -277,8 +310,9 @@ export function runCall(hooks, call, name, folder) {
   } catch (error) {
     return failed(error);
   }
+  const answer = hook === 'on_http' ? httpAnswerOf : (r) => answerOf(r, hook);
   if (v !== null && typeof v === 'object' && typeof v.then === 'function') {
-    return Promise.resolve(v).then((r) => answerOf(r, hook), failed);
+    return Promise.resolve(v).then(answer, failed);
   }
-  return answerOf(v, hook);
+  return answer(v);
 }

@@ -21,7 +21,7 @@
 // A plugin's 'S' and 'P' frames come before the answer of the call that made them.
 //
 // The order of hook numbers is the edge's enum Hook (manifest.hpp).
-export const hookNames = ['on_connect', 'on_disconnect', 'on_message', 'on_deliver', 'on_produce'];
+export const hookNames = ['on_connect', 'on_disconnect', 'on_message', 'on_deliver', 'on_produce', 'on_http'];
 
 // An answer's kind: text is the data (passChanged), the reason (drop, reject) or what went
 // wrong (failed, with code a Failure: 1 error, 2 time, 3 memory); code is reject's close code.

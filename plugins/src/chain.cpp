@@ -83,6 +83,35 @@ std::size_t Chain::next_match(const Walk& walk, std::size_t from) const {
     return from;
 }
 
+const PluginInstance* Chain::find(std::string_view name) const {
+    for (const auto& link : links_)
+        if (link->stats->name == name) return link->plugin.get();
+    return nullptr;
+}
+
+bool Chain::call_one(std::string_view name, CallText call, std::function<void(Outcome)> done) {
+    for (std::size_t index = 0; index < links_.size(); ++index) {
+        Link& link = *links_[index];
+        if (link.stats->name != name) continue;
+        if (link.stats->disabled) {
+            ++link.stats->calls;
+            done(disabled_outcome());
+            return true;
+        }
+        ++link.stats->in_flight;
+        link.plugin->call(std::move(call), [this, index, done = std::move(done)](Outcome out) {
+            Link& l = *links_[index];
+            --l.stats->in_flight;
+            ++l.stats->calls;
+            if (out.failure != Failure::none) note_failure(l, out);
+            else l.failed_in_a_row = 0;
+            done(std::move(out));
+        });
+        return true;
+    }
+    return false;
+}
+
 void Chain::step(std::unique_ptr<Walk> walk) {
     const std::size_t index = next_match(*walk, walk->next);
     if (index == links_.size()) {

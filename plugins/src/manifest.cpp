@@ -15,7 +15,7 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr std::string_view kHookNames[kHookCount] = {"on_connect", "on_disconnect", "on_message",
-                                                     "on_deliver", "on_produce"};
+                                                     "on_deliver", "on_produce",  "on_http"};
 
 struct Named {
     std::string_view name;
@@ -154,7 +154,7 @@ Status read_hooks(const Reader& r, std::string_view raw, Manifest& m) {
             return r.fail("\"hooks\"[" + std::to_string(i) + "]",
                           "\"" + (*names)[i] +
                               "\" is not a hook (on_connect, on_disconnect, on_message, "
-                              "on_deliver, on_produce)");
+                              "on_deliver, on_produce, on_http)");
         const auto hook = static_cast<Hook>(found - std::begin(kHookNames));
         if (m.has_hook(hook))
             return r.fail("\"hooks\"[" + std::to_string(i) + "]", "names \"" + (*names)[i] + "\" twice");
@@ -283,6 +283,12 @@ Result<Manifest> parse_manifest(std::string_view text, const fs::path& folder, s
     if (auto ok = check_path(r, folder, "entry", m.entry, false); !ok) return ok.error();
     if (!m.assets.empty())
         if (auto ok = check_path(r, folder, "assets", m.assets, true); !ok) return ok.error();
+    if (m.has_hook(Hook::on_http) && !m.may(Permission::routes)) {
+        std::string why = "names on_http, which serves HTTP routes under /plugins/";
+        why += m.name;
+        why += "/: add \"routes\" to \"permissions\"";
+        return r.fail("\"hooks\"", why);
+    }
     for (std::size_t i = 0; i < m.queues.size(); ++i)
         if (m.queues[i].empty())
             return r.fail("\"queues\"[" + std::to_string(i) + "]", "must not be empty (\"*\" is every queue)");

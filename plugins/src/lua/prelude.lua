@@ -261,6 +261,45 @@ local function fields_of(text)
   return t
 end
 
+-- What on_http returned, as the edge reads it (hooks.hpp, "on_http"): nothing (the route
+-- is not there: 404), or a table {status = 200, headers = {...}, body = "text" or a table,
+-- sent as JSON}.
+local function http_answer(v)
+  if v == nil then return "pass" end
+  if type(v) ~= "table" or getmetatable(v) == Verdict then
+    raw_error("on_http returned a " .. (type(v) == "table" and "verdict" or type(v)) ..
+              ": return { status = 200, headers = { ... }, body = \"text\" or a table }, or " ..
+              "nothing for 404", 0)
+  end
+  local status = v.status
+  if status == nil then status = 200 end
+  if math_type(status) ~= "integer" or status < 200 or status > 599 then
+    raw_error("on_http: status must be an integer from 200 to 599", 0)
+  end
+  local headers = setmetatable({}, OBJ)
+  if v.headers ~= nil then
+    if type(v.headers) ~= "table" then raw_error("on_http: headers must be a table of names to values", 0) end
+    for key, value in pairs(v.headers) do
+      if type(key) ~= "string" then raw_error("on_http: a header name must be a string", 0) end
+      if type(value) == "number" then value = tostring(value) end
+      if type(value) ~= "string" then
+        raw_error(string_format("on_http: header %s must be a string, not a %s", key, type(value)), 0)
+      end
+      headers[key:lower()] = value
+    end
+  end
+  local body = v.body
+  if body == nil then
+    body = ""
+  elseif type(body) == "table" then
+    body = encode(body)
+    if headers["content-type"] == nil then headers["content-type"] = "application/json" end
+  elseif type(body) ~= "string" then
+    raw_error("on_http: body must be a string or a table (sent as JSON), not a " .. type(body), 0)
+  end
+  return "pass", encode(setmetatable({ status = status, headers = headers, body = body }, OBJ))
+end
+
 -- One hook call.
 local function dispatch(hook_name, fn, subject, data, context)
   local s = fields_of(subject)
@@ -271,6 +310,7 @@ local function dispatch(hook_name, fn, subject, data, context)
   local c = nil
   if context ~= nil then c = fields_of(context) end
   local v = fn(s, c)
+  if hook_name == "on_http" then return http_answer(v) end
   if v == nil then return "pass" end
   if getmetatable(v) ~= Verdict then
     raw_error(string_format("%s returned a %s: return adashta.pass(data), adashta.drop(reason) or " ..

@@ -127,3 +127,79 @@ TEST_CASE("empty lines before the request line are skipped, but not without boun
     feed(endless, blank);
     CHECK(endless.failed());
 }
+
+namespace {
+
+// Feeds text in pieces, asking for a body of at most max_body once the head is in, as
+// ClientSocket does for the plugin routes; returns the bytes taken.
+std::size_t feed_with_body(HttpRequestParser& parser, const std::string& text, std::size_t max_body,
+                           std::size_t piece = 0) {
+    if (piece == 0) piece = text.size();
+    std::size_t taken = 0;
+    std::size_t at = 0;
+    while (at < text.size() && !parser.failed()) {
+        const std::size_t used = parser.feed(text.data() + at, std::min(piece, text.size() - at));
+        taken += used;
+        at += used;
+        if (parser.done() && !parser.body_asked()) parser.read_body(max_body);
+        if (parser.done()) break;
+    }
+    return taken;
+}
+
+}  // namespace
+
+TEST_CASE("a Content-Length body is read whole before the request is done, in any pieces",
+          "[http_request]") {
+    const std::string body = R"({"text":"hello, route"})";
+    const std::string request = "POST /plugins/p/echo HTTP/1.1\r\nContent-Length: " +
+                                std::to_string(body.size()) + "\r\n\r\n" + body;
+    for (std::size_t piece : {std::size_t{0}, std::size_t{1}, std::size_t{5}}) {
+        HttpRequestParser parser;
+        CHECK(feed_with_body(parser, request + "GET / HTTP/1.1\r\n\r\n", 1024, piece) == request.size());
+        REQUIRE(parser.done());
+        CHECK(parser.request().method == "POST");
+        CHECK(parser.request().body == body);
+        parser.reset();
+        CHECK_FALSE(parser.body_asked());
+        CHECK(parser.request().body.empty());
+    }
+}
+
+TEST_CASE("a request without a body is done at once when its body is asked for", "[http_request]") {
+    for (const std::string& head : {std::string{"GET /plugins/p/ HTTP/1.1\r\n\r\n"},
+                                    std::string{"DELETE /plugins/p/x HTTP/1.1\r\nContent-Length: 0\r\n\r\n"}}) {
+        HttpRequestParser parser;
+        CHECK(feed_with_body(parser, head, 1024) == head.size());
+        CHECK(parser.done());
+        CHECK(parser.request().body.empty());
+    }
+}
+
+TEST_CASE("a body over the cap gets 413 naming it, chunked gets 411, a bad length 400",
+          "[http_request]") {
+    const auto status_of = [](const std::string& head, std::string* detail = nullptr) {
+        HttpRequestParser parser;
+        feed_with_body(parser, head, 1u << 20);
+        REQUIRE(parser.failed());
+        if (detail) *detail = parser.error_detail();
+        return parser.error_status();
+    };
+    std::string detail;
+    CHECK(status_of("POST /p HTTP/1.1\r\nContent-Length: 1048577\r\n\r\n", &detail) == 413);
+    CHECK(detail.find("1048576 bytes") != std::string::npos);
+    CHECK(status_of("POST /p HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", &detail) == 411);
+    CHECK(detail.find("Content-Length") != std::string::npos);
+    CHECK(status_of("POST /p HTTP/1.1\r\nContent-Length: ten\r\n\r\n") == 400);
+    CHECK(status_of("POST /p HTTP/1.1\r\nContent-Length: -1\r\n\r\n") == 400);
+    CHECK(status_of("POST /p HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n") == 400);
+    CHECK(status_of("POST /p HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n") == 400);
+}
+
+TEST_CASE("without read_body a request's body is not read", "[http_request]") {
+    HttpRequestParser parser;
+    const std::string head = "POST /x HTTP/1.1\r\nContent-Length: 3\r\n\r\n";
+    CHECK(feed(parser, head + "abc") == head.size());
+    CHECK(parser.done());
+    CHECK(parser.request().body.empty());
+}

@@ -19,12 +19,12 @@ namespace {
 struct Plugins {
     std::vector<std::unique_ptr<PluginFolder>> folders;
     ChainLink add(const std::string& name, std::string_view main, std::string_view extra = "",
-                  std::vector<std::string> queues = {}) {
+                  std::vector<std::string> queues = {}, std::string_view hooks = R"(["on_message"])") {
         auto& f = *folders.emplace_back(std::make_unique<PluginFolder>());
         f.write("main.lua", main);
         f.manifest(R"({"name":")" + name +
-                   R"(","version":"1.0.0","runtime":"lua","entry":"main.lua","hooks":["on_message"])" +
-                   std::string{extra} + "}");
+                   R"(","version":"1.0.0","runtime":"lua","entry":"main.lua","hooks":)" +
+                   std::string{hooks} + std::string{extra} + "}");
         auto m = read_manifest(f.dir.path);
         REQUIRE(m);
         auto runner = LuaRunner::start(*m, "");
@@ -204,4 +204,46 @@ TEST_CASE("a slow plugin delays only the queues it handles", "[chain]") {
     // The fast queue's verdict came first, while the slow plugin was still busy.
     CHECK_FALSE(v.got[0].first.data.has_value());
     CHECK(chain.stats(0).calls == 1);
+}
+
+TEST_CASE("a route call goes to the one plugin named and counts in its stats", "[chain][routes]") {
+    Plugins plugins;
+    std::vector<ChainLink> links;
+    links.push_back(plugins.add("first", kAppend));
+    links.push_back(plugins.add("second", R"(
+      return { on_message = function(msg) end,
+               on_http = function(req) if req.path == "/bad" then error("bad") end
+                                       return { body = adashta.name .. req.path } end })",
+                                R"(,"permissions":["routes"])", {}, R"(["on_message","on_http"])"));
+    Chain chain(std::move(links));
+    CHECK(chain.find("first"));
+    REQUIRE(chain.find("second"));
+    CHECK(chain.find("second")->manifest().name == "second");
+    CHECK_FALSE(chain.find("third"));
+
+    std::mutex mutex;
+    std::condition_variable cv;
+    std::vector<Outcome> got;
+    const auto collect = [&](Outcome out) {
+        std::lock_guard lock(mutex);
+        got.push_back(std::move(out));
+        cv.notify_all();
+    };
+    const auto request = [](std::string path) {
+        return CallText{Hook::on_http, R"({"method":"GET","path":")" + path + R"(","query":{},"headers":{},"body":""})", "", ""};
+    };
+    REQUIRE(chain.call_one("second", request("/x"), collect));
+    REQUIRE(chain.call_one("second", request("/bad"), collect));
+    CHECK_FALSE(chain.call_one("third", request("/x"), collect));
+    {
+        std::unique_lock lock(mutex);
+        REQUIRE(cv.wait_for(lock, std::chrono::seconds(20), [&] { return got.size() == 2; }));
+    }
+    REQUIRE(got[0].verdict.data);
+    CHECK_THAT(*got[0].verdict.data, Catch::Contains(R"("body":"second/x")"));
+    CHECK(got[1].failure == Failure::error);
+    CHECK(chain.stats(1).calls == 2);
+    CHECK(chain.stats(1).failures[0] == 1);
+    CHECK(chain.stats(1).in_flight == 0);
+    CHECK(chain.stats(0).calls == 0);
 }

@@ -540,3 +540,40 @@ TEST_CASE("a JavaScript plugin whose top level never ends is refused, and the ho
     auto plugin = load(*host, fine);
     CHECK(on_message(*plugin, "1").verdict.data == "\"fine\"");
 }
+
+TEST_CASE("a JavaScript on_http hook answers, async too, and fails like any hook", "[js][routes]") {
+    JsPackage p(R"(
+      export async function on_http(req) {
+        if (req.path === '/none') return;
+        if (req.path === '/error') throw new Error('no such thing');
+        if (req.path === '/status') return { status: 700 };
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        const got = JSON.parse(req.body);
+        return { status: 201, headers: { 'X-Seen': `${req.method} ${req.query.n} ${req.headers['content-type']}` },
+                 body: { a: got.a + 1 } };
+      })",
+                R"(["on_http"])", R"(,"permissions":["routes"],"limits":{"callMs":2000})");
+    auto host = start_host();
+    auto plugin = load(*host, p);
+    const auto at = [&](std::string path, std::string body = "") {
+        return call(*plugin, {Hook::on_http,
+                              R"({"method":"POST","path":")" + path +
+                                  R"(","query":{"n":"2"},"headers":{"content-type":"application/json"},"body":)" +
+                                  js_string(body) + "}",
+                              "", ""});
+    };
+    Outcome out = at("/echo", R"({"a":1})");
+    REQUIRE(out.failure == Failure::none);
+    REQUIRE(out.verdict.data);
+    CHECK_THAT(*out.verdict.data, Catch::Contains(R"("status":201)"));
+    CHECK_THAT(*out.verdict.data, Catch::Contains(R"("x-seen":"POST 2 application/json")"));
+    CHECK_THAT(*out.verdict.data, Catch::Contains(R"("content-type":"application/json")"));
+    CHECK_THAT(*out.verdict.data, Catch::Contains(R"("body":"{\"a\":2}")"));
+    out = at("/none");
+    CHECK(out.failure == Failure::none);
+    CHECK_FALSE(out.verdict.data);
+    out = at("/error");
+    CHECK(out.failure == Failure::error);
+    CHECK_THAT(out.error, Catch::Contains("no such thing") && Catch::Contains("index.mjs:4"));
+    CHECK_THAT(at("/status").error, Catch::Contains("status must be an integer from 200 to 599"));
+}

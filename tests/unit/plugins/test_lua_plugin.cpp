@@ -358,3 +358,72 @@ TEST_CASE("JSON from Lua: arrays marked or sequences, objects otherwise, and wha
         CHECK_THAT(evaluate(*plugin, c.code), Catch::Contains(c.gives));
     }
 }
+
+namespace {
+
+constexpr std::string_view kRequest =
+    R"({"method":"POST","path":"/echo","query":{"n":"2"},"headers":{"content-type":"application/json"},"body":"{\"a\":1}"})";
+
+Outcome on_http(LuaPlugin& plugin, std::string_view request = kRequest) {
+    return plugin.call({Hook::on_http, request, {}, {}});
+}
+
+}  // namespace
+
+TEST_CASE("a Lua on_http hook answers with a status, headers and a body", "[lua][routes]") {
+    LuaPackage p(R"(
+      return { on_http = function(req)
+        if req.path == "/none" then return end
+        if req.path == "/text" then return { body = "plain" } end
+        local got = adashta.json.decode(req.body)
+        return { status = 201, headers = { ["X-Seen"] = req.method .. " " .. req.query.n .. " " ..
+                 req.headers["content-type"] }, body = { a = got.a + 1 } }
+      end })",
+                 R"(["on_http"])", R"(,"permissions":["routes"])");
+    auto plugin = p.load();
+    Outcome out = on_http(*plugin);
+    REQUIRE(out.failure == Failure::none);
+    CHECK(out.verdict.kind == Verdict::Kind::pass);
+    REQUIRE(out.verdict.data);
+    CHECK_THAT(*out.verdict.data, Catch::Contains(R"("status":201)"));
+    CHECK_THAT(*out.verdict.data, Catch::Contains(R"("x-seen":"POST 2 application/json")"));
+    CHECK_THAT(*out.verdict.data, Catch::Contains(R"("content-type":"application/json")"));
+    CHECK_THAT(*out.verdict.data, Catch::Contains(R"("body":"{\"a\":2}")"));
+
+    out = on_http(*plugin, R"({"method":"GET","path":"/text","query":{},"headers":{},"body":""})");
+    REQUIRE(out.verdict.data);
+    CHECK_THAT(*out.verdict.data, Catch::Contains(R"("status":200)") && Catch::Contains(R"("body":"plain")"));
+
+    // Nothing returned: no data, which the edge answers 404.
+    out = on_http(*plugin, R"({"method":"GET","path":"/none","query":{},"headers":{},"body":""})");
+    CHECK(out.failure == Failure::none);
+    CHECK_FALSE(out.verdict.data);
+}
+
+TEST_CASE("a Lua on_http that errs, returns a wrong answer or runs too long fails", "[lua][routes]") {
+    LuaPackage p(R"(
+      return { on_http = function(req)
+        if req.path == "/error" then error("no such thing") end
+        if req.path == "/status" then return { status = 99 } end
+        if req.path == "/verdict" then return adashta.pass({}) end
+        if req.path == "/header" then return { headers = { x = {} } } end
+        while true do end
+      end })",
+                 R"(["on_http"])", R"(,"permissions":["routes"],"limits":{"callMs":20})");
+    auto plugin = p.load();
+    const auto at = [&](std::string_view path) {
+        return on_http(*plugin, R"({"method":"GET","path":")" + std::string{path} +
+                                    R"(","query":{},"headers":{},"body":""})");
+    };
+    Outcome out = at("/error");
+    CHECK(out.failure == Failure::error);
+    CHECK_THAT(out.error, Catch::Contains("test/main.lua:3: no such thing"));
+    out = at("/status");
+    CHECK(out.failure == Failure::error);
+    CHECK_THAT(out.error, Catch::Contains("status must be an integer from 200 to 599"));
+    CHECK_THAT(at("/verdict").error, Catch::Contains("on_http returned a verdict"));
+    CHECK_THAT(at("/header").error, Catch::Contains("header x must be a string"));
+    CHECK(at("/loop").failure == Failure::time);
+    // The state serves the next call.
+    CHECK(at("/error").failure == Failure::error);
+}

@@ -95,6 +95,8 @@ TEST_CASE("a manifest that is wrong is refused naming the file and the key", "[m
          "\"limits\".\"callMs\": must be a whole number"},
         {R"({"name":"shout","version":"1.0.0","runtime":"lua","entry":"main.lua","hooks":["on_message"],"configSchema":[]})",
          "\"configSchema\": must be a JSON Schema object"},
+        {R"({"name":"shout","version":"1.0.0","runtime":"lua","entry":"main.lua","hooks":["on_http"]})",
+         "\"hooks\": names on_http, which serves HTTP routes under /plugins/shout/: add \"routes\" to \"permissions\""},
     };
     for (const auto& c : cases) {
         INFO(c.text);
@@ -173,4 +175,15 @@ TEST_CASE("schemas combine with oneOf, patterns and references inside the schema
     REQUIRE_FALSE(bad);
     CHECK_THAT(bad.error().detail, Catch::Contains("c/target: does not match the schema's pattern"));
     CHECK_FALSE(check_config(*m, R"({"retry":"often"})", "c"));
+}
+
+TEST_CASE("on_http is a hook for a plugin with the routes permission", "[manifest]") {
+    PluginFolder p;
+    p.write("main.lua", "return {}");
+    p.manifest(R"({"name":"shout","version":"1.0.0","runtime":"lua","entry":"main.lua",
+                   "hooks":["on_http"],"permissions":["routes"]})");
+    auto m = read_manifest(p.dir.path);
+    REQUIRE(m);
+    CHECK(m->has_hook(Hook::on_http));
+    CHECK(hook_name(Hook::on_http) == "on_http");
 }

@@ -77,6 +77,15 @@ public:
     // that dropped or rejected ("" for pass).
     void run(Hook hook, std::string_view queue, CallText call, Done done);
 
+    // The loaded plugin called name, or nullptr.
+    const PluginInstance* find(std::string_view name) const;
+    // Calls one plugin (by name) directly, not through the walk: an on_http route. It counts
+    // in that plugin's PluginStats (calls, failures, in_flight, failures in a row) like a
+    // walk's call. done runs once with the outcome, on the plugin's thread (a disabled
+    // plugin's at once: failure error, "disabled"); false when no such plugin is loaded
+    // (done is not called).
+    bool call_one(std::string_view name, CallText call, std::function<void(Outcome)> done);
+
     std::size_t size() const { return links_.size(); }
     const PluginStats& stats(std::size_t i) const { return *links_[i]->stats; }
     // The counters as Prometheus text lines (adashta_plugin_calls_total{plugin="a"} 3 ...).

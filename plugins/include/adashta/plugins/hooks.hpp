@@ -15,6 +15,17 @@
 
 namespace adashta::plugins {
 
+// on_http (an HTTP request for /plugins/NAME/..., edge/src/plugin_routes.hpp) goes through
+// the same Call and Verdict, so the chain and PluginInstance stay as they are:
+//   subject  the request, {"method":"POST","path":"/rest","query":{"a":"1"},
+//            "headers":{"content-type":"..."},"body":"text"} (path: after /plugins/NAME,
+//            always starting with "/"; query decoded; header names lower-case; body "" if none)
+//   data, context  "" (none)
+//   answer   Verdict::Kind::pass with data {"status":200,"headers":{"name":"value"},
+//            "body":"text"} (the runtime made a table/object body JSON text and set its
+//            content-type); pass with data nullopt: the hook returned nothing, the edge
+//            answers 404. A failure (error, time, memory) is answered 500 by the edge.
+
 // One hook call. Every part is JSON text that outlives the call.
 struct Call {
     Hook hook = Hook::on_message;  // which hook runs

@@ -27,8 +27,9 @@ enum class Hook {
     on_message,     // client → server, before the message is stored
     on_deliver,     // server → client, once per recipient
     on_produce,     // a server node produced, before the message is stored or sent
+    on_http,        // an HTTP request for /plugins/NAME/... (needs Permission::routes)
 };
-inline constexpr std::size_t kHookCount = 5;
+inline constexpr std::size_t kHookCount = 6;
 std::string_view hook_name(Hook hook);
 
 // What happens to a message when the plugin fails on it (an error, or over a limit).
