@@ -19,6 +19,7 @@
 #include "http_server.hpp"
 #include "plugin_gate.hpp"
 #include "plugin_services.hpp"
+#include "plugin_state.hpp"
 #include "resume_secrets.hpp"
 #include "router.hpp"
 
@@ -122,6 +123,11 @@ public:
         auto opened = store::Store::open(std::move(store_options), router_);
         if (!opened) return opened.error();
         store_ = std::move(*opened);
+        // Plugins' state is read now, before the store's thread starts: loading a plugin
+        // then never waits for it.
+        plugin_state_ = std::make_unique<PluginState>(*store_);
+        if (auto ok = plugin_state_->preload(); !ok) return ok;
+        services_.use_state(plugin_state_.get());
         // After the store: its checks say what is wrong with a data folder more precisely.
         auto secrets =
             ResumeSecrets::open((std::filesystem::path{options_.data_dir} / "session.key").string());
@@ -209,6 +215,9 @@ public:
     void stop_plugins() {
         std::lock_guard lock{plugins_mutex_};
         plugins_.reset();
+        // What they saved is handed to the store, which is still open.
+        services_.use_state(nullptr);
+        plugin_state_.reset();
     }
 
     // What the nodes sent before the drain ended (acks above all) reaches the store, and
@@ -378,6 +387,7 @@ private:
     // Unloaded before the mesh and the store go (stop_plugins); plugins_mutex_ guards the
     // pointer against a reload from the signal thread.
     EdgeServices services_;  // what plugins may do; outlives plugins_
+    std::unique_ptr<PluginState> plugin_state_;  // over store_; reset in stop_plugins()
     mutable std::mutex plugins_mutex_;
     std::unique_ptr<PluginGate> plugins_;
 };

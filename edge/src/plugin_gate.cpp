@@ -46,7 +46,7 @@ Result<std::unique_ptr<plugins::PluginInstance>> PluginGate::load_js(
         }
         host = js_.get();
     }
-    auto plugin = host->load(manifest, config);
+    auto plugin = host->load(manifest, config, services_);
     if (!plugin) return plugin.error();
     return std::unique_ptr<plugins::PluginInstance>{std::move(*plugin)};
 }
@@ -57,7 +57,8 @@ Result<std::shared_ptr<plugins::Chain>> PluginGate::load_from_config() {
     if (entries->empty()) return std::shared_ptr<plugins::Chain>{};
     auto chain = plugins::load_chain(
         *entries, plugins_dir_,
-        [this](const plugins::Manifest& m, std::string_view config) { return load_js(m, config); });
+        [this](const plugins::Manifest& m, std::string_view config) { return load_js(m, config); },
+        {}, services_);
     if (!chain) return chain.error();
     for (std::size_t i = 0; i < (*chain)->size(); ++i)
         log::info("edge", "plugin " + (*chain)->stats(i).name + " loaded");

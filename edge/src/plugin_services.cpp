@@ -3,6 +3,7 @@
 #include "adashta/json.hpp"
 #include "adashta/names.hpp"
 #include "http_server.hpp"
+#include "plugin_state.hpp"
 #include "router.hpp"
 
 namespace adashta::edge {
@@ -30,12 +31,12 @@ void EdgeServices::produce(plugins::PluginProduce m, std::function<void(const St
 Result<std::vector<std::pair<std::string, std::string>>> EdgeServices::load_state(
     const std::string& plugin) {
     if (!state_) return make_error(Errc::storage_failed, "the edge keeps no plugin state yet");
-    return state_->load_state(plugin);
+    return state_->load(plugin);
 }
 
 void EdgeServices::save_state(const std::string& plugin, std::string key,
                               std::optional<std::string> value) {
-    if (state_) state_->save_state(plugin, std::move(key), std::move(value));
+    if (state_) state_->save(plugin, std::move(key), std::move(value));
 }
 
 }  // namespace adashta::edge

@@ -15,6 +15,7 @@
 namespace adashta::edge {
 
 class HttpServer;
+class PluginState;
 class Router;
 
 // The largest message a plugin may produce, as a browser's frame (bytes of JSON).
@@ -22,10 +23,10 @@ inline constexpr std::size_t kMaxPluginMessage = 1 << 20;
 
 class EdgeServices final : public plugins::PluginServices {
 public:
-    // state: where load_state / save_state go; null until the store is open (they then
-    // answer unavailable).
     EdgeServices(Router& router, HttpServer& http) : router_(router), http_(http) {}
-    void use_state(plugins::PluginServices* state) { state_ = state; }
+    // Where load_state / save_state go, once the store is open (before plugins load); null
+    // again before it closes (they then fail, and saves are dropped).
+    void use_state(PluginState* state) { state_ = state; }
 
     void produce(plugins::PluginProduce message, std::function<void(const Status&)> done) override;
     Result<std::vector<std::pair<std::string, std::string>>> load_state(const std::string& plugin) override;
@@ -34,7 +35,7 @@ public:
 private:
     Router& router_;
     HttpServer& http_;
-    plugins::PluginServices* state_ = nullptr;  // set before plugins load
+    PluginState* state_ = nullptr;  // set before plugins load, cleared after they unload
 };
 
 }  // namespace adashta::edge
