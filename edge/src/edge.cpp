@@ -87,6 +87,10 @@ public:
           plugins_(std::make_unique<PluginGate>(options_)) {}
 
     ~Impl() {
+        // The plugins first: their last answers may still post to the HTTP thread's inbox.
+        http_.drop_plugins();
+        if (mesh_) mesh_->stop();
+        router_.set_plugins(nullptr);
         stop_plugins();
         // The mesh first (nothing new comes in), then the store (it finishes what it has and
         // may still answer through the Router into the HttpServer), then the rest.
@@ -185,8 +189,12 @@ public:
         http_.run();  // serves, then drains the clients (steps 1 to 4)
         const auto deadline = http_.drain_deadline();
         finish_handed_work(deadline);
-        stop_plugins();
+        // The chain goes with the last of its holders: the HTTP thread's copy (this thread),
+        // the mesh thread's once that thread is gone, then the gate's, which unloads it.
+        http_.drop_plugins();
         if (mesh_) mesh_->stop();  // 5: Bye to every peer, which drops this edge at once
+        router_.set_plugins(nullptr);
+        stop_plugins();            // the plugins' saves go to the store before it closes
         store_.reset();            // 6: commits what is queued, then closes the database
         remove_pid_file();
         const auto over = std::chrono::duration_cast<std::chrono::milliseconds>(

@@ -91,6 +91,9 @@ public:
     // The plugins the hooks run through from now on (null: none); any thread
     // (PluginGate's install callback). Steps already in the old chain finish there.
     void use_plugins(std::shared_ptr<plugins::Chain> chain);
+    // Lets go of the chain at once, when the service loop does not run (after run(), or
+    // before it): the edge unloads its plugins before the mesh and the store go.
+    void drop_plugins() { plugins_.reset(); }
     // A plugin's message for the queue's server nodes (PluginServices::produce with
     // to_server): produced as a browser of session message.session (the plugin's name when
     // empty) would, without its on_message; done gets the store's (or the node's) answer on
