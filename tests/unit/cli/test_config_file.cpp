@@ -129,7 +129,7 @@ TEST_CASE("each problem of a file is a line that names the file and the key", "[
     const auto problems = add_config_file(args, path);
     REQUIRE(problems.size() == 5);
     CHECK(problems[0].starts_with(
-        path + ": maxOutbx: unknown key (did you mean maxOutbox?); allowed: queues, auth, http,"));
+        path + ": maxOutbx: unknown key (did you mean maxOutbox?); allowed: queues, auth, plugins, http,"));
     CHECK(problems[1] == path + ": durable: \"yes\" is not a switch; allowed: true or false");
     CHECK(problems[2].starts_with(path + ": seeds: 5 is not a list; allowed: an array of strings"));
     CHECK(problems[3] == path + ": http: {} is not a single value; allowed: a string or a number");
