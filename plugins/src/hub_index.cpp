@@ -43,7 +43,7 @@ Result<HubIndex> HubIndex::parse(std::string_view text, std::string_view where) 
     if (!doc.HasMember("packages") || !doc["packages"].IsObject())
         return bad_index(where, "\"packages\" is missing or not an object");
     HubIndex index;
-    for (const auto& package : doc["packages"].GetObject()) {
+    for (const auto& package : std::as_const(doc)["packages"].GetObject()) {
         const std::string name = package.name.GetString();
         const std::string at = "packages." + name;
         if (!plain_text(name, false)) return bad_index(where, at + ": not a plugin name");

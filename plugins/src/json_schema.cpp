@@ -62,8 +62,8 @@ Status check_schema(std::string_view schema) {
         return make_error(Errc::bad_plugin,
                           "must be a JSON Schema object, e.g. {\"type\": \"object\", \"properties\": {}}");
     // RapidJSON fetches no remote schemas: a $ref outside the document would be ignored.
-    const auto ref = doc->FindMember("$ref");
-    if (ref != doc->MemberEnd() && ref->value.IsString() && ref->value.GetString()[0] != '#')
+    const rapidjson::Value* ref = doc->HasMember("$ref") ? &(*doc)["$ref"] : nullptr;
+    if (ref && ref->IsString() && ref->GetString()[0] != '#')
         return make_error(Errc::bad_plugin, "\"$ref\" must point into the schema itself (\"#/...\")");
     return {};
 }

@@ -246,7 +246,7 @@ Result<TestReport> run_package_tests(const fs::path& folder) {
         if (!doc["state"].IsObject())
             return make_error(Errc::bad_plugin, file.string() + ": \"state\" must be an object, the plugin's state "
                                                                 "before the first case ({\"key\": value})");
-        for (const auto& m : doc["state"].GetObject())
+        for (const auto& m : std::as_const(doc)["state"].GetObject())
             services.state.insert_or_assign(std::string{m.name.GetString(), m.name.GetStringLength()}, to_text(m.value));
     }
     TestReport report;
