@@ -7,6 +7,7 @@
 // so a slow plugin delays that connection's messages and no one else's, in order.
 #include <cassert>
 #include <cctype>
+#include <set>
 
 #include <libwebsockets.h>
 
@@ -59,11 +60,12 @@ std::string HttpServer::hook_request(const ClientSocket& socket, const HttpReque
     add_field(out, "ip", json::quote(ip));
     add_field(out, "path", json::quote(request.target));
     std::string headers = "{";
+    std::set<std::string> seen;
     for (const auto& [name, value] : request.headers) {
         std::string lower = name;
         for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
         // The first of a repeated header, as header() reads it.
-        if (headers.find("\"" + lower + "\":") != std::string::npos) continue;
+        if (!seen.insert(lower).second) continue;
         add_field(headers, lower, json::quote(value));
     }
     headers += '}';
