@@ -7,19 +7,22 @@
 
 namespace adashta::plugins {
 
-// One hook call on its way through the chain. It has one owner at a time: the thread that
-// runs it through step() and answered(), or, while a plugin has it, that plugin's done
-// callback (a raw pointer: the callback is two pointers, small enough for std::function to
-// hold without an allocation, and done runs exactly once, so exactly once it is taken back).
+// A batch of hook calls on its way through the chain, link by link. It has one owner at a
+// time: the thread that runs it through step(), or, while a plugin has some of its calls,
+// that plugin's done callback (a raw pointer: the callback is two pointers, small enough for
+// std::function to hold without an allocation, and done runs exactly once, so exactly once
+// it is taken back).
 struct Chain::Walk {
-    Hook hook;               // which hook
-    std::string queue;       // the message's queue, "" for connection hooks
-    CallText call;           // what the next plugin gets (data as changed so far); while
-                             // the last plugin that runs has it, only data when changed
-    bool changed = false;    // some plugin changed call.data
-    std::size_t next = 0;    // the first link not yet asked
-    std::size_t asked = 0;   // the link that has the call now
-    Done done;               // who gets the verdict
+    Hook hook;                          // which hook
+    std::vector<ChainItem> items;       // the calls: data as changed so far; while the last
+                                        // plugin that runs for an item has it, only its
+                                        // data when changed
+    std::vector<Decision> decided;      // per item: a drop or reject once one came
+    std::vector<std::uint8_t> open;     // per item: every plugin asked so far passed it
+    std::vector<std::uint8_t> changed;  // per item: some plugin changed its data
+    std::vector<std::uint32_t> asked;   // the items link `link` has now
+    std::size_t link = 0;               // the link being asked, or the next to ask
+    BatchDone done;                     // who gets the decisions
 };
 
 namespace {
@@ -69,18 +72,30 @@ bool Chain::runs(Hook hook, std::string_view queue) const {
 }
 
 void Chain::run(Hook hook, std::string_view queue, CallText call, Done done) {
+    std::vector<ChainItem> items(1);
+    items[0].queue = std::string{queue};
+    items[0].call = std::move(call);
+    run_batch(hook, std::move(items), [done = std::move(done)](std::vector<Decision> decided) {
+        done(std::move(decided[0].verdict), std::move(decided[0].plugin));
+    });
+}
+
+void Chain::run_batch(Hook hook, std::vector<ChainItem> items, BatchDone done) {
     auto walk = std::make_unique<Walk>();
     walk->hook = hook;
-    walk->queue = std::string{queue};
-    walk->call = std::move(call);
-    walk->call.hook = hook;
+    for (ChainItem& item : items) item.call.hook = hook;
+    walk->decided.resize(items.size());
+    walk->open.assign(items.size(), 1);
+    walk->changed.assign(items.size(), 0);
+    walk->items = std::move(items);
     walk->done = std::move(done);
     step(std::move(walk));
 }
 
-std::size_t Chain::next_match(const Walk& walk, std::size_t from) const {
-    while (from < links_.size() && !matches(*links_[from], walk.hook, walk.queue)) ++from;
-    return from;
+bool Chain::later_match(const Walk& walk, std::uint32_t item) const {
+    for (std::size_t l = walk.link + 1; l < links_.size(); ++l)
+        if (matches(*links_[l], walk.hook, walk.items[item].queue)) return true;
+    return false;
 }
 
 const PluginInstance* Chain::find(std::string_view name) const {
@@ -113,64 +128,84 @@ bool Chain::call_one(std::string_view name, CallText call, std::function<void(Ou
 }
 
 void Chain::step(std::unique_ptr<Walk> walk) {
-    const std::size_t index = next_match(*walk, walk->next);
-    if (index == links_.size()) {
-        Verdict pass;
-        if (walk->changed) pass.data = std::move(walk->call.data);
-        walk->done(std::move(pass), std::string{});
+    const auto n = static_cast<std::uint32_t>(walk->items.size());
+    for (; walk->link < links_.size(); ++walk->link) {
+        Link& link = *links_[walk->link];
+        walk->asked.clear();
+        for (std::uint32_t i = 0; i < n; ++i)
+            if (walk->open[i] && matches(link, walk->hook, walk->items[i].queue)) walk->asked.push_back(i);
+        if (walk->asked.empty()) continue;
+        // A disabled plugin is passed by only when no earlier call is still inside it.
+        if (link.stats->disabled && link.stats->in_flight == 0) {
+            for (const std::uint32_t i : walk->asked) judge(*walk, i, link, disabled_outcome());
+            continue;
+        }
+        link.stats->in_flight += walk->asked.size();
+        // An item this is the last plugin for gives its texts away; one with more to come
+        // gives a copy (the walk keeps its own for the next). Changed data is kept: it is the
+        // verdict's if this one passes it on unchanged.
+        std::vector<CallText> calls;
+        calls.reserve(walk->asked.size());
+        for (const std::uint32_t i : walk->asked) {
+            CallText& own = walk->items[i].call;
+            if (later_match(*walk, i)) {
+                calls.push_back(own);
+                continue;
+            }
+            CallText& call = calls.emplace_back();
+            call.hook = own.hook;
+            call.subject = std::move(own.subject);
+            call.data = walk->changed[i] ? own.data : std::move(own.data);
+            call.context = std::move(own.context);
+        }
+        link.plugin->call_batch(std::move(calls), [this, w = walk.release()](std::vector<Outcome> outcomes) {
+            std::unique_ptr<Walk> taken{w};
+            Link& asked = *links_[taken->link];
+            asked.stats->in_flight -= taken->asked.size();
+            for (std::size_t k = 0; k < taken->asked.size(); ++k) {
+                Outcome failed;
+                if (k >= outcomes.size()) {  // a runtime that answered fewer: as failures
+                    failed.failure = Failure::error;
+                    failed.error = "the plugin gave no answer for this call";
+                }
+                judge(*taken, taken->asked[k], asked, k < outcomes.size() ? outcomes[k] : failed);
+            }
+            ++taken->link;
+            step(std::move(taken));
+        });
         return;
     }
-    walk->next = index + 1;
-    walk->asked = index;
-    Link& link = *links_[index];
-    // A disabled plugin is passed by only when no earlier call is still inside it.
-    if (link.stats->disabled && link.stats->in_flight == 0) {
-        answered(std::move(walk), disabled_outcome());
-        return;
-    }
-    ++link.stats->in_flight;
-    // The last plugin to run takes the texts; one with more to come gets a copy (the walk
-    // keeps its own for the next). Changed data is kept: it is the verdict's if this one
-    // passes it on unchanged.
-    CallText call;
-    if (next_match(*walk, index + 1) < links_.size()) {
-        call = walk->call;
-    } else {
-        call.hook = walk->call.hook;
-        call.subject = std::move(walk->call.subject);
-        call.data = walk->changed ? walk->call.data : std::move(walk->call.data);
-        call.context = std::move(walk->call.context);
-    }
-    link.plugin->call(std::move(call), [this, w = walk.release()](Outcome out) {
-        std::unique_ptr<Walk> taken{w};
-        --links_[taken->asked]->stats->in_flight;
-        answered(std::move(taken), std::move(out));
-    });
+    for (std::uint32_t i = 0; i < n; ++i)
+        if (walk->open[i] && walk->changed[i]) walk->decided[i].verdict.data = std::move(walk->items[i].call.data);
+    walk->done(std::move(walk->decided));
 }
 
-void Chain::answered(std::unique_ptr<Walk> walk, Outcome outcome) {
-    Link& link = *links_[walk->asked];
-    PluginStats& stats = *link.stats;
-    ++stats.calls;
+Verdict Chain::judged(Link& link, const Outcome& outcome) {
+    ++link.stats->calls;
     if (outcome.failure != Failure::none) {
         if (outcome.error != "disabled") note_failure(link, outcome);
     } else {
         link.failed_in_a_row = 0;
     }
-    Verdict verdict = apply_policy(link.plugin->manifest(), outcome);
+    return apply_policy(link.plugin->manifest(), outcome);
+}
+
+void Chain::judge(Walk& walk, std::uint32_t item, Link& link, const Outcome& outcome) {
+    Verdict verdict = judged(link, outcome);
+    PluginStats& stats = *link.stats;
     switch (verdict.kind) {
         case Verdict::Kind::pass:
             if (verdict.data) {
                 ++stats.changed;
-                walk->call.data = std::move(*verdict.data);
-                walk->changed = true;
+                walk.items[item].call.data = std::move(*verdict.data);
+                walk.changed[item] = 1;
             }
-            step(std::move(walk));
             return;
         case Verdict::Kind::drop: ++stats.dropped; break;
         case Verdict::Kind::reject: ++stats.rejected; break;
     }
-    walk->done(std::move(verdict), stats.name);
+    walk.open[item] = 0;
+    walk.decided[item] = Decision{std::move(verdict), stats.name};
 }
 
 void Chain::note_failure(Link& link, const Outcome& outcome) {

@@ -23,11 +23,19 @@ LuaRunner::~LuaRunner() {
 }
 
 void LuaRunner::call(CallText call, std::function<void(Outcome)> done) {
+    enqueue(Pending{.call = std::move(call), .done = std::move(done)});
+}
+
+void LuaRunner::call_batch(std::vector<CallText> calls, std::function<void(std::vector<Outcome>)> done) {
+    enqueue(Pending{.batch = std::move(calls), .done_batch = std::move(done)});
+}
+
+void LuaRunner::enqueue(Pending pending) {
     bool was_empty = false;
     {
         std::lock_guard lock(mutex_);
         was_empty = queue_.empty();
-        queue_.push_back(Pending{std::move(call), std::move(done)});
+        queue_.push_back(std::move(pending));
     }
     if (was_empty) wake_.notify_one();  // else the runner has not emptied it yet
 }
@@ -52,15 +60,22 @@ void LuaRunner::run() {
             batch.swap(queue_);
             stopping = stopping_;
         }
+        const auto run_one = [&](const CallText& call) {
+            if (!stopping) return plugin_->call(call.view());
+            Outcome out;
+            out.failure = Failure::error;
+            out.error = "the plugin was unloaded before this call ran";
+            return out;
+        };
         for (Pending& next : batch) {
-            if (stopping) {
-                Outcome out;
-                out.failure = Failure::error;
-                out.error = "the plugin was unloaded before this call ran";
-                next.done(std::move(out));
+            if (!next.done_batch) {
+                next.done(run_one(next.call));
                 continue;
             }
-            next.done(plugin_->call(next.call.view()));
+            std::vector<Outcome> outcomes;
+            outcomes.reserve(next.batch.size());
+            for (const CallText& call : next.batch) outcomes.push_back(run_one(call));
+            next.done_batch(std::move(outcomes));
         }
         batch.clear();
     }

@@ -6,6 +6,9 @@
 //       chain.run(Hook::on_message, queue, std::move(call), [](Verdict v, std::string who) {
 //           // on a plugin's thread: hand it back to the edge's own thread
 //       });
+//   chain.run_batch(Hook::on_message, std::move(items), [](std::vector<Decision> decided) {
+//       // one for each item, in their order
+//   });
 //
 // Each plugin whose queue patterns match gets the call in turn; a changed data goes on to
 // the next one, a drop or reject ends the walk. A plugin that fails gets its failure policy
@@ -60,9 +63,23 @@ struct PluginStats {
     std::atomic<bool> disabled{false};              // failed disable_after times in a row
 };
 
+// One call of a batch: its queue (what the plugins' patterns are matched against) and the
+// call itself.
+struct ChainItem {
+    std::string queue;  // "" for connection hooks
+    CallText call;
+};
+
+// A batch item's end: the verdict and the plugin that dropped or rejected ("" for pass).
+struct Decision {
+    Verdict verdict;
+    std::string plugin;
+};
+
 class Chain {
 public:
     using Done = std::function<void(Verdict verdict, std::string plugin)>;
+    using BatchDone = std::function<void(std::vector<Decision> decided)>;
 
     explicit Chain(std::vector<ChainLink> links, ChainOptions options = {});
     ~Chain();
@@ -76,6 +93,11 @@ public:
     // final verdict (its data set when some plugin changed it) and the name of the plugin
     // that dropped or rejected ("" for pass).
     void run(Hook hook, std::string_view queue, CallText call, Done done);
+    // The same walk for many calls of one hook at once, as one hand-off to each plugin that
+    // runs for some of them (the edge's service round gives one batch). done runs exactly
+    // once, with a decision for each item in their order, on the thread of the last plugin
+    // asked (the caller's, when none runs).
+    void run_batch(Hook hook, std::vector<ChainItem> items, BatchDone done);
 
     // The loaded plugin called name, or nullptr.
     const PluginInstance* find(std::string_view name) const;
@@ -103,13 +125,15 @@ private:
     };
     struct Walk;
     bool matches(const Link& link, Hook hook, std::string_view queue) const;
-    // The first link from `from` on that runs for the walk's hook and queue; size() if none.
-    std::size_t next_match(const Walk& walk, std::size_t from) const;
-    // Hands the walk to its next plugin, or ends it with a pass when none is left.
+    // Hands the walk's open items to the next link that runs for some of them, or ends the
+    // walk when none is left.
     void step(std::unique_ptr<Walk> walk);
-    // The outcome of the walk's call in link walk->asked: counted, logged, turned into a
-    // verdict; the walk goes on or ends.
-    void answered(std::unique_ptr<Walk> walk, Outcome outcome);
+    // The outcome of a call in link: counted, logged, turned into a verdict.
+    Verdict judged(Link& link, const Outcome& outcome);
+    // The outcome of the walk's item in link: its data changed, or its walk ended.
+    void judge(Walk& walk, std::uint32_t item, Link& link, const Outcome& outcome);
+    // Whether a link after the walk's current one runs for its item.
+    bool later_match(const Walk& walk, std::uint32_t item) const;
     void note_failure(Link& link, const Outcome& outcome);
 
     std::vector<std::unique_ptr<Link>> links_;  // in configured order; fixed after construction

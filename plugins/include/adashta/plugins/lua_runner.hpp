@@ -30,15 +30,20 @@ public:
 
     const Manifest& manifest() const override { return plugin_->manifest(); }
     void call(CallText call, std::function<void(Outcome)> done) override;
+    // One queue entry for the whole batch; done runs once, on the runner thread.
+    void call_batch(std::vector<CallText> calls, std::function<void(std::vector<Outcome>)> done) override;
 
 private:
     explicit LuaRunner(std::unique_ptr<LuaPlugin> plugin);
     void run();
 
     struct Pending {
-        CallText call;                      // what to run
-        std::function<void(Outcome)> done;  // who gets the outcome
+        CallText call;                                   // what to run (a single call)
+        std::function<void(Outcome)> done;               // who gets its outcome; or, when
+        std::vector<CallText> batch;                     // a batch is queued, these run
+        std::function<void(std::vector<Outcome>)> done_batch;  // and this gets theirs
     };
+    void enqueue(Pending pending);
     std::unique_ptr<LuaPlugin> plugin_;  // used by the runner thread only (after start)
     std::mutex mutex_;                   // guards queue_ and stopping_
     std::condition_variable wake_;       // a call was queued, or stopping_

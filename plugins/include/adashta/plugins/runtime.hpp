@@ -3,10 +3,12 @@
 //
 //   instance.call(CallText{Hook::on_message, subject, data, client},
 //                 [](Outcome out) { /* any thread: hand it back to the chain */ });
+//   instance.call_batch(std::move(calls), [](std::vector<Outcome> outs) { /* one each */ });
 #pragma once
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "adashta/plugins/hooks.hpp"
 #include "adashta/plugins/manifest.hpp"
@@ -31,6 +33,11 @@ public:
     // on whatever thread the runtime answers on; it must not block. Calls are answered in
     // the order they were made (the chain keeps order per session and queue on that).
     virtual void call(CallText call, std::function<void(Outcome)> done) = 0;
+    // Runs calls in their order, as call() would each, and answers them all at once: done
+    // runs exactly once, with one outcome per call in the same order. A runtime that can
+    // take many calls in one hand-off overrides it (one queue entry, one wake-up, one
+    // answer for the batch); this one makes a call() of each.
+    virtual void call_batch(std::vector<CallText> calls, std::function<void(std::vector<Outcome>)> done);
 };
 
 }  // namespace adashta::plugins
