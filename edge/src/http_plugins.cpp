@@ -48,7 +48,10 @@ std::string message_subject(std::string_view queue, std::string_view id, std::in
 }  // namespace
 
 void HttpServer::use_plugins(std::shared_ptr<plugins::Chain> chain) {
-    post([this, chain = std::move(chain)]() mutable { plugins_ = std::move(chain); });
+    post([this, chain = std::move(chain)]() mutable {
+        flush_hooks();  // what this round gathered goes to the chain it was gathered for
+        plugins_ = std::move(chain);
+    });
 }
 
 std::string HttpServer::hook_request(const ClientSocket& socket, const HttpRequest& request) {
@@ -74,17 +77,27 @@ std::string HttpServer::hook_request(const ClientSocket& socket, const HttpReque
     return out;
 }
 
-void HttpServer::step_ready(std::uint64_t serial, bool in, std::uint64_t ticket,
-                            std::function<void()> run) {
+template <class Run>
+void HttpServer::step_ready(std::uint64_t serial, bool in, std::uint64_t ticket, Run&& run) {
     Connection* c = sessions_.find(serial);
     // Gone: nothing of it waits any more, and what passed still goes on (a produce is
     // committed as one read before a close would be).
     if (!c) return run();
     HookSteps& q = in ? c->hooked_in : c->hooked_out;
     assert(ticket >= q.first && ticket - q.first < q.steps.size());
-    q.steps[ticket - q.first] = {true, std::move(run)};
+    if (ticket != q.first) {  // behind an undecided one: it waits
+        q.steps[ticket - q.first] = {true, std::function<void()>{std::forward<Run>(run)}};
+        return;
+    }
+    q.steps.pop_front();
+    ++q.first;
+    run();
+    run_ready_steps(serial, in);
+}
+
+void HttpServer::run_ready_steps(std::uint64_t serial, bool in) {
     while (true) {
-        c = sessions_.find(serial);
+        Connection* c = sessions_.find(serial);
         if (!c) return;
         HookSteps& steps = in ? c->hooked_in : c->hooked_out;
         if (steps.steps.empty() || !steps.steps.front().ready) return;
@@ -100,26 +113,63 @@ bool HttpServer::hook_produce(Connection& c, ClientProduce& p) {
     const bool runs = plugins_->runs(Hook::on_message, p.queue);
     if (!runs && c.hooked_in.steps.empty()) return false;
     const std::uint64_t ticket = c.hooked_in.add();
-    auto produce = std::make_shared<ClientProduce>(std::move(p));
     if (!runs) {  // behind an earlier one that a plugin holds
-        step_ready(c.serial, true, ticket, [this, produce] { produced_.push_back(std::move(*produce)); });
+        step_ready(c.serial, true, ticket,
+                   [this, produce = std::move(p)]() mutable { produced_.push_back(std::move(produce)); });
         return true;
     }
-    plugins::CallText call{Hook::on_message,
-                           message_subject(produce->queue, produce->id, 0, 0), produce->data,
-                           c.hook_client};
-    plugins_->run(Hook::on_message, produce->queue, std::move(call),
-                  [this, serial = c.serial, ticket, produce](Verdict v, std::string who) {
-                      post([this, serial, ticket, produce, v = std::move(v),
-                            who = std::move(who)]() mutable {
-                          // The step may run later, behind earlier ones: it owns its verdict.
-                          step_ready(serial, true, ticket,
-                                     [this, produce, v = std::move(v), who = std::move(who)] {
-                                         produce_decided(*produce, v, who);
-                                     });
-                      });
-                  });
+    plugins::ChainItem& item = produce_calls_.emplace_back();
+    item.queue = p.queue;
+    item.call = plugins::CallText{Hook::on_message, message_subject(p.queue, p.id, 0, 0), p.data, c.hook_client};
+    hooked_produces_.push_back({c.serial, ticket, std::move(p)});
     return true;
+}
+
+void HttpServer::flush_hooks() {
+    if (produce_calls_.empty() && delivery_calls_.empty()) return;
+    if (!plugins_) {  // let go since they were gathered: they pass as without plugins
+        for (HookedProduce& h : std::exchange(hooked_produces_, {}))
+            step_ready(h.serial, true, h.ticket,
+                       [this, produce = std::move(h.produce)]() mutable { produce_decided(produce, {}, {}); });
+        for (HookedDelivery& h : std::exchange(hooked_deliveries_, {}))
+            step_ready(h.serial, false, h.ticket, [this, h = std::move(h)] {
+                if (Connection* to = sessions_.find(h.serial)) send_live(*to, h.queue, h.offset, h.frame);
+            });
+        produce_calls_.clear();
+        delivery_calls_.clear();
+        return;
+    }
+    if (!produce_calls_.empty()) {
+        // One batch through the chain, one post back; each step then runs in its turn.
+        plugins_->run_batch(
+            Hook::on_message, std::exchange(produce_calls_, {}),
+            [this, held = std::exchange(hooked_produces_, {})](std::vector<plugins::Decision> decided) mutable {
+                post([this, held = std::move(held), decided = std::move(decided)]() mutable {
+                    for (std::size_t i = 0; i < held.size(); ++i) {
+                        // The step may run later, behind earlier ones: it owns its verdict.
+                        step_ready(held[i].serial, true, held[i].ticket,
+                                   [this, produce = std::move(held[i].produce),
+                                    d = std::move(decided[i])]() mutable {
+                                       produce_decided(produce, std::move(d.verdict), d.plugin);
+                                   });
+                    }
+                });
+            });
+    }
+    if (!delivery_calls_.empty()) {
+        plugins_->run_batch(
+            Hook::on_deliver, std::exchange(delivery_calls_, {}),
+            [this, held = std::exchange(hooked_deliveries_, {})](std::vector<plugins::Decision> decided) mutable {
+                post([this, held = std::move(held), decided = std::move(decided)]() mutable {
+                    for (std::size_t i = 0; i < held.size(); ++i) {
+                        step_ready(held[i].serial, false, held[i].ticket,
+                                   [this, h = std::move(held[i]), v = std::move(decided[i].verdict)] {
+                                       delivery_decided(h, v);
+                                   });
+                    }
+                });
+            });
+    }
 }
 
 void HttpServer::produce_decided(ClientProduce& p, Verdict v, const std::string& who) {
@@ -152,39 +202,29 @@ bool HttpServer::hook_deliver(Connection& c, const ClientBound& event,
     const std::uint64_t ticket = c.hooked_out.add();
     const std::uint64_t serial = c.serial;
     if (!runs) {
-        step_ready(serial, false, ticket, [this, serial, queue = event.queue,
-                                           offset = event.offset, frame] {
+        step_ready(serial, false, ticket, [this, serial, queue = event.queue, offset = event.offset, frame] {
             if (Connection* to = sessions_.find(serial)) send_live(*to, queue, offset, frame);
         });
         return true;
     }
-    struct Held {
-        std::string queue, id;
-        std::int64_t offset, ts;
-        std::shared_ptr<std::string> frame;
-    };
-    auto held = std::make_shared<Held>(Held{event.queue, event.id, event.offset, event.ts, frame});
-    plugins::CallText call{Hook::on_deliver,
-                           message_subject(event.queue, event.id, event.offset, event.ts),
-                           event.data, c.hook_client};
-    plugins_->run(Hook::on_deliver, event.queue, std::move(call),
-                  [this, serial, ticket, held](Verdict v, std::string) {
-                      post([this, serial, ticket, held, v = std::move(v)]() mutable {
-                          step_ready(serial, false, ticket, [this, serial, held, v = std::move(v)] {
-                              Connection* to = sessions_.find(serial);
-                              // A drop or a rejection: this recipient does not get it.
-                              if (!to || v.kind != Verdict::Kind::pass) return;
-                              auto out = held->frame;
-                              if (v.data) {
-                                  out = new_frame();
-                                  encode_message(*out, held->queue, held->id, *v.data, held->ts,
-                                                 held->offset);
-                              }
-                              send_live(*to, held->queue, held->offset, std::move(out));
-                          });
-                      });
-                  });
+    plugins::ChainItem& item = delivery_calls_.emplace_back();
+    item.queue = event.queue;
+    item.call = plugins::CallText{Hook::on_deliver, message_subject(event.queue, event.id, event.offset, event.ts),
+                                  event.data, c.hook_client};
+    hooked_deliveries_.push_back({serial, ticket, event.queue, event.id, event.offset, event.ts, frame});
     return true;
+}
+
+void HttpServer::delivery_decided(const HookedDelivery& h, const Verdict& v) {
+    Connection* to = sessions_.find(h.serial);
+    // A drop or a rejection: this recipient does not get it.
+    if (!to || v.kind != Verdict::Kind::pass) return;
+    auto out = h.frame;
+    if (v.data) {
+        out = new_frame();
+        encode_message(*out, h.queue, h.id, *v.data, h.ts, h.offset);
+    }
+    send_live(*to, h.queue, h.offset, std::move(out));
 }
 
 bool HttpServer::hook_connect(Connection& c, std::string session, bool resuming,

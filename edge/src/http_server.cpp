@@ -397,6 +397,7 @@ void HttpServer::close_clients_going_away() {
 }
 
 void HttpServer::flush_produced() {
+    flush_hooks();
     if (!produced_.empty()) router_.produce(std::exchange(produced_, {}));
 }
 

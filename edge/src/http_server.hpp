@@ -151,8 +151,16 @@ private:
     void hook_disconnect(const Connection& c);
     void produce_decided(ClientProduce& p, plugins::Verdict v, const std::string& who);
     // Step ticket of c's in (produces) or out (deliveries) steps is decided: run, then
-    // every decided step after it, in order.
-    void step_ready(std::uint64_t serial, bool in, std::uint64_t ticket, std::function<void()> run);
+    // every decided step after it, in order. A step at the front runs at once (run is not
+    // kept, so it costs no allocation); one behind others waits as a std::function.
+    template <class Run>
+    void step_ready(std::uint64_t serial, bool in, std::uint64_t ticket, Run&& run);
+    struct HookedDelivery;
+    void delivery_decided(const HookedDelivery& h, const plugins::Verdict& v);
+    // Runs the steps at the front of serial's in or out steps that are decided.
+    void run_ready_steps(std::uint64_t serial, bool in);
+    // The hook calls gathered in this service round go to the plugins, one batch a hook.
+    void flush_hooks();
     void make_hook_client(Connection& c);
     // An answer to plugin_produce: its done runs; false if event is not one.
     bool plugin_answered(const ClientBound& event);
@@ -270,6 +278,22 @@ private:
     std::uint64_t bytes_since_trim_ = 0; // payload read and queued since the last trim
 
     std::shared_ptr<plugins::Chain> plugins_;  // the hooks' chain; null: none (HTTP thread)
+    // Hook calls made in this service round, sent as one batch a hook by flush_hooks (the
+    // same round's end), beside what each step needs once its verdict comes (HTTP thread).
+    struct HookedProduce {
+        std::uint64_t serial = 0, ticket = 0;  // its connection and step
+        ClientProduce produce;
+    };
+    struct HookedDelivery {
+        std::uint64_t serial = 0, ticket = 0;  // its connection and step
+        std::string queue, id;
+        std::int64_t offset = 0, ts = 0;
+        std::shared_ptr<std::string> frame;    // as encoded, for a pass unchanged
+    };
+    std::vector<HookedProduce> hooked_produces_;
+    std::vector<plugins::ChainItem> produce_calls_;     // one for each of hooked_produces_
+    std::vector<HookedDelivery> hooked_deliveries_;
+    std::vector<plugins::ChainItem> delivery_calls_;    // one for each of hooked_deliveries_
     // plugin_produce's messages waiting for their answer, by their connection number (HTTP thread).
     std::unordered_map<std::uint64_t, std::function<void(const Status&)>> plugin_produces_;
     std::uint64_t plugin_produced_ = 0;
