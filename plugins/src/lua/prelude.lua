@@ -5,8 +5,9 @@
 --
 -- Arguments (from C++): stopped() - true once the running call is over a limit; log(level,
 -- text); read_file(path) - the text of a file inside the plugin's folder, or nil, why;
--- fields(text, meta) - a flat JSON object as a table with metatable meta, plus a table of
--- the members whose values are arrays, objects, fractions or null (raw texts) or nil;
+-- fields(text, meta, null) - a flat JSON object as a table with metatable meta (null members
+-- as null), plus a table of the members whose values are arrays, objects or fractions (raw
+-- texts) or nil;
 -- json_decode(text, OBJ, ARR, NULL), json_encode(value, OBJ, ARR, NULL) - JSON through
 -- RapidJSON (plugins/src/lua_json.hpp); name, version, config (the plugin's config as JSON);
 -- services, what the edge offers besides the hooks: {produce = bool, store = bool (the
@@ -254,7 +255,7 @@ end }
 -- The subject and the context: flat objects the edge writes, read in C; nested values
 -- (a token's claims) through json_decode.
 local function fields_of(text)
-  local t, nested = fields(text, OBJ)
+  local t, nested = fields(text, OBJ, null)
   if nested then
     for key, raw in pairs(nested) do t[key] = decode(raw) end
   end

@@ -99,7 +99,10 @@ private:
     lua_State* L_ = nullptr;                       // the state; owned, closed in ~LuaPlugin
     std::chrono::steady_clock::time_point deadline_;       // when to look at its CPU time
     std::chrono::steady_clock::time_point hard_deadline_;  // when it stops in any case
-    std::chrono::nanoseconds cpu_start_{};                 // the thread's CPU time at arm()
+    std::chrono::nanoseconds cpu_start_{};                 // the thread's CPU time at or
+                                                           // shortly before arm(): cpu_mark_
+    std::chrono::nanoseconds cpu_mark_{};                  // the thread's CPU time, read
+    std::chrono::steady_clock::time_point cpu_mark_at_{};  // then (at most every kCpuMarkEvery)
     bool stopped_ = false;                         // the running call is over a limit
     Failure stop_reason_ = Failure::none;          // which one
     int dispatch_ref_ = 0;                         // registry: the prelude's dispatcher
