@@ -398,7 +398,7 @@ void HttpServer::close_clients_going_away() {
 
 void HttpServer::flush_produced() {
     flush_hooks();
-    if (!produced_.empty()) router_.produce(std::exchange(produced_, {}));
+    if (!produced_.empty()) router_.produce(take_round(produced_));
 }
 
 namespace {

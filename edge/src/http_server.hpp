@@ -161,6 +161,15 @@ private:
     void run_ready_steps(std::uint64_t serial, bool in);
     // The hook calls gathered in this service round go to the plugins, one batch a hook.
     void flush_hooks();
+    // A round's gathered vector, handed on; the next round's starts with as much room (a
+    // vector regrown from nothing every round was most of the edge's malloc time).
+    template <class T>
+    static std::vector<T> take_round(std::vector<T>& gathered) {
+        std::vector<T> out = std::move(gathered);
+        gathered = {};
+        gathered.reserve(out.size());
+        return out;
+    }
     void make_hook_client(Connection& c);
     // An answer to plugin_produce: its done runs; false if event is not one.
     bool plugin_answered(const ClientBound& event);

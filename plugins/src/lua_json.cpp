@@ -19,6 +19,8 @@ namespace {
 
 // Stack slots: 1 text, 2 OBJ, 3 ARR, 4 NULL; the value under construction above them.
 constexpr int kObjectMeta = 2, kArrayMeta = 3, kNull = 4;
+// encode's: 5 LAZY (the metatable of tables filled when first read), 6 their fill function.
+constexpr int kLazyMeta = 5, kFill = 6;
 
 // Builds the value on the Lua stack. Every container open is one Level: its table sits on
 // the stack, with the pending key above it while an object waits for the member's value.
@@ -124,6 +126,21 @@ bool is_array(lua_State* L, int index, lua_Integer& length) {
     return count == length;
 }
 
+// A table still waiting to be filled (metatable LAZY) gets its fields now, through the
+// prelude's fill in a protected call (an error stays inside it). False when that failed.
+bool filled(lua_State* L, int index, const char*& why) {
+    if (lua_isnil(L, kLazyMeta) || !lua_getmetatable(L, index)) return true;
+    const bool lazy = lua_rawequal(L, -1, kLazyMeta) != 0;
+    lua_pop(L, 1);
+    if (!lazy) return true;
+    lua_pushvalue(L, kFill);
+    lua_pushvalue(L, index);
+    if (lua_pcall(L, 1, 0, 0) == LUA_OK) return true;
+    lua_pop(L, 1);
+    why = "a message or client whose fields could not be read";
+    return false;
+}
+
 // Writes the value at index (absolute); false with why set when it cannot be JSON.
 bool write(lua_State* L, int index, Writer& out, int depth, const char*& why) {
     switch (lua_type(L, index)) {
@@ -153,6 +170,7 @@ bool write(lua_State* L, int index, Writer& out, int depth, const char*& why) {
         why = "nested too deep (or a table that contains itself)";
         return false;
     }
+    if (!filled(L, index, why)) return false;
     lua_Integer length = 0;
     if (is_array(L, index, length)) {
         out.StartArray();
@@ -223,7 +241,7 @@ int decode(lua_State* L) {
 
 int encode(lua_State* L) {
     luaL_checkany(L, 1);
-    lua_settop(L, 4);
+    lua_settop(L, 6);
     rapidjson::StringBuffer buffer;
     Writer out(buffer);
     const char* why = "a string is not valid UTF-8";

@@ -6,9 +6,12 @@
 //
 //   decode(text, OBJ, ARR, NULL) → value | nil, why   objects get metatable OBJ, arrays ARR,
 //                                                     null is the NULL sentinel
-//   encode(value, OBJ, ARR, NULL) → text | nil, why   a table is an array when its metatable
-//                                                     is ARR, or when it is a non-empty
-//                                                     sequence 1..n with no other keys
+//   encode(value, OBJ, ARR, NULL[, LAZY, fill])        a table is an array when its metatable
+//         → text | nil, why                           is ARR, or when it is a non-empty
+//                                                     sequence 1..n with no other keys; a
+//                                                     table with metatable LAZY is filled
+//                                                     by fill(table) first (a hook's msg and
+//                                                     client, filled when first read)
 #pragma once
 
 struct lua_State;

@@ -100,13 +100,15 @@ int lua_plugin_require(lua_State* L) {
     return results;
 }
 
-// Lua → C++: fields(text, meta, null), a flat JSON object (the edge's own subject and context
-// texts) as a table; nested values come back raw in a second table, for decode. The cap is
-// suspended here as in read_file: nothing raises past the C++ objects.
+// Lua → C++: fields(text, t, null) fills table t with a flat JSON object's members (the
+// edge's own subject and context texts; JSON null as null); nested values come back raw in a
+// table, for decode, or nil. The cap is suspended here as in read_file: nothing raises past
+// the C++ objects.
 int lua_plugin_fields(lua_State* L) {
     LuaPlugin* self = owner_of(L);
     std::size_t size = 0;
     const char* text = luaL_checklstring(L, 1, &size);
+    luaL_checktype(L, 2, LUA_TTABLE);
     const bool enforcing = self->heap_.enforcing;
     self->heap_.enforcing = false;
     const int results = [&] {
@@ -116,13 +118,9 @@ int lua_plugin_fields(lua_State* L) {
             lua_pushliteral(L, "not a JSON object");
             return 2;
         }
-        const auto members = object->members();
-        lua_createtable(L, 0, static_cast<int>(members.size()));
-        const int table = lua_gettop(L);
-        lua_pushvalue(L, 2);
-        lua_setmetatable(L, table);
+        const int table = 2;
         int nested = 0;  // the table of raw nested values, made when the first one comes
-        for (const auto& [key, raw] : members) {
+        for (const auto& [key, raw] : object->members()) {
             const char first = raw.empty() ? '\0' : raw.front();
             int into = table;
             lua_pushlstring(L, key.data(), key.size());
@@ -136,7 +134,7 @@ int lua_plugin_fields(lua_State* L) {
             } else if (const auto integer = object->integer(key); integer) {
                 lua_pushinteger(L, static_cast<lua_Integer>(*integer));
             } else {
-                // null, a fraction, an object or an array: json_decode reads it.
+                // A fraction, an object or an array: json_decode reads it.
                 if (nested == 0) {
                     lua_newtable(L);
                     lua_insert(L, -2);  // below the key
@@ -148,7 +146,7 @@ int lua_plugin_fields(lua_State* L) {
             lua_rawset(L, into);
         }
         if (nested == 0) lua_pushnil(L);
-        return 2;
+        return 1;
     }();
     self->heap_.enforcing = enforcing;
     return results;

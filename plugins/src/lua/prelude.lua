@@ -5,10 +5,10 @@
 --
 -- Arguments (from C++): stopped() - true once the running call is over a limit; log(level,
 -- text); read_file(path) - the text of a file inside the plugin's folder, or nil, why;
--- fields(text, meta, null) - a flat JSON object as a table with metatable meta (null members
--- as null), plus a table of the members whose values are arrays, objects or fractions (raw
+-- fields(text, t, null) - fills table t with a flat JSON object's members (null members as
+-- null) and returns a table of the members whose values are arrays, objects or fractions (raw
 -- texts) or nil;
--- json_decode(text, OBJ, ARR, NULL), json_encode(value, OBJ, ARR, NULL) - JSON through
+-- json_decode(text, OBJ, ARR, NULL), json_encode(value, OBJ, ARR, NULL, LAZY, fill) - JSON through
 -- RapidJSON (plugins/src/lua_json.hpp); name, version, config (the plugin's config as JSON);
 -- services, what the edge offers besides the hooks: {produce = bool, store = bool (the
 -- manifest's permissions), offered = bool (false: an edge without services, e.g. `adashta
@@ -36,8 +36,9 @@ local function decode(text)
   if err then raw_error("not JSON: " .. err, 0) end
   return value
 end
+local LAZY, fill_all  -- msg and client tables, filled when first read (below)
 local function encode(value)
-  local text, err = json_encode(value, OBJ, ARR, null)
+  local text, err = json_encode(value, OBJ, ARR, null, LAZY, fill_all)
   if not text then raw_error("the data cannot be sent as JSON: " .. err, 0) end
   return text
 end
@@ -240,27 +241,50 @@ local function load_entry(entry)
   return chunk()
 end
 
--- A message's data, decoded when the hook first reads msg.data: the raw texts wait here.
-local raw_data = setmetatable({}, { __mode = "k" })
-local MSG = { __jsontype = "object", __index = function(t, key)
-  if key ~= "data" then return nil end
+-- A hook's msg and client are tables filled when first read, so that a hook that does not
+-- look at them costs no parse: until then their texts wait here (weak keys: a table the
+-- plugin lets go takes its texts with it), and msg's data until msg.data is read. pairs()
+-- and JSON encoding fill them first; next() and rawget() see only what was read.
+local unread = setmetatable({}, { __mode = "k" })    -- table -> its subject or context text
+local raw_data = setmetatable({}, { __mode = "k" })  -- msg -> its data text
+local function fill(t)
+  local text = unread[t]
+  if text == nil then return end
+  unread[t] = nil
+  local nested = fields(text, t, null)
+  if nested then
+    for key, raw in pairs(nested) do rawset(t, key, decode(raw)) end
+  end
+end
+local function data_of(t)
   local raw = raw_data[t]
   if raw == nil then return nil end
   raw_data[t] = nil
   local value = decode(raw)
   rawset(t, "data", value)
   return value
-end }
-
--- The subject and the context: flat objects the edge writes, read in C; nested values
--- (a token's claims) through json_decode.
-local function fields_of(text)
-  local t, nested = fields(text, OBJ, null)
-  if nested then
-    for key, raw in pairs(nested) do t[key] = decode(raw) end
-  end
-  return t
 end
+fill_all = function(t)
+  fill(t)
+  data_of(t)
+end
+LAZY = {
+  __jsontype = "object",
+  __index = function(t, key)
+    fill(t)
+    if key == "data" then return data_of(t) end
+    return rawget(t, key)
+  end,
+  __newindex = function(t, key, value)
+    fill(t)
+    if key == "data" then raw_data[t] = nil end
+    rawset(t, key, value)
+  end,
+  __pairs = function(t)
+    fill_all(t)
+    return next, t, nil
+  end,
+}
 
 -- What on_http returned, as the edge reads it (hooks.hpp, "on_http"): nothing (the route
 -- is not there: 404), or a table {status = 200, headers = {...}, body = "text" or a table,
@@ -303,13 +327,14 @@ end
 
 -- One hook call.
 local function dispatch(hook_name, fn, subject, data, context)
-  local s = fields_of(subject)
-  if data ~= nil then
-    raw_data[s] = data
-    setmetatable(s, MSG)
-  end
+  local s = setmetatable({}, LAZY)
+  unread[s] = subject
+  if data ~= nil then raw_data[s] = data end
   local c = nil
-  if context ~= nil then c = fields_of(context) end
+  if context ~= nil then
+    c = setmetatable({}, LAZY)
+    unread[c] = context
+  end
   local v = fn(s, c)
   if hook_name == "on_http" then return http_answer(v) end
   if v == nil then return "pass" end

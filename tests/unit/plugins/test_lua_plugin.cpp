@@ -114,6 +114,44 @@ TEST_CASE("a hook that returns nothing passes the data as it came, without decod
     CHECK_FALSE(out.verdict.data);
 }
 
+TEST_CASE("msg and client, filled when first read, look whole to pairs, JSON and later calls",
+          "[lua]") {
+    LuaPackage p(R"(
+      local kept = {}
+      return { on_message = function(msg, client)
+        kept[#kept + 1] = { msg = msg, client = client }
+        if #kept == 1 then return end   -- the first call reads nothing of them
+        local first = kept[1]
+        local keys = {}
+        for k in pairs(first.msg) do keys[#keys + 1] = k end
+        table.sort(keys)
+        msg.mark = "set before any read"  -- a write first: the fields still come
+        return adashta.pass({
+          keys = table.concat(keys, ","),
+          whole = adashta.json.encode({ m = first.msg, c = first.client }),
+          queue = msg.queue, mark = msg.mark, role = client.claims.role, user = client.user,
+        })
+      end })");
+    auto plugin = p.load();
+    const std::string client = R"({"session":"s1","user":null,"claims":{"role":"admin"}})";
+    REQUIRE(plugin->call({Hook::on_message, R"({"queue":"chat","id":"m1"})", R"({"n":1})", client}).failure ==
+            Failure::none);
+    const Outcome out = plugin->call({Hook::on_message, R"({"queue":"news","id":"m2"})", "{}", client});
+    REQUIRE(out.failure == Failure::none);
+    REQUIRE(out.verdict.data);
+    const std::string& data = *out.verdict.data;
+    CHECK_THAT(data, Catch::Contains(R"("keys":"data,id,queue")"));
+    CHECK_THAT(data, Catch::Contains(R"(\"m\":{)"));
+    CHECK_THAT(data, Catch::Contains(R"(\"queue\":\"chat\")"));
+    CHECK_THAT(data, Catch::Contains(R"(\"data\":{\"n\":1})"));
+    CHECK_THAT(data, Catch::Contains(R"(\"claims\":{\"role\":\"admin\"})"));
+    CHECK_THAT(data, Catch::Contains(R"(\"user\":null)"));
+    CHECK_THAT(data, Catch::Contains(R"("queue":"news")"));
+    CHECK_THAT(data, Catch::Contains(R"("mark":"set before any read")"));
+    CHECK_THAT(data, Catch::Contains(R"("role":"admin")"));
+    CHECK_THAT(data, Catch::Contains(R"("user":null)"));  // JSON null: adashta.json.null
+}
+
 TEST_CASE("drop and reject carry their reason, and on_connect a close code", "[lua]") {
     LuaPackage p(R"(
       return {
