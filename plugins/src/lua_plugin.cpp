@@ -32,8 +32,9 @@ constexpr int kHookEvery = 1000;
 constexpr int kWallFactor = 10;
 // Reading the thread's CPU time is a system call (about 0.3 µs, a tenth of a pass-through
 // call): a call's CPU clock starts at the last reading, taken again when this much wall time
-// has passed, so a call is charged at most this much of the calls before it.
-constexpr auto kCpuMarkEvery = std::chrono::milliseconds(1);
+// has passed (or a tenth of the call's limit, when that is less), so a call is charged at
+// most that much of the calls before it.
+constexpr auto kCpuMarkEvery = std::chrono::microseconds(1000);
 // A file require or the entry may read at most.
 constexpr std::size_t kMaxSourceBytes = 4u << 20;
 
@@ -366,7 +367,7 @@ void LuaPlugin::arm() {
     const auto limit = std::chrono::milliseconds(manifest_.limits.call_ms);
     deadline_ = now + limit;
     hard_deadline_ = now + kWallFactor * limit;
-    if (now - cpu_mark_at_ >= kCpuMarkEvery) {
+    if (now - cpu_mark_at_ >= std::min(kCpuMarkEvery, std::chrono::microseconds(limit) / 10)) {
         cpu_mark_ = thread_cpu_time();
         cpu_mark_at_ = now;
     }
