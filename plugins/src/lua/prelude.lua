@@ -270,6 +270,7 @@ fill_all = function(t)
 end
 LAZY = {
   __jsontype = "object",
+  __metatable = OBJ,  -- a plugin sees a decoded object's, and cannot take the filling away
   __index = function(t, key)
     fill(t)
     if key == "data" then return data_of(t) end
