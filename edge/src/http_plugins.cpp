@@ -137,50 +137,34 @@ bool HttpServer::hook_produce(Connection& c, ClientProduce& p) {
 }
 
 void HttpServer::flush_hooks() {
-    if (produce_calls_.empty() && delivery_calls_.empty()) return;
+    flush_hook_round(Hook::on_message, produce_calls_, hooked_produces_, true,
+                     [this](HookedProduce& h, plugins::Decision& d) {
+                         produce_decided(h.produce, std::move(d.verdict), d.plugin);
+                     });
+    flush_hook_round(Hook::on_deliver, delivery_calls_, hooked_deliveries_, false,
+                     [this](HookedDelivery& h, plugins::Decision& d) { delivery_decided(h, d.verdict); });
+}
+
+template <class Held, class Decide>
+void HttpServer::flush_hook_round(Hook hook, std::vector<plugins::ChainItem>& calls, std::vector<Held>& held,
+                                  bool in, Decide decide) {
+    if (calls.empty()) return;
+    // Each step runs in its turn, later if earlier ones wait: it owns its held part and decision.
+    auto decided = [this, in, decide, held = take_round(held)](std::vector<plugins::Decision> d) mutable {
+        for (std::size_t i = 0; i < held.size(); ++i)
+            step_ready(held[i].serial, in, held[i].ticket,
+                       [decide, h = std::move(held[i]), v = std::move(d[i])]() mutable { decide(h, v); });
+    };
     if (!plugins_) {  // let go since they were gathered: they pass as without plugins
-        for (HookedProduce& h : std::exchange(hooked_produces_, {}))
-            step_ready(h.serial, true, h.ticket,
-                       [this, produce = std::move(h.produce)]() mutable { produce_decided(produce, {}, {}); });
-        for (HookedDelivery& h : std::exchange(hooked_deliveries_, {}))
-            step_ready(h.serial, false, h.ticket, [this, h = std::move(h)] {
-                if (Connection* to = sessions_.find(h.serial)) send_live(*to, h.queue, h.offset, h.frame);
-            });
-        produce_calls_.clear();
-        delivery_calls_.clear();
+        decided(std::vector<plugins::Decision>(calls.size()));
+        calls.clear();
         return;
     }
-    if (!produce_calls_.empty()) {
-        // One batch through the chain, one post back; each step then runs in its turn.
-        plugins_->run_batch(
-            Hook::on_message, take_round(produce_calls_),
-            [this, held = take_round(hooked_produces_)](std::vector<plugins::Decision> decided) mutable {
-                post([this, held = std::move(held), decided = std::move(decided)]() mutable {
-                    for (std::size_t i = 0; i < held.size(); ++i) {
-                        // The step may run later, behind earlier ones: it owns its verdict.
-                        step_ready(held[i].serial, true, held[i].ticket,
-                                   [this, produce = std::move(held[i].produce),
-                                    d = std::move(decided[i])]() mutable {
-                                       produce_decided(produce, std::move(d.verdict), d.plugin);
-                                   });
-                    }
-                });
-            });
-    }
-    if (!delivery_calls_.empty()) {
-        plugins_->run_batch(
-            Hook::on_deliver, take_round(delivery_calls_),
-            [this, held = take_round(hooked_deliveries_)](std::vector<plugins::Decision> decided) mutable {
-                post([this, held = std::move(held), decided = std::move(decided)]() mutable {
-                    for (std::size_t i = 0; i < held.size(); ++i) {
-                        step_ready(held[i].serial, false, held[i].ticket,
-                                   [this, h = std::move(held[i]), v = std::move(decided[i].verdict)] {
-                                       delivery_decided(h, v);
-                                   });
-                    }
-                });
-            });
-    }
+    // One batch through the chain, one post back.
+    plugins_->run_batch(hook, take_round(calls),
+                        [this, decided = std::move(decided)](std::vector<plugins::Decision> d) mutable {
+                            post([decided = std::move(decided), d = std::move(d)]() mutable { decided(std::move(d)); });
+                        });
 }
 
 void HttpServer::produce_decided(ClientProduce& p, Verdict v, const std::string& who) {

@@ -161,6 +161,11 @@ private:
     void run_ready_steps(std::uint64_t serial, bool in);
     // The hook calls gathered in this service round go to the plugins, one batch a hook.
     void flush_hooks();
+    // One hook's batch: calls to the chain; when decided, decide(held[i], decision) runs as
+    // step i of its connection's in or out steps.
+    template <class Held, class Decide>
+    void flush_hook_round(plugins::Hook hook, std::vector<plugins::ChainItem>& calls, std::vector<Held>& held,
+                          bool in, Decide decide);
     // A round's gathered vector, handed on; the next round's starts with as much room (a
     // vector regrown from nothing every round was most of the edge's malloc time).
     template <class T>

@@ -23,19 +23,19 @@ LuaRunner::~LuaRunner() {
 }
 
 void LuaRunner::call(CallText call, std::function<void(Outcome)> done) {
-    enqueue(Pending{.call = std::move(call), .done = std::move(done)});
+    std::vector<CallText> one;
+    one.push_back(std::move(call));
+    call_batch(std::move(one), [done = std::move(done)](std::vector<Outcome> outcomes) {
+        done(std::move(outcomes[0]));
+    });
 }
 
 void LuaRunner::call_batch(std::vector<CallText> calls, std::function<void(std::vector<Outcome>)> done) {
-    enqueue(Pending{.batch = std::move(calls), .done_batch = std::move(done)});
-}
-
-void LuaRunner::enqueue(Pending pending) {
     bool was_empty = false;
     {
         std::lock_guard lock(mutex_);
         was_empty = queue_.empty();
-        queue_.push_back(std::move(pending));
+        queue_.push_back(Pending{std::move(calls), std::move(done)});
     }
     if (was_empty) wake_.notify_one();  // else the runner has not emptied it yet
 }
@@ -68,14 +68,10 @@ void LuaRunner::run() {
             return out;
         };
         for (Pending& next : batch) {
-            if (!next.done_batch) {
-                next.done(run_one(next.call));
-                continue;
-            }
             std::vector<Outcome> outcomes;
-            outcomes.reserve(next.batch.size());
-            for (const CallText& call : next.batch) outcomes.push_back(run_one(call));
-            next.done_batch(std::move(outcomes));
+            outcomes.reserve(next.calls.size());
+            for (const CallText& call : next.calls) outcomes.push_back(run_one(call));
+            next.done(std::move(outcomes));
         }
         batch.clear();
     }

@@ -38,12 +38,9 @@ private:
     void run();
 
     struct Pending {
-        CallText call;                                   // what to run (a single call)
-        std::function<void(Outcome)> done;               // who gets its outcome; or, when
-        std::vector<CallText> batch;                     // a batch is queued, these run
-        std::function<void(std::vector<Outcome>)> done_batch;  // and this gets theirs
+        std::vector<CallText> calls;                     // what to run, in order (call(): one)
+        std::function<void(std::vector<Outcome>)> done;  // who gets their outcomes
     };
-    void enqueue(Pending pending);
     std::unique_ptr<LuaPlugin> plugin_;  // used by the runner thread only (after start)
     std::mutex mutex_;                   // guards queue_ and stopping_
     std::condition_variable wake_;       // a call was queued, or stopping_
