@@ -160,10 +160,15 @@ void HttpServer::flush_hook_round(Hook hook, std::vector<plugins::ChainItem>& ca
         calls.clear();
         return;
     }
-    // One batch through the chain, one post back.
+    // One batch through the chain, one post back; the walk with the calls' texts comes back
+    // too, so that this thread, which allocated them, frees them.
     plugins_->run_batch(hook, take_round(calls),
-                        [this, decided = std::move(decided)](std::vector<plugins::Decision> d) mutable {
-                            post([decided = std::move(decided), d = std::move(d)]() mutable { decided(std::move(d)); });
+                        [this, decided = std::move(decided)](std::vector<plugins::Decision> d,
+                                                             std::shared_ptr<void> walk) mutable {
+                            post([decided = std::move(decided), d = std::move(d), walk = std::move(walk)]() mutable {
+                                decided(std::move(d));
+                                walk.reset();
+                            });
                         });
 }
 

@@ -14,9 +14,8 @@ namespace adashta::plugins {
 // it is taken back).
 struct Chain::Walk {
     Hook hook;                          // which hook
-    std::vector<ChainItem> items;       // the calls: data as changed so far; while the last
-                                        // plugin that runs for an item has it, only its
-                                        // data when changed
+    std::vector<ChainItem> items;       // the calls: data as changed so far
+    std::vector<Call> views;            // the calls link `link` has now, viewing items
     std::vector<Decision> decided;      // per item: a drop or reject once one came
     std::vector<std::uint8_t> open;     // per item: every plugin asked so far passed it
     std::vector<std::uint8_t> changed;  // per item: some plugin changed its data
@@ -75,7 +74,7 @@ void Chain::run(Hook hook, std::string_view queue, CallText call, Done done) {
     std::vector<ChainItem> items(1);
     items[0].queue = std::string{queue};
     items[0].call = std::move(call);
-    run_batch(hook, std::move(items), [done = std::move(done)](std::vector<Decision> decided) {
+    run_batch(hook, std::move(items), [done = std::move(done)](std::vector<Decision> decided, std::shared_ptr<void>) {
         done(std::move(decided[0].verdict), std::move(decided[0].plugin));
     });
 }
@@ -90,12 +89,6 @@ void Chain::run_batch(Hook hook, std::vector<ChainItem> items, BatchDone done) {
     walk->items = std::move(items);
     walk->done = std::move(done);
     step(std::move(walk));
-}
-
-bool Chain::later_match(const Walk& walk, std::uint32_t item) const {
-    for (std::size_t l = walk.link + 1; l < links_.size(); ++l)
-        if (matches(*links_[l], walk.hook, walk.items[item].queue)) return true;
-    return false;
 }
 
 const PluginInstance* Chain::find(std::string_view name) const {
@@ -141,24 +134,10 @@ void Chain::step(std::unique_ptr<Walk> walk) {
             continue;
         }
         link.stats->in_flight += walk->asked.size();
-        // An item this is the last plugin for gives its texts away; one with more to come
-        // gives a copy (the walk keeps its own for the next). Changed data is kept: it is the
-        // verdict's if this one passes it on unchanged.
-        std::vector<CallText> calls;
-        calls.reserve(walk->asked.size());
-        for (const std::uint32_t i : walk->asked) {
-            CallText& own = walk->items[i].call;
-            if (later_match(*walk, i)) {
-                calls.push_back(own);
-                continue;
-            }
-            CallText& call = calls.emplace_back();
-            call.hook = own.hook;
-            call.subject = std::move(own.subject);
-            call.data = walk->changed[i] ? own.data : std::move(own.data);
-            call.context = std::move(own.context);
-        }
-        link.plugin->call_batch(std::move(calls), [this, w = walk.release()](std::vector<Outcome> outcomes) {
+        walk->views.clear();
+        for (const std::uint32_t i : walk->asked) walk->views.push_back(walk->items[i].call.view());
+        const std::span<const Call> views{walk->views};
+        link.plugin->call_batch(views, [this, w = walk.release()](std::span<Outcome> outcomes) {
             std::unique_ptr<Walk> taken{w};
             Link& asked = *links_[taken->link];
             asked.stats->in_flight -= taken->asked.size();
@@ -177,7 +156,9 @@ void Chain::step(std::unique_ptr<Walk> walk) {
     }
     for (std::uint32_t i = 0; i < n; ++i)
         if (walk->open[i] && walk->changed[i]) walk->decided[i].verdict.data = std::move(walk->items[i].call.data);
-    walk->done(std::move(walk->decided));
+    BatchDone done = std::move(walk->done);
+    std::vector<Decision> decided = std::move(walk->decided);
+    done(std::move(decided), std::shared_ptr<Walk>{std::move(walk)});
 }
 
 Verdict Chain::judged(Link& link, const Outcome& outcome) {

@@ -99,6 +99,8 @@ public:
     Result<std::uint32_t> load(const Manifest& manifest, std::string_view config, PluginServices* services);
     void unload(std::uint32_t index);
     void submit(std::uint32_t index, CallText call, std::function<void(Outcome)> done);
+    // The calls in one hand-off, answered together; their texts are the caller's until then.
+    void submit_batch(std::uint32_t index, std::span<const Call> calls, BatchAnswer done);
 
     pid_t pid() const {
         std::lock_guard lock(mutex_);
@@ -114,10 +116,29 @@ public:
     }
 
 private:
+    // A batch's outcomes as they come, answered when the last one is in.
+    struct Batch {
+        std::vector<Outcome> outcomes;  // by slot
+        std::atomic<std::size_t> left;  // outcomes still to come
+        BatchAnswer done;               // called once, with all of them
+    };
+    // Where a call's outcome goes: its own done (a single call) or its slot in a batch.
+    struct Answer {
+        std::function<void(Outcome)> done;
+        std::shared_ptr<Batch> batch;
+        std::uint32_t slot = 0;
+        explicit operator bool() const { return done || batch; }
+        void operator()(Outcome out) {
+            if (done) return done(std::move(out));
+            batch->outcomes[slot] = std::move(out);
+            if (--batch->left == 0) batch->done(batch->outcomes);
+        }
+    };
     struct Submitted {
-        std::uint32_t plugin;               // which plugin
-        CallText call;                      // what to run
-        std::function<void(Outcome)> done;  // called once, on the js-host thread
+        std::uint32_t plugin;                 // which plugin
+        Call call;                            // what to run: texts kept by keep or the caller
+        std::shared_ptr<const CallText> keep;  // a single call's own texts
+        Answer answer;                        // called once, on the js-host thread
     };
     struct LoadRequest {
         std::uint32_t index = 0;           // the plugin's number
@@ -132,8 +153,9 @@ private:
     };
     struct Pending {
         std::uint32_t plugin = 0;           // which plugin
-        CallText call;                      // sent again to a new host
-        std::function<void(Outcome)> done;  // called once
+        Call call;                          // sent again to a new host (texts as Submitted's)
+        std::shared_ptr<const CallText> keep;  // a single call's own texts
+        Answer answer;                      // called once
         int attempts = 0;                   // hosts it was sent to
         Clock::time_point waiting_since{};  // when it started waiting for a host (max: it has one)
     };
@@ -361,12 +383,42 @@ void JsHostCore::submit(std::uint32_t index, CallText call, std::function<void(O
         std::lock_guard lock(mutex_);
         stopped = stop_;
         if (!stopped) {
-            submitted_.push_back(Submitted{index, std::move(call), std::move(done)});
+            auto keep = std::make_shared<const CallText>(std::move(call));
+            submitted_.push_back(Submitted{index, keep->view(), keep, Answer{std::move(done), nullptr, 0}});
             was_woken = woken_;
             woken_ = true;
         }
     }
     if (stopped) return done(failure("the JavaScript plugin host has stopped"));
+    if (!was_woken) {
+        const std::uint64_t one = 1;
+        [[maybe_unused]] auto n = write(wake_fd_, &one, sizeof one);
+    }
+}
+
+void JsHostCore::submit_batch(std::uint32_t index, std::span<const Call> calls, BatchAnswer done) {
+    if (calls.empty()) return done({});
+    auto batch = std::make_shared<Batch>();
+    batch->outcomes.resize(calls.size());
+    batch->left = calls.size();
+    batch->done = std::move(done);
+    bool was_woken = false;
+    bool stopped = false;
+    {
+        std::lock_guard lock(mutex_);
+        stopped = stop_;
+        if (!stopped) {
+            for (std::size_t i = 0; i < calls.size(); ++i)
+                submitted_.push_back(Submitted{index, calls[i], nullptr,
+                                               Answer{nullptr, batch, static_cast<std::uint32_t>(i)}});
+            was_woken = woken_;
+            woken_ = true;
+        }
+    }
+    if (stopped) {
+        for (auto& out : batch->outcomes) out = failure("the JavaScript plugin host has stopped");
+        return batch->done(batch->outcomes);
+    }
     if (!was_woken) {
         const std::uint64_t one = 1;
         [[maybe_unused]] auto n = write(wake_fd_, &one, sizeof one);
@@ -531,18 +583,19 @@ void JsHostCore::take_submissions() {
     for (auto& s : calls) {
         auto it = plugins_.find(s.plugin);
         if (it == plugins_.end()) {
-            s.done(failure("the plugin was unloaded"));
+            s.answer(failure("the plugin was unloaded"));
             continue;
         }
         if (!it->second.broken.empty()) {
-            s.done(failure(it->second.broken));
+            s.answer(failure(it->second.broken));
             continue;
         }
         const std::uint32_t id = next_id_++;
         Pending& p = in_flight_[id];
         p.plugin = s.plugin;
-        p.call = std::move(s.call);
-        p.done = std::move(s.done);
+        p.call = s.call;
+        p.keep = std::move(s.keep);
+        p.answer = std::move(s.answer);
         p.waiting_since = Clock::time_point::max();
         it->second.ids.push_back(id);
         if (ready_) {
@@ -835,7 +888,7 @@ void JsHostCore::finish(std::uint32_t id, Outcome out) {
         if (!ids.empty() && ids.front() == id) ids.pop_front();
         else std::erase(ids, id);
     }
-    if (p.done) p.done(std::move(out));
+    if (p.answer) p.answer(std::move(out));
 }
 
 // Calls that have waited resend_wait for a host: failed, each plugin's in its order.
@@ -867,7 +920,7 @@ void JsHostCore::fail_all(const std::string& why) {
         loads_waiting_.clear();
         changed_.notify_all();
     }
-    for (auto& s : calls) s.done(failure(why));
+    for (auto& s : calls) s.answer(failure(why));
 }
 
 void JsHostCore::run() {
@@ -938,6 +991,10 @@ JsPlugin::~JsPlugin() { core_->unload(index_); }
 void JsPlugin::call(CallText call, std::function<void(Outcome)> done) {
     assert(manifest_.has_hook(call.hook) && "call() of a hook the manifest does not name");
     core_->submit(index_, std::move(call), std::move(done));
+}
+
+void JsPlugin::call_batch(std::span<const Call> calls, BatchAnswer done) {
+    core_->submit_batch(index_, calls, std::move(done));
 }
 
 }  // namespace adashta::plugins

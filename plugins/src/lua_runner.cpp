@@ -23,19 +23,26 @@ LuaRunner::~LuaRunner() {
 }
 
 void LuaRunner::call(CallText call, std::function<void(Outcome)> done) {
-    std::vector<CallText> one;
-    one.push_back(std::move(call));
-    call_batch(std::move(one), [done = std::move(done)](std::vector<Outcome> outcomes) {
+    // A batch of one that keeps its own texts until it is answered.
+    struct One {
+        CallText text;
+        Call view;
+    };
+    auto one = std::make_shared<One>();
+    one->text = std::move(call);
+    one->view = one->text.view();
+    const std::span<const Call> calls{&one->view, 1};
+    call_batch(calls, [one = std::move(one), done = std::move(done)](std::span<Outcome> outcomes) {
         done(std::move(outcomes[0]));
     });
 }
 
-void LuaRunner::call_batch(std::vector<CallText> calls, std::function<void(std::vector<Outcome>)> done) {
+void LuaRunner::call_batch(std::span<const Call> calls, BatchAnswer done) {
     bool was_empty = false;
     {
         std::lock_guard lock(mutex_);
         was_empty = queue_.empty();
-        queue_.push_back(Pending{std::move(calls), std::move(done)});
+        queue_.push_back(Pending{calls, std::move(done)});
     }
     if (was_empty) wake_.notify_one();  // else the runner has not emptied it yet
 }
@@ -60,18 +67,17 @@ void LuaRunner::run() {
             batch.swap(queue_);
             stopping = stopping_;
         }
-        const auto run_one = [&](const CallText& call) {
-            if (!stopping) return plugin_->call(call.view());
+        const auto run_one = [&](const Call& call) {
+            if (!stopping) return plugin_->call(call);
             Outcome out;
             out.failure = Failure::error;
             out.error = "the plugin was unloaded before this call ran";
             return out;
         };
         for (Pending& next : batch) {
-            std::vector<Outcome> outcomes;
-            outcomes.reserve(next.calls.size());
-            for (const CallText& call : next.calls) outcomes.push_back(run_one(call));
-            next.done(std::move(outcomes));
+            outcomes_.clear();
+            for (const Call& call : next.calls) outcomes_.push_back(run_one(call));
+            next.done(outcomes_);
         }
         batch.clear();
     }

@@ -5,23 +5,24 @@
 
 namespace adashta::plugins {
 
-void PluginInstance::call_batch(std::vector<CallText> calls,
-                                std::function<void(std::vector<Outcome>)> done) {
+void PluginInstance::call_batch(std::span<const Call> calls, BatchAnswer done) {
     if (calls.empty()) return done({});
     struct Gather {
         std::vector<Outcome> outcomes;
         std::atomic<std::size_t> left;
-        std::function<void(std::vector<Outcome>)> done;
+        BatchAnswer done;
     };
     auto gather = std::make_shared<Gather>();
     gather->outcomes.resize(calls.size());
     gather->left = calls.size();
     gather->done = std::move(done);
     for (std::size_t i = 0; i < calls.size(); ++i) {
-        call(std::move(calls[i]), [gather, i](Outcome out) {
-            gather->outcomes[i] = std::move(out);
-            if (--gather->left == 0) gather->done(std::move(gather->outcomes));
-        });
+        const Call& c = calls[i];
+        call(CallText{c.hook, std::string{c.subject}, std::string{c.data}, std::string{c.context}},
+             [gather, i](Outcome out) {
+                 gather->outcomes[i] = std::move(out);
+                 if (--gather->left == 0) gather->done(gather->outcomes);
+             });
     }
 }
 

@@ -6,8 +6,9 @@
 //       chain.run(Hook::on_message, queue, std::move(call), [](Verdict v, std::string who) {
 //           // on a plugin's thread: hand it back to the edge's own thread
 //       });
-//   chain.run_batch(Hook::on_message, std::move(items), [](std::vector<Decision> decided) {
-//       // one for each item, in their order
+//   chain.run_batch(Hook::on_message, std::move(items), [](std::vector<Decision> decided,
+//                                                           std::shared_ptr<void> held) {
+//       // one for each item, in their order; held: let it go on the thread that made items
 //   });
 //
 // Each plugin whose queue patterns match gets the call in turn; a changed data goes on to
@@ -79,7 +80,9 @@ struct Decision {
 class Chain {
 public:
     using Done = std::function<void(Verdict verdict, std::string plugin)>;
-    using BatchDone = std::function<void(std::vector<Decision> decided)>;
+    // held is the walk, with the items' texts: whoever drops the last reference frees them,
+    // best on the thread that allocated them (malloc keeps its blocks in that thread's cache).
+    using BatchDone = std::function<void(std::vector<Decision> decided, std::shared_ptr<void> held)>;
 
     explicit Chain(std::vector<ChainLink> links, ChainOptions options = {});
     ~Chain();
@@ -96,7 +99,8 @@ public:
     // The same walk for many calls of one hook at once, as one hand-off to each plugin that
     // runs for some of them (the edge's service round gives one batch). done runs exactly
     // once, with a decision for each item in their order, on the thread of the last plugin
-    // asked (the caller's, when none runs).
+    // asked (the caller's, when none runs). The plugins get views of the items' texts, kept
+    // in the walk: nothing of them is copied or freed on a plugin's thread.
     void run_batch(Hook hook, std::vector<ChainItem> items, BatchDone done);
 
     // The loaded plugin called name, or nullptr.
@@ -132,8 +136,6 @@ private:
     Verdict judged(Link& link, const Outcome& outcome);
     // The outcome of the walk's item in link: its data changed, or its walk ended.
     void judge(Walk& walk, std::uint32_t item, Link& link, const Outcome& outcome);
-    // Whether a link after the walk's current one runs for its item.
-    bool later_match(const Walk& walk, std::uint32_t item) const;
     void note_failure(Link& link, const Outcome& outcome);
 
     std::vector<std::unique_ptr<Link>> links_;  // in configured order; fixed after construction

@@ -48,6 +48,8 @@ public:
     ~JsPlugin() override;  // unloads it from the host; calls still waiting fail as error
     const Manifest& manifest() const override { return manifest_; }
     void call(CallText call, std::function<void(Outcome)> done) override;
+    // One submission for the batch, answered at once when its last call is.
+    void call_batch(std::span<const Call> calls, BatchAnswer done) override;
 
 private:
     friend class JsHost;

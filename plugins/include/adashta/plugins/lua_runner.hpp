@@ -30,21 +30,23 @@ public:
 
     const Manifest& manifest() const override { return plugin_->manifest(); }
     void call(CallText call, std::function<void(Outcome)> done) override;
-    // One queue entry for the whole batch; done runs once, on the runner thread.
-    void call_batch(std::vector<CallText> calls, std::function<void(std::vector<Outcome>)> done) override;
+    // One queue entry for the whole batch; done runs once, on the runner thread, with the
+    // runner's own outcome buffer (no allocation per batch once it has grown).
+    void call_batch(std::span<const Call> calls, BatchAnswer done) override;
 
 private:
     explicit LuaRunner(std::unique_ptr<LuaPlugin> plugin);
     void run();
 
     struct Pending {
-        std::vector<CallText> calls;                     // what to run, in order (call(): one)
-        std::function<void(std::vector<Outcome>)> done;  // who gets their outcomes
+        std::span<const Call> calls;  // what to run, in order; the caller keeps the texts
+        BatchAnswer done;             // who gets their outcomes
     };
     std::unique_ptr<LuaPlugin> plugin_;  // used by the runner thread only (after start)
     std::mutex mutex_;                   // guards queue_ and stopping_
     std::condition_variable wake_;       // a call was queued, or stopping_
     std::deque<Pending> queue_;          // calls not yet run, in order
+    std::vector<Outcome> outcomes_;      // the runner thread's: a batch's answers, lent to done
     bool stopping_ = false;              // the destructor runs
     std::thread thread_;                 // the runner thread
 };

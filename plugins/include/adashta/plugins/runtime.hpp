@@ -3,10 +3,11 @@
 //
 //   instance.call(CallText{Hook::on_message, subject, data, client},
 //                 [](Outcome out) { /* any thread: hand it back to the chain */ });
-//   instance.call_batch(std::move(calls), [](std::vector<Outcome> outs) { /* one each */ });
+//   instance.call_batch(views, [](std::span<Outcome> outs) { /* one each; views live till here */ });
 #pragma once
 
 #include <functional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,10 @@ struct CallText {
     Call view() const { return Call{hook, subject, data, context}; }
 };
 
+// A batch's outcomes, one per call in their order: the runtime's own buffer, lent for the
+// call of done only (take what you keep; moving a string out is fine).
+using BatchAnswer = std::function<void(std::span<Outcome> outcomes)>;
+
 class PluginInstance {
 public:
     virtual ~PluginInstance() = default;
@@ -34,10 +39,12 @@ public:
     // the order they were made (the chain keeps order per session and queue on that).
     virtual void call(CallText call, std::function<void(Outcome)> done) = 0;
     // Runs calls in their order, as call() would each, and answers them all at once: done
-    // runs exactly once, with one outcome per call in the same order. A runtime that can
-    // take many calls in one hand-off overrides it (one queue entry, one wake-up, one
-    // answer for the batch); this one makes a call() of each.
-    virtual void call_batch(std::vector<CallText> calls, std::function<void(std::vector<Outcome>)> done);
+    // runs exactly once, with one outcome per call in the same order. The calls view texts
+    // the caller keeps, and so does the span itself, until done has run: a batch copies and
+    // frees nothing of them on the runtime's thread. A runtime that can take many calls in
+    // one hand-off overrides it (one queue entry, one wake-up, one answer for the batch);
+    // this one makes a call() of each, with copies.
+    virtual void call_batch(std::span<const Call> calls, BatchAnswer done);
 };
 
 }  // namespace adashta::plugins
