@@ -242,24 +242,31 @@ local function load_entry(entry)
 end
 
 -- A hook's msg and client are tables filled when first read, so that a hook that does not
--- look at them costs no parse: until then their texts wait here (weak keys: a table the
--- plugin lets go takes its texts with it), and msg's data until msg.data is read. pairs()
--- and JSON encoding fill them first; next() and rawget() see only what was read.
-local unread = setmetatable({}, { __mode = "k" })    -- table -> its subject or context text
-local raw_data = setmetatable({}, { __mode = "k" })  -- msg -> its data text
+-- look at them costs no parse: until then their texts wait in the table itself under keys
+-- nothing outside this file holds (TEXT: its subject or context, DATA: msg's data, until
+-- msg.data is read). pairs() and JSON encoding fill them first; the sandbox's next() skips
+-- the two keys, so next() and rawget() see only what was read.
+local TEXT, DATA = setmetatable({}, { __metatable = false }), setmetatable({}, { __metatable = false })
+local raw_next = next
+local function safe_next(t, key)
+  local k, v = raw_next(t, key)
+  while k == TEXT or k == DATA do k, v = raw_next(t, k) end
+  return k, v
+end
+sandbox.next = safe_next
 local function fill(t)
-  local text = unread[t]
+  local text = rawget(t, TEXT)
   if text == nil then return end
-  unread[t] = nil
+  rawset(t, TEXT, nil)
   local nested = fields(text, t, null)
   if nested then
     for key, raw in pairs(nested) do rawset(t, key, decode(raw)) end
   end
 end
 local function data_of(t)
-  local raw = raw_data[t]
+  local raw = rawget(t, DATA)
   if raw == nil then return nil end
-  raw_data[t] = nil
+  rawset(t, DATA, nil)
   local value = decode(raw)
   rawset(t, "data", value)
   return value
@@ -278,12 +285,12 @@ LAZY = {
   end,
   __newindex = function(t, key, value)
     fill(t)
-    if key == "data" then raw_data[t] = nil end
+    if key == "data" then rawset(t, DATA, nil) end
     rawset(t, key, value)
   end,
   __pairs = function(t)
     fill_all(t)
-    return next, t, nil
+    return safe_next, t, nil
   end,
 }
 
@@ -328,14 +335,9 @@ end
 
 -- One hook call.
 local function dispatch(hook_name, fn, subject, data, context)
-  local s = setmetatable({}, LAZY)
-  unread[s] = subject
-  if data ~= nil then raw_data[s] = data end
+  local s = setmetatable({ [TEXT] = subject, [DATA] = data }, LAZY)
   local c = nil
-  if context ~= nil then
-    c = setmetatable({}, LAZY)
-    unread[c] = context
-  end
+  if context ~= nil then c = setmetatable({ [TEXT] = context }, LAZY) end
   local v = fn(s, c)
   if hook_name == "on_http" then return http_answer(v) end
   if v == nil then return "pass" end

@@ -122,6 +122,11 @@ TEST_CASE("msg and client, filled when first read, look whole to pairs, JSON and
         kept[#kept + 1] = { msg = msg, client = client }
         if #kept == 1 then return end   -- the first call reads nothing of them
         local first = kept[1]
+        -- Unread, msg and client look empty to next() and rawget(), and so to the
+        -- iterator pairs() hands out.
+        local iter = pairs(first.msg)
+        local unseen = tostring(next(msg)) .. "," .. tostring(rawget(msg, "queue")) .. "," ..
+                       tostring(iter(client))
         local keys = {}
         for k in pairs(first.msg) do keys[#keys + 1] = k end
         table.sort(keys)
@@ -131,6 +136,7 @@ TEST_CASE("msg and client, filled when first read, look whole to pairs, JSON and
           keys = table.concat(keys, ","),
           whole = adashta.json.encode({ m = first.msg, c = first.client }),
           queue = msg.queue, mark = msg.mark, role = client.claims.role, user = client.user,
+          unseen = unseen,
         })
       end })");
     auto plugin = p.load();
@@ -151,6 +157,7 @@ TEST_CASE("msg and client, filled when first read, look whole to pairs, JSON and
     CHECK_THAT(data, Catch::Contains(R"("mark":"set before any read")"));
     CHECK_THAT(data, Catch::Contains(R"("role":"admin")"));
     CHECK_THAT(data, Catch::Contains(R"("user":null)"));  // JSON null: adashta.json.null
+    CHECK_THAT(data, Catch::Contains(R"("unseen":"nil,nil,nil")"));
 }
 
 TEST_CASE("drop and reject carry their reason, and on_connect a close code", "[lua]") {
