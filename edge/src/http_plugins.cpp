@@ -6,6 +6,7 @@
 // connection sends or is sent while a verdict is outstanding waits behind it (HookSteps),
 // so a slow plugin delays that connection's messages and no one else's, in order.
 #include <cassert>
+#include <charconv>
 #include <cctype>
 #include <set>
 
@@ -33,30 +34,68 @@ std::string quoted_or_null(const std::string& s) {
     return s.empty() ? std::string{"null"} : json::quote(s);
 }
 
-// The message as a hook's msg sees it, without its data: written in place, one allocation.
-std::string message_subject(std::string_view queue, std::string_view id, std::int64_t offset,
-                            std::int64_t ts) {
-    std::string out;
-    out.reserve(40 + queue.size() + id.size());
-    out += "{\"queue\":";
-    json::append_quoted(out, queue);
-    if (!id.empty()) {
-        out += ",\"id\":";
-        json::append_quoted(out, id);
-    }
-    if (offset > 0) {
-        out += ",\"offset\":";
-        out += std::to_string(offset);
-    }
-    if (ts > 0) {
-        out += ",\"ts\":";
-        out += std::to_string(ts);
-    }
-    out += '}';
-    return out;
+void append_number(std::string& out, std::int64_t n) {
+    char digits[24];
+    const auto end = std::to_chars(digits, digits + sizeof digits, n).ptr;
+    out.append(digits, end);
 }
 
+// A decided round's buffer is kept for a later round unless there are enough or it is big.
+constexpr std::size_t kSpareRounds = 4;
+constexpr std::size_t kSpareBytes = 1u << 20;
+
 }  // namespace
+
+HookRound::Span HookRound::put(std::string_view text) {
+    const Span span{texts_.size(), text.size()};
+    texts_ += text;
+    return span;
+}
+
+void HookRound::add(std::string_view queue, std::string_view id, std::int64_t offset, std::int64_t ts,
+                    std::string_view data, std::string_view context) {
+    auto& call = calls_.emplace_back();
+    call[0] = put(queue);
+    // The message as a hook's msg sees it, without its data, written in place.
+    const std::size_t at = texts_.size();
+    texts_ += "{\"queue\":";
+    json::append_quoted(texts_, queue);
+    if (!id.empty()) {
+        texts_ += ",\"id\":";
+        json::append_quoted(texts_, id);
+    }
+    if (offset > 0) {
+        texts_ += ",\"offset\":";
+        append_number(texts_, offset);
+    }
+    if (ts > 0) {
+        texts_ += ",\"ts\":";
+        append_number(texts_, ts);
+    }
+    texts_ += '}';
+    call[1] = Span{at, texts_.size() - at};
+    call[2] = put(data);
+    call[3] = put(context);
+}
+
+std::vector<plugins::ChainItem> HookRound::take(Hook hook, std::string& texts, std::vector<std::string>& spare) {
+    texts = std::move(texts_);
+    texts_ = {};
+    if (!spare.empty()) {
+        texts_ = std::move(spare.back());
+        spare.pop_back();
+    }
+    if (texts_.capacity() < texts.size()) texts_.reserve(texts.size());
+    std::vector<plugins::ChainItem> items;
+    items.reserve(calls_.size());
+    const std::string_view all{texts};
+    for (const auto& c : calls_) {
+        const auto view = [all](Span s) { return all.substr(s.at, s.size); };
+        items.push_back({view(c[0]), plugins::Call{hook, view(c[1]), view(c[2]), view(c[3])}});
+    }
+    calls_.clear();
+    return items;
+}
 
 void HttpServer::use_plugins(std::shared_ptr<plugins::Chain> chain) {
     post([this, chain = std::move(chain)]() mutable {
@@ -129,9 +168,7 @@ bool HttpServer::hook_produce(Connection& c, ClientProduce& p) {
                    [this, produce = std::move(p)]() mutable { produced_.push_back(std::move(produce)); });
         return true;
     }
-    plugins::ChainItem& item = produce_calls_.emplace_back();
-    item.queue = p.queue;
-    item.call = plugins::CallText{Hook::on_message, message_subject(p.queue, p.id, 0, 0), p.data, c.hook_client};
+    produce_calls_.add(p.queue, p.id, 0, 0, p.data, c.hook_client);
     hooked_produces_.push_back({c.serial, ticket, std::move(p)});
     return true;
 }
@@ -146,23 +183,29 @@ void HttpServer::flush_hooks() {
 }
 
 template <class Held, class Decide>
-void HttpServer::flush_hook_round(Hook hook, std::vector<plugins::ChainItem>& calls, std::vector<Held>& held,
-                                  bool in, Decide decide) {
-    if (calls.empty()) return;
+void HttpServer::flush_hook_round(Hook hook, HookRound& round, std::vector<Held>& held, bool in, Decide decide) {
+    if (round.empty()) return;
+    // The round's texts stay here until its batch is decided (the items view them), then
+    // their buffer serves a later round.
+    auto texts = std::make_shared<std::string>();
+    std::vector<plugins::ChainItem> items = round.take(hook, *texts, spare_texts_);
     // Each step runs in its turn, later if earlier ones wait: it owns its held part and decision.
-    auto decided = [this, in, decide, held = take_round(held)](std::vector<plugins::Decision> d) mutable {
+    auto decided = [this, in, decide, held = take_round(held), texts](std::vector<plugins::Decision> d) mutable {
         for (std::size_t i = 0; i < held.size(); ++i)
             step_ready(held[i].serial, in, held[i].ticket,
                        [decide, h = std::move(held[i]), v = std::move(d[i])]() mutable { decide(h, v); });
+        if (spare_texts_.size() < kSpareRounds && texts->capacity() <= kSpareBytes) {
+            texts->clear();
+            spare_texts_.push_back(std::move(*texts));
+        }
     };
     if (!plugins_) {  // let go since they were gathered: they pass as without plugins
-        decided(std::vector<plugins::Decision>(calls.size()));
-        calls.clear();
+        decided(std::vector<plugins::Decision>(items.size()));
         return;
     }
-    // One batch through the chain, one post back; the walk with the calls' texts comes back
-    // too, so that this thread, which allocated them, frees them.
-    plugins_->run_batch(hook, take_round(calls),
+    // One batch through the chain, one post back; the walk comes back too, so that this
+    // thread, which allocated its vectors, frees them.
+    plugins_->run_batch(hook, std::move(items),
                         [this, decided = std::move(decided)](std::vector<plugins::Decision> d,
                                                              std::shared_ptr<void> walk) mutable {
                             post([decided = std::move(decided), d = std::move(d), walk = std::move(walk)]() mutable {
@@ -207,10 +250,7 @@ bool HttpServer::hook_deliver(Connection& c, const ClientBound& event,
         });
         return true;
     }
-    plugins::ChainItem& item = delivery_calls_.emplace_back();
-    item.queue = event.queue;
-    item.call = plugins::CallText{Hook::on_deliver, message_subject(event.queue, event.id, event.offset, event.ts),
-                                  event.data, c.hook_client};
+    delivery_calls_.add(event.queue, event.id, event.offset, event.ts, event.data, c.hook_client);
     hooked_deliveries_.push_back({serial, ticket, event.queue, event.id, event.offset, event.ts, frame});
     return true;
 }

@@ -13,6 +13,7 @@
 // nothing in it throws.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <deque>
 #include <filesystem>
@@ -60,6 +61,29 @@ struct HttpStats {
     std::atomic<std::uint64_t> not_granted{0};     // frames for queues the token does not grant
     std::atomic<std::uint64_t> expired_closed{0};  // connections closed at their token's exp
     std::atomic<std::uint64_t> origin_refused{0};  // upgrades refused for their Origin
+};
+
+// One hook's calls gathered in a service round (HTTP thread): their texts end to end in one
+// buffer, so a call costs no allocation of its own; made into the chain's items, views of
+// that buffer, when the round is sent.
+class HookRound {
+public:
+    bool empty() const { return calls_.empty(); }
+    // A message's call: its queue, the subject a hook's msg sees (queue, id and, when set,
+    // offset and ts), its data and the client.
+    void add(std::string_view queue, std::string_view id, std::int64_t offset, std::int64_t ts,
+             std::string_view data, std::string_view context);
+    // Hands the round on: its texts go into texts (keep them until the batch is decided),
+    // and the items view them. The next round starts with a buffer from spare, if any.
+    std::vector<plugins::ChainItem> take(plugins::Hook hook, std::string& texts, std::vector<std::string>& spare);
+
+private:
+    struct Span {
+        std::size_t at = 0, size = 0;
+    };
+    Span put(std::string_view text);
+    std::string texts_;
+    std::vector<std::array<Span, 4>> calls_;  // queue, subject, data, context
 };
 
 class HttpServer final : public ClientSink, private SocketHandler {
@@ -164,8 +188,7 @@ private:
     // One hook's batch: calls to the chain; when decided, decide(held[i], decision) runs as
     // step i of its connection's in or out steps.
     template <class Held, class Decide>
-    void flush_hook_round(plugins::Hook hook, std::vector<plugins::ChainItem>& calls, std::vector<Held>& held,
-                          bool in, Decide decide);
+    void flush_hook_round(plugins::Hook hook, HookRound& round, std::vector<Held>& held, bool in, Decide decide);
     // A round's gathered vector, handed on; the next round's starts with as much room (a
     // vector regrown from nothing every round was most of the edge's malloc time).
     template <class T>
@@ -305,9 +328,10 @@ private:
         std::shared_ptr<std::string> frame;    // as encoded, for a pass unchanged
     };
     std::vector<HookedProduce> hooked_produces_;
-    std::vector<plugins::ChainItem> produce_calls_;     // one for each of hooked_produces_
+    HookRound produce_calls_;                 // one for each of hooked_produces_
     std::vector<HookedDelivery> hooked_deliveries_;
-    std::vector<plugins::ChainItem> delivery_calls_;    // one for each of hooked_deliveries_
+    HookRound delivery_calls_;                // one for each of hooked_deliveries_
+    std::vector<std::string> spare_texts_;    // decided rounds' buffers, for the next rounds
     // plugin_produce's messages waiting for their answer, by their connection number (HTTP thread).
     std::unordered_map<std::uint64_t, std::function<void(const Status&)>> plugin_produces_;
     std::uint64_t plugin_produced_ = 0;

@@ -15,7 +15,8 @@ namespace adashta::plugins {
 struct Chain::Walk {
     Hook hook;                          // which hook
     std::vector<ChainItem> items;       // the calls: data as changed so far
-    std::vector<Call> views;            // the calls link `link` has now, viewing items
+    std::vector<std::string> data;      // per item, once some plugin changed one: its data
+    std::vector<Call> views;            // the calls link `link` has now
     std::vector<Decision> decided;      // per item: a drop or reject once one came
     std::vector<std::uint8_t> open;     // per item: every plugin asked so far passed it
     std::vector<std::uint8_t> changed;  // per item: some plugin changed its data
@@ -71,12 +72,17 @@ bool Chain::runs(Hook hook, std::string_view queue) const {
 }
 
 void Chain::run(Hook hook, std::string_view queue, CallText call, Done done) {
-    std::vector<ChainItem> items(1);
-    items[0].queue = std::string{queue};
-    items[0].call = std::move(call);
-    run_batch(hook, std::move(items), [done = std::move(done)](std::vector<Decision> decided, std::shared_ptr<void>) {
-        done(std::move(decided[0].verdict), std::move(decided[0].plugin));
-    });
+    // A batch of one that keeps its own texts until it is decided.
+    struct One {
+        std::string queue;
+        CallText call;
+    };
+    auto one = std::make_shared<One>(One{std::string{queue}, std::move(call)});
+    std::vector<ChainItem> items{ChainItem{one->queue, one->call.view()}};
+    run_batch(hook, std::move(items),
+              [one = std::move(one), done = std::move(done)](std::vector<Decision> decided, std::shared_ptr<void>) {
+                  done(std::move(decided[0].verdict), std::move(decided[0].plugin));
+              });
 }
 
 void Chain::run_batch(Hook hook, std::vector<ChainItem> items, BatchDone done) {
@@ -135,7 +141,7 @@ void Chain::step(std::unique_ptr<Walk> walk) {
         }
         link.stats->in_flight += walk->asked.size();
         walk->views.clear();
-        for (const std::uint32_t i : walk->asked) walk->views.push_back(walk->items[i].call.view());
+        for (const std::uint32_t i : walk->asked) walk->views.push_back(walk->items[i].call);
         const std::span<const Call> views{walk->views};
         link.plugin->call_batch(views, [this, w = walk.release()](std::span<Outcome> outcomes) {
             std::unique_ptr<Walk> taken{w};
@@ -155,7 +161,7 @@ void Chain::step(std::unique_ptr<Walk> walk) {
         return;
     }
     for (std::uint32_t i = 0; i < n; ++i)
-        if (walk->open[i] && walk->changed[i]) walk->decided[i].verdict.data = std::move(walk->items[i].call.data);
+        if (walk->open[i] && walk->changed[i]) walk->decided[i].verdict.data = std::move(walk->data[i]);
     BatchDone done = std::move(walk->done);
     std::vector<Decision> decided = std::move(walk->decided);
     done(std::move(decided), std::shared_ptr<Walk>{std::move(walk)});
@@ -178,7 +184,9 @@ void Chain::judge(Walk& walk, std::uint32_t item, Link& link, const Outcome& out
         case Verdict::Kind::pass:
             if (verdict.data) {
                 ++stats.changed;
-                walk.items[item].call.data = std::move(*verdict.data);
+                if (walk.data.empty()) walk.data.resize(walk.items.size());
+                walk.data[item] = std::move(*verdict.data);
+                walk.items[item].call.data = walk.data[item];
                 walk.changed[item] = 1;
             }
             return;

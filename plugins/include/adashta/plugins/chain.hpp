@@ -65,10 +65,10 @@ struct PluginStats {
 };
 
 // One call of a batch: its queue (what the plugins' patterns are matched against) and the
-// call itself.
+// call itself. Views: the batch's maker keeps the texts until the batch's done has run.
 struct ChainItem {
-    std::string queue;  // "" for connection hooks
-    CallText call;
+    std::string_view queue;  // "" for connection hooks
+    Call call;
 };
 
 // A batch item's end: the verdict and the plugin that dropped or rejected ("" for pass).
@@ -80,8 +80,9 @@ struct Decision {
 class Chain {
 public:
     using Done = std::function<void(Verdict verdict, std::string plugin)>;
-    // held is the walk, with the items' texts: whoever drops the last reference frees them,
-    // best on the thread that allocated them (malloc keeps its blocks in that thread's cache).
+    // held is the walk (its vectors, the data plugins changed): whoever drops the last
+    // reference frees it, best on the thread that made the batch (malloc keeps its blocks in
+    // that thread's cache).
     using BatchDone = std::function<void(std::vector<Decision> decided, std::shared_ptr<void> held)>;
 
     explicit Chain(std::vector<ChainLink> links, ChainOptions options = {});
@@ -99,8 +100,9 @@ public:
     // The same walk for many calls of one hook at once, as one hand-off to each plugin that
     // runs for some of them (the edge's service round gives one batch). done runs exactly
     // once, with a decision for each item in their order, on the thread of the last plugin
-    // asked (the caller's, when none runs). The plugins get views of the items' texts, kept
-    // in the walk: nothing of them is copied or freed on a plugin's thread.
+    // asked (the caller's, when none runs). The items view texts the caller keeps until done
+    // has run (in done's captures, say); the plugins get the same views: nothing of them is
+    // copied or freed on a plugin's thread.
     void run_batch(Hook hook, std::vector<ChainItem> items, BatchDone done);
 
     // The loaded plugin called name, or nullptr.
