@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <fstream>
 
@@ -290,12 +291,50 @@ int lua_plugin_log(lua_State* L) {
     return 0;
 }
 
+LuaPlugin::SmallBlocks::~SmallBlocks() {
+    for (void* slab : slabs_) std::free(slab);
+}
+
+void* LuaPlugin::SmallBlocks::take(std::size_t size) {
+    const std::size_t index = (size - 1) / kStep;
+    if (Free* block = free_[index]) {
+        free_[index] = block->next;
+        return block;
+    }
+    const std::size_t bytes = (index + 1) * kStep;
+    if (left_ < bytes) {
+        void* slab = std::malloc(kSlab);
+        if (!slab) return nullptr;
+        slabs_.push_back(slab);
+        // What was left of the last slab goes to the list of its size, if it fits one.
+        if (left_ >= kStep) give(carve_, left_ - left_ % kStep);
+        carve_ = static_cast<char*>(slab);
+        left_ = kSlab;
+    }
+    void* block = carve_;
+    carve_ += bytes;
+    left_ -= bytes;
+    return block;
+}
+
+void LuaPlugin::SmallBlocks::give(void* block, std::size_t size) {
+    const std::size_t index = (size - 1) / kStep;
+    auto* free = static_cast<Free*>(block);
+    free->next = free_[index];
+    free_[index] = free;
+}
+
 void* LuaPlugin::allocate(void* ud, void* ptr, std::size_t old_size, std::size_t new_size) {
     auto* self = static_cast<LuaPlugin*>(ud);
     Heap& heap = self->heap_;
+    SmallBlocks& blocks = self->blocks_;
     if (!ptr) old_size = 0;  // then old_size is the kind of object, not a size
+    const auto release = [&blocks](void* block, std::size_t size) {
+        if (size <= SmallBlocks::kMax) blocks.give(block, size);
+        else std::free(block);
+    };
     if (new_size == 0) {
-        std::free(ptr);
+        if (ptr) release(ptr, old_size);
         heap.used -= old_size;
         return nullptr;
     }
@@ -315,7 +354,19 @@ void* LuaPlugin::allocate(void* ud, void* ptr, std::size_t old_size, std::size_t
         return nullptr;
     }
     heap.refused_size = 0;
-    void* block = std::realloc(ptr, new_size);
+    void* block = nullptr;
+    if (old_size > SmallBlocks::kMax && new_size > SmallBlocks::kMax) {
+        block = std::realloc(ptr, new_size);
+    } else if (ptr && old_size <= SmallBlocks::kMax && new_size <= SmallBlocks::kMax &&
+               SmallBlocks::same_class(old_size, new_size)) {
+        block = ptr;  // it fits where it is
+    } else {
+        block = new_size <= SmallBlocks::kMax ? blocks.take(new_size) : std::malloc(new_size);
+        if (block && ptr) {
+            std::memcpy(block, ptr, std::min(old_size, new_size));
+            release(ptr, old_size);
+        }
+    }
     if (block) heap.used = heap.used - old_size + new_size;
     return block;
 }

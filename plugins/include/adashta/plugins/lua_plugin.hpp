@@ -20,6 +20,7 @@
 // is shared.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <functional>
@@ -27,6 +28,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "adashta/plugins/hooks.hpp"
 #include "adashta/plugins/manifest.hpp"
@@ -73,6 +75,35 @@ private:
         std::size_t refused_size = 0;       // again after a full collection (0: none)
         bool refused_in_call = false;       // the cap refused something in this call
     };
+    // The state's small blocks. Lua names the size of every block it frees or resizes, so
+    // a free list per 16-byte size class needs no header: blocks are carved from 64 KiB
+    // slabs and go back to malloc only with the state (the lists hold at most the peak of
+    // what was live). A hook call's tables and strings then cost no malloc and free: most
+    // of a pass-through call's time was glibc's, its bins and consolidation, and page faults
+    // after it trimmed the arena. Used by whichever thread runs the state, one at a time.
+    class SmallBlocks {
+    public:
+        static constexpr std::size_t kMax = 256;  // larger blocks are malloc's
+        SmallBlocks() = default;
+        SmallBlocks(const SmallBlocks&) = delete;
+        SmallBlocks& operator=(const SmallBlocks&) = delete;
+        ~SmallBlocks();
+        static bool same_class(std::size_t a, std::size_t b) { return (a - 1) / kStep == (b - 1) / kStep; }
+        void* take(std::size_t size);  // 1 ≤ size ≤ kMax; nullptr when malloc has no slab
+        void give(void* block, std::size_t size);
+
+    private:
+        static constexpr std::size_t kStep = 16;
+        static constexpr std::size_t kSlab = 64u << 10;
+        struct Free {
+            Free* next;
+        };
+        std::array<Free*, kMax / kStep> free_{};  // by (size - 1) / kStep
+        std::vector<void*> slabs_;
+        char* carve_ = nullptr;  // the unused rest of the newest slab
+        std::size_t left_ = 0;
+    };
+
     explicit LuaPlugin(Manifest manifest);
     Status open(std::string_view config);
     // Arms the limits for one call (or the entry's top level) and disarms them after.
@@ -95,6 +126,7 @@ private:
     friend int lua_plugin_state_keys(lua_State* L);
 
     Manifest manifest_;                            // what was loaded, from where
+    SmallBlocks blocks_;                           // the allocator's small blocks
     Heap heap_;                                    // the allocator's accounting
     lua_State* L_ = nullptr;                       // the state; owned, closed in ~LuaPlugin
     std::chrono::steady_clock::time_point deadline_;       // when to look at its CPU time
