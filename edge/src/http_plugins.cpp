@@ -127,22 +127,27 @@ std::string HttpServer::hook_request(const ClientSocket& socket, const HttpReque
     return out;
 }
 
-template <class Run>
-void HttpServer::step_ready(std::uint64_t serial, bool in, std::uint64_t ticket, Run&& run) {
+template <class Now, class Keep>
+void HttpServer::step_ready(std::uint64_t serial, bool in, std::uint64_t ticket, Now&& now, Keep&& keep) {
     Connection* c = sessions_.find(serial);
     // Gone: nothing of it waits any more, and what passed still goes on (a produce is
     // committed as one read before a close would be).
-    if (!c) return run();
+    if (!c) return now();
     HookSteps& q = in ? c->hooked_in : c->hooked_out;
     assert(ticket >= q.first && ticket - q.first < q.steps.size());
     if (ticket != q.first) {  // behind an undecided one: it waits
-        q.steps[ticket - q.first] = {true, std::function<void()>{std::forward<Run>(run)}};
+        q.steps[ticket - q.first] = {true, keep()};
         return;
     }
     q.steps.pop_front();
     ++q.first;
-    run();
+    now();
     run_ready_steps(serial, in);
+}
+
+template <class Run>
+void HttpServer::step_ready(std::uint64_t serial, bool in, std::uint64_t ticket, Run&& run) {
+    step_ready(serial, in, ticket, run, [&run] { return std::function<void()>{std::move(run)}; });
 }
 
 void HttpServer::run_ready_steps(std::uint64_t serial, bool in) {
@@ -191,9 +196,18 @@ void HttpServer::flush_hook_round(Hook hook, HookRound& round, std::vector<Held>
     std::vector<plugins::ChainItem> items = round.take(hook, *texts, spare_texts_);
     // Each step runs in its turn, later if earlier ones wait: it owns its held part and decision.
     auto decided = [this, in, decide, held = take_round(held), texts](std::vector<plugins::Decision> d) mutable {
-        for (std::size_t i = 0; i < held.size(); ++i)
-            step_ready(held[i].serial, in, held[i].ticket,
-                       [decide, h = std::move(held[i]), v = std::move(d[i])]() mutable { decide(h, v); });
+        for (std::size_t i = 0; i < held.size(); ++i) {
+            Held& h = held[i];
+            plugins::Decision& v = d[i];
+            // Decided in place when it is its connection's next step; moved into the step
+            // only when it has to wait.
+            step_ready(
+                h.serial, in, h.ticket, [&decide, &h, &v] { decide(h, v); },
+                [&decide, &h, &v] {
+                    return std::function<void()>{
+                        [decide, h = std::move(h), v = std::move(v)]() mutable { decide(h, v); }};
+                });
+        }
         if (spare_texts_.size() < kSpareRounds && texts->capacity() <= kSpareBytes) {
             texts->clear();
             spare_texts_.push_back(std::move(*texts));

@@ -179,6 +179,10 @@ private:
     // kept, so it costs no allocation); one behind others waits as a std::function.
     template <class Run>
     void step_ready(std::uint64_t serial, bool in, std::uint64_t ticket, Run&& run);
+    // The same with the step in place: now() when it runs at once, keep() for the
+    // std::function to wait with (so what it holds moves only when it waits).
+    template <class Now, class Keep>
+    void step_ready(std::uint64_t serial, bool in, std::uint64_t ticket, Now&& now, Keep&& keep);
     struct HookedDelivery;
     void delivery_decided(const HookedDelivery& h, const plugins::Verdict& v);
     // Runs the steps at the front of serial's in or out steps that are decided.

@@ -1,6 +1,7 @@
 #include "adashta/plugins/chain.hpp"
 
 #include <chrono>
+#include <optional>
 
 #include "adashta/log.hpp"
 #include "adashta/token.hpp"
@@ -131,8 +132,18 @@ void Chain::step(std::unique_ptr<Walk> walk) {
     for (; walk->link < links_.size(); ++walk->link) {
         Link& link = *links_[walk->link];
         walk->asked.clear();
-        for (std::uint32_t i = 0; i < n; ++i)
-            if (walk->open[i] && matches(link, walk->hook, walk->items[i].queue)) walk->asked.push_back(i);
+        // A batch's items mostly share their queue: a match is worked out once a run of them.
+        std::optional<std::string_view> last_queue;
+        bool last_match = false;
+        for (std::uint32_t i = 0; i < n; ++i) {
+            if (!walk->open[i]) continue;
+            const std::string_view queue = walk->items[i].queue;
+            if (queue != last_queue) {
+                last_queue = queue;
+                last_match = matches(link, walk->hook, queue);
+            }
+            if (last_match) walk->asked.push_back(i);
+        }
         if (walk->asked.empty()) continue;
         // A disabled plugin is passed by only when no earlier call is still inside it.
         if (link.stats->disabled && link.stats->in_flight == 0) {
@@ -141,6 +152,7 @@ void Chain::step(std::unique_ptr<Walk> walk) {
         }
         link.stats->in_flight += walk->asked.size();
         walk->views.clear();
+        walk->views.reserve(walk->asked.size());
         for (const std::uint32_t i : walk->asked) walk->views.push_back(walk->items[i].call);
         const std::span<const Call> views{walk->views};
         link.plugin->call_batch(views, [this, w = walk.release()](std::span<Outcome> outcomes) {
