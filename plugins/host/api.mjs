@@ -294,10 +294,13 @@ function httpAnswerOf(v) {
   return [Kind.passChanged, 0, JSON.stringify({ status, headers, body })];
 }
 
-// Runs one call: [kind, code, text], or a promise of it when the hook is async.
+// Runs one call: [kind, code, text], or a promise of it when the hook is async. The
+// closures for the answer are made only for an async hook (a pass-through call's time is
+// mostly allocation).
+function failedCall(hook, error, name, folder) {
+  return [Kind.failed, Failure.error, `${hook}: ${describeError(error, name, folder)}`];
+}
 export function runCall(hooks, call, name, folder) {
-  const hook = hookNames[call.hook];
-  const failed = (error) => [Kind.failed, Failure.error, `${hook}: ${describeError(error, name, folder)}`];
   let v;
   try {
     const msg = JSON.parse(call.subject);
@@ -308,11 +311,12 @@ export function runCall(hooks, call, name, folder) {
     const client = call.context !== '' ? JSON.parse(call.context) : undefined;
     v = hooks[call.hook](msg, client);
   } catch (error) {
-    return failed(error);
+    return failedCall(hookNames[call.hook], error, name, folder);
   }
-  const answer = hook === 'on_http' ? httpAnswerOf : (r) => answerOf(r, hook);
+  const hook = hookNames[call.hook];
   if (v !== null && typeof v === 'object' && typeof v.then === 'function') {
-    return Promise.resolve(v).then(answer, failed);
+    const answer = hook === 'on_http' ? httpAnswerOf : (r) => answerOf(r, hook);
+    return Promise.resolve(v).then(answer, (error) => failedCall(hook, error, name, folder));
   }
-  return answer(v);
+  return hook === 'on_http' ? httpAnswerOf(v) : answerOf(v, hook);
 }

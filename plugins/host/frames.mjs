@@ -153,17 +153,29 @@ export function callBatch(calls) {
   return batch;
 }
 
-// A batch (a Uint8Array, as a worker receives it) as calls {id, hook, subject, data, context}.
+// A batch (a Uint8Array, as a worker receives it) as calls {id, plugin, hook, subject, data,
+// context}, read in place.
 export function readCallBatch(bytes) {
   const batch = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const calls = [];
   let at = 0;
   while (at < batch.length) {
-    const length = batch.readUInt32LE(at);
-    const body = batch.subarray(at + 4, at + 4 + length);
-    const call = readCall(body);
-    calls.push({ id: call.id, hook: call.hook, subject: call.subject, data: call.data, context: call.context });
-    at += 4 + length;
+    const end = at + 4 + batch.readUInt32LE(at);
+    const id = batch.readUInt32LE(at + 4);
+    const plugin = batch.readUInt32LE(at + 8);
+    const hook = batch[at + 12];
+    let p = at + 13;
+    const n1 = batch.readUInt32LE(p);
+    const subject = batch.utf8Slice(p + 4, p + 4 + n1);
+    p += 4 + n1;
+    const n2 = batch.readUInt32LE(p);
+    const data = batch.utf8Slice(p + 4, p + 4 + n2);
+    p += 4 + n2;
+    const n3 = batch.readUInt32LE(p);
+    const context = batch.utf8Slice(p + 4, p + 4 + n3);
+    if (p + 4 + n3 > end) throw new Error('a call batch with a call longer than its length');
+    calls.push({ id, plugin, hook, subject, data, context });
+    at = end;
   }
   return calls;
 }

@@ -66,7 +66,7 @@ async function run() {
       flush();
       answer = await answer;
     }
-    answers.push([call.id, ...answer]);
+    answers.push([call.id, answer[0], answer[1], answer[2]]);
     Atomics.store(progress, 0, ++finished);
     if (performance.now() - lastPost >= progressMs) flush();
   }
