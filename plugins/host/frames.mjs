@@ -109,21 +109,21 @@ export class FrameWriter {
   }
 }
 
-// Reads a call frame's body: {id, plugin, hook, subject, data, context} (texts as strings).
-export function readCall(body) {
-  const id = body.readUInt32LE(0);
-  const plugin = body.readUInt32LE(4);
-  const hook = body[8];
-  let at = 9;
-  const text = () => {
-    const n = body.readUInt32LE(at);
-    const s = body.toString('utf8', at + 4, at + 4 + n);
-    at += 4 + n;
-    return s;
-  };
-  const subject = text();
-  const data = text();
-  const context = text();
+// Reads a call frame's body (from start, in a larger buffer): {id, plugin, hook, subject,
+// data, context} (texts as strings).
+export function readCall(body, start = 0) {
+  const id = body.readUInt32LE(start);
+  const plugin = body.readUInt32LE(start + 4);
+  const hook = body[start + 8];
+  let at = start + 9;
+  let n = body.readUInt32LE(at);
+  const subject = body.utf8Slice(at + 4, at + 4 + n);
+  at += 4 + n;
+  n = body.readUInt32LE(at);
+  const data = body.utf8Slice(at + 4, at + 4 + n);
+  at += 4 + n;
+  n = body.readUInt32LE(at);
+  const context = body.utf8Slice(at + 4, at + 4 + n);
   return { id, plugin, hook, subject, data, context };
 }
 
@@ -158,25 +158,7 @@ export function callBatch(calls) {
 export function readCallBatch(bytes) {
   const batch = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const calls = [];
-  let at = 0;
-  while (at < batch.length) {
-    const end = at + 4 + batch.readUInt32LE(at);
-    const id = batch.readUInt32LE(at + 4);
-    const plugin = batch.readUInt32LE(at + 8);
-    const hook = batch[at + 12];
-    let p = at + 13;
-    const n1 = batch.readUInt32LE(p);
-    const subject = batch.utf8Slice(p + 4, p + 4 + n1);
-    p += 4 + n1;
-    const n2 = batch.readUInt32LE(p);
-    const data = batch.utf8Slice(p + 4, p + 4 + n2);
-    p += 4 + n2;
-    const n3 = batch.readUInt32LE(p);
-    const context = batch.utf8Slice(p + 4, p + 4 + n3);
-    if (p + 4 + n3 > end) throw new Error('a call batch with a call longer than its length');
-    calls.push({ id, plugin, hook, subject, data, context });
-    at = end;
-  }
+  for (let at = 0; at < batch.length; at += 4 + batch.readUInt32LE(at)) calls.push(readCall(batch, at + 4));
   return calls;
 }
 
