@@ -9,6 +9,8 @@
 //                 'U' unload  JSON {p}
 //                 'C' call    u32 id, u32 plugin, u8 hook, then subject, data, context, each
 //                             u32 length + bytes (data "" when the message has none)
+//                 'B' calls   u32 plugin, u32 first id, u32 count, then count calls, each
+//                             u8 hook and the three texts as in 'C' (ids first, first + 1, ...)
 //                 'p' produced JSON {p, r, error?: {code, text}}: the answer to 'P' r
 //   host → edge   'R' ready   JSON {node}
 //                 'l' loaded  JSON {p, error?}
@@ -31,10 +33,18 @@ export const Failure = { error: 1, time: 2, memory: 3 };
 // The largest frame accepted: bigger means the stream is out of step.
 export const maxFrameBytes = 256 * 1024 * 1024;
 
+function checkedLength(length) {
+  if (length < 1 || length > maxFrameBytes) throw new Error(`a frame of ${length} bytes: the stream is out of step`);
+  return length;
+}
+
 // Splits a byte stream into frames: push(chunk) calls onFrame(type, body) for each whole one.
+// A frame split over chunks is joined once, when its last byte came (a big frame of many
+// chunks is copied once, not once a chunk).
 export class FrameReader {
   #pending = [];
   #pendingBytes = 0;
+  #needed = 0; // the bytes the first pending frame needs in all (0: its length not read yet)
   constructor(onFrame) {
     this.onFrame = onFrame;
   }
@@ -42,14 +52,20 @@ export class FrameReader {
     let buf = chunk;
     if (this.#pendingBytes > 0) {
       this.#pending.push(chunk);
-      buf = Buffer.concat(this.#pending, this.#pendingBytes + chunk.length);
+      this.#pendingBytes += chunk.length;
+      if (this.#needed === 0 && this.#pendingBytes >= 4) {
+        const head = this.#pending[0].length >= 4 ? this.#pending[0] : Buffer.concat(this.#pending);
+        this.#needed = 4 + checkedLength(head.readUInt32LE(0));
+      }
+      if (this.#needed === 0 || this.#pendingBytes < this.#needed) return;
+      buf = Buffer.concat(this.#pending, this.#pendingBytes);
       this.#pending = [];
       this.#pendingBytes = 0;
+      this.#needed = 0;
     }
     let at = 0;
     while (buf.length - at >= 4) {
-      const length = buf.readUInt32LE(at);
-      if (length < 1 || length > maxFrameBytes) throw new Error(`a frame of ${length} bytes: the stream is out of step`);
+      const length = checkedLength(buf.readUInt32LE(at));
       if (buf.length - at - 4 < length) break;
       this.onFrame(buf[at + 4], buf.subarray(at + 5, at + 4 + length));
       at += 4 + length;
@@ -58,6 +74,7 @@ export class FrameReader {
       const rest = buf.subarray(at);
       this.#pending.push(rest);
       this.#pendingBytes = rest.length;
+      if (rest.length >= 4) this.#needed = 4 + checkedLength(rest.readUInt32LE(0));
     }
   }
 }
@@ -109,56 +126,34 @@ export class FrameWriter {
   }
 }
 
-// Reads a call frame's body (from start, in a larger buffer): {id, plugin, hook, subject,
-// data, context} (texts as strings).
-export function readCall(body, start = 0) {
-  const id = body.readUInt32LE(start);
-  const plugin = body.readUInt32LE(start + 4);
-  const hook = body[start + 8];
-  let at = start + 9;
-  let n = body.readUInt32LE(at);
-  const subject = body.utf8Slice(at + 4, at + 4 + n);
-  at += 4 + n;
-  n = body.readUInt32LE(at);
-  const data = body.utf8Slice(at + 4, at + 4 + n);
-  at += 4 + n;
-  n = body.readUInt32LE(at);
-  const context = body.utf8Slice(at + 4, at + 4 + n);
-  return { id, plugin, hook, subject, data, context };
-}
+// The main thread does not read a call's texts: it keeps the calls as the runs they came in
+// (call_runs.mjs) and hands the plugin's worker many at a time as one byte batch,
+// [u32 first id][u32 count] then each call as in a 'B' frame, which the worker reads back
+// (readCallBatch). Its answers go back as answer frames ready to write, many in one buffer
+// (answerFrames), which the main thread checks (the ids, in order) and writes out as they are.
 
-// The main thread does not read a call's texts: it keeps each call's body as it came
-// ({id, plugin, hook, body}) and hands the plugin's worker many at a time as one byte batch,
-// [u32 length][body] each (callBatch), which the worker reads back (readCallBatch). Its
-// answers go back as answer frames ready to write, many in one buffer (answerFrames), which
-// the main thread checks (the ids, in order) and writes out as they are.
-
-// The head of a call frame's body, its texts left unread: {id, plugin, hook, body}.
-export function readCallHead(body) {
-  return { id: body.readUInt32LE(0), plugin: body.readUInt32LE(4), hook: body[8], body };
-}
-
-// The calls' bodies as one batch for a worker: a Buffer of its own (not a slice of Node's
-// pool, which postMessage would copy whole).
-export function callBatch(calls) {
-  let size = 0;
-  for (const c of calls) size += 4 + c.body.length;
-  const batch = Buffer.allocUnsafeSlow(size);
-  let at = 0;
-  for (const c of calls) {
-    batch.writeUInt32LE(c.body.length, at);
-    c.body.copy(batch, at + 4);
-    at += 4 + c.body.length;
-  }
-  return batch;
-}
-
-// A batch (a Uint8Array, as a worker receives it) as calls {id, plugin, hook, subject, data,
+// A call batch (a Uint8Array, as a worker receives it) as calls {id, hook, subject, data,
 // context}, read in place.
 export function readCallBatch(bytes) {
   const batch = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const calls = [];
-  for (let at = 0; at < batch.length; at += 4 + batch.readUInt32LE(at)) calls.push(readCall(batch, at + 4));
+  const first = batch.readUInt32LE(0);
+  const count = batch.readUInt32LE(4);
+  const calls = new Array(count);
+  let at = 8;
+  for (let i = 0; i < count; i++) {
+    const hook = batch[at];
+    let n = batch.readUInt32LE(at + 1);
+    at += 5;
+    const subject = batch.utf8Slice(at, at + n);
+    at += n;
+    n = batch.readUInt32LE(at);
+    const data = batch.utf8Slice(at + 4, at + 4 + n);
+    at += 4 + n;
+    n = batch.readUInt32LE(at);
+    const context = batch.utf8Slice(at + 4, at + 4 + n);
+    at += 4 + n;
+    calls[i] = { id: first + i, hook, subject, data, context };
+  }
   return calls;
 }
 
@@ -192,12 +187,10 @@ function writeAnswer(frame, at, id, kind, code, text, textBytes) {
 }
 
 // The ids of the answer frames in a buffer from answerFrames, in order.
-export function* answerIds(frames) {
-  let at = 0;
-  while (at + 18 <= frames.length) {
-    yield frames.readUInt32LE(at + 5);
-    at += 4 + frames.readUInt32LE(at);
-  }
+export function answerIds(frames) {
+  const ids = [];
+  for (let at = 0; at + 18 <= frames.length; at += 4 + frames.readUInt32LE(at)) ids.push(frames.readUInt32LE(at + 5));
+  return ids;
 }
 
 // Writes a call frame (the testing harness speaks to a host as the edge does).

@@ -10,8 +10,8 @@
 // failure time); a worker over its heap (memoryMB) dies (failure memory); either way a new
 // worker loads the plugin again and gets the calls that were waiting, in their order.
 import { Worker } from 'node:worker_threads';
-import { Fifo } from './fifo.mjs';
-import { FrameReader, FrameWriter, Kind, Failure, readCallHead, callBatch, answerIds, hookNames, produceFrame } from './frames.mjs';
+import { CallRuns } from './call_runs.mjs';
+import { FrameReader, FrameWriter, Kind, Failure, answerIds, hookNames, produceFrame } from './frames.mjs';
 
 const workerUrl = new URL('./plugin_worker.mjs', import.meta.url);
 
@@ -49,7 +49,7 @@ class Plugin {
   constructor(index, spec) {
     this.index = index;      // the edge's number for it
     this.spec = spec;        // the load frame: folder, entry, limits, config
-    this.queue = new Fifo();  // calls not answered yet, oldest first: {id, plugin, hook, body} (readCallHead)
+    this.queue = new CallRuns();  // calls not answered yet, oldest first, as they came
     this.posted = 0;         // how many of queue the current worker has been given
     this.worker = null;      // the current worker, null between one's death and the next
     this.ready = false;      // the current worker has loaded the plugin
@@ -159,12 +159,12 @@ class Plugin {
   onAnswers(bytes) {
     const frames = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.lastProgress = performance.now();
-    for (const id of answerIds(frames)) {
-      const call = this.queue.shift();
-      this.posted--;
-      this.answered++;
-      if (!call || call.id !== id) throw new Error(`plugin ${this.spec.name}: answer ${id} out of order`);
+    const ids = answerIds(frames);
+    if (ids.length > this.posted || !this.queue.shiftAnswered(ids)) {
+      throw new Error(`plugin ${this.spec.name}: answers ${ids[0]}.. out of order`);
     }
+    this.posted -= ids.length;
+    this.answered += ids.length;
     out.frames(frames);
     this.answerFailed();
     if (this.posted === 0) this.stopWatch();
@@ -179,12 +179,12 @@ class Plugin {
     if (!this.ready && !this.loaded) return this.onLoadError(describe(error));
     if (!this.ready && ++this.failedStarts >= 3) return this.onLoadError(describe(error));
     if (this.posted > 0) {
-      const call = this.running();
-      const hook = hookNames[call.hook];
+      const k = this.running();
+      const hook = hookNames[this.queue.hookAt(k)];
       if (error?.code === 'ERR_WORKER_OUT_OF_MEMORY') {
-        call.failed = [Failure.memory, `${hook}: stopped at its ${this.spec.memoryMB} MiB memory limit (memoryMB)`];
+        this.queue.setFailed(k, [Failure.memory, `${hook}: stopped at its ${this.spec.memoryMB} MiB memory limit (memoryMB)`]);
       } else {
-        call.failed = [Failure.error, `${hook}: ${describe(error)}`];
+        this.queue.setFailed(k, [Failure.error, `${hook}: ${describe(error)}`]);
       }
     } else {
       log(this.index, 'warn', `its worker stopped between calls (${describe(error)}); starting another`);
@@ -193,9 +193,13 @@ class Plugin {
     this.answerFailed();
   }
 
-  add(call) {
-    if (this.brokenWhy) return out.answer(call.id, Kind.failed, Failure.error, this.brokenWhy);
-    this.queue.push(call);
+  // count calls with ids first, first + 1, ..., their bytes as call_runs.mjs keeps them.
+  add(first, count, bytes) {
+    if (this.brokenWhy) {
+      for (let i = 0; i < count; i++) out.answer(first + i, Kind.failed, Failure.error, this.brokenWhy);
+      return;
+    }
+    this.queue.push(first, count, bytes);
     if (this.ready) this.schedulePost();
   }
 
@@ -209,38 +213,33 @@ class Plugin {
     });
   }
 
-  // The call the current worker is running: the ones before it finished, their answers
-  // perhaps still held in the worker.
+  // Where the call the current worker is running is in the queue: the ones before it
+  // finished, their answers perhaps still held in the worker.
   running() {
-    const k = Math.min(Math.max(0, Atomics.load(this.progress, 0) - this.answered), this.posted - 1);
-    return this.queue.at(k);
+    return Math.min(Math.max(0, Atomics.load(this.progress, 0) - this.answered), this.posted - 1);
   }
 
   // A call whose worker died on it is answered when it reaches the head, so the answers
   // stay in order (the calls before it run again in the new worker: their answers died too).
   answerFailed() {
-    while (this.posted === 0 && this.queue.length && this.queue.at(0).failed) {
-      const call = this.queue.shift();
-      out.answer(call.id, Kind.failed, ...call.failed);
+    while (this.posted === 0 && this.queue.length && this.queue.failedAt(0)) {
+      const { id, failed } = this.queue.shift();
+      out.answer(id, Kind.failed, ...failed);
     }
   }
 
   post() {
     this.answerFailed();
     if (!this.ready || !this.worker || this.posted >= this.queue.length) return;
-    let end = Math.min(this.queue.length, maxPosted);
-    for (let i = this.posted; i < end; i++) {
-      if (this.queue.at(i).failed) {
-        end = i;
-        break;
-      }
+    const before = this.posted;
+    while (this.posted < this.queue.length && this.posted < maxPosted) {
+      const next = this.queue.batchFrom(this.posted, maxPosted - this.posted);
+      if (!next) break;  // a call that failed: it waits for the head
+      this.posted += next.count;
+      this.worker.postMessage(next.batch, [next.batch.buffer]);
     }
-    if (end <= this.posted) return;
-    const batch = this.queue.slice(this.posted, end);
-    if (this.posted === 0) this.lastProgress = performance.now();
-    this.posted = end;
-    const bytes = callBatch(batch);
-    this.worker.postMessage(bytes, [bytes.buffer]);
+    if (this.posted === before) return;
+    if (before === 0) this.lastProgress = performance.now();
     this.watch();
   }
 
@@ -257,8 +256,8 @@ class Plugin {
         this.lastProgress = performance.now();
         this.watch();
       } else if (performance.now() - this.lastProgress >= this.spec.callMs) {
-        const call = this.running();
-        call.failed = [Failure.time, `${hookNames[call.hook]}: stopped after its ${this.spec.callMs} ms limit (callMs)`];
+        const k = this.running();
+        this.queue.setFailed(k, [Failure.time, `${hookNames[this.queue.hookAt(k)]}: stopped after its ${this.spec.callMs} ms limit (callMs)`]);
         this.worker.terminate(); // not waited for: terminating can take a while
         this.worker = null;
         this.start();
@@ -275,7 +274,7 @@ class Plugin {
   }
 
   failAll(failure, text) {
-    for (const call of this.queue.clear()) out.answer(call.id, Kind.failed, failure, text);
+    for (const id of this.queue.clear()) out.answer(id, Kind.failed, failure, text);
     this.posted = 0;
   }
 
@@ -295,14 +294,18 @@ function describe(error) {
 
 const plugins = new Map(); // the edge's plugin number → Plugin
 
+function addCalls(index, first, count, bytes) {
+  const plugin = plugins.get(index);
+  if (plugin) return plugin.add(first, count, bytes);
+  for (let i = 0; i < count; i++) out.answer(first + i, Kind.failed, Failure.error, `no plugin ${index} is loaded in the host`);
+}
+
 function onFrame(type, body) {
   switch (type) {
-    case 0x43: { // 'C'
-      const call = readCallHead(body);
-      const plugin = plugins.get(call.plugin);
-      if (!plugin) return out.answer(call.id, Kind.failed, Failure.error, `no plugin ${call.plugin} is loaded in the host`);
-      return plugin.add(call);
-    }
+    case 0x43: // 'C': one call, u32 id, u32 plugin, then the call
+      return addCalls(body.readUInt32LE(4), body.readUInt32LE(0), 1, body.subarray(8));
+    case 0x42: // 'B': u32 plugin, u32 first id, u32 count, then the calls
+      return addCalls(body.readUInt32LE(0), body.readUInt32LE(4), body.readUInt32LE(8), body.subarray(12));
     case 0x4c: { // 'L'
       const spec = JSON.parse(body.toString('utf8'));
       plugins.get(spec.p)?.unload();

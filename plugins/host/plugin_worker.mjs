@@ -74,7 +74,7 @@ async function run() {
   running = false;
 }
 
-// A batch of calls' bodies (frames.mjs callBatch), or the edge's answer to a produce.
+// A batch of calls (frames.mjs readCallBatch), or the edge's answer to a produce.
 parentPort.on('message', (m) => {
   if (m?.t === 'produced') return settleProduce(pending, m); // {t: 'produced', r, error?}
   for (const call of readCallBatch(m)) queue.push(call);

@@ -34,7 +34,7 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 // The frames (plugins/host/frames.mjs has the table): [u32 length][u8 type][body].
-constexpr char kLoad = 'L', kUnload = 'U', kCall = 'C', kProduced = 'p';
+constexpr char kLoad = 'L', kUnload = 'U', kCalls = 'B', kProduced = 'p';
 constexpr char kReady = 'R', kLoaded = 'l', kAnswer = 'A', kLog = 'G', kProduce = 'P', kState = 'S';
 constexpr std::uint32_t kMaxFrameBytes = 256u << 20;
 // Answer kinds and failure codes, as frames.mjs Kind and Failure.
@@ -53,6 +53,9 @@ std::uint32_t get_u32(const char* p) {
     std::uint32_t v = 0;
     for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(p[i]);
     return v;
+}
+void set_u32(std::string& out, std::size_t at, std::uint32_t v) {
+    for (int i = 0; i < 4; ++i) out[at + static_cast<std::size_t>(i)] = static_cast<char>((v >> (8 * i)) & 0xff);
 }
 void put_text(std::string& out, std::string_view text) {
     put_u32(out, static_cast<std::uint32_t>(text.size()));
@@ -175,7 +178,22 @@ private:
     void spawn_host();
     void on_host_gone(std::string why);
     void take_submissions();
-    void send_call(std::uint32_t id, const Pending& p);
+    // Calls to one plugin with consecutive ids, written to out_ as one 'B' frame: add() each,
+    // then close() (a run that grows past kRunBytes is closed and a new one opened).
+    class CallRun {
+    public:
+        explicit CallRun(std::string& out) : out_(out) {}
+        void add(std::uint32_t plugin, std::uint32_t id, const Call& call);
+        void close();
+
+    private:
+        static constexpr std::size_t kRunBytes = 4u << 20;
+        std::string& out_;
+        std::size_t at_ = std::string::npos;  // where the open frame starts in out_
+        std::uint32_t plugin_ = 0;
+        std::uint32_t next_id_ = 0;           // the id a call must have to join the run
+        std::uint32_t count_ = 0;
+    };
     void flush_writes();
     bool read_frames();
     void on_frame(char type, std::string_view body);
@@ -528,16 +546,32 @@ void JsHostCore::on_host_gone(std::string why) {
                            " times while running this call"));
 }
 
-void JsHostCore::send_call(std::uint32_t id, const Pending& p) {
-    const std::size_t size = 1 + 9 + 12 + p.call.subject.size() + p.call.data.size() + p.call.context.size();
-    put_u32(out_, static_cast<std::uint32_t>(size));
-    out_ += kCall;
-    put_u32(out_, id);
-    put_u32(out_, p.plugin);
-    out_ += static_cast<char>(p.call.hook);
-    put_text(out_, p.call.subject);
-    put_text(out_, p.call.data);
-    put_text(out_, p.call.context);
+void JsHostCore::CallRun::add(std::uint32_t plugin, std::uint32_t id, const Call& call) {
+    if (at_ != std::string::npos && (plugin != plugin_ || id != next_id_ || out_.size() - at_ > kRunBytes)) close();
+    if (at_ == std::string::npos) {
+        at_ = out_.size();
+        put_u32(out_, 0);  // the length and the count, set by close()
+        out_ += kCalls;
+        put_u32(out_, plugin);
+        put_u32(out_, id);
+        put_u32(out_, 0);
+        plugin_ = plugin;
+        count_ = 0;
+    }
+    out_.reserve(out_.size() + 13 + call.subject.size() + call.data.size() + call.context.size());
+    out_ += static_cast<char>(call.hook);
+    put_text(out_, call.subject);
+    put_text(out_, call.data);
+    put_text(out_, call.context);
+    next_id_ = id + 1;
+    ++count_;
+}
+
+void JsHostCore::CallRun::close() {
+    if (at_ == std::string::npos) return;
+    set_u32(out_, at_, static_cast<std::uint32_t>(out_.size() - at_ - 4));
+    set_u32(out_, at_ + 13, count_);
+    at_ = std::string::npos;
 }
 
 void JsHostCore::take_submissions() {
@@ -580,6 +614,7 @@ void JsHostCore::take_submissions() {
         if (ready_) put_frame(out_, kUnload, "{\"p\":" + std::to_string(index) + "}");
         plugins_.erase(it);
     }
+    CallRun run{out_};
     for (auto& s : calls) {
         auto it = plugins_.find(s.plugin);
         if (it == plugins_.end()) {
@@ -600,11 +635,12 @@ void JsHostCore::take_submissions() {
         it->second.ids.push_back(id);
         if (ready_) {
             ++p.attempts;
-            send_call(id, p);
+            run.add(p.plugin, id, p.call);
         } else {
             p.waiting_since = Clock::now();
         }
     }
+    run.close();
     // The permission model's folders are fixed when node starts: a new one needs a new host.
     if (new_folder && sock_ >= 0) {
         ready_ = false;  // no warning: it is not dying
@@ -679,12 +715,14 @@ void JsHostCore::on_frame(char type, std::string_view body) {
                     for (const auto id : ids) finish(id, failure(s.broken));
                     continue;
                 }
+                CallRun run{out_};
                 for (const auto id : s.ids) {
                     Pending& p = in_flight_.at(id);
                     ++p.attempts;
                     p.waiting_since = Clock::time_point::max();
-                    send_call(id, p);
+                    run.add(index, id, p.call);
                 }
+                run.close();
             }
             std::lock_guard lock(mutex_);
             if (first_ready_) {
