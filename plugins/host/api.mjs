@@ -261,6 +261,46 @@ function setData(value) {
 }
 const dataProperty = { enumerable: true, configurable: true, get: getData, set: setData };
 
+// msg and client are filled from their JSON texts when the hook first touches them (reads a
+// field, writes one, lists the keys, ...), as the Lua ones are (docs/plugins.md): a hook that
+// only counts messages parses nothing. Each is a Proxy over a plain object that is empty
+// until then; every trap fills it first and then does what the object itself would do, so a
+// touched one behaves as that plain object. The handler is the call's own (its texts), its
+// traps shared.
+class Lazy {
+  constructor(text, data) {
+    this.text = text;  // the JSON text, until filled
+    this.data = data;  // msg's data text ('' when the message has none), or undefined
+  }
+  fill(target) {
+    const text = this.text;
+    if (text === undefined) return target;
+    this.text = undefined;
+    const value = JSON.parse(text);
+    // (Object.assign would set the prototype for a "__proto__" key: defined as a field.)
+    if (Object.hasOwn(value, '__proto__')) {
+      Object.defineProperties(target, Object.getOwnPropertyDescriptors(value));
+    } else {
+      Object.assign(target, value);
+    }
+    if (this.data) {
+      target[lazyData] = { text: this.data, parsed: false, value: undefined };
+      Object.defineProperty(target, 'data', dataProperty);
+    }
+    return target;
+  }
+  get(target, key, receiver) { return Reflect.get(this.fill(target), key, receiver); }
+  set(target, key, value, receiver) { return Reflect.set(this.fill(target), key, value, receiver); }
+  has(target, key) { return Reflect.has(this.fill(target), key); }
+  deleteProperty(target, key) { return Reflect.deleteProperty(this.fill(target), key); }
+  ownKeys(target) { return Reflect.ownKeys(this.fill(target)); }
+  getOwnPropertyDescriptor(target, key) { return Reflect.getOwnPropertyDescriptor(this.fill(target), key); }
+  defineProperty(target, key, descriptor) { return Reflect.defineProperty(this.fill(target), key, descriptor); }
+  preventExtensions(target) { return Reflect.preventExtensions(this.fill(target)); }
+  setPrototypeOf(target, proto) { return Reflect.setPrototypeOf(this.fill(target), proto); }
+}
+const lazy = (text, data) => new Proxy({}, new Lazy(text, data));
+
 // What on_http returned, as the edge reads it (hooks.hpp, "on_http"): nothing (the route is
 // not there: 404), or {status = 200, headers = {...}, body: 'text' or an object sent as JSON}.
 function httpAnswerOf(v) {
@@ -297,19 +337,24 @@ function httpAnswerOf(v) {
 // Runs one call: [kind, code, text], or a promise of it when the hook is async. The
 // closures for the answer are made only for an async hook (a pass-through call's time is
 // mostly allocation).
+const httpHook = hookNames.indexOf('on_http');
 function failedCall(hook, error, name, folder) {
   return [Kind.failed, Failure.error, `${hook}: ${describeError(error, name, folder)}`];
 }
 export function runCall(hooks, call, name, folder) {
   let v;
   try {
-    const msg = JSON.parse(call.subject);
-    if (call.data !== '') {
-      msg[lazyData] = { text: call.data, parsed: false, value: undefined };
-      Object.defineProperty(msg, 'data', dataProperty);
+    if (call.hook === httpHook) {  // a request, read whole
+      const req = JSON.parse(call.subject);
+      if (call.data !== '') {
+        req[lazyData] = { text: call.data, parsed: false, value: undefined };
+        Object.defineProperty(req, 'data', dataProperty);
+      }
+      v = hooks[call.hook](req, call.context !== '' ? JSON.parse(call.context) : undefined);
+    } else {
+      const client = call.context !== '' ? lazy(call.context) : undefined;
+      v = hooks[call.hook](lazy(call.subject, call.data), client);
     }
-    const client = call.context !== '' ? JSON.parse(call.context) : undefined;
-    v = hooks[call.hook](msg, client);
   } catch (error) {
     return failedCall(hookNames[call.hook], error, name, folder);
   }

@@ -120,13 +120,64 @@ TEST_CASE("a JavaScript hook changes the data, and data it does not change passe
     CHECK_FALSE(out.verdict.data);
 }
 
-TEST_CASE("a JavaScript hook that never reads the data never parses it", "[js]") {
+TEST_CASE("a JavaScript hook that never reads the data never parses it, nor msg and client untouched", "[js]") {
     JsPackage p("export function on_message(msg) { const q = msg.queue; }");
     auto host = start_host();
     auto plugin = load(*host, p);
     const Outcome out = on_message(*plugin, "[1, 2,");
     CHECK(out.failure == Failure::none);
     CHECK_FALSE(out.verdict.data);
+    // One that touches neither msg nor client parses neither (texts that are not JSON pass).
+    JsPackage counter("let n = 0; export function on_message(msg, client) { n++; }");
+    auto counting = load(*host, counter);
+    const Outcome untouched = call(*counting, {Hook::on_message, "{not json", "[1,", "{nor this"});
+    CHECK(untouched.failure == Failure::none);
+    CHECK(untouched.verdict.kind == Verdict::Kind::pass);
+}
+
+TEST_CASE("JavaScript msg and client, filled when first touched, look whole to keys, spread, JSON and later calls",
+          "[js]") {
+    JsPackage p(R"(
+      const kept = [];
+      export function on_message(msg, client) {
+        if (msg.queue === 'odd') {  // a "__proto__" key is a field, not the prototype
+          return adashta.pass({ bad: client.bad ?? null, keys: Object.keys(client).join(',') });
+        }
+        kept.push({ msg, client });
+        if (kept.length === 1) return;  // the first call touches nothing of them
+        const first = kept[0];
+        msg.mark = 'set before any read';  // a write first: the fields still come
+        delete client.session;
+        return adashta.pass({
+          keys: Object.keys(first.msg).sort().join(','),
+          spread: { ...first.client },
+          whole: JSON.stringify({ m: first.msg }),
+          has: 'id' in msg, queue: msg.queue, mark: msg.mark, role: client.claims.role,
+          clientKeys: Object.keys(client).join(','),
+          frozen: Object.isFrozen(Object.freeze(first.client)) && first.client.user === null,
+          proto: Object.getPrototypeOf(msg) === Object.prototype,
+        });
+      })");
+    auto host = start_host();
+    auto plugin = load(*host, p);
+    const std::string client = R"({"session":"s1","user":null,"claims":{"role":"admin"}})";
+    REQUIRE(call(*plugin, {Hook::on_message, R"({"queue":"chat","id":"m1"})", R"({"n":1})", client}).failure ==
+            Failure::none);
+    const Outcome out = call(*plugin, {Hook::on_message, R"({"queue":"news","id":"m2"})", "{}", client});
+    REQUIRE(out.failure == Failure::none);
+    REQUIRE(out.verdict.data);
+    const std::string& data = *out.verdict.data;
+    CHECK_THAT(data, Catch::Contains(R"("keys":"data,id,queue")"));
+    CHECK_THAT(data, Catch::Contains(R"("spread":{"session":"s1","user":null,"claims":{"role":"admin"}})"));
+    CHECK_THAT(data, Catch::Contains(R"(\"queue\":\"chat\",\"id\":\"m1\",\"data\":{\"n\":1})"));
+    CHECK_THAT(data, Catch::Contains(R"("has":true,"queue":"news","mark":"set before any read","role":"admin")"));
+    CHECK_THAT(data, Catch::Contains(R"("clientKeys":"user,claims")"));
+    CHECK_THAT(data, Catch::Contains(R"("frozen":true)"));
+    CHECK_THAT(data, Catch::Contains(R"("proto":true)"));
+    const Outcome odd =
+        call(*plugin, {Hook::on_message, R"({"queue":"odd"})", "", R"({"__proto__":{"bad":1},"user":"u"})"});
+    REQUIRE(odd.verdict.data);
+    CHECK(*odd.verdict.data == R"({"bad":null,"keys":"__proto__,user"})");
 }
 
 TEST_CASE("JavaScript drop and reject carry their reason, and on_connect a close code", "[js]") {
