@@ -303,6 +303,13 @@ export function markdown(results, { sections }) {
     `Run ${results.when}${results.quick ? ' (**--quick**: short smoke run, not comparable)' : ''} on ${m.cpus} CPUs (${m.model}), ` +
     `${m.memory_gib} GiB, Linux ${m.kernel}. Systems under test on CPU 1, load generators on CPU 0, loopback only. ` +
     'Reproduce: `bash bench/run.sh` (bench/README.md). Raw numbers: `results.json`; chart: `chart.png`.', ''];
+  // Scenarios rerun later (--merge) replaced theirs: the last rerun of each, and where.
+  const last = new Map();
+  for (const merge of results.merged ?? []) for (const name of merge.scenarios ?? []) last.set(name, merge);
+  if (last.size) {
+    out.push(`Rerun later (\`--merge\`): ${[...last].map(([name, merge]) => `${name} ${merge.when}` +
+      (merge.machine ? ` (${merge.machine.cpus} CPUs, ${merge.machine.model})` : '')).join('; ')}.`, '');
+  }
   for (const sec of sections) {
     out.push(`## ${sec.title}`, '', `| ${sec.head.join(' | ')} |`, `|${sec.head.map(() => '---').join('|')}|`);
     for (const row of sec.rows) out.push(`| ${row.join(' | ')} |`);

@@ -873,8 +873,10 @@ async function main() {
           ? { ...before, ...rows } : rows;
       }
       results.scenarios = saved.scenarios;
-      results.merged = [...(saved.merged ?? []), { when: results.when, scenarios: only }];
+      // Each merge names the machine it ran on; the run's own stays the saved one.
+      results.merged = [...(saved.merged ?? []), { when: results.when, scenarios: only, machine: results.machine }];
       results.when = saved.when;
+      results.machine = saved.machine ?? results.machine;
     } catch { /* nothing saved: a plain run */ }
   }
   await writeFile(path.join(outDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
