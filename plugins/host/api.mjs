@@ -260,6 +260,11 @@ function setData(value) {
   lazy.parsed = true;
 }
 const dataProperty = { enumerable: true, configurable: true, get: getData, set: setData };
+// Gives obj the data property, parsed from text when first read.
+function addLazyData(obj, text) {
+  obj[lazyData] = { text, parsed: false, value: undefined };
+  Object.defineProperty(obj, 'data', dataProperty);
+}
 
 // msg and client are filled from their JSON texts when the hook first touches them (reads a
 // field, writes one, lists the keys, ...), as the Lua ones are (docs/plugins.md): a hook that
@@ -283,10 +288,7 @@ class Lazy {
     } else {
       Object.assign(target, value);
     }
-    if (this.data) {
-      target[lazyData] = { text: this.data, parsed: false, value: undefined };
-      Object.defineProperty(target, 'data', dataProperty);
-    }
+    if (this.data) addLazyData(target, this.data);
     return target;
   }
   get(target, key, receiver) { return Reflect.get(this.fill(target), key, receiver); }
@@ -334,22 +336,19 @@ function httpAnswerOf(v) {
   return [Kind.passChanged, 0, JSON.stringify({ status, headers, body })];
 }
 
-// Runs one call: [kind, code, text], or a promise of it when the hook is async. The
-// closures for the answer are made only for an async hook (a pass-through call's time is
-// mostly allocation).
 const httpHook = hookNames.indexOf('on_http');
 function failedCall(hook, error, name, folder) {
   return [Kind.failed, Failure.error, `${hook}: ${describeError(error, name, folder)}`];
 }
+// Runs one call: [kind, code, text], or a promise of it when the hook is async. The
+// closures for the answer are made only for an async hook (a pass-through call's time is
+// mostly allocation).
 export function runCall(hooks, call, name, folder) {
   let v;
   try {
     if (call.hook === httpHook) {  // a request, read whole
       const req = JSON.parse(call.subject);
-      if (call.data !== '') {
-        req[lazyData] = { text: call.data, parsed: false, value: undefined };
-        Object.defineProperty(req, 'data', dataProperty);
-      }
+      if (call.data !== '') addLazyData(req, call.data);
       v = hooks[call.hook](req, call.context !== '' ? JSON.parse(call.context) : undefined);
     } else {
       const client = call.context !== '' ? lazy(call.context) : undefined;
