@@ -267,7 +267,8 @@ private:
     }
 
     // The behavior's work, on the handler thread or a pool thread; throws for throw and
-    // panic. hold keeps the message's Delivery (taken here, or given by the pool's handler).
+    // panic. hold keeps the message's Delivery (taken here, or given by the pool's handler)
+    // and reports the message once it is kept; the callers report every other behavior's.
     void perform(Node& node, const Behavior& b, const Message& m, Delivery* taken) {
         using K = Behavior::Kind;
         switch (b.kind) {
@@ -290,8 +291,11 @@ private:
                 return;
             case K::hold: {
                 Delivery d = taken ? std::move(*taken) : node.defer(m);
-                std::lock_guard lock{mutex_};
-                held_[m.id] = std::move(d);
+                {
+                    std::lock_guard lock{mutex_};
+                    held_[m.id] = std::move(d);
+                }
+                report_message(m);  // held before it is reported: a settle after it finds it
                 return;
             }
             case K::sleep:
@@ -310,7 +314,7 @@ private:
         Status consumed;
         if (concurrency <= 1) {
             consumed = node.consume(queue, [this, &node, b = *behavior](const Message& m) {
-                report_message(m);
+                if (b.kind != Behavior::Kind::hold) report_message(m);
                 perform(node, b, m, nullptr);  // what it throws, the node reports (on_error)
             });
         } else {
@@ -318,7 +322,7 @@ private:
             // (one client's messages in order, different clients' at once).
             auto pool = std::make_shared<Pool>(static_cast<std::size_t>(concurrency));
             consumed = node.consume(queue, [this, &node, pool, b = *behavior](const Message& m) {
-                report_message(m);
+                if (b.kind != Behavior::Kind::hold) report_message(m);
                 auto d = std::make_shared<Delivery>(node.defer(m));
                 pool->post(m.client, [this, &node, b, m, d] {
                     try {

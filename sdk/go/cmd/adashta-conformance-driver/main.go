@@ -286,6 +286,13 @@ func (d *driver) handler(queue, behavior string) adashta.Handler {
 		if len(data) == 0 {
 			data = json.RawMessage("null")
 		}
+		if behavior == "hold" {
+			// Held before it is reported: a settle that follows the report finds it.
+			h := m.Defer()
+			d.heldMu.Lock()
+			d.held[m.ID] = h
+			d.heldMu.Unlock()
+		}
 		d.emit(map[string]interface{}{"event": "message", "queue": m.Queue, "id": m.ID, "client": m.Client,
 			"user": m.User, "data": data, "offset": m.Offset, "receiveCount": m.ReceiveCount})
 		switch {
@@ -305,10 +312,6 @@ func (d *driver) handler(queue, behavior string) adashta.Handler {
 			}
 			return nil
 		case behavior == "hold":
-			h := m.Defer()
-			d.heldMu.Lock()
-			d.held[m.ID] = h
-			d.heldMu.Unlock()
 			return nil
 		case strings.HasPrefix(behavior, "sleep:"):
 			n, _ := strconv.Atoi(strings.TrimPrefix(behavior, "sleep:"))
