@@ -25,6 +25,9 @@ extern const std::string_view kLuaPrelude;
 namespace fs = std::filesystem;
 
 namespace {
+// The keys under which msg and client keep their texts (the prelude's TEXT and DATA).
+constexpr char kTextKey = 't';
+constexpr char kDataKey = 'd';
 
 // The count hook runs every this many VM instructions and reads the clock: about 5 µs of
 // Lua apart, so a call stops within microseconds of its limit at a cost near 0.5 %.
@@ -502,8 +505,11 @@ Status LuaPlugin::open(std::string_view config) {
     lua_setfield(L_, -2, "set");
     lua_pushcfunction(L_, lua_plugin_state_keys);
     lua_setfield(L_, -2, "keys");
-    if (lua_pcall(L_, 10, 2, 0) != LUA_OK)
+    lua_pushlightuserdata(L_, const_cast<char*>(&kTextKey));
+    lua_pushlightuserdata(L_, const_cast<char*>(&kDataKey));
+    if (lua_pcall(L_, 12, 3, 0) != LUA_OK)
         return make_error(Errc::bad_plugin, where + ": its config: " + error_text(L_, -1));
+    lazy_ref_ = luaL_ref(L_, LUA_REGISTRYINDEX);
     const int load_entry = lua_gettop(L_);
     lua_pushvalue(L_, load_entry - 1);
     dispatch_ref_ = luaL_ref(L_, LUA_REGISTRYINDEX);
@@ -543,6 +549,7 @@ Status LuaPlugin::open(std::string_view config) {
     }
     lua_settop(L_, 0);
     lua_gc(L_, LUA_GCCOLLECT);
+    lua_gc(L_, LUA_GCGEN, 0, 0);
     return {};
 }
 
@@ -561,14 +568,25 @@ Outcome LuaPlugin::call(const Call& call) {
     lua_rawgeti(co, LUA_REGISTRYINDEX, dispatch_ref_);
     lua_pushlstring(co, name.data(), name.size());
     lua_rawgeti(co, LUA_REGISTRYINDEX, hook_ref);
-    lua_pushlstring(co, call.subject.data(), call.subject.size());
-    if (call.data.empty()) lua_pushnil(co);
-    else lua_pushlstring(co, call.data.data(), call.data.size());
+    // msg and client, their texts kept until read (the prelude's LAZY). Made here, not in
+    // the prelude: a quarter less of the call's time.
+    const auto lazy_table = [this, co](std::string_view text, std::string_view data) {
+        lua_createtable(co, 0, data.empty() ? 1 : 2);
+        lua_pushlstring(co, text.data(), text.size());
+        lua_rawsetp(co, -2, &kTextKey);
+        if (!data.empty()) {
+            lua_pushlstring(co, data.data(), data.size());
+            lua_rawsetp(co, -2, &kDataKey);
+        }
+        lua_rawgeti(co, LUA_REGISTRYINDEX, lazy_ref_);
+        lua_setmetatable(co, -2);
+    };
+    lazy_table(call.subject, call.data);
     if (call.context.empty()) lua_pushnil(co);
-    else lua_pushlstring(co, call.context.data(), call.context.size());
+    else lazy_table(call.context, {});
     arm();
     int results = 0;
-    const int status = lua_resume(co, L_, 5, &results);
+    const int status = lua_resume(co, L_, 4, &results);
     // Its pending to-be-closed variables run now, still under the limits (stopped: at once).
     if (status != LUA_OK && status != LUA_YIELD) lua_resetthread(co);
     disarm();

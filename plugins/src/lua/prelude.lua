@@ -13,8 +13,11 @@
 -- services, what the edge offers besides the hooks: {produce = bool, store = bool (the
 -- manifest's permissions), offered = bool (false: an edge without services, e.g. `adashta
 -- plugin test`), send(queue, data, to, user, to_server, session, delay_ms) -> nil | why,
--- get(key) -> JSON text | nil, set(key, text | nil) -> nil | why, keys(prefix) -> table}.
-local stopped, log, read_file, fields, json_decode, json_encode, name, version, config_text, services = ...
+-- get(key) -> JSON text | nil, set(key, text | nil) -> nil | why, keys(prefix) -> table};
+-- text_key, data_key: the two light userdata under which a call's msg and client keep their
+-- texts until read (below; C++ builds those tables, with LAZY, the third value returned).
+local stopped, log, read_file, fields, json_decode, json_encode, name, version, config_text, services,
+      text_key, data_key = ...
 
 local raw_load, raw_pcall, raw_xpcall, raw_error = load, pcall, xpcall, error
 local raw_resume = coroutine.resume
@@ -243,10 +246,11 @@ end
 
 -- A hook's msg and client are tables filled when first read, so that a hook that does not
 -- look at them costs no parse: until then their texts wait in the table itself under keys
--- nothing outside this file holds (TEXT: its subject or context, DATA: msg's data, until
--- msg.data is read). pairs() and JSON encoding fill them first; the sandbox's next() skips
--- the two keys, so next() and rawget() see only what was read.
-local TEXT, DATA = setmetatable({}, { __metatable = false }), setmetatable({}, { __metatable = false })
+-- nothing outside this file and lua_plugin.cpp holds (TEXT: its subject or context, DATA:
+-- msg's data, until msg.data is read; light userdata, which Lua code cannot make). pairs()
+-- and JSON encoding fill them first; the sandbox's next() skips the two keys, so next() and
+-- rawget() see only what was read. C++ builds the tables (one call's cost is mostly theirs).
+local TEXT, DATA = text_key, data_key
 local raw_next = next
 local function safe_next(t, key)
   local k, v = raw_next(t, key)
@@ -333,11 +337,8 @@ local function http_answer(v)
   return "pass", encode(setmetatable({ status = status, headers = headers, body = body }, OBJ))
 end
 
--- One hook call.
-local function dispatch(hook_name, fn, subject, data, context)
-  local s = setmetatable({ [TEXT] = subject, [DATA] = data }, LAZY)
-  local c = nil
-  if context ~= nil then c = setmetatable({ [TEXT] = context }, LAZY) end
+-- One hook call: msg and client (nil, or a table) are LAZY tables C++ made.
+local function dispatch(hook_name, fn, s, c)
   local v = fn(s, c)
   if hook_name == "on_http" then return http_answer(v) end
   if v == nil then return "pass" end
@@ -353,4 +354,4 @@ local function dispatch(hook_name, fn, subject, data, context)
   return v.kind, v.reason or "", v.code or 0
 end
 
-return dispatch, load_entry
+return dispatch, load_entry, LAZY

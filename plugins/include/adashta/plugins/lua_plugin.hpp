@@ -138,6 +138,7 @@ private:
     bool stopped_ = false;                         // the running call is over a limit
     Failure stop_reason_ = Failure::none;          // which one
     int dispatch_ref_ = 0;                         // registry: the prelude's dispatcher
+    int lazy_ref_ = 0;                             // registry: the metatable of msg and client
     lua_State* caller_ = nullptr;                  // the coroutine calls run in
     int caller_ref_ = 0;                           // registry: caller_, kept alive
     int hooks_ref_[kHookCount] = {};               // registry: the entry's hook functions
