@@ -40,9 +40,11 @@ void append_number(std::string& out, std::int64_t n) {
     out.append(digits, end);
 }
 
-// A decided round's buffer is kept for a later round unless there are enough or it is big.
+// A decided round's buffers are kept for a later round unless there are enough or they are
+// big (a busy edge's rounds of 5,000 calls are about 1 MiB of texts).
 constexpr std::size_t kSpareRounds = 4;
-constexpr std::size_t kSpareBytes = 1u << 20;
+constexpr std::size_t kSpareBytes = 8u << 20;
+constexpr std::size_t kSpareHeld = 1u << 16;  // calls
 
 }  // namespace
 
@@ -78,7 +80,8 @@ void HookRound::add(std::string_view queue, std::string_view id, std::int64_t of
     call[3] = put(context);
 }
 
-std::vector<plugins::ChainItem> HookRound::take(Hook hook, std::string& texts, std::vector<std::string>& spare) {
+std::vector<plugins::ChainItem> HookRound::take(Hook hook, std::string& texts, std::vector<std::string>& spare,
+                                                std::vector<plugins::ChainItem> items) {
     texts = std::move(texts_);
     texts_ = {};
     if (!spare.empty()) {
@@ -86,7 +89,7 @@ std::vector<plugins::ChainItem> HookRound::take(Hook hook, std::string& texts, s
         spare.pop_back();
     }
     if (texts_.capacity() < texts.size()) texts_.reserve(texts.size());
-    std::vector<plugins::ChainItem> items;
+    items.clear();
     items.reserve(calls_.size());
     const std::string_view all{texts};
     for (const auto& c : calls_) {
@@ -179,23 +182,25 @@ bool HttpServer::hook_produce(Connection& c, ClientProduce& p) {
 }
 
 void HttpServer::flush_hooks() {
-    flush_hook_round(Hook::on_message, produce_calls_, hooked_produces_, true,
+    flush_hook_round(Hook::on_message, produce_calls_, hooked_produces_, spare_produces_, true,
                      [this](HookedProduce& h, plugins::Decision& d) {
                          produce_decided(h.produce, std::move(d.verdict), d.plugin);
                      });
-    flush_hook_round(Hook::on_deliver, delivery_calls_, hooked_deliveries_, false,
+    flush_hook_round(Hook::on_deliver, delivery_calls_, hooked_deliveries_, spare_deliveries_, false,
                      [this](HookedDelivery& h, plugins::Decision& d) { delivery_decided(h, d.verdict); });
 }
 
 template <class Held, class Decide>
-void HttpServer::flush_hook_round(Hook hook, HookRound& round, std::vector<Held>& held, bool in, Decide decide) {
+void HttpServer::flush_hook_round(Hook hook, HookRound& round, std::vector<Held>& held, std::vector<Held>& spare,
+                                  bool in, Decide decide) {
     if (round.empty()) return;
     // The round's texts stay here until its batch is decided (the items view them), then
-    // their buffer serves a later round.
+    // their buffer serves a later round; so does the held vector's.
     auto texts = std::make_shared<std::string>();
-    std::vector<plugins::ChainItem> items = round.take(hook, *texts, spare_texts_);
+    std::vector<plugins::ChainItem> items =
+        round.take(hook, *texts, spare_texts_, plugins_ ? plugins_->items_buffer() : std::vector<plugins::ChainItem>{});
     // Each step runs in its turn, later if earlier ones wait: it owns its held part and decision.
-    auto decided = [this, in, decide, held = take_round(held), texts](std::vector<plugins::Decision> d) mutable {
+    auto decided = [this, in, decide, &spare, held = take_round(held, spare), texts](std::span<plugins::Decision> d) mutable {
         for (std::size_t i = 0; i < held.size(); ++i) {
             Held& h = held[i];
             plugins::Decision& v = d[i];
@@ -212,18 +217,21 @@ void HttpServer::flush_hook_round(Hook hook, HookRound& round, std::vector<Held>
             texts->clear();
             spare_texts_.push_back(std::move(*texts));
         }
+        held.clear();
+        if (held.capacity() <= kSpareHeld && held.capacity() > spare.capacity()) spare = std::move(held);
     };
     if (!plugins_) {  // let go since they were gathered: they pass as without plugins
-        decided(std::vector<plugins::Decision>(items.size()));
+        std::vector<plugins::Decision> none(items.size());
+        decided(none);
         return;
     }
     // One batch through the chain, one post back; the walk comes back too, so that this
     // thread, which allocated its vectors, frees them.
     plugins_->run_batch(hook, std::move(items),
-                        [this, decided = std::move(decided)](std::vector<plugins::Decision> d,
+                        [this, decided = std::move(decided)](std::span<plugins::Decision> d,
                                                              std::shared_ptr<void> walk) mutable {
-                            post([decided = std::move(decided), d = std::move(d), walk = std::move(walk)]() mutable {
-                                decided(std::move(d));
+                            post([decided = std::move(decided), d, walk = std::move(walk)]() mutable {
+                                decided(d);
                                 walk.reset();
                             });
                         });

@@ -74,8 +74,10 @@ public:
     void add(std::string_view queue, std::string_view id, std::int64_t offset, std::int64_t ts,
              std::string_view data, std::string_view context);
     // Hands the round on: its texts go into texts (keep them until the batch is decided),
-    // and the items view them. The next round starts with a buffer from spare, if any.
-    std::vector<plugins::ChainItem> take(plugins::Hook hook, std::string& texts, std::vector<std::string>& spare);
+    // and the items (put into the empty vector items) view them. The next round starts with
+    // a buffer from spare, if any.
+    std::vector<plugins::ChainItem> take(plugins::Hook hook, std::string& texts, std::vector<std::string>& spare,
+                                         std::vector<plugins::ChainItem> items);
 
 private:
     struct Span {
@@ -191,16 +193,25 @@ private:
     void flush_hooks();
     // One hook's batch: calls to the chain; when decided, decide(held[i], decision) runs as
     // step i of its connection's in or out steps.
+    // spare: a decided round's held vector, kept for its room.
     template <class Held, class Decide>
-    void flush_hook_round(plugins::Hook hook, HookRound& round, std::vector<Held>& held, bool in, Decide decide);
+    void flush_hook_round(plugins::Hook hook, HookRound& round, std::vector<Held>& held, std::vector<Held>& spare,
+                          bool in, Decide decide);
     // A round's gathered vector, handed on; the next round's starts with as much room (a
-    // vector regrown from nothing every round was most of the edge's malloc time).
+    // vector regrown from nothing every round was most of the edge's malloc time), from
+    // spare when it has it (emptied: a decided round's, given back).
+    template <class T>
+    static std::vector<T> take_round(std::vector<T>& gathered, std::vector<T>& spare) {
+        std::vector<T> out = std::move(gathered);
+        gathered = std::move(spare);
+        spare = {};
+        if (gathered.capacity() < out.size()) gathered.reserve(out.size());
+        return out;
+    }
     template <class T>
     static std::vector<T> take_round(std::vector<T>& gathered) {
-        std::vector<T> out = std::move(gathered);
-        gathered = {};
-        gathered.reserve(out.size());
-        return out;
+        std::vector<T> none;
+        return take_round(gathered, none);
     }
     void make_hook_client(Connection& c);
     // An answer to plugin_produce: its done runs; false if event is not one.
@@ -336,6 +347,8 @@ private:
     std::vector<HookedDelivery> hooked_deliveries_;
     HookRound delivery_calls_;                // one for each of hooked_deliveries_
     std::vector<std::string> spare_texts_;    // decided rounds' buffers, for the next rounds
+    std::vector<HookedProduce> spare_produces_;      // a decided round's hooked_produces_, emptied
+    std::vector<HookedDelivery> spare_deliveries_;   // a decided round's hooked_deliveries_, emptied
     // plugin_produce's messages waiting for their answer, by their connection number (HTTP thread).
     std::unordered_map<std::uint64_t, std::function<void(const Status&)>> plugin_produces_;
     std::uint64_t plugin_produced_ = 0;

@@ -26,6 +26,40 @@ struct Chain::Walk {
     BatchDone done;                     // who gets the decisions
 };
 
+// Decided walks, for their vectors' room: the next batches reuse them instead of new memory.
+// A walk's last holder gives it back, on whatever thread; run_batch and items_buffer take.
+struct Chain::Spares {
+    static constexpr std::size_t kKeep = 4;            // walks, and item vectors, kept
+    static constexpr std::size_t kMaxItems = 1 << 16;  // a walk of more is let go
+    std::mutex mutex;                                  // guards walks and items
+    std::vector<std::unique_ptr<Walk>> walks;
+    std::vector<std::vector<ChainItem>> items;
+
+    std::unique_ptr<Walk> take() {
+        std::lock_guard lock(mutex);
+        if (walks.empty()) return std::make_unique<Walk>();
+        std::unique_ptr<Walk> walk = std::move(walks.back());
+        walks.pop_back();
+        return walk;
+    }
+    void give_back(Walk* w) {
+        std::unique_ptr<Walk> walk{w};
+        if (walk->items.capacity() > kMaxItems) return;
+        walk->items.clear();
+        walk->data.clear();
+        walk->views.clear();
+        walk->decided.clear();
+        walk->open.clear();
+        walk->changed.clear();
+        walk->asked.clear();
+        walk->link = 0;
+        walk->done = nullptr;
+        std::lock_guard lock(mutex);
+        if (items.size() < kKeep) items.push_back(std::move(walk->items));
+        if (walks.size() < kKeep) walks.push_back(std::move(walk));
+    }
+};
+
 namespace {
 
 std::int64_t now_ms() {
@@ -44,7 +78,8 @@ Outcome disabled_outcome() {
 
 }  // namespace
 
-Chain::Chain(std::vector<ChainLink> links, ChainOptions options) : options_(options) {
+Chain::Chain(std::vector<ChainLink> links, ChainOptions options)
+    : options_(options), spares_(std::make_shared<Spares>()) {
     for (auto& l : links) {
         auto link = std::make_unique<Link>();
         link->queues = l.queues.empty() ? l.plugin->manifest().queues : std::move(l.queues);
@@ -81,13 +116,21 @@ void Chain::run(Hook hook, std::string_view queue, CallText call, Done done) {
     auto one = std::make_shared<One>(One{std::string{queue}, std::move(call)});
     std::vector<ChainItem> items{ChainItem{one->queue, one->call.view()}};
     run_batch(hook, std::move(items),
-              [one = std::move(one), done = std::move(done)](std::vector<Decision> decided, std::shared_ptr<void>) {
+              [one = std::move(one), done = std::move(done)](std::span<Decision> decided, std::shared_ptr<void>) {
                   done(std::move(decided[0].verdict), std::move(decided[0].plugin));
               });
 }
 
+std::vector<ChainItem> Chain::items_buffer() {
+    std::lock_guard lock(spares_->mutex);
+    if (spares_->items.empty()) return {};
+    std::vector<ChainItem> items = std::move(spares_->items.back());
+    spares_->items.pop_back();
+    return items;
+}
+
 void Chain::run_batch(Hook hook, std::vector<ChainItem> items, BatchDone done) {
-    auto walk = std::make_unique<Walk>();
+    std::unique_ptr<Walk> walk = spares_->take();
     walk->hook = hook;
     for (ChainItem& item : items) item.call.hook = hook;
     walk->decided.resize(items.size());
@@ -175,8 +218,9 @@ void Chain::step(std::unique_ptr<Walk> walk) {
     for (std::uint32_t i = 0; i < n; ++i)
         if (walk->open[i] && walk->changed[i]) walk->decided[i].verdict.data = std::move(walk->data[i]);
     BatchDone done = std::move(walk->done);
-    std::vector<Decision> decided = std::move(walk->decided);
-    done(std::move(decided), std::shared_ptr<Walk>{std::move(walk)});
+    std::shared_ptr<Walk> held{walk.release(), [spares = spares_](Walk* w) { spares->give_back(w); }};
+    const std::span<Decision> decided{held->decided};
+    done(decided, std::move(held));
 }
 
 Verdict Chain::judged(Link& link, const Outcome& outcome) {
