@@ -204,6 +204,17 @@ void HttpServer::flush_hook_round(Hook hook, HookRound& round, std::vector<Held>
         for (std::size_t i = 0; i < held.size(); ++i) {
             Held& h = held[i];
             plugins::Decision& v = d[i];
+            // Most often: a produce that passes, its connection's only step. Its decision
+            // only hands it to the router, which adds or readies no step: nothing is left to run.
+            if (in && v.verdict.kind == Verdict::Kind::pass) {
+                Connection* c = sessions_.find(h.serial);
+                if (c && c->hooked_in.steps.size() == 1 && h.ticket == c->hooked_in.first) {
+                    c->hooked_in.steps.pop_front();
+                    ++c->hooked_in.first;
+                    decide(h, v);
+                    continue;
+                }
+            }
             // Decided in place when it is its connection's next step; moved into the step
             // only when it has to wait.
             step_ready(
