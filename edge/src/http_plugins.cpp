@@ -77,13 +77,20 @@ void HookRound::add(std::string_view queue, std::string_view id, std::int64_t of
     texts_ += '}';
     call[1] = Span{at, texts_.size() - at};
     call[2] = put(data);
-    call[3] = put(context);
+    // A connection's messages of a round come one after another: they share one copy of
+    // their client.
+    if (!has_context_ || std::string_view{texts_}.substr(context_.at, context_.size) != context) {
+        context_ = put(context);
+        has_context_ = true;
+    }
+    call[3] = context_;
 }
 
 std::vector<plugins::ChainItem> HookRound::take(Hook hook, std::string& texts, std::vector<std::string>& spare,
                                                 std::vector<plugins::ChainItem> items) {
     texts = std::move(texts_);
     texts_ = {};
+    has_context_ = false;
     if (!spare.empty()) {
         texts_ = std::move(spare.back());
         spare.pop_back();
@@ -204,11 +211,13 @@ void HttpServer::flush_hook_round(Hook hook, HookRound& round, std::vector<Held>
         for (std::size_t i = 0; i < held.size(); ++i) {
             Held& h = held[i];
             plugins::Decision& v = d[i];
-            // Most often: a produce that passes, its connection's only step. Its decision
-            // only hands it to the router, which adds or readies no step: nothing is left to run.
+            // Most often: a produce that passes, at the front of its connection's steps, the
+            // next one (if any) undecided, such as its next of this round. Its decision only
+            // hands it to the router, which adds or readies no step: nothing is left to run.
             if (in && v.verdict.kind == Verdict::Kind::pass) {
                 Connection* c = sessions_.find(h.serial);
-                if (c && c->hooked_in.steps.size() == 1 && h.ticket == c->hooked_in.first) {
+                if (c && h.ticket == c->hooked_in.first &&
+                    (c->hooked_in.steps.size() == 1 || !c->hooked_in.steps[1].ready)) {
                     c->hooked_in.steps.pop_front();
                     ++c->hooked_in.first;
                     decide(h, v);

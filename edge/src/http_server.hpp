@@ -86,6 +86,8 @@ private:
     Span put(std::string_view text);
     std::string texts_;
     std::vector<std::array<Span, 4>> calls_;  // queue, subject, data, context
+    Span context_;                            // the last call's context, if has_context_
+    bool has_context_ = false;
 };
 
 class HttpServer final : public ClientSink, private SocketHandler {
