@@ -507,8 +507,9 @@ Status LuaPlugin::open(std::string_view config) {
     lua_setfield(L_, -2, "keys");
     lua_pushlightuserdata(L_, const_cast<char*>(&kTextKey));
     lua_pushlightuserdata(L_, const_cast<char*>(&kDataKey));
-    if (lua_pcall(L_, 12, 3, 0) != LUA_OK)
+    if (lua_pcall(L_, 12, 4, 0) != LUA_OK)
         return make_error(Errc::bad_plugin, where + ": its config: " + error_text(L_, -1));
+    verdict_ref_ = luaL_ref(L_, LUA_REGISTRYINDEX);
     lazy_ref_ = luaL_ref(L_, LUA_REGISTRYINDEX);
     const int load_entry = lua_gettop(L_);
     lua_pushvalue(L_, load_entry - 1);
@@ -565,8 +566,13 @@ Outcome LuaPlugin::call(const Call& call) {
         caller_ref_ = luaL_ref(L_, LUA_REGISTRYINDEX);
     }
     lua_State* co = caller_;
-    lua_rawgeti(co, LUA_REGISTRYINDEX, dispatch_ref_);
-    lua_pushlstring(co, name.data(), name.size());
+    // on_http's answer is read by the prelude's dispatcher; every other hook runs as itself,
+    // and only a value it returned goes to the prelude's verdict (nil, the usual, is pass).
+    const bool direct = call.hook != Hook::on_http;
+    if (!direct) {
+        lua_rawgeti(co, LUA_REGISTRYINDEX, dispatch_ref_);
+        lua_pushlstring(co, name.data(), name.size());
+    }
     lua_rawgeti(co, LUA_REGISTRYINDEX, hook_ref);
     // msg and client, their texts kept until read (the prelude's LAZY). Made here, not in
     // the prelude: a quarter less of the call's time.
@@ -598,7 +604,17 @@ Outcome LuaPlugin::call(const Call& call) {
     else lazy_table(call.context, {}, true);
     arm();
     int results = 0;
-    const int status = lua_resume(co, L_, 4, &results);
+    int status = lua_resume(co, L_, direct ? 2 : 4, &results);
+    if (direct && status == LUA_OK && results > 0 && !lua_isnil(co, -results)) {
+        // What it returned, through verdict(name, v) on the emptied coroutine, still armed.
+        lua_settop(co, lua_gettop(co) - results + 1);
+        lua_xmove(co, L_, 1);
+        lua_settop(co, 0);
+        lua_rawgeti(co, LUA_REGISTRYINDEX, verdict_ref_);
+        lua_pushlstring(co, name.data(), name.size());
+        lua_xmove(L_, co, 1);
+        status = lua_resume(co, L_, 2, &results);
+    }
     // Its pending to-be-closed variables run now, still under the limits (stopped: at once).
     if (status != LUA_OK && status != LUA_YIELD) lua_resetthread(co);
     disarm();

@@ -15,7 +15,8 @@
 -- plugin test`), send(queue, data, to, user, to_server, session, delay_ms) -> nil | why,
 -- get(key) -> JSON text | nil, set(key, text | nil) -> nil | why, keys(prefix) -> table};
 -- text_key, data_key: the two light userdata under which a call's msg and client keep their
--- texts until read (below; C++ builds those tables, with LAZY, the third value returned).
+-- texts until read (below; C++ builds those tables with LAZY, the third value returned, and
+-- calls hooks other than on_http itself: verdict, the fourth, reads a value one returned).
 local stopped, log, read_file, fields, json_decode, json_encode, name, version, config_text, services,
       text_key, data_key = ...
 
@@ -337,10 +338,10 @@ local function http_answer(v)
   return "pass", encode(setmetatable({ status = status, headers = headers, body = body }, OBJ))
 end
 
--- One hook call: msg and client (nil, or a table) are LAZY tables C++ made.
-local function dispatch(hook_name, fn, s, c)
-  local v = fn(s, c)
-  if hook_name == "on_http" then return http_answer(v) end
+-- What a hook other than on_http returned, as the edge reads it: "pass" with the changed
+-- data, if any, or "drop" / "reject" with the reason and close code. (C++ calls the hook
+-- itself and this only for a value that is not nil.)
+local function verdict(hook_name, v)
   if v == nil then return "pass" end
   if getmetatable(v) ~= Verdict then
     raw_error(string_format("%s returned a %s: return adashta.pass(data), adashta.drop(reason) or " ..
@@ -354,4 +355,11 @@ local function dispatch(hook_name, fn, s, c)
   return v.kind, v.reason or "", v.code or 0
 end
 
-return dispatch, load_entry, LAZY
+-- One on_http call: msg and client (nil, or a table) are LAZY tables C++ made.
+local function dispatch(hook_name, fn, s, c)
+  local v = fn(s, c)
+  if hook_name == "on_http" then return http_answer(v) end
+  return verdict(hook_name, v)
+end
+
+return dispatch, load_entry, LAZY, verdict

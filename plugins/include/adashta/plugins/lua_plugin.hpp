@@ -139,6 +139,7 @@ private:
     Failure stop_reason_ = Failure::none;          // which one
     int dispatch_ref_ = 0;                         // registry: the prelude's dispatcher
     int lazy_ref_ = 0;                             // registry: the metatable of msg and client
+    int verdict_ref_ = 0;                          // registry: the prelude's verdict(name, v)
     int client_ref_ = 0;                           // registry: the last call's client text, as a
     std::string client_text_;                      // Lua string (0: none yet), and as itself
     lua_State* caller_ = nullptr;                  // the coroutine calls run in
