@@ -208,6 +208,9 @@ void HttpServer::flush_hook_round(Hook hook, HookRound& round, std::vector<Held>
         round.take(hook, *texts, spare_texts_, plugins_ ? plugins_->items_buffer() : std::vector<plugins::ChainItem>{});
     // Each step runs in its turn, later if earlier ones wait: it owns its held part and decision.
     auto decided = [this, in, decide, &spare, held = take_round(held, spare), texts](std::span<plugins::Decision> d) mutable {
+        // Room for what passes at once: grown one push at a time, the vector was moved whole
+        // a dozen times a round (and its new blocks faulted in).
+        if (in) produced_.reserve(produced_.size() + held.size());
         for (std::size_t i = 0; i < held.size(); ++i) {
             Held& h = held[i];
             plugins::Decision& v = d[i];
