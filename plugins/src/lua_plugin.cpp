@@ -569,10 +569,7 @@ Outcome LuaPlugin::call(const Call& call) {
     // on_http's answer is read by the prelude's dispatcher; every other hook runs as itself,
     // and only a value it returned goes to the prelude's verdict (nil, the usual, is pass).
     const bool direct = call.hook != Hook::on_http;
-    if (!direct) {
-        lua_rawgeti(co, LUA_REGISTRYINDEX, dispatch_ref_);
-        lua_pushlstring(co, name.data(), name.size());
-    }
+    if (!direct) lua_rawgeti(co, LUA_REGISTRYINDEX, dispatch_ref_);
     lua_rawgeti(co, LUA_REGISTRYINDEX, hook_ref);
     // msg and client, their texts kept until read (the prelude's LAZY). Made here, not in
     // the prelude: a quarter less of the call's time.
@@ -604,7 +601,7 @@ Outcome LuaPlugin::call(const Call& call) {
     else lazy_table(call.context, {}, true);
     arm();
     int results = 0;
-    int status = lua_resume(co, L_, direct ? 2 : 4, &results);
+    int status = lua_resume(co, L_, direct ? 2 : 3, &results);
     if (direct && status == LUA_OK && results > 0 && !lua_isnil(co, -results)) {
         // What it returned, through verdict(name, v) on the emptied coroutine, still armed.
         lua_settop(co, lua_gettop(co) - results + 1);

@@ -1,7 +1,7 @@
 -- The privileged part of every Lua plugin's state (plugins/src/lua_plugin.cpp runs it once,
 -- before any plugin code). It builds the sandbox the plugin's files run in and returns the
--- dispatcher that runs one hook call. Nothing here is reachable from the sandbox except
--- through the functions it puts there.
+-- dispatcher that runs one on_http call (and what C++ needs for the others: LAZY, verdict).
+-- Nothing here is reachable from the sandbox except through the functions it puts there.
 --
 -- Arguments (from C++): stopped() - true once the running call is over a limit; log(level,
 -- text); read_file(path) - the text of a file inside the plugin's folder, or nil, why;
@@ -342,7 +342,6 @@ end
 -- data, if any, or "drop" / "reject" with the reason and close code. (C++ calls the hook
 -- itself and this only for a value that is not nil.)
 local function verdict(hook_name, v)
-  if v == nil then return "pass" end
   if getmetatable(v) ~= Verdict then
     raw_error(string_format("%s returned a %s: return adashta.pass(data), adashta.drop(reason) or " ..
                             "adashta.reject(reason), or nothing to let the message pass unchanged",
@@ -355,11 +354,9 @@ local function verdict(hook_name, v)
   return v.kind, v.reason or "", v.code or 0
 end
 
--- One on_http call: msg and client (nil, or a table) are LAZY tables C++ made.
-local function dispatch(hook_name, fn, s, c)
-  local v = fn(s, c)
-  if hook_name == "on_http" then return http_answer(v) end
-  return verdict(hook_name, v)
+-- One on_http call: req (and the client, nil here) are LAZY tables C++ made.
+local function dispatch(fn, s, c)
+  return http_answer(fn(s, c))
 end
 
 return dispatch, load_entry, LAZY, verdict

@@ -137,7 +137,7 @@ private:
     std::chrono::steady_clock::time_point cpu_mark_at_{};  // then (at most every kCpuMarkEvery)
     bool stopped_ = false;                         // the running call is over a limit
     Failure stop_reason_ = Failure::none;          // which one
-    int dispatch_ref_ = 0;                         // registry: the prelude's dispatcher
+    int dispatch_ref_ = 0;                         // registry: the prelude's on_http dispatcher
     int lazy_ref_ = 0;                             // registry: the metatable of msg and client
     int verdict_ref_ = 0;                          // registry: the prelude's verdict(name, v)
     int client_ref_ = 0;                           // registry: the last call's client text, as a
